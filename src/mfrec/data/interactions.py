@@ -1,0 +1,314 @@
+"""The interactions container every model fits on, and the one place input is validated."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from mfrec.data.idmap import IdMap
+from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
+from mfrec.kernels.sparse import csr_by_user, merge_duplicates
+
+DuplicatePolicy = Literal["last", "mean", "error"]
+DUPLICATE_POLICIES = ("last", "mean", "error")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Interactions:
+    """A log of (user, item, rating) triples stored sparsely, with id maps.
+
+    Rows are int32 indices into ``user_ids`` / ``item_ids``; ratings are float32.
+    Build one with :func:`mfrec.data.from_frame`, :func:`mfrec.data.from_arrays`
+    or :func:`mfrec.data.load`, which validate their input; constructing it
+    directly skips validation.
+
+    Examples
+    --------
+    >>> from mfrec.data import from_arrays
+    >>> data = from_arrays(["ann", "ann", "bob"], ["x", "y", "x"], [5, 3, 4])
+    >>> data.n_users, data.n_items, len(data)
+    (2, 2, 3)
+    """
+
+    user_idx: np.ndarray
+    item_idx: np.ndarray
+    ratings: np.ndarray
+    user_ids: IdMap
+    item_ids: IdMap
+    timestamps: np.ndarray | None = None
+    rating_scale: tuple[float, float] = (1.0, 5.0)
+    item_info: pd.DataFrame | None = None
+    user_info: pd.DataFrame | None = None
+    name: str = ""
+    n_duplicates: int = 0
+    _csr_cache: dict = field(default_factory=dict, compare=False)
+
+    def __len__(self) -> int:
+        return int(self.ratings.shape[0])
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return (
+            f"Interactions({label}users={self.n_users:,}, items={self.n_items:,}, "
+            f"ratings={len(self):,}, scale={self.rating_scale})"
+        )
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def density(self) -> float:
+        cells = self.n_users * self.n_items
+        return len(self) / cells if cells else 0.0
+
+    def user_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(indptr, item indices, ratings)`` grouped by user; cached."""
+        if "user" not in self._csr_cache:
+            self._csr_cache["user"] = csr_by_user(self.user_idx, self.item_idx, self.ratings, self.n_users)
+        return self._csr_cache["user"]
+
+    def to_csr(self) -> sp.csr_matrix:
+        """The users x items rating matrix as scipy CSR (float32)."""
+        indptr, indices, data = self.user_csr()
+        return sp.csr_matrix((data, indices, indptr), shape=(self.n_users, self.n_items))
+
+    def to_dense(self, max_cells: int = 10_000_000) -> np.ndarray:
+        """A dense matrix with NaN for unknown cells; refuses matrices over ``max_cells``."""
+        cells = self.n_users * self.n_items
+        if cells > max_cells:
+            raise ParameterError(f"dense matrix would have {cells:,} cells (> max_cells={max_cells:,})")
+        dense = np.full((self.n_users, self.n_items), np.nan, dtype=np.float32)
+        dense[self.user_idx, self.item_idx] = self.ratings
+        return dense
+
+    def to_frame(self) -> pd.DataFrame:
+        """The interactions with original ids: columns user, item, rating (, timestamp)."""
+        frame = pd.DataFrame(
+            {
+                "user": self.user_ids.to_ids(self.user_idx),
+                "item": self.item_ids.to_ids(self.item_idx),
+                "rating": self.ratings,
+            }
+        )
+        if self.timestamps is not None:
+            frame["timestamp"] = self.timestamps
+        return frame
+
+    def subset(self, rows: np.ndarray, name: str | None = None) -> Interactions:
+        """The interactions at ``rows`` (bool mask or positions), with id maps shrunk to the ids present."""
+        rows = np.asarray(rows)
+        users, items = self.user_idx[rows], self.item_idx[rows]
+        user_keep = np.flatnonzero(np.bincount(users, minlength=self.n_users))
+        item_keep = np.flatnonzero(np.bincount(items, minlength=self.n_items))
+        user_remap = np.full(self.n_users, -1, dtype=np.int32)
+        user_remap[user_keep] = np.arange(user_keep.size, dtype=np.int32)
+        item_remap = np.full(self.n_items, -1, dtype=np.int32)
+        item_remap[item_keep] = np.arange(item_keep.size, dtype=np.int32)
+        return replace(
+            self,
+            user_idx=user_remap[users],
+            item_idx=item_remap[items],
+            ratings=self.ratings[rows],
+            timestamps=None if self.timestamps is None else self.timestamps[rows],
+            user_ids=self.user_ids.subset(user_keep),
+            item_ids=self.item_ids.subset(item_keep),
+            name=self.name if name is None else name,
+            n_duplicates=0,
+            _csr_cache={},
+        )
+
+    def item_titles(self, item_ids: Any) -> list[str] | None:
+        """Titles of ``item_ids`` from ``item_info['title']``, or None when there is no such column."""
+        if self.item_info is None or "title" not in self.item_info.columns:
+            return None
+        titles = self.item_info["title"].reindex(pd.Index(np.asarray(item_ids)))
+        return [str(t) if isinstance(t, str) else "" for t in titles]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
+    array = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
+    if array.ndim != 1:
+        raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row = _first_row(bad)
+            raise DataError(f"column {column!r} has {int(bad.sum())} missing ids (first at row {row}: {array[row]})")
+        if np.all(array == np.round(array)):
+            array = array.astype(np.int64)
+    elif array.dtype.kind == "b":
+        raise DataError(f"column {column!r} holds booleans; ids must be integers or strings")
+    codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
+    if (codes < 0).any():
+        row = _first_row(codes < 0)
+        raise DataError(f"column {column!r} has {int((codes < 0).sum())} missing ids (first at row {row})")
+    uniques = np.asarray(uniques)
+    if uniques.dtype.kind == "O" and all(isinstance(u, (int, np.integer)) for u in uniques[:1000]):
+        try:
+            uniques = uniques.astype(np.int64)
+        except (TypeError, ValueError):
+            pass
+    return codes.astype(np.int32, copy=False), IdMap(uniques)
+
+
+def _as_ratings(values: Any, column: str) -> np.ndarray:
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.ndim != 1:
+        raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind not in "iuf":
+        numeric = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(numeric) & ~pd.isna(pd.Series(array, dtype=object)).to_numpy()
+        if bad.any():
+            row = _first_row(bad)
+            raise DataError(
+                f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {row}: {array[row]!r})"
+            )
+        array = numeric
+    array = array.astype(np.float64, copy=False)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row = _first_row(bad)
+        raise DataError(f"column {column!r} has {int(bad.sum())} non-finite values (first at row {row}: {array[row]})")
+    return array.astype(np.float32)
+
+
+def _as_timestamps(values: Any, column: str) -> np.ndarray:
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+    if series.dtype.kind == "M":
+        return (series.astype("datetime64[s]").astype(np.int64)).to_numpy()
+    if series.dtype.kind in "iu":
+        return series.to_numpy(dtype=np.int64)
+    numeric = pd.to_numeric(series, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=np.float64).astype(np.int64)
+    parsed = pd.to_datetime(series, errors="coerce", utc=True)
+    if parsed.isna().any():
+        row = _first_row(parsed.isna().to_numpy())
+        raise DataError(f"column {column!r} has a value that is neither a number nor a date at row {row}: {series.iloc[row]!r}")
+    return (parsed.astype("datetime64[s, UTC]").astype(np.int64)).to_numpy()
+
+
+def check_rating_scale(rating_scale: Any) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in rating_scale)
+    except (TypeError, ValueError):
+        raise ParameterError(f"rating_scale must be a pair (low, high), got {rating_scale!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ParameterError(f"rating_scale must satisfy low < high, got {rating_scale!r}")
+    return low, high
+
+
+def from_arrays(
+    users: Any,
+    items: Any,
+    ratings: Any = None,
+    timestamps: Any = None,
+    *,
+    rating_scale: tuple[float, float] | None = None,
+    duplicates: DuplicatePolicy = "last",
+    columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
+    item_info: pd.DataFrame | None = None,
+    user_info: pd.DataFrame | None = None,
+    name: str = "",
+) -> Interactions:
+    """Validate aligned arrays and build :class:`Interactions`.
+
+    Parameters
+    ----------
+    users, items : array-like of int or str
+        Original ids, one per interaction.
+    ratings : array-like of float, optional
+        The ratings; ``None`` means every interaction counts 1.0 (implicit data).
+    timestamps : array-like of int or datetime, optional
+        Seconds since the epoch (or dates), used by temporal splits.
+    rating_scale : (low, high), optional
+        Declared scale; ratings outside it are an error. Inferred from the data if omitted.
+    duplicates : {"last", "mean", "error"}, default="last"
+        What to do with repeated (user, item) pairs: keep the last row, average
+        them, or raise. The number merged is kept in ``n_duplicates`` and warned about.
+    columns : names used in error messages for users, items, ratings, timestamps.
+
+    Examples
+    --------
+    >>> data = from_arrays([1, 1, 2], [10, 20, 10], [4.0, 2.0, 5.0], rating_scale=(1, 5))
+    >>> data.rating_scale
+    (1.0, 5.0)
+    """
+    user_col, item_col, rating_col, time_col = columns
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ParameterError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
+    n = len(users)
+    if n == 0:
+        raise DataError("no interactions: the input has 0 rows")
+    for col, values in ((item_col, items), (rating_col, ratings), (time_col, timestamps)):
+        if values is not None and len(values) != n:
+            raise DataError(f"column {col!r} has {len(values)} values but column {user_col!r} has {n}")
+
+    rating_values = np.ones(n, dtype=np.float32) if ratings is None else _as_ratings(ratings, rating_col)
+    if rating_scale is None:
+        scale = (float(rating_values.min()), float(rating_values.max()))
+        if scale[0] == scale[1]:
+            scale = (min(scale[0], 0.0), max(scale[1], 1.0))
+    else:
+        scale = check_rating_scale(rating_scale)
+        outside = (rating_values < scale[0]) | (rating_values > scale[1])
+        if outside.any():
+            row = _first_row(outside)
+            raise DataError(
+                f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
+                f"[{scale[0]:g}, {scale[1]:g}] (first at row {row}: {rating_values[row]:g})"
+            )
+    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col)
+    user_idx, user_map = _encode_ids(users, user_col)
+    item_idx, item_map = _encode_ids(items, item_col)
+
+    keep, merged, dropped, first_a, first_b = merge_duplicates(
+        user_idx, item_idx, rating_values, len(user_map), len(item_map), duplicates == "mean"
+    )
+    if dropped:
+        pair = (user_map.to_ids([user_idx[first_a]])[0], item_map.to_ids([item_idx[first_a]])[0])
+        if duplicates == "error":
+            raise DataError(
+                f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at rows "
+                f"{first_a} and {first_b}; pass duplicates='last' or 'mean' to merge them"
+            )
+        warnings.warn(
+            f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
+            f"(first: {pair!r} at rows {first_a} and {first_b})",
+            DuplicateRatingsWarning,
+            stacklevel=2,
+        )
+        rating_values = merged[keep]
+        user_idx, item_idx = user_idx[keep], item_idx[keep]
+        time_values = None if time_values is None else time_values[keep]
+
+    return Interactions(
+        user_idx=np.ascontiguousarray(user_idx, dtype=np.int32),
+        item_idx=np.ascontiguousarray(item_idx, dtype=np.int32),
+        ratings=np.ascontiguousarray(rating_values, dtype=np.float32),
+        user_ids=user_map,
+        item_ids=item_map,
+        timestamps=time_values,
+        rating_scale=scale,
+        item_info=item_info,
+        user_info=user_info,
+        name=name,
+        n_duplicates=int(dropped),
+    )

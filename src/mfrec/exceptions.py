@@ -1,0 +1,44 @@
+"""The errors mfrec raises at its public boundary.
+
+Every message names the offending column, row, parameter or value so that a
+user can fix the input without reading a traceback. The CLI prints them as one
+line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class MfrecError(Exception):
+    """Base class of every error mfrec raises on purpose."""
+
+
+class DataError(MfrecError, ValueError):
+    """The interactions (or side tables) given are malformed."""
+
+
+class ParameterError(MfrecError, ValueError):
+    """A hyper-parameter or argument has an invalid value."""
+
+
+class UnknownIdError(MfrecError, ValueError):
+    """A user or item id is not known to the fitted model."""
+
+
+class NotFittedError(MfrecError, ValueError):
+    """A model was used before ``fit``."""
+
+
+class ModelFormatError(MfrecError, ValueError):
+    """A saved model is missing, corrupt or of an unsupported version."""
+
+
+class TrainingError(MfrecError, RuntimeError):
+    """Training diverged or produced non-finite values."""
+
+
+class DatasetNotFoundError(MfrecError, FileNotFoundError):
+    """A dataset could not be located locally nor downloaded."""
+
+
+class DuplicateRatingsWarning(UserWarning):
+    """Duplicate (user, item) pairs were merged according to the policy."""

@@ -1,0 +1,85 @@
+"""Grouping and de-duplication of COO interactions, in O(n) counting sorts."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def group_rows(keys, n_keys):
+    """Stable counting sort of rows by ``keys``.
+
+    keys : int32[n], values in ``0..n_keys-1``.
+    Returns ``indptr`` int64[n_keys+1] and ``order`` int64[n]: rows of key ``k`` are
+    ``order[indptr[k]:indptr[k+1]]``, in their original order.
+    """
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    for r in range(keys.shape[0]):
+        indptr[keys[r] + 1] += 1
+    for k in range(n_keys):
+        indptr[k + 1] += indptr[k]
+    cursor = indptr[:-1].copy()
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for r in range(keys.shape[0]):
+        k = keys[r]
+        order[cursor[k]] = r
+        cursor[k] += 1
+    return indptr, order
+
+
+@njit(cache=True, nogil=True)
+def merge_duplicates(user_idx, item_idx, ratings, n_users, n_items, average):
+    """Find repeated (user, item) pairs and choose which row survives.
+
+    The last row of each pair survives (so later timestamps/rows win); with
+    ``average`` its rating becomes the mean of the pair's ratings.
+
+    Returns ``keep`` bool[n], ``merged`` float32[n] (the surviving rating, valid
+    where ``keep``), the number of dropped rows, and the first duplicated pair's
+    two row numbers (-1, -1 when there is none).
+    """
+    n = user_idx.shape[0]
+    indptr, order = group_rows(user_idx, n_users)
+    keep = np.ones(n, dtype=np.bool_)
+    merged = ratings.copy()
+    owner = np.full(n_items, -1, dtype=np.int32)  # last user seen for each item
+    kept_row = np.empty(n_items, dtype=np.int64)  # that user's surviving row
+    count = np.zeros(n_items, dtype=np.int32)
+    total = np.zeros(n_items, dtype=np.float64)
+    dropped = 0
+    first_a = -1
+    first_b = -1
+    for u in range(n_users):
+        for p in range(indptr[u], indptr[u + 1]):
+            r = order[p]
+            i = item_idx[r]
+            if owner[i] == u:
+                prev = kept_row[i]
+                keep[prev] = False
+                dropped += 1
+                if first_a < 0 or prev < first_a:
+                    first_a = prev
+                    first_b = r
+                count[i] += 1
+                total[i] += ratings[r]
+                if average:
+                    merged[r] = total[i] / count[i]
+            else:
+                owner[i] = u
+                count[i] = 1
+                total[i] = ratings[r]
+            kept_row[i] = r
+    return keep, merged, dropped, first_a, first_b
+
+
+@njit(cache=True, nogil=True)
+def csr_by_user(user_idx, item_idx, values, n_users):
+    """CSR (indptr int64, indices int32, data float32) of the interactions, rows in input order."""
+    indptr, order = group_rows(user_idx, n_users)
+    indices = np.empty(order.shape[0], dtype=np.int32)
+    data = np.empty(order.shape[0], dtype=np.float32)
+    for p in range(order.shape[0]):
+        indices[p] = item_idx[order[p]]
+        data[p] = values[order[p]]
+    return indptr, indices, data
