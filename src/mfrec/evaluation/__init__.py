@@ -1,0 +1,12 @@
+"""Metrics, protocols and the fit-and-score loop."""
+
+from mfrec.evaluation.evaluate import BASELINES, evaluate, score
+from mfrec.evaluation.metrics import (
+    average_precision_at_k, catalogue_coverage, hit_rate_at_k, mae, ndcg_at_k, precision_at_k, recall_at_k, rmse,
+)  # fmt: skip
+from mfrec.evaluation.protocols import PROTOCOLS, make_splits
+
+__all__ = [
+    "evaluate", "score", "make_splits", "PROTOCOLS", "BASELINES", "rmse", "mae", "precision_at_k",
+    "recall_at_k", "ndcg_at_k", "average_precision_at_k", "hit_rate_at_k", "catalogue_coverage",
+]  # fmt: skip

@@ -1,0 +1,28 @@
+"""Models, all following the :class:`~mfrec.models.base.Recommender` contract."""
+
+from typing import Any
+
+from mfrec.exceptions import ParameterError
+from mfrec.models.base import Recommender
+from mfrec.models.baselines import Biases, GlobalMean, Popularity
+from mfrec.models.mf import MatrixFactorization
+
+#: Command-line names of the models.
+MODELS: dict[str, type[Recommender]] = {
+    "sgd": MatrixFactorization,
+    "baseline": Biases,
+    "popularity": Popularity,
+    "global-mean": GlobalMean,
+}
+
+
+def make_model(name: str, **params: Any) -> Recommender:
+    """A model by its command-line name, e.g. ``make_model("sgd", n_factors=64)``."""
+    if name not in MODELS:
+        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    cls = MODELS[name]
+    model = cls()
+    return model.set_params(**params)
+
+
+__all__ = ["Recommender", "MatrixFactorization", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]

@@ -1,0 +1,54 @@
+"""Evaluation protocols: named ways of turning a dataset into (train, test) pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mfrec.data.interactions import Interactions
+from mfrec.data.movielens import predefined_folds
+from mfrec.data.readers import load
+from mfrec.data.split import Split, kfold, leave_last_n, random_split, temporal_split
+from mfrec.exceptions import DataError, ParameterError
+
+PROTOCOLS = {
+    "holdout": "random 80/20 hold-out (--test-fraction, --seed)",
+    "temporal": "train before a global time cut-off, test after (--test-fraction of the latest ratings)",
+    "leave-last": "each user's latest --n ratings held out",
+    "kfold": "--folds random folds, every rating tested once",
+    "ml100k-folds": "the published ml-100k folds u1..u5",
+    "ml100k-ua": "the published ml-100k ua split (10 ratings per user held out)",
+    "ml100k-ub": "the published ml-100k ub split",
+}
+
+
+def make_splits(
+    source: Any,
+    protocol: str = "holdout",
+    *,
+    test_fraction: float = 0.2,
+    n: int = 1,
+    folds: int = 5,
+    seed: int = 0,
+    **read_options: Any,
+) -> tuple[Interactions | None, list[Split]]:
+    """(full data or None, list of (train, test)) for ``protocol`` applied to ``source``.
+
+    The ml100k protocols need ``source`` to be the ml-100k folder; the others
+    accept anything :func:`mfrec.data.load` reads.
+    """
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    if protocol.startswith("ml100k-"):
+        if not isinstance(source, (str, Path)) or not Path(source).is_dir():
+            raise DataError(f"protocol {protocol!r} needs the path of the ml-100k folder, got {source!r}")
+        which = {"ml100k-folds": "u", "ml100k-ua": "ua", "ml100k-ub": "ub"}[protocol]
+        return None, predefined_folds(source, which)
+    data = load(source, **read_options)
+    if protocol == "holdout":
+        return data, [random_split(data, test_fraction, seed=seed)]
+    if protocol == "temporal":
+        return data, [temporal_split(data, test_fraction=test_fraction)]
+    if protocol == "leave-last":
+        return data, [leave_last_n(data, n, seed=seed)]
+    return data, list(kfold(data, folds, seed=seed))

@@ -1,0 +1,117 @@
+"""Baselines every evaluation reports next to the model: global mean, biases, popularity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mfrec._validation import check_float, check_int
+from mfrec.data.interactions import Interactions
+from mfrec.models.base import EpochCallback, Recommender
+
+
+def _rmse(model: Recommender, data: Interactions) -> float:
+    rows_u = model.user_map_.lookup(data.user_ids.to_ids(data.user_idx), missing="negative")
+    rows_i = model.item_map_.lookup(data.item_ids.to_ids(data.item_idx), missing="negative")
+    return float(np.sqrt(np.mean((model._predict_rows(rows_u, rows_i) - data.ratings) ** 2)))
+
+
+class GlobalMean(Recommender):
+    """Predicts the mean training rating for everything; the floor any model must clear.
+
+    Examples
+    --------
+    >>> from mfrec.data import from_arrays
+    >>> GlobalMean().fit(from_arrays([1, 2], [1, 1], [2.0, 4.0])).predict([1], [1])
+    array([3.], dtype=float32)
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
+        self.global_mean_ = float(train.ratings.mean())
+        self.user_bias_ = np.zeros(train.n_users, np.float32)
+        self.item_bias_ = np.zeros(train.n_items, np.float32)
+
+
+class Biases(Recommender):
+    """User and item biases, ``r = mu + b_u + b_i``, fitted by regularised alternating least squares.
+
+    Each half-step solves ``b_u = sum(r - mu - b_i) / (reg_user + n_u)`` for all
+    users at once (then the same for items), which is the exact minimiser of the
+    regularised squared error with the other side fixed.
+
+    Parameters
+    ----------
+    reg_user, reg_item : float, default=5.0, 3.0
+        Shrinkage towards zero, in units of "pseudo-ratings" (measured on ML-100k folds).
+    n_epochs : int, default=10
+
+    Examples
+    --------
+    >>> from mfrec.data import from_arrays
+    >>> model = Biases().fit(from_arrays([1, 1, 2], [1, 2, 1], [5.0, 3.0, 4.0]))
+    >>> float(model.global_mean_)
+    4.0
+    """
+
+    def __init__(self, reg_user: float = 5.0, reg_item: float = 3.0, n_epochs: int = 10) -> None:
+        self.reg_user = reg_user
+        self.reg_item = reg_item
+        self.n_epochs = n_epochs
+
+    def _check_params(self) -> None:
+        check_float("reg_user", self.reg_user, 0.0)
+        check_float("reg_item", self.reg_item, 0.0)
+        check_int("n_epochs", self.n_epochs, 1)
+
+    def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
+        mu = float(train.ratings.mean())
+        residual = train.ratings.astype(np.float64) - mu
+        n_user = np.bincount(train.user_idx, minlength=train.n_users)
+        n_item = np.bincount(train.item_idx, minlength=train.n_items)
+        b_u = np.zeros(train.n_users)
+        b_i = np.zeros(train.n_items)
+        self.global_mean_ = mu
+        for epoch in range(1, self.n_epochs + 1):
+            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (self.reg_item + n_item)
+            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (self.reg_user + n_user)
+            self.user_bias_ = b_u.astype(np.float32)
+            self.item_bias_ = b_i.astype(np.float32)
+            row: dict[str, Any] = {"epoch": epoch, "train_rmse": _rmse(self, train)}
+            if validation is not None:
+                row["val_rmse"] = _rmse(self, validation)
+            self.history_.append(row)
+            if callback:
+                callback(row)
+
+
+class Popularity(Recommender):
+    """Ranks items by how many training ratings they have; predicts the damped item mean.
+
+    The ranking baseline: on ML-100k it beats explicit-rating MF on NDCG, which is
+    why every ranking table should show it.
+
+    Parameters
+    ----------
+    damping : float, default=5.0
+        The item mean is shrunk towards the global mean as if each item had
+        ``damping`` extra ratings equal to it.
+    """
+
+    def __init__(self, damping: float = 5.0) -> None:
+        self.damping = damping
+
+    def _check_params(self) -> None:
+        check_float("damping", self.damping, 0.0)
+
+    def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
+        self.global_mean_ = float(train.ratings.mean())
+        sums = np.bincount(train.item_idx, train.ratings - self.global_mean_, train.n_items)
+        self.item_bias_ = (sums / (self.item_counts_ + self.damping)).astype(np.float32)
+        self.user_bias_ = np.zeros(train.n_users, np.float32)
+
+    def _score_items(self, user_rows: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_counts_.astype(np.float32), (len(user_rows), len(self.item_map_))).copy()
