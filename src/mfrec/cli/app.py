@@ -1,0 +1,208 @@
+"""``mfrec train | evaluate | recommend | similar | datasets | demo``: thin wrappers over the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mfrec.cli import datasets as datasets_cli
+from mfrec.cli.common import (
+    AsJson, Duplicates, Epochs, Factors, ItemCol, LearningRate, ModelName, ParamFile, ParamPairs, Quiet, RatingCol,
+    RatingScale, Reg, Seed, Sep, Threads, UserCol, build_model, handle_errors, metrics_table, model_params,
+    print_json, progress_bar, read_options, stderr, stdout,
+)  # fmt: skip
+
+app = typer.Typer(
+    help="Matrix-factorization recommenders: train, evaluate, recommend, explain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(datasets_cli.app, name="datasets")
+
+DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
+ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
+
+
+@app.command()
+@handle_errors
+def train(
+    data: DataArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to save the model in.")],
+    model: ModelName = "sgd",
+    factors: Factors = None,
+    epochs: Epochs = None,
+    lr: LearningRate = None,
+    reg: Reg = None,
+    threads: Threads = None,
+    seed: Seed = None,
+    params: ParamFile = None,
+    param: ParamPairs = None,
+    sep: Sep = None,
+    user_col: UserCol = "user",
+    item_col: ItemCol = "item",
+    rating_col: RatingCol = "rating",
+    rating_scale: RatingScale = None,
+    duplicates: Duplicates = "last",
+    json_output: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fit a model on DATA and save it to --output.
+
+    Example: mfrec train ratings.csv --model sgd --factors 64 --epochs 20 -o model/
+    """
+    from mfrec.data import load
+
+    flags = {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
+    estimator = build_model(model, model_params(model, flags, params, param))
+    if not quiet:
+        stderr.print(f"reading {data} ...")
+    interactions = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+    if not quiet:
+        stderr.print(f"{interactions}")
+    total = getattr(estimator, "n_epochs", None)
+    with progress_bar(quiet, f"training {model}", total) as advance:
+        estimator.fit(interactions, callback=lambda row: advance(1, note=f"train rmse {row['train_rmse']:.4f}"))
+    estimator.save(output)
+    summary: dict[str, Any] = {
+        "model": model,
+        "params": estimator.get_params(),
+        "output": str(output),
+        "users": interactions.n_users,
+        "items": interactions.n_items,
+        "ratings": len(interactions),
+        "fit_seconds": estimator.fit_seconds_,
+        "train_rmse": estimator.history_[-1]["train_rmse"] if estimator.history_ else None,
+        "epoch_seconds": [row.get("seconds") for row in estimator.history_],
+    }
+    if json_output:
+        print_json(summary)
+    elif not quiet:
+        stdout.print(f"saved {model} model to {output} ({summary['fit_seconds']:.2f} s)")
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    data: DataArg,
+    protocol: Annotated[str, typer.Option(help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | ml100k-ub")] = "holdout",
+    model: ModelName = "sgd",
+    factors: Factors = None,
+    epochs: Epochs = None,
+    lr: LearningRate = None,
+    reg: Reg = None,
+    threads: Threads = None,
+    seed: Seed = None,
+    params: ParamFile = None,
+    param: ParamPairs = None,
+    k: Annotated[int, typer.Option("--k", help="Cut-off of the ranking metrics.")] = 10,
+    threshold: Annotated[float, typer.Option(help="A test rating >= this is relevant.")] = 4.0,
+    test_fraction: Annotated[float, typer.Option(help="Held-out share (holdout, temporal).")] = 0.2,
+    n: Annotated[int, typer.Option("--n", help="Ratings held out per user (leave-last).")] = 1,
+    folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
+    split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
+    sep: Sep = None,
+    user_col: UserCol = "user",
+    item_col: ItemCol = "item",
+    rating_col: RatingCol = "rating",
+    rating_scale: RatingScale = None,
+    duplicates: Duplicates = "last",
+    json_output: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Evaluate a model under a protocol, with the baselines alongside.
+
+    Example: mfrec evaluate ../shared/data/ml-100k --protocol ml100k-folds --json
+    """
+    from mfrec.evaluation import BASELINES, evaluate as run_evaluation, make_splits
+    from mfrec.models import make_model
+
+    flags = {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
+    chosen = model_params(model, flags, params, param)
+    build_model(model, chosen)  # validate before spending time on data
+    _, splits = make_splits(
+        data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
+        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
+    )  # fmt: skip
+    names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
+    results: dict[str, dict[str, Any]] = {}
+    with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
+        for name in names:
+            factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
+            results[name] = run_evaluation(factory, splits, k=k, threshold=threshold,
+                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"))  # fmt: skip
+    payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,
+               **results[model]}  # fmt: skip
+    if baselines:
+        payload["baseline"] = {"model": "baseline", **_brief(results["baseline"])} if "baseline" in results else None
+        payload["baselines"] = {name: _brief(results[name]) for name in names[1:]}
+    if json_output:
+        print_json(payload)
+    else:
+        stdout.print(metrics_table(results, k, f"{protocol} on {data} ({len(splits)} split(s), mean)"))
+        first = results[model]
+        stdout.print(
+            f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
+            f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
+        )
+
+
+def _brief(result: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in result.items() if key != "per_fold"}
+
+
+@app.command()
+@handle_errors
+def recommend(
+    model_dir: ModelDir,
+    user: Annotated[list[str], typer.Option("--user", "-u", help="User id (repeat for several).")],
+    n: Annotated[int, typer.Option("--n", "-n", help="How many items per user.")] = 10,
+    include_seen: Annotated[bool, typer.Option(help="Allow items the user already rated.")] = False,
+    json_output: AsJson = False,
+) -> None:
+    """Top-N items for one or more users of a saved model."""
+    from mfrec.persistence import load_model
+
+    frame = load_model(model_dir).recommend(user, n, exclude_seen=not include_seen)
+    if json_output:
+        print_json({"recommendations": frame.to_dict(orient="records")})
+    else:
+        stdout.print(frame.to_string(index=False))
+
+
+@app.command()
+@handle_errors
+def similar(
+    model_dir: ModelDir,
+    item: Annotated[str, typer.Option("--item", "-i", help="Item id.")],
+    n: Annotated[int, typer.Option("--n", "-n", help="How many similar items.")] = 10,
+    json_output: AsJson = False,
+) -> None:
+    """Items closest to ITEM in the latent space (cosine)."""
+    from mfrec.persistence import load_model
+
+    frame = load_model(model_dir).similar_items(item, n)
+    if json_output:
+        print_json({"similar": frame.to_dict(orient="records")})
+    else:
+        stdout.print(frame.to_string(index=False))
+
+
+@app.command()
+@handle_errors
+def demo(
+    data: Annotated[str | None, typer.Option("--data", help="ml-100k folder (else $MFREC_DATA, cache, download, synthetic).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model and plots.")] = Path("mfrec-demo"),
+    quiet: Quiet = False,
+) -> None:
+    """Train on MovieLens 100k (or a synthetic movie set), compare with baselines, recommend, plot."""
+    from mfrec.demo import run_demo
+
+    run_demo(data, output, console=stdout, quiet=quiet)
+
+
+def main() -> None:
+    app(prog_name="mfrec")

@@ -1,0 +1,106 @@
+"""``mfrec datasets list | info | synth | download``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mfrec.cli.common import (
+    AsJson, Duplicates, ItemCol, Quiet, RatingCol, RatingScale, Sep, UserCol, handle_errors, print_json,
+    progress_bar, read_options, stderr, stdout,
+)  # fmt: skip
+
+app = typer.Typer(help="Find, describe, generate and download datasets.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_datasets(json_output: AsJson = False) -> None:
+    """MovieLens releases mfrec knows and where (if anywhere) each is found locally."""
+    from mfrec.data.movielens import RELEASES, DatasetNotFoundError, locate
+
+    rows = []
+    for name, release in RELEASES.items():
+        try:
+            where = str(locate(name, download=False))
+        except DatasetNotFoundError:
+            where = None
+        rows.append({"name": name, "found": where, "url": release.url, "md5": release.md5})
+    if json_output:
+        print_json(rows)
+    else:
+        for row in rows:
+            stdout.print(f"{row['name']:<16} {row['found'] or 'not found (mfrec datasets download ' + row['name'] + ')'}")
+
+
+@app.command()
+@handle_errors
+def info(
+    data: Annotated[str, typer.Argument(help="Ratings file or MovieLens folder.")],
+    sep: Sep = None,
+    user_col: UserCol = "user",
+    item_col: ItemCol = "item",
+    rating_col: RatingCol = "rating",
+    rating_scale: RatingScale = None,
+    duplicates: Duplicates = "last",
+    json_output: AsJson = False,
+) -> None:
+    """Users, items, ratings, sparsity, rating scale and the popularity long tail."""
+    from mfrec.data import load, summarize
+
+    summary = summarize(load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)))
+    if json_output:
+        print_json(summary)
+        return
+    stdout.print(f"[bold]{summary['name']}[/]: {summary['users']:,} users x {summary['items']:,} items, "
+                 f"{summary['ratings']:,} ratings", markup=True)  # fmt: skip
+    stdout.print(f"density {summary['density']:.4%} (sparsity {summary['sparsity']:.4%}), "
+                 f"scale {summary['rating_scale']}, mean {summary['rating_mean']:.3f} ± {summary['rating_std']:.3f}")  # fmt: skip
+    per_user, per_item = summary["ratings_per_user"], summary["ratings_per_item"]
+    stdout.print(f"ratings per user: min {per_user['min']}, median {per_user['median']:g}, max {per_user['max']}")
+    stdout.print(f"ratings per item: min {per_item['min']}, median {per_item['median']:g}, max {per_item['max']}")
+    share = summary["top_items_share"]
+    stdout.print(f"long tail: top 1% of items get {share['1%']:.1%} of ratings, top 10% {share['10%']:.1%}, "
+                 f"top 20% {share['20%']:.1%}; Gini {summary['gini_items']:.3f}")  # fmt: skip
+    if "rating_histogram" in summary:
+        stdout.print("histogram: " + ", ".join(f"{k}: {v:,}" for k, v in summary["rating_histogram"].items()))
+
+
+@app.command()
+@handle_errors
+def synth(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file to write.")],
+    users: Annotated[int, typer.Option(help="Number of users.")] = 10_000,
+    items: Annotated[int, typer.Option(help="Number of items.")] = 5_000,
+    ratings: Annotated[int, typer.Option(help="Number of ratings.")] = 1_000_000,
+    factors: Annotated[int, typer.Option(help="Rank of the hidden taste.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Write a synthetic ratings set (low-rank taste + biases + noise, power-law popularity) to Parquet."""
+    from mfrec.data.synthetic import SyntheticSpec, write_parquet
+
+    spec = SyntheticSpec(n_users=users, n_items=items, n_ratings=ratings, n_factors=factors, seed=seed)
+    spec.check()
+    with progress_bar(quiet, "generating", ratings) as advance:
+        write_parquet(output, spec, progress=advance)
+    if not quiet:
+        stdout.print(f"wrote {ratings:,} ratings to {output}")
+
+
+@app.command()
+@handle_errors
+def download(
+    name: Annotated[str, typer.Argument(help="ml-100k | ml-1m | ml-10m | ml-20m | ml-25m | ml-latest-small | ml-latest")],
+    quiet: Quiet = False,
+) -> None:
+    """Download a MovieLens release into the cache (checksum verified)."""
+    from mfrec.data.movielens import fetch
+
+    with progress_bar(quiet, f"downloading {name}", None) as advance:
+        folder = fetch(name, progress=lambda n, total: advance(n))
+    if not quiet:
+        stderr.print(f"{name} is in {folder}")
+    stdout.print(str(folder))
