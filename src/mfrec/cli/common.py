@@ -157,7 +157,7 @@ def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
     """Models as rows, metrics as columns; narrow enough for an 80-column terminal."""
     columns = {"rmse": "RMSE", "mae": "MAE", f"ndcg@{k}": f"NDCG@{k}", f"precision@{k}": f"P@{k}",
                f"recall@{k}": f"R@{k}", f"map@{k}": f"MAP@{k}", f"coverage@{k}": f"cov@{k}", "fit_seconds": "fit s"}  # fmt: skip
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1))
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     table.add_column("model", no_wrap=True, min_width=max(map(len, rows)))
     for header in columns.values():
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
