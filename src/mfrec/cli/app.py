@@ -59,7 +59,8 @@ def train(
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
-    interactions = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
+    interactions = load(data, with_timestamps=False, **options)
     if not quiet:
         stderr.print(f"{interactions}")
     total = getattr(estimator, "n_epochs", None)

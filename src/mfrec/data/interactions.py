@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from mfrec.data.idmap import IdMap
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
-from mfrec.kernels.sparse import csr_by_user, merge_duplicates
+from mfrec.kernels.sparse import count_duplicates, csr_by_user, merge_duplicates
 
 DuplicatePolicy = Literal["last", "mean", "error"]
 DUPLICATE_POLICIES = ("last", "mean", "error")
@@ -155,6 +155,16 @@ def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
             array = array.astype(np.int64)
     elif array.dtype.kind == "b":
         raise DataError(f"column {column!r} holds booleans; ids must be integers or strings")
+    if array.dtype.kind in "iu" and array.size:
+        low, high = int(array.min()), int(array.max())
+        if high - low <= 4 * array.size + 1024:
+            # Dense integer ids (the usual case): a lookup table is O(n) and needs no int64 codes.
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[array - low] = True
+            uniques = np.flatnonzero(present)
+            table = np.full(present.size, -1, dtype=np.int32)
+            table[uniques] = np.arange(uniques.size, dtype=np.int32)
+            return table[array - low], IdMap(uniques.astype(np.int64) + low)
     codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         row = _first_row(codes < 0)
@@ -173,20 +183,23 @@ def _as_ratings(values: Any, column: str) -> np.ndarray:
     if array.ndim != 1:
         raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind not in "iuf":
-        numeric = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(numeric) & ~pd.isna(pd.Series(array, dtype=object)).to_numpy()
+        as_objects = pd.Series(array, dtype=object)
+        numeric = pd.to_numeric(as_objects, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(numeric) & as_objects.notna().to_numpy()
         if bad.any():
             row = _first_row(bad)
             raise DataError(
                 f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {row}: {array[row]!r})"
             )
         array = numeric
-    array = array.astype(np.float64, copy=False)
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row = _first_row(bad)
-        raise DataError(f"column {column!r} has {int(bad.sum())} non-finite values (first at row {row}: {array[row]})")
-    return array.astype(np.float32)
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row = _first_row(bad)
+            raise DataError(
+                f"column {column!r} has {int(bad.sum())} non-finite values (first at row {row}: {array[row]})"
+            )
+    return array.astype(np.float32, copy=False)
 
 
 def _as_timestamps(values: Any, column: str) -> np.ndarray:
@@ -279,10 +292,16 @@ def from_arrays(
     user_idx, user_map = _encode_ids(users, user_col)
     item_idx, item_map = _encode_ids(items, item_col)
 
-    keep, merged, dropped, first_a, first_b = merge_duplicates(
-        user_idx, item_idx, rating_values, len(user_map), len(item_map), duplicates == "mean"
-    )
+    # The CSR is needed by every model anyway; checking it for repeats costs no extra memory.
+    # Only when there are duplicates do we pay for the row-tracking merge.
+    csr = csr_by_user(user_idx, item_idx, rating_values, len(user_map))
+    dropped = count_duplicates(csr[0], csr[1], len(item_map))
     if dropped:
+        csr = None
+        merged = rating_values.copy() if duplicates == "mean" else np.empty(0, np.float32)
+        keep, dropped, first_a, first_b = merge_duplicates(
+            user_idx, item_idx, rating_values, merged, len(user_map), len(item_map)
+        )
         pair = (user_map.to_ids([user_idx[first_a]])[0], item_map.to_ids([item_idx[first_a]])[0])
         if duplicates == "error":
             raise DataError(
@@ -295,7 +314,7 @@ def from_arrays(
             DuplicateRatingsWarning,
             stacklevel=2,
         )
-        rating_values = merged[keep]
+        rating_values = (merged if duplicates == "mean" else rating_values)[keep]
         user_idx, item_idx = user_idx[keep], item_idx[keep]
         time_values = None if time_values is None else time_values[keep]
 
@@ -311,4 +330,5 @@ def from_arrays(
         user_info=user_info,
         name=name,
         n_duplicates=int(dropped),
+        _csr_cache={} if csr is None else {"user": csr},
     )

@@ -14,33 +14,49 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from mfrec.kernels.sparse import group_rows
-
 # No 'nnan'/'ninf': divergence must stay visible as inf/nan for the caller's check.
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @njit(cache=True, nogil=True)
-def blocked_order(users, items, n_users, user_block, item_block, n_blocks):
-    """Order of rows grouped by block (``user_block*B + item_block``), by user inside a block.
+def blocked_layout(indptr, indices, data, user_order, user_block, item_row, item_block, n_blocks):
+    """Ratings laid out block by block for ``sgd_epoch``, rows renumbered for locality.
 
-    Returns ``block_ptr`` int64[B*B+1] and ``order`` int64[n].
+    indptr int64[n_users+1], indices int32[nnz], data float32[nnz]: ratings by user (CSR).
+    user_order int32[n_users]: the users in training order, grouped by block; the
+    training row of ``user_order[p]`` is ``p``. user_block int32[n_users]: block of
+    each user. item_row int32[n_items]: training row of each item (grouped by
+    block). item_block int32[n_items].
+
+    Returns ``block_ptr`` int64[B*B+1] and training-row ``users`` int32[nnz],
+    ``items`` int32[nnz], ``ratings`` float32[nnz]; inside a block rows go by user,
+    so each block touches a contiguous run of P and of Q.
     """
-    _, by_user = group_rows(users, n_users)
     n_cells = n_blocks * n_blocks
     block_ptr = np.zeros(n_cells + 1, dtype=np.int64)
-    for r in range(users.shape[0]):
-        block_ptr[user_block[users[r]] * n_blocks + item_block[items[r]] + 1] += 1
+    for p in range(user_order.shape[0]):
+        u = user_order[p]
+        base = user_block[u] * n_blocks
+        for j in range(indptr[u], indptr[u + 1]):
+            block_ptr[base + item_block[indices[j]] + 1] += 1
     for c in range(n_cells):
         block_ptr[c + 1] += block_ptr[c]
     cursor = block_ptr[:-1].copy()
-    order = np.empty(users.shape[0], dtype=np.int64)
-    for p in range(by_user.shape[0]):
-        r = by_user[p]
-        c = user_block[users[r]] * n_blocks + item_block[items[r]]
-        order[cursor[c]] = r
-        cursor[c] += 1
-    return block_ptr, order
+    users = np.empty(indices.shape[0], dtype=np.int32)
+    items = np.empty(indices.shape[0], dtype=np.int32)
+    ratings = np.empty(indices.shape[0], dtype=np.float32)
+    for p in range(user_order.shape[0]):
+        u = user_order[p]
+        base = user_block[u] * n_blocks
+        for j in range(indptr[u], indptr[u + 1]):
+            i = indices[j]
+            c = base + item_block[i]
+            dest = cursor[c]
+            users[dest] = p
+            items[dest] = item_row[i]
+            ratings[dest] = data[j]
+            cursor[c] = dest + 1
+    return block_ptr, users, items, ratings
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -80,7 +96,7 @@ def sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, user_bias, item_
               lr, lr_bias, reg_user, reg_item, reg_user_bias, reg_item_bias, biased, block_error):  # fmt: skip
     """One epoch over every block.
 
-    users, items : int32[n]; ratings : float32[n], in ``blocked_order``.
+    users, items : int32[n]; ratings : float32[n], in ``blocked_layout`` order.
     block_ptr : int64[B*B+1]. schedule : int64[B, B]; in sub-epoch ``s`` user
     group ``b`` works on item group ``schedule[s, b]`` (each row a permutation).
     P : float32[n_users, k], Q : float32[n_items, k], biases float32; mutated.

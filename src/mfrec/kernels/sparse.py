@@ -29,20 +29,20 @@ def group_rows(keys, n_keys):
 
 
 @njit(cache=True, nogil=True)
-def merge_duplicates(user_idx, item_idx, ratings, n_users, n_items, average):
+def merge_duplicates(user_idx, item_idx, ratings, merged, n_users, n_items):
     """Find repeated (user, item) pairs and choose which row survives.
 
-    The last row of each pair survives (so later timestamps/rows win); with
-    ``average`` its rating becomes the mean of the pair's ratings.
+    The last row of each pair survives (so later rows win). ``merged`` is either
+    empty, or a float32[n] copy of ratings in which the surviving row of each
+    pair receives the mean of the pair's ratings.
 
-    Returns ``keep`` bool[n], ``merged`` float32[n] (the surviving rating, valid
-    where ``keep``), the number of dropped rows, and the first duplicated pair's
-    two row numbers (-1, -1 when there is none).
+    Returns ``keep`` bool[n], the number of dropped rows, and the first
+    duplicated pair's two row numbers (-1, -1 when there is none).
     """
+    average = merged.shape[0] > 0
     n = user_idx.shape[0]
     indptr, order = group_rows(user_idx, n_users)
     keep = np.ones(n, dtype=np.bool_)
-    merged = ratings.copy()
     owner = np.full(n_items, -1, dtype=np.int32)  # last user seen for each item
     kept_row = np.empty(n_items, dtype=np.int64)  # that user's surviving row
     count = np.zeros(n_items, dtype=np.int32)
@@ -70,16 +70,41 @@ def merge_duplicates(user_idx, item_idx, ratings, n_users, n_items, average):
                 count[i] = 1
                 total[i] = ratings[r]
             kept_row[i] = r
-    return keep, merged, dropped, first_a, first_b
+    return keep, dropped, first_a, first_b
 
 
 @njit(cache=True, nogil=True)
 def csr_by_user(user_idx, item_idx, values, n_users):
-    """CSR (indptr int64, indices int32, data float32) of the interactions, rows in input order."""
-    indptr, order = group_rows(user_idx, n_users)
-    indices = np.empty(order.shape[0], dtype=np.int32)
-    data = np.empty(order.shape[0], dtype=np.float32)
-    for p in range(order.shape[0]):
-        indices[p] = item_idx[order[p]]
-        data[p] = values[order[p]]
+    """CSR (indptr int64, indices int32, data float32) of the interactions, rows in input order.
+
+    Scatters directly (no int64 permutation), so the only memory used is the output.
+    """
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    for r in range(user_idx.shape[0]):
+        indptr[user_idx[r] + 1] += 1
+    for u in range(n_users):
+        indptr[u + 1] += indptr[u]
+    cursor = indptr[:-1].copy()
+    indices = np.empty(user_idx.shape[0], dtype=np.int32)
+    data = np.empty(user_idx.shape[0], dtype=np.float32)
+    for r in range(user_idx.shape[0]):
+        u = user_idx[r]
+        dest = cursor[u]
+        indices[dest] = item_idx[r]
+        data[dest] = values[r]
+        cursor[u] = dest + 1
     return indptr, indices, data
+
+
+@njit(cache=True, nogil=True)
+def count_duplicates(indptr, indices, n_items):
+    """Number of repeated items within the rows of a CSR matrix (0 means no duplicate pairs)."""
+    owner = np.full(n_items, -1, dtype=np.int64)
+    repeats = 0
+    for u in range(indptr.shape[0] - 1):
+        for j in range(indptr[u], indptr[u + 1]):
+            i = indices[j]
+            if owner[i] == u:
+                repeats += 1
+            owner[i] = u
+    return repeats

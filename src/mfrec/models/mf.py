@@ -12,12 +12,12 @@ from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import score_pairs
-from mfrec.kernels.sgd import blocked_order, sgd_epoch
+from mfrec.kernels.sgd import blocked_layout, sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 
-# Block sizing: keep one item block's factors (n_items/B rows x k floats) inside half of a
-# 512 KiB L2, with at least 8 blocks for load balance and at most 64 to bound barriers.
-_L2_BUDGET_BYTES = 256 * 1024
+# Block sizing: keep one item block's factors (n_items/B rows x k floats) inside a 512 KiB L2,
+# with at least 8 blocks for load balance and at most 64 to bound the barriers per epoch.
+_L2_BUDGET_BYTES = 512 * 1024
 _MIN_BLOCKS, _MAX_BLOCKS = 8, 64
 
 
@@ -156,44 +156,44 @@ class MatrixFactorization(Recommender):
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
         n_users, n_items = train.n_users, train.n_items
-        self.global_mean_ = float(train.ratings.mean()) if self.biased else 0.0
-        self.user_factors_ = rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32)
-        self.item_factors_ = rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32)
-        self.user_bias_ = np.zeros(n_users, np.float32)
-        self.item_bias_ = np.zeros(n_items, np.float32)
-
         n_blocks = self._grid_size(n_items)
         self.n_blocks_ = n_blocks
-        user_group = _balanced_groups(np.bincount(train.user_idx, minlength=n_users), n_blocks, rng)
-        item_group = _balanced_groups(np.bincount(train.item_idx, minlength=n_items), n_blocks, rng)
-        block_ptr, order = blocked_order(train.user_idx, train.item_idx, n_users, user_group, item_group, n_blocks)
-        users = train.user_idx[order]
-        items = train.item_idx[order]
-        ratings = train.ratings[order]
-        del order
+        self.n_threads_ = resolve_threads(self.n_threads)
+
+        # Training works on rows renumbered so each block's users/items are contiguous;
+        # *_order[p] is the original row stored at training row p, *_row the inverse.
+        user_block = _balanced_groups(np.bincount(train.user_idx, minlength=n_users), n_blocks, rng)
+        item_block = _balanced_groups(np.bincount(train.item_idx, minlength=n_items), n_blocks, rng)
+        user_order = np.argsort(user_block, kind="stable").astype(np.int32)
+        item_order = np.argsort(item_block, kind="stable").astype(np.int32)
+        user_row = np.empty(n_users, np.int32)
+        user_row[user_order] = np.arange(n_users, dtype=np.int32)
+        item_row = np.empty(n_items, np.int32)
+        item_row[item_order] = np.arange(n_items, dtype=np.int32)
+        indptr, indices, data = train.user_csr()
+        block_ptr, users, items, ratings = blocked_layout(
+            indptr, indices, data, user_order, user_block, item_row, item_block, n_blocks
+        )
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
-        valid_rows = None
-        if validation is not None:
-            valid_rows = (
-                self.user_map_.lookup(validation.user_ids.to_ids(validation.user_idx), missing="negative"),
-                self.item_map_.lookup(validation.item_ids.to_ids(validation.item_idx), missing="negative"),
-                validation.ratings,
-            )
+        mu = float(train.ratings.mean()) if self.biased else 0.0
+        P = rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32)
+        Q = rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32)
+        b_u = np.zeros(n_users, np.float32)
+        b_i = np.zeros(n_items, np.float32)
+        valid = None if validation is None else self._validation_rows(validation, user_row, item_row)
 
         lr = self.learning_rate
         lr_bias = self.bias_learning_rate if self.bias_learning_rate is not None else lr
         reg_user = self.user_reg if self.user_reg is not None else self.regularization
         reg_item = self.item_reg if self.item_reg is not None else self.regularization
         reg_bias = self.bias_regularization
-        self.n_threads_ = resolve_threads(self.n_threads)
         with num_threads(self.n_threads):
             for epoch in range(1, self.n_epochs + 1):
                 started = time.perf_counter()
                 shifts = rng.permutation(n_blocks)
                 schedule = (np.arange(n_blocks)[None, :] + shifts[:, None]) % n_blocks
-                sgd_epoch(users, items, ratings, block_ptr, schedule, self.user_factors_, self.item_factors_,
-                          self.user_bias_, self.item_bias_, np.float32(self.global_mean_), np.float32(lr),
+                sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, b_u, b_i, np.float32(mu), np.float32(lr),
                           np.float32(lr_bias), np.float32(reg_user), np.float32(reg_item), np.float32(reg_bias),
                           np.float32(reg_bias), self.biased, block_error)  # fmt: skip
                 row: dict[str, Any] = {
@@ -206,13 +206,30 @@ class MatrixFactorization(Recommender):
                         f"SGD diverged in epoch {epoch} (training error {row['train_rmse']}); "
                         f"lower learning_rate (now {self.learning_rate}) or raise regularization"
                     )
-                if valid_rows is not None:
-                    row["val_rmse"] = self._rmse_rows(*valid_rows)
+                if valid is not None:
+                    v_users, v_items, v_ratings, v_pred = valid
+                    score_pairs(v_users, v_items, P, Q, b_u, b_i, np.float32(mu), v_pred)
+                    row["val_rmse"] = float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - v_ratings) ** 2)))
                 self.history_.append(row)
                 if callback:
                     callback(row)
                 lr *= self.lr_decay
                 lr_bias *= self.lr_decay
 
-    def _rmse_rows(self, user_rows: np.ndarray, item_rows: np.ndarray, ratings: np.ndarray) -> float:
-        return float(np.sqrt(np.mean((self._predict_rows(user_rows, item_rows) - ratings) ** 2)))
+        # Back to the original row order.
+        self.global_mean_ = mu
+        self.user_factors_ = P[user_row]
+        self.item_factors_ = Q[item_row]
+        self.user_bias_ = b_u[user_row]
+        self.item_bias_ = b_i[item_row]
+
+    def _validation_rows(self, validation: Interactions, user_row: np.ndarray, item_row: np.ndarray) -> tuple:
+        """Validation pairs in training rows (-1 where unknown), their ratings, and a prediction buffer."""
+        users = self.user_map_.lookup(validation.user_ids.to_ids(validation.user_idx), missing="negative")
+        items = self.item_map_.lookup(validation.item_ids.to_ids(validation.item_idx), missing="negative")
+        return (
+            np.where(users >= 0, user_row[np.maximum(users, 0)], -1).astype(np.int32),
+            np.where(items >= 0, item_row[np.maximum(items, 0)], -1).astype(np.int32),
+            validation.ratings,
+            np.empty(len(validation), np.float32),
+        )
