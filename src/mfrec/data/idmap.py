@@ -14,6 +14,11 @@ from mfrec.exceptions import UnknownIdError
 _NO_MATCH = np.iinfo(np.int64).min
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages show ``5``, not ``np.int64(5)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _as_1d(values: Any) -> np.ndarray:
     if isinstance(values, (pd.Series, pd.Index)):
         return values.to_numpy()
@@ -95,7 +100,7 @@ class IdMap:
         query = self._normalise_query(_as_1d(values))
         rows = self._index.get_indexer(query)
         if missing == "error" and (rows < 0).any():
-            bad = _as_1d(values)[np.flatnonzero(rows < 0)[0]]
+            bad = plain(_as_1d(values)[np.flatnonzero(rows < 0)[0]])
             raise UnknownIdError(f"{what} {bad!r} is not known to the model (it has no ratings in the training data)")
         return rows.astype(np.int32)
 

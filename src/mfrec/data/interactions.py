@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mfrec.data.idmap import IdMap
+from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, merge_duplicates
 
@@ -189,7 +189,7 @@ def _as_ratings(values: Any, column: str) -> np.ndarray:
         if bad.any():
             row = _first_row(bad)
             raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {row}: {array[row]!r})"
+                f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {row}: {plain(array[row])!r})"
             )
         array = numeric
     if array.dtype.kind == "f":
@@ -302,7 +302,7 @@ def from_arrays(
         keep, dropped, first_a, first_b = merge_duplicates(
             user_idx, item_idx, rating_values, merged, len(user_map), len(item_map)
         )
-        pair = (user_map.to_ids([user_idx[first_a]])[0], item_map.to_ids([item_idx[first_a]])[0])
+        pair = (plain(user_map.to_ids([user_idx[first_a]])[0]), plain(item_map.to_ids([item_idx[first_a]])[0]))
         if duplicates == "error":
             raise DataError(
                 f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at rows "
