@@ -1,0 +1,59 @@
+"""Helpers shared by the benchmark scripts: peers' Python, peak memory, and RESULTS.md sections."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+PEERS_PYTHON = HERE / ".peers" / "bin" / "python"
+MFREC = Path(sys.executable).with_name("mfrec")
+
+
+def require_peers() -> Path:
+    if not PEERS_PYTHON.exists():
+        sys.exit(f"peers not installed: run {HERE / 'setup_peers.sh'} first")
+    return PEERS_PYTHON
+
+
+def run_measured(command: list[str]) -> tuple[str, float]:
+    """Run ``command``; return its stdout and its peak RSS in MB (GNU time's %M)."""
+    time_binary = shutil.which("time") or "/usr/bin/time"
+    completed = subprocess.run([time_binary, "-f", "%M", *map(str, command)], capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{command[:3]} failed:\n{completed.stderr[-2000:]}")
+    peak_kb = int(completed.stderr.strip().splitlines()[-1])
+    return completed.stdout, peak_kb / 1024
+
+
+def last_json(text: str) -> dict:
+    return json.loads(text[text.index("{") :])
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = match.group(1) if match else cpu
+    except OSError:
+        pass
+    return f"{cpu}, Python {platform.python_version()}, {date.today().isoformat()}"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace the ``name`` section of RESULTS.md (between marker comments), or append it."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)

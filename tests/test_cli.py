@@ -1,0 +1,136 @@
+"""The command line: each command end to end, JSON output, and one-line errors with exit code 2."""
+
+import json
+import subprocess
+import sys
+import urllib.error
+
+import pytest
+from typer.testing import CliRunner
+
+from mfrec.cli import app
+from mfrec.data import movielens, synthetic
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def ratings_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "ratings.csv"
+    synthetic(300, 120, 6_000, seed=5).to_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(ratings_csv, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model") / "m"
+    result = run("train", ratings_csv, "--factors", 8, "--epochs", 5, "--seed", 1, "-o", folder, "--quiet")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_train_json_summary(ratings_csv, tmp_path):
+    result = run("train", ratings_csv, "-k", 4, "--epochs", 3, "-o", tmp_path / "m", "--json", "--quiet")
+    summary = json.loads(result.stdout)
+    assert summary["params"]["n_factors"] == 4 and summary["ratings"] == 6_000
+    assert len(summary["epoch_seconds"]) == 3 and (tmp_path / "m" / "model.json").is_file()
+
+
+def test_train_other_models_and_param_pairs(ratings_csv, tmp_path):
+    assert run("train", ratings_csv, "--model", "popularity", "-o", tmp_path / "p", "-q").exit_code == 0
+    result = run("train", ratings_csv, "-m", "baseline", "-p", "reg_item=7.5", "-o", tmp_path / "b", "--json", "-q")
+    assert json.loads(result.stdout)["params"]["reg_item"] == 7.5
+    params = tmp_path / "best.json"
+    params.write_text(json.dumps({"params": {"n_factors": 3, "n_epochs": 2}}))
+    result = run("train", ratings_csv, "--params", params, "-o", tmp_path / "s", "--json", "-q")
+    assert json.loads(result.stdout)["params"]["n_factors"] == 3
+
+
+def test_recommend_and_similar(model_dir):
+    result = run("recommend", model_dir, "--user", 1, "--user", 2, "-n", 4, "--json")
+    recs = json.loads(result.stdout)["recommendations"]
+    assert [r["rank"] for r in recs] == [1, 2, 3, 4] * 2 and {r["user"] for r in recs} == {1, 2}
+    result = run("similar", model_dir, "--item", 3, "-n", 2, "--json")
+    assert len(json.loads(result.stdout)["similar"]) == 2
+    assert "rank" in run("recommend", model_dir, "-u", 1).stdout
+
+
+def test_evaluate_json_has_model_and_baselines(ratings_csv):
+    result = run("evaluate", ratings_csv, "--protocol", "holdout", "-k", 4, "--epochs", 5, "--json", "--quiet")
+    payload = json.loads(result.stdout)
+    for key in ("rmse", "mae", "ndcg@10", "precision@10", "recall@10"):
+        assert 0 <= payload[key] < 5
+    assert payload["baseline"]["model"] == "baseline" and "rmse" in payload["baseline"]
+    assert set(payload["baselines"]) == {"baseline", "popularity", "global-mean"}
+
+
+def test_evaluate_prints_a_table(ratings_csv):
+    result = run("evaluate", ratings_csv, "--protocol", "kfold", "--folds", 2, "-m", "baseline", "-q")
+    assert "RMSE" in result.stdout and "popularity" in result.stdout and "skipped" in result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "missing.csv", "-o", "x"], "no such file or folder: missing.csv"),
+    (["train", "{csv}", "-k", "0", "-o", "x"], "n_factors must be an int >= 1, got 0"),
+    (["train", "{csv}", "-m", "svdpp", "-o", "x"], "unknown model 'svdpp'"),
+    (["train", "{csv}", "-m", "popularity", "-k", "5", "-o", "x"], "model 'popularity' has no parameter n_factors (given by --factors)"),
+    (["train", "{csv}", "--rating-scale", "1,3", "-o", "x"], "outside the rating scale [1, 3]"),
+    (["recommend", "{model}", "-u", "99999"], "user '99999' is not known"),
+    (["recommend", "nowhere", "-u", "1"], "is not a saved mfrec model"),
+    (["evaluate", "{csv}", "--protocol", "bogus"], "unknown protocol 'bogus'"),
+])  # fmt: skip
+def test_errors_are_one_line_and_exit_2(args, message, ratings_csv, model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = [a.format(csv=ratings_csv, model=model_dir) for a in args]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.output and result.stderr.count("error:") == 1
+
+
+def test_datasets_info_synth_and_list(tmp_path, monkeypatch):
+    out = tmp_path / "s.parquet"
+    assert run("datasets", "synth", "--users", 200, "--items", 50, "--ratings", 3000, "-o", out, "-q").exit_code == 0
+    info = json.loads(run("datasets", "info", out, "--json").stdout)
+    assert (info["users"], info["items"], info["ratings"]) == (200, 50, 3000)
+    assert "long tail" in run("datasets", "info", out).stdout
+    monkeypatch.setenv("MFREC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MFREC_DATA", raising=False)
+    assert "ml-1m" in run("datasets", "list").stdout
+
+
+def test_download_offline_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("MFREC_CACHE", str(tmp_path))
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", _offline)
+    result = runner.invoke(app, ["datasets", "download", "ml-100k", "-q"])
+    assert result.exit_code == 2 and "are you offline?" in result.stderr
+
+
+def _offline(*args, **kwargs):
+    raise urllib.error.URLError("no network")
+
+
+def test_demo_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("MFREC_DATA", raising=False)
+    monkeypatch.setenv("MFREC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(movielens.urllib.request, "urlopen", _offline)
+    result = run("demo", "-o", tmp_path / "demo", "-q")
+    assert result.exit_code == 0
+    assert "synthetic movie set" in result.stdout and "Top-10 recommendations" in result.stdout
+    for name in ("learning_curves.png", "metrics.png", "model/model.json"):
+        assert (tmp_path / "demo" / name).is_file()
+
+
+@pytest.mark.realdata
+def test_demo_on_movielens(ml100k_path, tmp_path):
+    result = run("demo", "--data", ml100k_path, "-o", tmp_path / "demo", "-q")
+    assert result.exit_code == 0 and "Using MovieLens 100k" in result.stdout
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "mfrec", "--help"], capture_output=True, text=True, check=True)
+    assert "evaluate" in result.stdout
