@@ -28,7 +28,16 @@ def timed(fit):
 
 
 if engine == "libmf":
-    from libmf import mf
+    import contextlib
+    import io
+    import os
+    from pathlib import Path
+
+    avx_build = Path(sys.executable).parents[1] / "libmf-avx.so"  # made by setup_peers.sh
+    if avx_build.exists():
+        os.environ.setdefault("LIBMF_OBJ", str(avx_build))
+    with contextlib.redirect_stdout(io.StringIO()):  # the binding prints which .so it loaded
+        from libmf import mf
 
     matrix = np.column_stack([users - 1, items - 1, ratings]).astype(np.float32)
     del users, items, ratings

@@ -200,7 +200,7 @@ def demo(
     quiet: Quiet = False,
 ) -> None:
     """Train on MovieLens 100k (or a synthetic movie set), compare with baselines, recommend, plot."""
-    from mfrec.demo import run_demo
+    from mfrec.cli.demo import run_demo
 
     run_demo(data, output, console=stdout, quiet=quiet)
 

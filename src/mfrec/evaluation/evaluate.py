@@ -47,13 +47,14 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     users = np.flatnonzero(evaluable)
     rel_counts = counts[users]
     rel_indptr = np.concatenate([[0], np.cumsum(rel_counts)]).astype(np.int64)
-    rel_items = item_rows[relevant]
-    rel_indices = np.concatenate([rel_items[order[indptr[u] : indptr[u + 1]]] for u in users]) if users.size else np.zeros(0, np.int32)
+    # order groups the relevant rows by test user; keep the groups of evaluable users.
+    grouped_users = test.user_idx[relevant][order]
+    rel_indices = item_rows[relevant][order][evaluable[grouped_users]].astype(np.int32)
 
     recs, _, rec_count = model._recommend_rows(user_rows_all[users].astype(np.int32), k, exclude_seen=True)
     per_user = np.zeros((users.size, 5), dtype=np.float64)
     if users.size:
-        ranking_metrics(recs, rec_count, rel_indptr, rel_indices.astype(np.int32), k, per_user)
+        ranking_metrics(recs, rec_count, rel_indptr, rel_indices, k, per_user)
     means = per_user.mean(axis=0) if users.size else np.full(5, np.nan)
     for j, name in enumerate(("precision", "recall", "ndcg", "map", "hit_rate")):
         result[f"{name}@{k}"] = float(means[j])

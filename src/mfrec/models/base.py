@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mfrec._threads import num_threads
+from mfrec._validation import check_int
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
 from mfrec.data.readers import load
@@ -223,8 +224,6 @@ class Recommender:
         >>> model.recommend("alice", n=3)  # doctest: +SKIP
         """
         self._require_fitted()
-        from mfrec._validation import check_int
-
         n = check_int("n", n, 1)
         user_rows = self.user_map_.lookup(users, what="user")
         item_rows, scores, counts = self._recommend_rows(
@@ -313,8 +312,6 @@ class Recommender:
         >>> model.similar_items("Inception", n=2)  # doctest: +SKIP
         """
         self._require_factors("similar_items")
-        from mfrec._validation import check_int
-
         row = int(self.item_map_.lookup(item, what="item")[0])
         rows, sims, _ = self._similar(self.item_factors_, row, check_int("n", n, 1))
         frame = pd.DataFrame({"item": np.repeat(self.item_map_.to_ids([row]), len(rows)),
@@ -326,8 +323,6 @@ class Recommender:
     def similar_users(self, user: Any, n: int = 10) -> pd.DataFrame:
         """The ``n`` users closest to ``user`` by cosine similarity of their factors."""
         self._require_factors("similar_users")
-        from mfrec._validation import check_int
-
         row = int(self.user_map_.lookup(user, what="user")[0])
         rows, sims, _ = self._similar(self.user_factors_, row, check_int("n", n, 1))
         return pd.DataFrame({"user": np.repeat(self.user_map_.to_ids([row]), len(rows)),

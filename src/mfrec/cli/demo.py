@@ -8,12 +8,14 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from mfrec.cli.common import metrics_table
 from mfrec.data import load, movies, random_split
 from mfrec.data.interactions import Interactions
 from mfrec.data.movielens import locate
 from mfrec.evaluation import BASELINES, score
 from mfrec.exceptions import DatasetNotFoundError
 from mfrec.models import MatrixFactorization, make_model
+from mfrec.plot import learning_curves, metric_bars
 
 
 def find_demo_data(path: str | None, console: Console) -> Interactions:
@@ -31,8 +33,6 @@ def find_demo_data(path: str | None, console: Console) -> Interactions:
 
 
 def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bool = False) -> dict[str, Any]:
-    from mfrec.cli.common import metrics_table
-    from mfrec.plot import learning_curves, metric_bars
 
     data = find_demo_data(data_path, console)
     train, test = random_split(data, 0.2, seed=0)
