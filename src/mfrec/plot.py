@@ -49,7 +49,8 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
     for ax, metric in zip(axes[0], metrics):
         values = [results[name][metric] for name in names]
         errors = [results[name].get("std", {}).get(metric, 0.0) for name in names]
-        bars = ax.bar(names, values, yerr=errors, color=[f"C{i}" for i in range(len(names))], capsize=3)
+        bars = ax.bar(names, values, yerr=errors if any(errors) else None, color=[f"C{i}" for i in range(len(names))],
+                      capsize=3)  # fmt: skip
         ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
         ax.set_title(metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
