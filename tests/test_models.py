@@ -11,7 +11,14 @@ from mfrec.exceptions import NotFittedError, ParameterError, TrainingError, Unkn
 from mfrec.models import MODELS, Biases, GlobalMean, MatrixFactorization, Popularity, make_model
 from mfrec.persistence import load_model
 
-FAST = {"sgd": {"n_factors": 8, "n_epochs": 10}}
+FAST = {
+    "sgd": {"n_factors": 8, "n_epochs": 10},
+    "als": {"n_factors": 4, "n_epochs": 3},
+    "nmf": {"n_factors": 3, "n_epochs": 5},
+    "svd": {"n_factors": 2},
+    "adam": {"n_factors": 4, "n_epochs": 3},
+    "bayesian": {"n_factors": 3, "n_epochs": 6, "burn_in": 2},
+}
 
 
 def fitted(name, data):
@@ -167,7 +174,7 @@ def test_history_records_train_and_validation_per_epoch(planted):
 
 
 def test_divergence_is_reported_with_a_fix(planted):
-    with pytest.raises(TrainingError, match="diverged in epoch 1.*lower learning_rate"):
+    with pytest.raises(TrainingError, match="MatrixFactorization diverged in epoch 1.*lower the learning rate"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             MatrixFactorization(n_factors=8, n_epochs=3, learning_rate=50.0).fit(planted)
@@ -204,6 +211,14 @@ def test_similar_items_and_users_and_embeddings(planted):
     assert emb.shape == (planted.n_items, 8) and emb.index[3] == item
     with pytest.raises(ParameterError, match="side must be"):
         model.embeddings("both")
+
+
+def test_factor_models_have_embeddings(name, planted):
+    model = fitted(name, planted)
+    if model.n_factors_ == 0:
+        pytest.skip(f"{name} has no latent factors")
+    assert model.embeddings("item").shape[0] == planted.n_items
+    assert len(model.similar_items(planted.item_ids.ids[0], n=3)) == 3
 
 
 def test_baselines_have_no_latent_space(tutorial):

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from mfrec.cli import datasets as datasets_cli
+from mfrec.exceptions import ParameterError
+from mfrec.models import MODELS
 from mfrec.cli.common import (
     AsJson, Duplicates, Epochs, Factors, ItemCol, LearningRate, ModelName, ParamFile, ParamPairs, Quiet, RatingCol,
     RatingScale, Reg, Seed, Sep, Threads, UserCol, build_model, handle_errors, metrics_table, model_params,
@@ -149,6 +151,55 @@ def evaluate(
             f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
             f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
         )
+
+
+@app.command()
+@handle_errors
+def tune(
+    data: DataArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file for the best parameters (read by train --params).")],
+    model: ModelName = "sgd",
+    budget: Annotated[float, typer.Option(help="Minutes to search for.")] = 10.0,
+    protocol: Annotated[str, typer.Option(help="How candidates are scored (see evaluate).")] = "kfold",
+    metric: Annotated[str, typer.Option(help="rmse | mae | ndcg@10 | precision@10 | ...")] = "rmse",
+    folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
+    jobs: Annotated[int | None, typer.Option(help="Candidates in parallel (default: cores).")] = None,
+    max_candidates: Annotated[int | None, typer.Option(help="Stop after this many candidates.")] = None,
+    seed: Seed = None,
+    json_output: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Random search over a model's hyper-parameters within a time budget; writes the best to --output.
+
+    The model's defaults are always the first candidate, so the result is never worse than them.
+    Example: mfrec tune ../shared/data/ml-100k --protocol ml100k-folds --model sgd --budget 10 -o best.json
+    """
+    import json
+
+    from mfrec.evaluation import make_splits, random_search
+
+    if model not in MODELS:
+        raise ParameterError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
+    _, splits = make_splits(data, protocol, folds=folds, seed=seed or 0)
+    lower = metric in ("rmse", "mae")
+    best = [float("inf") if lower else float("-inf")]
+
+    with progress_bar(quiet, f"tuning {model}", None) as advance:
+        def report(params: dict[str, Any], score: float) -> None:
+            best[0] = min(best[0], score) if lower else max(best[0], score)
+            advance(1, note=f"best {metric} {best[0]:.4f}")
+
+        result = random_search(model, None, splits, seed=seed or 0, metric=metric, budget_seconds=budget * 60,
+                               max_candidates=max_candidates, n_jobs=jobs, on_result=report)  # fmt: skip
+    payload = {"model": model, "protocol": protocol, "folds": len(splits), "budget_minutes": budget, **result.to_dict()}
+    output.write_text(json.dumps(payload, indent=2))
+    if json_output:
+        print_json(payload)
+    else:
+        stdout.print(f"best {metric} {result.best_score:.4f} ± {result.best_std:.4f} over {len(result.candidates)} "
+                     f"candidates; parameters written to {output}")  # fmt: skip
+        stdout.print(f"  {result.best_params or '(the defaults)'}")
+        stdout.print(f"train with them: mfrec train DATA --model {model} --params {output} -o MODEL_DIR")
 
 
 def _brief(result: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,12 @@ from mfrec.evaluation.metrics import (
     average_precision_at_k, catalogue_coverage, hit_rate_at_k, mae, ndcg_at_k, precision_at_k, recall_at_k, rmse,
 )  # fmt: skip
 from mfrec.evaluation.protocols import PROTOCOLS, make_splits
+from mfrec.evaluation.selection import (
+    SEARCH_SPACES, SearchResult, clone, cross_validate, grid_search, random_search,
+)
 
 __all__ = [
-    "evaluate", "score", "make_splits", "PROTOCOLS", "BASELINES", "rmse", "mae", "precision_at_k",
+    "evaluate", "score", "make_splits", "cross_validate", "grid_search", "random_search", "clone",
+    "SearchResult", "SEARCH_SPACES", "PROTOCOLS", "BASELINES", "rmse", "mae", "precision_at_k",
     "recall_at_k", "ndcg_at_k", "average_precision_at_k", "hit_rate_at_k", "catalogue_coverage",
 ]  # fmt: skip

@@ -3,13 +3,23 @@
 from typing import Any
 
 from mfrec.exceptions import ParameterError
+from mfrec.models.adam import EmbeddingAdam
+from mfrec.models.als import ALS
 from mfrec.models.base import Recommender
+from mfrec.models.bayesian import BayesianMF
 from mfrec.models.baselines import Biases, GlobalMean, Popularity
 from mfrec.models.mf import MatrixFactorization
+from mfrec.models.nmf import NMF
+from mfrec.models.svd import TruncatedSVD
 
 #: Command-line names of the models.
 MODELS: dict[str, type[Recommender]] = {
     "sgd": MatrixFactorization,
+    "als": ALS,
+    "nmf": NMF,
+    "svd": TruncatedSVD,
+    "adam": EmbeddingAdam,
+    "bayesian": BayesianMF,
     "baseline": Biases,
     "popularity": Popularity,
     "global-mean": GlobalMean,
@@ -25,4 +35,4 @@ def make_model(name: str, **params: Any) -> Recommender:
     return model.set_params(**params)
 
 
-__all__ = ["Recommender", "MatrixFactorization", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]
+__all__ = ["Recommender", "MatrixFactorization", "ALS", "NMF", "TruncatedSVD", "EmbeddingAdam", "BayesianMF", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]

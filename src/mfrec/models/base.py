@@ -26,6 +26,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.data.readers import load
 from mfrec.exceptions import NotFittedError, ParameterError
 from mfrec.kernels.predict import score_pairs, top_k
+from mfrec.kernels.sparse import csr_by_user
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -96,7 +97,9 @@ class Recommender:
         self._check_params()
         train = load(data, **read_options)
         valid = None if validation is None else load(validation, **read_options)
-        self._remember(train)
+        given = train
+        train, valid = self._prepare_validation(train, valid)
+        self._remember(train, seen=given)
         started = time.perf_counter()
         self._fit(train, valid, callback)
         self.fit_seconds_ = time.perf_counter() - started
@@ -105,12 +108,34 @@ class Recommender:
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         raise NotImplementedError
 
-    def _remember(self, train: Interactions) -> None:
-        """Keep what every model needs at prediction time: id maps, scale, seen items, popularity."""
+    def _prepare_validation(
+        self, train: Interactions, validation: Interactions | None
+    ) -> tuple[Interactions, Interactions | None]:
+        """Hook for models that hold out part of ``train`` for early stopping."""
+        return train, validation
+
+    def _validation_rows(self, validation: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the validation pairs in this model's maps (-1 where unknown)."""
+        users = self.user_map_.lookup(validation.user_ids.to_ids(validation.user_idx), missing="negative")
+        items = self.item_map_.lookup(validation.item_ids.to_ids(validation.item_idx), missing="negative")
+        return users, items
+
+    def _remember(self, train: Interactions, seen: Interactions) -> None:
+        """Keep what every model needs at prediction time: id maps, scale, seen items, popularity.
+
+        ``seen`` is everything given to ``fit``; it differs from ``train`` when part was
+        held out for early stopping, and those held-out ratings must not be recommended.
+        """
         self.user_map_: IdMap = train.user_ids
         self.item_map_: IdMap = train.item_ids
         self.rating_scale_ = tuple(float(v) for v in train.rating_scale)
-        indptr, indices, _ = train.user_csr()
+        if seen is train:
+            indptr, indices, _ = train.user_csr()
+        else:
+            users = self.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
+            items = self.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
+            known = (users >= 0) & (items >= 0)
+            indptr, indices, _ = csr_by_user(users[known], items[known], seen.ratings[known], len(self.user_map_))
         self.seen_indptr_ = indptr
         self.seen_indices_ = indices
         self.item_counts_ = np.bincount(train.item_idx, minlength=train.n_items).astype(np.int64)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sgd import blocked_layout, sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.iterative import EarlyStopping
 
 # Block sizing: keep one item block's factors (n_items/B rows x k floats) inside a 512 KiB L2,
 # with at least 8 blocks for load balance and at most 64 to bound the barriers per epoch.
@@ -31,7 +28,7 @@ def _balanced_groups(counts: np.ndarray, n_groups: int, rng: np.random.Generator
     return groups
 
 
-class MatrixFactorization(Recommender):
+class MatrixFactorization(EarlyStopping, Recommender):
     r"""Biased matrix factorization fitted by SGD on the observed ratings only.
 
     Predicts :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i` and minimises
@@ -74,6 +71,10 @@ class MatrixFactorization(Recommender):
     n_blocks : int, optional
         Grid size B for parallel SGD; by default chosen from the item count and k
         so an item block fits in L2 (at least 8). Results depend on it, not on threads.
+    early_stopping, validation_fraction, patience, restore_best
+        Stop when validation RMSE has not improved for ``patience`` epochs (on
+        ``fit(validation=...)`` or a held-out fraction of train) and keep the best
+        epoch's factors; see :class:`~mfrec.models.iterative.EarlyStopping`.
     n_threads : int, optional
         Threads for training and scoring; default all cores.
     random_state : int, default=0
@@ -85,8 +86,9 @@ class MatrixFactorization(Recommender):
     item_factors_ : float32[n_items, k]
     user_bias_, item_bias_ : float32[n_users], float32[n_items]
     global_mean_ : float
-    history_ : list of dict, per epoch ``epoch, train_rmse, (val_rmse), seconds``.
+    history_ : list of dict, per epoch ``epoch, train_rmse, seconds, (val_rmse)``.
         ``train_rmse`` is measured during the epoch, before each update.
+    best_epoch_, n_epochs_run_ : int
 
     Examples
     --------
@@ -114,6 +116,10 @@ class MatrixFactorization(Recommender):
         init_std: float = 0.05,
         biased: bool = True,
         n_blocks: int | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 5,
+        restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
     ) -> None:
@@ -129,6 +135,10 @@ class MatrixFactorization(Recommender):
         self.init_std = init_std
         self.biased = biased
         self.n_blocks = n_blocks
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -148,6 +158,7 @@ class MatrixFactorization(Recommender):
         if self.n_threads is not None:
             check_int("n_threads", self.n_threads, 0)
         check_seed("random_state", self.random_state)
+        self._check_early_stopping()
 
     def _grid_size(self, n_items: int) -> int:
         if self.n_blocks is not None:
@@ -184,40 +195,41 @@ class MatrixFactorization(Recommender):
         Q = rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32)
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
-        valid = None if validation is None else self._validation_rows(validation, user_row, item_row)
-
-        lr = self.learning_rate
-        lr_bias = self.bias_learning_rate if self.bias_learning_rate is not None else lr
+        lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
         reg_user = self.user_reg if self.user_reg is not None else self.regularization
         reg_item = self.item_reg if self.item_reg is not None else self.regularization
         reg_bias = self.bias_regularization
+
+        def step(epoch: int) -> float:
+            shifts = rng.permutation(n_blocks)
+            schedule = (np.arange(n_blocks)[None, :] + shifts[:, None]) % n_blocks
+            sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, b_u, b_i, np.float32(mu), np.float32(lr[0]),
+                      np.float32(lr[1]), np.float32(reg_user), np.float32(reg_item), np.float32(reg_bias),
+                      np.float32(reg_bias), self.biased, block_error)  # fmt: skip
+            lr[0] *= self.lr_decay
+            lr[1] *= self.lr_decay
+            return float(np.sqrt(block_error.sum() / max(1, len(ratings))))
+
+        validation_rmse = None
+        if validation is not None:
+            v_users, v_items = self._validation_rows(validation)
+            v_users = np.where(v_users >= 0, user_row[np.maximum(v_users, 0)], -1).astype(np.int32)
+            v_items = np.where(v_items >= 0, item_row[np.maximum(v_items, 0)], -1).astype(np.int32)
+            v_pred = np.empty(len(validation), np.float32)
+
+            def validation_rmse() -> float:
+                score_pairs(v_users, v_items, P, Q, b_u, b_i, np.float32(mu), v_pred)
+                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
+
+        def snapshot():
+            return P.copy(), Q.copy(), b_u.copy(), b_i.copy()
+
+        def restore(state) -> None:
+            for target, saved in zip((P, Q, b_u, b_i), state):
+                target[...] = saved
+
         with num_threads(self.n_threads):
-            for epoch in range(1, self.n_epochs + 1):
-                started = time.perf_counter()
-                shifts = rng.permutation(n_blocks)
-                schedule = (np.arange(n_blocks)[None, :] + shifts[:, None]) % n_blocks
-                sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, b_u, b_i, np.float32(mu), np.float32(lr),
-                          np.float32(lr_bias), np.float32(reg_user), np.float32(reg_item), np.float32(reg_bias),
-                          np.float32(reg_bias), self.biased, block_error)  # fmt: skip
-                row: dict[str, Any] = {
-                    "epoch": epoch,
-                    "train_rmse": float(np.sqrt(block_error.sum() / max(1, len(ratings)))),
-                    "seconds": time.perf_counter() - started,
-                }
-                if not np.isfinite(row["train_rmse"]):
-                    raise TrainingError(
-                        f"SGD diverged in epoch {epoch} (training error {row['train_rmse']}); "
-                        f"lower learning_rate (now {self.learning_rate}) or raise regularization"
-                    )
-                if valid is not None:
-                    v_users, v_items, v_ratings, v_pred = valid
-                    score_pairs(v_users, v_items, P, Q, b_u, b_i, np.float32(mu), v_pred)
-                    row["val_rmse"] = float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - v_ratings) ** 2)))
-                self.history_.append(row)
-                if callback:
-                    callback(row)
-                lr *= self.lr_decay
-                lr_bias *= self.lr_decay
+            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
 
         # Back to the original row order.
         self.global_mean_ = mu
@@ -225,14 +237,3 @@ class MatrixFactorization(Recommender):
         self.item_factors_ = Q[item_row]
         self.user_bias_ = b_u[user_row]
         self.item_bias_ = b_i[item_row]
-
-    def _validation_rows(self, validation: Interactions, user_row: np.ndarray, item_row: np.ndarray) -> tuple:
-        """Validation pairs in training rows (-1 where unknown), their ratings, and a prediction buffer."""
-        users = self.user_map_.lookup(validation.user_ids.to_ids(validation.user_idx), missing="negative")
-        items = self.item_map_.lookup(validation.item_ids.to_ids(validation.item_idx), missing="negative")
-        return (
-            np.where(users >= 0, user_row[np.maximum(users, 0)], -1).astype(np.int32),
-            np.where(items >= 0, item_row[np.maximum(items, 0)], -1).astype(np.int32),
-            validation.ratings,
-            np.empty(len(validation), np.float32),
-        )

@@ -1,0 +1,202 @@
+"""Model selection: cross-validation, grid and random search, with a time budget.
+
+Candidates are scored on the same splits and compared on the mean of one metric.
+Searches run candidates in worker processes, one numba thread each, so
+``n_jobs`` candidates at a time use ``n_jobs`` cores and never more.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mfrec.data.split import Split
+from mfrec.evaluation.evaluate import evaluate
+from mfrec.exceptions import ParameterError
+from mfrec.models import MODELS, Recommender, make_model
+
+LOWER_IS_BETTER = {"rmse", "mae"}
+
+#: Default search spaces for ``random_search`` / ``mfrec tune``: lists are sampled
+#: uniformly, (low, high, "log") tuples log-uniformly, (low, high, "int") as integers.
+SEARCH_SPACES: dict[str, dict[str, Any]] = {
+    "sgd": {"n_factors": [64, 128, 192, 256], "n_epochs": (60, 200, "int"), "learning_rate": (0.002, 0.012, "log"),
+            "user_reg": (0.03, 0.3, "log"), "item_reg": (0.03, 0.3, "log"), "bias_regularization": (0.005, 0.2, "log"),
+            "bias_learning_rate": (0.001, 0.02, "log"), "lr_decay": [1.0, 0.99, 0.98, 0.96],
+            "init_std": [0.02, 0.05, 0.1]},
+    "als": {"n_factors": [16, 32, 64, 128], "n_epochs": [10, 15, 20], "regularization": (0.05, 0.3, "log"),
+            "bias_regularization": (0.005, 0.5, "log")},
+    "nmf": {"n_factors": [5, 10, 15, 20, 40], "n_epochs": [40, 60, 100], "regularization": (0.02, 0.5, "log")},
+    "adam": {"n_factors": [16, 32, 64, 128], "learning_rate": (0.0005, 0.01, "log"),
+             "regularization": (0.005, 0.2, "log"), "batch_size": [64, 128, 256, 512]},
+    "bayesian": {"n_factors": [5, 10, 16, 24], "n_epochs": [100, 200, 300]},
+    "svd": {"n_factors": [2, 5, 10, 15, 25, 40], "impute": ["item", "user"]},
+    "baseline": {"reg_user": (0.5, 30.0, "log"), "reg_item": (0.5, 30.0, "log")},
+    "popularity": {"damping": (0.0, 50.0, "float")},
+}  # fmt: skip
+
+
+def clone(model: Recommender, **overrides: Any) -> Recommender:
+    """A new, unfitted model of the same class with the same (or overridden) parameters."""
+    return type(model)(**{**model.get_params(), **overrides})
+
+
+def cross_validate(model: Recommender, splits: Sequence[Split], *, k: int = 10, threshold: float = 4.0) -> dict[str, Any]:
+    """Fit a clone of ``model`` on each split and score it; mean, std and per-fold metrics.
+
+    Examples
+    --------
+    >>> from mfrec.data import synthetic, kfold
+    >>> from mfrec.models import Biases
+    >>> result = cross_validate(Biases(), list(kfold(synthetic(300, 100, 5_000), 3)))
+    >>> result["folds"]
+    3
+    """
+    return evaluate(lambda: clone(model), list(splits), k=k, threshold=threshold)
+
+
+def _sample(space: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    params = {}
+    for name, spec in space.items():
+        if isinstance(spec, tuple):
+            low, high, kind = spec
+            if kind == "log":
+                params[name] = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+            elif kind == "int":
+                params[name] = int(rng.integers(low, high + 1))
+            else:
+                params[name] = float(rng.uniform(low, high))
+        else:
+            params[name] = spec[int(rng.integers(len(spec)))]
+    return params
+
+
+@dataclass
+class SearchResult:
+    """What a search found: the best parameters, their score, and every candidate tried."""
+
+    metric: str
+    best_params: dict[str, Any] = field(default_factory=dict)
+    best_score: float = float("nan")
+    best_std: float = float("nan")
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, params: dict[str, Any], result: dict[str, Any], seconds: float) -> None:
+        score = result[self.metric]
+        self.candidates.append({"params": params, "score": score, "std": result["std"][self.metric],
+                                "seconds": seconds, "rmse": result["rmse"], "mae": result["mae"]})  # fmt: skip
+        better = score < self.best_score if self.metric in LOWER_IS_BETTER else score > self.best_score
+        if not self.candidates[:-1] or better:
+            self.best_params, self.best_score, self.best_std = params, score, result["std"][self.metric]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "best_score": self.best_score, "best_std": self.best_std,
+                "params": self.best_params, "candidates": self.candidates}  # fmt: skip
+
+
+# Worker-process state: the splits are sent once per worker, not once per candidate.
+_WORKER_SPLITS: list[Split] = []
+
+
+def _init_worker(splits: list[Split]) -> None:
+    global _WORKER_SPLITS
+    _WORKER_SPLITS = splits
+
+
+def _score_candidate(name: str, params: dict[str, Any], k: int, threshold: float) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    model = make_model(name, **params)
+    result = evaluate(lambda: clone(model), _WORKER_SPLITS, k=k, threshold=threshold)
+    result.pop("per_fold", None)
+    return result, time.perf_counter() - started
+
+
+def _single_threaded(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    if "n_threads" in MODELS[name]._param_names():
+        return {**params, "n_threads": 1}
+    return params
+
+
+def search(
+    name: str,
+    candidates: Callable[[], dict[str, Any] | None],
+    splits: Sequence[Split],
+    *,
+    metric: str = "rmse",
+    budget_seconds: float | None = None,
+    max_candidates: int | None = None,
+    n_jobs: int | None = None,
+    k: int = 10,
+    threshold: float = 4.0,
+    on_result: Callable[[dict[str, Any], float], None] | None = None,
+) -> SearchResult:
+    """Score candidates from ``candidates()`` (None = exhausted) until the budget or the count runs out.
+
+    Parallel in ``n_jobs`` worker processes (default: the number of cores), each
+    candidate single-threaded. A candidate still running when the budget ends is
+    waited for; none is started after it.
+    """
+    if name not in MODELS:
+        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    n_jobs = n_jobs or os.cpu_count() or 1
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    result = SearchResult(metric)
+    started_count = 0
+
+    def more() -> bool:
+        in_time = deadline is None or time.monotonic() < deadline
+        return in_time and (max_candidates is None or started_count < max_candidates)
+
+    context = multiprocessing.get_context("spawn")  # numba's thread pools are not fork-safe
+    with ProcessPoolExecutor(n_jobs, mp_context=context, initializer=_init_worker, initargs=(list(splits),)) as pool:
+        running: dict[Future, dict[str, Any]] = {}
+        exhausted = False
+        while True:
+            while not exhausted and len(running) < n_jobs and more():
+                params = candidates()
+                if params is None:
+                    exhausted = True
+                    break
+                running[pool.submit(_score_candidate, name, _single_threaded(name, params), k, threshold)] = params
+                started_count += 1
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                params = running.pop(future)
+                scores, seconds = future.result()
+                result.add(params, scores, seconds)
+                if on_result:
+                    on_result(params, scores[metric])
+    return result
+
+
+def grid_search(name: str, grid: dict[str, Sequence[Any]], splits: Sequence[Split], **options: Any) -> SearchResult:
+    """Every combination of ``grid`` (or as many as the budget allows, in order)."""
+    combos = iter(itertools.product(*grid.values()))
+    return search(name, lambda: next((dict(zip(grid, c)) for c in combos), None), splits, **options)
+
+
+def random_search(
+    name: str, space: dict[str, Any] | None, splits: Sequence[Split], *, seed: int = 0, **options: Any
+) -> SearchResult:
+    """Candidates sampled from ``space`` (default: ``SEARCH_SPACES[name]``); the model's defaults go first."""
+    space = SEARCH_SPACES.get(name, {}) if space is None else space
+    rng = np.random.default_rng(seed)
+    first = [True]
+
+    def candidates() -> dict[str, Any]:
+        if first[0]:
+            first[0] = False
+            return {}
+        return _sample(space, rng)
+
+    return search(name, candidates, splits, **options)

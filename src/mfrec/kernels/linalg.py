@@ -1,0 +1,67 @@
+"""Small dense solvers used per row inside parallel kernels (no LAPACK calls, no exceptions)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# No nnan: the pivot test must see NaN.
+FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def cholesky_factor(A):
+    """Overwrite the lower triangle of symmetric ``A`` (d x d) with L, A = L L^T.
+
+    Returns False when a pivot is not positive (A is not positive definite).
+    """
+    d = A.shape[0]
+    for j in range(d):
+        s = A[j, j]
+        for m in range(j):
+            s -= A[j, m] * A[j, m]
+        if not s > 0.0:
+            return False
+        s = np.sqrt(s)
+        A[j, j] = s
+        for r in range(j + 1, d):
+            t = A[r, j]
+            for m in range(j):
+                t -= A[r, m] * A[j, m]
+            A[r, j] = t / s
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def solve_lower(L, b, x):
+    """x = L^-1 b for lower-triangular L."""
+    for r in range(L.shape[0]):
+        t = b[r]
+        for m in range(r):
+            t -= L[r, m] * x[m]
+        x[r] = t / L[r, r]
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def solve_upper_t(L, b, x):
+    """x = L^-T b for lower-triangular L (back substitution with L transposed)."""
+    for r in range(L.shape[0] - 1, -1, -1):
+        t = b[r]
+        for m in range(r + 1, L.shape[0]):
+            t -= L[m, r] * x[m]
+        x[r] = t / L[r, r]
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def cholesky_solve(A, b, x):
+    """Solve ``A x = b`` for symmetric positive definite ``A``, overwriting ``A`` with its factor.
+
+    Returns False (leaving ``x`` untouched) when A is not positive definite; the
+    caller turns that into an error naming the row.
+    """
+    if not cholesky_factor(A):
+        return False
+    y = np.empty_like(x)
+    solve_lower(A, b, y)
+    solve_upper_t(A, y, x)
+    return True

@@ -1,0 +1,93 @@
+"""The epoch loop shared by iterative models: history, validation, early stopping, restore-best."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mfrec._validation import check_float, check_int
+from mfrec.data.interactions import Interactions
+from mfrec.data.split import random_split
+from mfrec.exceptions import ParameterError, TrainingError
+from mfrec.models.base import EpochCallback
+
+Snapshot = Any
+
+
+class EarlyStopping:
+    """Mixin for models trained epoch by epoch.
+
+    Models using it accept ``early_stopping``, ``validation_fraction``, ``patience``
+    and ``restore_best``. With ``early_stopping=True`` and no ``validation`` passed
+    to ``fit``, a seeded ``validation_fraction`` of the training ratings is held
+    out; training stops once validation RMSE has not improved for ``patience``
+    epochs, and with ``restore_best`` the parameters of the best epoch are kept.
+    ``best_epoch_`` and ``n_epochs_run_`` record what happened.
+    """
+
+    early_stopping: bool
+    validation_fraction: float
+    patience: int
+    restore_best: bool
+    random_state: int | None
+    history_: list[dict[str, Any]]
+
+    def _check_early_stopping(self) -> None:
+        if not isinstance(self.early_stopping, bool):
+            raise ParameterError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        check_float("validation_fraction", self.validation_fraction, 0.0, 0.9, low_open=True)
+        check_int("patience", self.patience, 1)
+        if not isinstance(self.restore_best, bool):
+            raise ParameterError(f"restore_best must be True or False, got {self.restore_best!r}")
+
+    def _prepare_validation(
+        self, train: Interactions, validation: Interactions | None
+    ) -> tuple[Interactions, Interactions | None]:
+        if self.early_stopping and validation is None:
+            return random_split(train, self.validation_fraction, seed=self.random_state or 0)
+        return train, validation
+
+    def _run_epochs(
+        self,
+        n_epochs: int,
+        step: Callable[[int], float],
+        validation_rmse: Callable[[], float] | None,
+        snapshot: Callable[[], Snapshot],
+        restore: Callable[[Snapshot], None],
+        callback: EpochCallback | None,
+    ) -> None:
+        """Call ``step(epoch)`` (returns train RMSE) up to ``n_epochs`` times, recording history."""
+        best, best_epoch, best_state, stale = np.inf, 0, None, 0
+        epoch = 0
+        for epoch in range(1, n_epochs + 1):
+            started = time.perf_counter()
+            train_rmse = step(epoch)
+            row: dict[str, Any] = {"epoch": epoch, "train_rmse": float(train_rmse),
+                                   "seconds": time.perf_counter() - started}  # fmt: skip
+            if not np.isfinite(row["train_rmse"]):
+                raise TrainingError(
+                    f"{type(self).__name__} diverged in epoch {epoch} (training error {row['train_rmse']}); "
+                    "lower the learning rate or raise regularization"
+                )
+            if validation_rmse is not None:
+                row["val_rmse"] = float(validation_rmse())
+            self.history_.append(row)
+            if callback:
+                callback(row)
+            if not (self.early_stopping and validation_rmse is not None):
+                continue
+            if row["val_rmse"] < best - 1e-6:
+                best, best_epoch, stale = row["val_rmse"], epoch, 0
+                if self.restore_best:
+                    best_state = snapshot()
+            else:
+                stale += 1
+                if stale >= self.patience:
+                    break
+        self.n_epochs_run_ = epoch
+        self.best_epoch_ = best_epoch or epoch
+        if best_state is not None and best_epoch != epoch:
+            restore(best_state)

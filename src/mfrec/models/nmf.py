@@ -1,0 +1,130 @@
+"""Non-negative matrix factorization of the observed ratings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mfrec._threads import num_threads, resolve_threads
+from mfrec._validation import check_float, check_int, check_seed
+from mfrec.data.interactions import Interactions
+from mfrec.kernels.als import squared_error
+from mfrec.kernels.nmf import nmf_half_step
+from mfrec.kernels.predict import score_pairs
+from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.iterative import EarlyStopping
+
+
+class NMF(EarlyStopping, Recommender):
+    r"""Non-negative MF, :math:`\hat r_{ui} = p_u \cdot q_i` with :math:`p_u, q_i \ge 0`, no biases.
+
+    Fitted by multiplicative updates on the observed ratings only (missing cells
+    are not zeros): with the items fixed every user row is updated as
+
+    .. math:: p_{uf} \leftarrow p_{uf} \frac{\sum_i q_{if} r_{ui}}{\sum_i q_{if} \hat r_{ui} + \lambda |I_u| p_{uf}}
+
+    then the items likewise. Each factor is a ratio of non-negative sums times a
+    non-negative value, so every factor stays >= 0 after every epoch. Factors are
+    interpretable as degrees of membership in k non-negative "tastes".
+
+    Parameters
+    ----------
+    n_factors : int, default=20
+    n_epochs : int, default=60
+    regularization : float, default=0.12
+        Weight of the L2 penalty, per rating of the row. Defaults measured on the
+        ml-100k folds (RMSE 0.948; Surprise's NMF, k=15 and 0.06, gives 0.967).
+    init_low, init_high : float, default=0.0, 1.0
+        Factors start uniform in [init_low, init_high] (both >= 0).
+    early_stopping, validation_fraction, patience, restore_best
+        See :class:`~mfrec.models.iterative.EarlyStopping`.
+
+    Examples
+    --------
+    >>> from mfrec.data import synthetic
+    >>> model = NMF(n_factors=4, n_epochs=5).fit(synthetic(300, 200, 6_000, seed=0))
+    >>> bool((model.user_factors_ >= 0).all() and (model.item_factors_ >= 0).all())
+    True
+    """
+
+    _saved_arrays = ("user_factors_", "item_factors_")
+
+    def __init__(
+        self,
+        n_factors: int = 20,
+        n_epochs: int = 60,
+        regularization: float = 0.12,
+        *,
+        init_low: float = 0.0,
+        init_high: float = 1.0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 5,
+        restore_best: bool = True,
+        n_threads: int | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.n_factors = n_factors
+        self.n_epochs = n_epochs
+        self.regularization = regularization
+        self.init_low = init_low
+        self.init_high = init_high
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.restore_best = restore_best
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        check_int("n_factors", self.n_factors, 1)
+        check_int("n_epochs", self.n_epochs, 1)
+        check_float("regularization", self.regularization, 0.0)
+        check_float("init_low", self.init_low, 0.0)
+        check_float("init_high", self.init_high, self.init_low, low_open=True)
+        if self.n_threads is not None:
+            check_int("n_threads", self.n_threads, 0)
+        check_seed("random_state", self.random_state)
+        self._check_early_stopping()
+
+    def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
+        if train.ratings.min() < 0:
+            from mfrec.exceptions import DataError
+
+            raise DataError(f"NMF needs non-negative ratings; the smallest is {train.ratings.min():g}")
+        rng = np.random.default_rng(self.random_state)
+        shape_u, shape_i = (train.n_users, self.n_factors), (train.n_items, self.n_factors)
+        P = rng.uniform(self.init_low, self.init_high, shape_u).astype(np.float32)
+        Q = rng.uniform(self.init_low, self.init_high, shape_i).astype(np.float32)
+        zeros_u, zeros_i = np.zeros(train.n_users, np.float32), np.zeros(train.n_items, np.float32)
+        by_user = train.user_csr()
+        by_item = csr_by_user(train.item_idx, train.user_idx, train.ratings, train.n_items)
+        reg = np.float32(self.regularization)
+        self.n_threads_ = resolve_threads(self.n_threads)
+
+        def step(epoch: int) -> float:
+            nmf_half_step(*by_user, P, Q, reg)
+            nmf_half_step(*by_item, Q, P, reg)
+            sq = squared_error(*by_user, P, zeros_u, Q, zeros_i, np.float32(0.0), False)
+            return float(np.sqrt(sq / max(1, len(train))))
+
+        validation_rmse = None
+        if validation is not None:
+            v_users, v_items = self._validation_rows(validation)
+            v_pred = np.empty(len(validation), np.float32)
+
+            def validation_rmse() -> float:
+                score_pairs(v_users, v_items, P, Q, zeros_u, zeros_i, np.float32(0.0), v_pred)
+                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
+
+        def snapshot():
+            return P.copy(), Q.copy()
+
+        def restore(state) -> None:
+            P[...], Q[...] = state
+
+        with num_threads(self.n_threads):
+            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
+        self.global_mean_ = 0.0
+        self.user_factors_, self.item_factors_ = P, Q
+        self.user_bias_, self.item_bias_ = zeros_u, zeros_i

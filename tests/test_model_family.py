@@ -1,0 +1,213 @@
+"""ALS, NMF, truncated SVD, Adam embeddings and Bayesian MF: each against an exact or known answer."""
+
+import numpy as np
+import pytest
+
+from mfrec.data import from_arrays, random_split
+from mfrec.evaluation import score
+from mfrec.exceptions import ParameterError, TrainingError
+from mfrec.kernels.als import als_cholesky_step
+from mfrec.kernels.nmf import nmf_half_step
+from mfrec.models import ALS, NMF, BayesianMF, Biases, EmbeddingAdam, MatrixFactorization, TruncatedSVD
+
+
+def rmse_on(model, train, test):
+    return score(model, train, test)["rmse"]
+
+
+@pytest.fixture(scope="module")
+def split(planted):
+    return random_split(planted, 0.2, seed=0)
+
+
+# ------------------------------------------------------------------ ALS
+
+
+def test_als_half_step_is_the_exact_ridge_solution(rng):
+    n_users, n_items, k = 6, 9, 3
+    R = (rng.random((n_users, n_items)) < 0.6) * rng.integers(1, 6, (n_users, n_items))
+    users, items = np.nonzero(R)
+    data = from_arrays(users, items, R[users, items].astype(float))
+    indptr, indices, values = data.user_csr()
+    Y = rng.normal(size=(n_items, k)).astype(np.float32)
+    y_bias = rng.normal(size=n_items).astype(np.float32)
+    X, x_bias = np.zeros((n_users, k), np.float32), np.zeros(n_users, np.float32)
+    reg, reg_b, mu = 0.3, 0.1, np.float32(3.0)
+    status = np.zeros(n_users, np.int8)
+    als_cholesky_step(indptr, indices, values, Y, y_bias, mu, X, x_bias, np.float32(reg), np.float32(reg_b), True,
+                      True, status)  # fmt: skip
+    for u in range(n_users):
+        rows = indices[indptr[u] : indptr[u + 1]]
+        Z = np.column_stack([Y[rows], np.ones(len(rows))]).astype(np.float64)
+        t = values[indptr[u] : indptr[u + 1]] - mu - y_bias[rows]
+        n = len(rows)
+        A = Z.T @ Z + np.diag([reg * n] * k + [reg_b * n])
+        expected = np.linalg.solve(A, Z.T @ t)
+        np.testing.assert_allclose(np.append(X[u], x_bias[u]), expected, rtol=2e-4, atol=2e-5)
+
+
+def test_als_cg_approaches_cholesky(split):
+    train, test = split
+    exact = ALS(n_factors=8, n_epochs=8).fit(train)
+    cg = ALS(n_factors=8, n_epochs=8, solver="cg", cg_steps=4).fit(train)
+    assert abs(rmse_on(exact, train, test) - rmse_on(cg, train, test)) < 0.01
+    assert cg.history_[-1]["train_rmse"] < cg.history_[0]["train_rmse"]
+
+
+def test_als_is_identical_for_any_thread_count(planted):
+    one = ALS(n_factors=6, n_epochs=3, n_threads=1).fit(planted)
+    two = ALS(n_factors=6, n_epochs=3, n_threads=2).fit(planted)
+    assert np.array_equal(one.user_factors_, two.user_factors_) and np.array_equal(one.item_bias_, two.item_bias_)
+
+
+def test_als_weighted_regularisation_changes_the_model(planted):
+    users = planted.user_ids.ids[:100]
+    items = planted.item_ids.ids[:100]
+    a = ALS(n_factors=4, n_epochs=2).fit(planted).predict(users, items)
+    b = ALS(n_factors=4, n_epochs=2, weighted_regularization=False).fit(planted).predict(users, items)
+    assert not np.allclose(a, b)
+
+
+def test_als_failed_solve_names_the_row_and_the_fix():
+    # No regularisation and fewer ratings than unknowns: the user's system is singular.
+    data = from_arrays([1, 1, 2, 2, 3], [1, 2, 1, 2, 1], [5.0, 3.0, 4.0, 2.0, 1.0])
+    with pytest.raises(TrainingError, match=r"ALS solve failed for user 1 \(row 0\).*increase regularization \(now 0.0\)"):
+        ALS(n_factors=4, n_epochs=1, regularization=0.0, bias_regularization=0.0).fit(data)
+
+
+def test_als_beats_the_baseline_on_planted_structure(split):
+    train, test = split
+    assert rmse_on(ALS(n_factors=8, n_epochs=10).fit(train), train, test) < rmse_on(Biases().fit(train), train, test) - 0.02
+
+
+# ------------------------------------------------------------------ NMF
+
+
+def test_nmf_factors_stay_non_negative_after_every_update(rng, planted):
+    P = rng.random((planted.n_users, 5)).astype(np.float32)
+    Q = rng.random((planted.n_items, 5)).astype(np.float32)
+    by_user = planted.user_csr()
+    from mfrec.kernels.sparse import csr_by_user
+
+    by_item = csr_by_user(planted.item_idx, planted.user_idx, planted.ratings, planted.n_items)
+    for _ in range(10):
+        nmf_half_step(*by_user, P, Q, np.float32(0.1))
+        assert (P >= 0).all()
+        nmf_half_step(*by_item, Q, P, np.float32(0.1))
+        assert (Q >= 0).all()
+
+
+def test_nmf_learns_and_refuses_negative_ratings(split):
+    train, test = split
+    model = NMF(n_factors=5, n_epochs=30).fit(train)
+    assert (model.user_factors_ >= 0).all() and (model.item_factors_ >= 0).all()
+    rmse = [row["train_rmse"] for row in model.history_]
+    assert rmse[-1] < rmse[0]
+    from mfrec.exceptions import DataError
+
+    with pytest.raises(DataError, match="non-negative ratings"):
+        NMF().fit(from_arrays([1, 2], [1, 1], [-1.0, 2.0]))
+
+
+# ------------------------------------------------------------------ truncated SVD
+
+
+@pytest.mark.parametrize("impute", ["item", "user"])
+def test_svd_equals_the_dense_computation(rng, impute):
+    n_users, n_items, k = 12, 9, 3
+    mask = rng.random((n_users, n_items)) < 0.5
+    mask[np.arange(n_users), np.arange(n_users) % n_items] = True  # every user and item rated
+    mask[np.arange(n_items) % n_users, np.arange(n_items)] = True
+    R = rng.integers(1, 6, (n_users, n_items)).astype(float)
+    users, items = np.nonzero(mask)
+    model = TruncatedSVD(n_factors=k, impute=impute).fit(from_arrays(users, items, R[users, items]))
+    dense = np.where(mask, R, np.nan)
+    user_mean, item_mean = np.nanmean(dense, axis=1), np.nanmean(dense, axis=0)
+    filled = np.where(mask, R, item_mean[None, :] if impute == "item" else user_mean[:, None])
+    centre = user_mean[:, None] if impute == "item" else item_mean[None, :]
+    U, s, Vt = np.linalg.svd(filled - centre)
+    expected = centre + (U[:, :k] * s[:k]) @ Vt[:k]
+    got = model.predict(np.repeat(np.arange(n_users), n_items), np.tile(np.arange(n_items), n_users))
+    np.testing.assert_allclose(got, np.clip(expected, 1, 5).ravel(), atol=1e-4)
+    np.testing.assert_allclose(model.singular_values_, s[:k], rtol=1e-5)
+
+
+def test_svd_rank_must_fit(tutorial):
+    with pytest.raises(ParameterError, match=r"n_factors must be < min\(users, items\) = 5"):
+        TruncatedSVD(n_factors=5).fit(tutorial)
+
+
+# ------------------------------------------------------------------ Adam embeddings
+
+
+def test_adam_learns_and_stops_early_on_a_held_out_fraction(split):
+    train, test = split
+    model = EmbeddingAdam(n_factors=8, n_epochs=40, learning_rate=0.02, regularization=0.0, patience=2).fit(train)
+    assert model.n_epochs_run_ < 40  # it overfits without regularisation, so validation turns
+    val = [row["val_rmse"] for row in model.history_]
+    assert model.best_epoch_ == int(np.argmin(val)) + 1
+    assert rmse_on(model, train, test) < rmse_on(Biases().fit(train), train, test) + 0.05
+
+
+def test_adam_is_deterministic(planted):
+    a = EmbeddingAdam(n_factors=4, n_epochs=2, random_state=5).fit(planted)
+    b = EmbeddingAdam(n_factors=4, n_epochs=2, random_state=5).fit(planted)
+    assert np.array_equal(a.user_factors_, b.user_factors_)
+
+
+# ------------------------------------------------------------------ Bayesian MF
+
+
+def test_bayesian_prediction_is_the_average_over_samples(planted):
+    model = BayesianMF(n_factors=3, n_epochs=9, burn_in=3, thin=2).fit(planted)
+    assert model.n_samples_ == 3 and model.user_factors_.shape == (planted.n_users, 9)
+    # Averaging dot products equals the dot product of concatenated samples / sqrt(S).
+    P = model.user_factors_ * np.sqrt(3)
+    Q = model.item_factors_ * np.sqrt(3)
+    per_sample = [P[:5, s * 3 : (s + 1) * 3] @ Q[:5, s * 3 : (s + 1) * 3].T for s in range(3)]
+    np.testing.assert_allclose(np.mean(per_sample, axis=0), model.user_factors_[:5] @ model.item_factors_[:5].T,
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    assert model.noise_precision_ > 0
+
+
+def test_bayesian_is_identical_for_any_thread_count(planted):
+    one = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, n_threads=1).fit(planted)
+    two = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, n_threads=2).fit(planted)
+    assert np.array_equal(one.user_factors_, two.user_factors_)
+
+
+def test_bayesian_beats_the_baseline_and_tracks_validation(split):
+    train, test = split
+    model = BayesianMF(n_factors=8, n_epochs=40, burn_in=10).fit(train, validation=test)
+    assert rmse_on(model, train, test) < rmse_on(Biases().fit(train), train, test) - 0.01
+    assert "val_rmse" in model.history_[-1] and "val_rmse" not in model.history_[0]
+
+
+def test_bayesian_parameters():
+    with pytest.raises(ParameterError, match="burn_in .* must be smaller than n_epochs"):
+        BayesianMF(n_epochs=10, burn_in=10)._check_params()
+
+
+# ------------------------------------------------------------------ early stopping, every iterative model
+
+
+@pytest.mark.parametrize("model", [
+    MatrixFactorization(n_factors=16, n_epochs=60, learning_rate=0.03, regularization=0.0, early_stopping=True,
+                        patience=2),
+    ALS(n_factors=16, n_epochs=30, regularization=0.001, early_stopping=True, patience=1),
+    NMF(n_factors=30, n_epochs=200, regularization=0.0, early_stopping=True, patience=2),
+])  # fmt: skip
+def test_early_stopping_restores_the_best_epoch(model, split):
+    train, _ = split
+    model.fit(train)
+    val = [row["val_rmse"] for row in model.history_]
+    assert model.n_epochs_run_ < model.n_epochs
+    assert model.best_epoch_ == int(np.argmin(val)) + 1
+    assert len(model.user_map_) < train.n_users + 1  # trained on the 90% left after the held-out fraction
+
+
+def test_early_stopping_parameters_are_checked(tutorial):
+    with pytest.raises(ParameterError, match="patience must be an int >= 1"):
+        ALS(patience=0).fit(tutorial)
+    with pytest.raises(ParameterError, match="validation_fraction must be > 0"):
+        MatrixFactorization(validation_fraction=0.0).fit(tutorial)
