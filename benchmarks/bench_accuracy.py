@@ -17,7 +17,7 @@ from mfrec.models import make_model
 folder = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/data/ml-100k")
 _, splits = make_splits(folder, "ml100k-folds")
 rows = {}
-for name in ("sgd", "baseline", "popularity", "global-mean"):
+for name in ("sgd", "als", "bayesian", "adam", "nmf", "svd", "baseline", "popularity", "global-mean"):
     result = evaluate(lambda: make_model(name), splits)
     rows[f"mfrec {name}"] = result
     print(f"mfrec {name}: rmse {result['rmse']:.4f} mae {result['mae']:.4f} ndcg@10 {result['ndcg@10']:.4f}", flush=True)

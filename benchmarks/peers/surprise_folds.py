@@ -5,7 +5,7 @@ import sys
 import time
 
 import numpy as np
-from surprise import SVD, BaselineOnly, Dataset, Reader, accuracy
+from surprise import NMF, SVD, BaselineOnly, Dataset, Reader, accuracy
 from surprise.model_selection import PredefinedKFold
 
 folder = sys.argv[1]
@@ -13,7 +13,12 @@ reader = Reader("ml-100k")
 folds = [(f"{folder}/u{k}.base", f"{folder}/u{k}.test") for k in range(1, 6)]
 data = Dataset.load_from_folds(folds, reader=reader)
 results = {}
-for name, make in {"surprise-svd": lambda: SVD(random_state=0), "surprise-baseline": lambda: BaselineOnly(verbose=False)}.items():
+makers = {
+    "surprise-svd": lambda: SVD(random_state=0),
+    "surprise-nmf": lambda: NMF(random_state=0),
+    "surprise-baseline": lambda: BaselineOnly(verbose=False),
+}
+for name, make in makers.items():
     rmse, mae, seconds = [], [], []
     for train, test in PredefinedKFold().split(data):
         started = time.perf_counter()

@@ -74,107 +74,150 @@ def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, weighted, biased, cg_steps):
+def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, weighted, biased, cg_steps,
+                chunks, row_error):  # fmt: skip
     """Approximate half-step: ``cg_steps`` of conjugate gradient per row, warm-started at the current row.
 
     Never forms the (k+1)^2 matrix: each step costs O(|R(u)| k) instead of O(|R(u)| k^2),
-    which is what makes ALS fast at large k (Takacs, Pilaszy & Tikk 2011).
-    Same arguments as ``als_cholesky_step``; X and x_bias are read (warm start) and written.
+    which is what makes ALS fast at large k (Takacs, Pilaszy & Tikk 2011). Each
+    row's neighbour factors are gathered once into a contiguous buffer, so the
+    residual, the CG steps and the final error run from cache: the other side's
+    factors are read from memory once per half-step, not once per pass. The bias
+    is the (k+1)-th unknown, handled as a scalar so the vector loops stay k wide.
+
+    chunks int64[c+1]: row boundaries (balanced by ratings), one scratch buffer each.
+    row_error float64[n] or empty: when not empty, receives each row's squared
+    training error after its solve (one more pass over the buffer).
+    Other arguments as ``als_cholesky_step``; X and x_bias are read (warm start) and written.
     """
     k = Y.shape[1]
-    d = k + 1 if biased else k
-    for u in prange(X.shape[0]):
-        start, end = indptr[u], indptr[u + 1]
-        if end == start:
-            X[u, :] = 0.0
-            x_bias[u] = 0.0
-            continue
-        scale = (end - start) if weighted else 1.0
-        lam = reg * scale
-        lam_b = reg_bias * scale
-        x = np.empty(d, dtype=np.float32)
-        for a in range(k):
-            x[a] = X[u, a]
-        if biased:
-            x[k] = x_bias[u]
-        # residual r = b - A x, computed as sum_j y_j (t_j - y_j . x) - lam x
-        r = np.zeros(d, dtype=np.float32)
-        for j in range(start, end):
-            i = indices[j]
-            y = Y[i]
-            pred = np.float32(0.0)
-            for a in range(k):
-                pred += y[a] * x[a]
-            if biased:
-                pred += x[k]
-            err = _residual(data[j], mu, y_bias[i], biased) - pred
-            for a in range(k):
-                r[a] += err * y[a]
-            if biased:
-                r[k] += err
-        for a in range(k):
-            r[a] -= lam * x[a]
-        if biased:
-            r[k] -= lam_b * x[k]
-        p = r.copy()
-        rs_old = np.float32(0.0)
-        for a in range(d):
-            rs_old += r[a] * r[a]
-        Ap = np.empty(d, dtype=np.float32)
-        for _ in range(cg_steps):
-            if rs_old < 1e-20:
-                break
-            Ap[:] = 0.0
-            for j in range(start, end):
-                y = Y[indices[j]]
-                dot = np.float32(0.0)
+    want_error = row_error.shape[0] > 0
+    for c in prange(chunks.shape[0] - 1):
+        first, last = chunks[c], chunks[c + 1]
+        longest = 1
+        for u in range(first, last):
+            longest = max(longest, indptr[u + 1] - indptr[u])
+        G = np.empty((longest, k), dtype=np.float32)
+        t = np.empty(longest, dtype=np.float32)
+        x = np.empty(k, dtype=np.float32)
+        r = np.empty(k, dtype=np.float32)
+        p = np.empty(k, dtype=np.float32)
+        Ap = np.empty(k, dtype=np.float32)
+        for u in range(first, last):
+            start = indptr[u]
+            n = indptr[u + 1] - start
+            if n == 0:
+                X[u, :] = 0.0
+                x_bias[u] = 0.0
+                if want_error:
+                    row_error[u] = 0.0
+                continue
+            for jj in range(n):
+                i = indices[start + jj]
+                y = Y[i]
+                g = G[jj]
                 for a in range(k):
-                    dot += y[a] * p[a]
-                if biased:
-                    dot += p[k]
-                for a in range(k):
-                    Ap[a] += dot * y[a]
-                if biased:
-                    Ap[k] += dot
+                    g[a] = y[a]
+                t[jj] = data[start + jj] - mu - y_bias[i] if biased else data[start + jj]
+            scale = np.float32(n) if weighted else np.float32(1.0)
+            lam = reg * scale
+            lam_b = reg_bias * scale
+            xu = X[u]
             for a in range(k):
-                Ap[a] += lam * p[a]
-            if biased:
-                Ap[k] += lam_b * p[k]
-            pAp = np.float32(0.0)
-            for a in range(d):
-                pAp += p[a] * Ap[a]
-            if not pAp > 0.0:
-                break
-            alpha = rs_old / pAp
-            rs_new = np.float32(0.0)
-            for a in range(d):
-                x[a] += alpha * p[a]
-                r[a] -= alpha * Ap[a]
-                rs_new += r[a] * r[a]
-            beta = rs_new / rs_old
-            for a in range(d):
-                p[a] = r[a] + beta * p[a]
-            rs_old = rs_new
-        for a in range(k):
-            X[u, a] = x[a]
-        x_bias[u] = x[k] if biased else 0.0
+                x[a] = xu[a]
+            xb = x_bias[u] if biased else np.float32(0.0)
+            # r = G^T (t - G x) - lam x ; the bias row of G is all ones
+            for a in range(k):
+                r[a] = -lam * x[a]
+            rb = -lam_b * xb
+            for jj in range(n):
+                g = G[jj]
+                e = t[jj] - xb
+                for a in range(k):
+                    e -= g[a] * x[a]
+                for a in range(k):
+                    r[a] += e * g[a]
+                rb += e
+            if not biased:
+                rb = np.float32(0.0)
+            rs_old = rb * rb
+            for a in range(k):
+                p[a] = r[a]
+                rs_old += r[a] * r[a]
+            pb = rb
+            for _ in range(cg_steps):
+                if rs_old < 1e-20:
+                    break
+                for a in range(k):
+                    Ap[a] = lam * p[a]
+                Apb = lam_b * pb
+                for jj in range(n):
+                    g = G[jj]
+                    dot = pb
+                    for a in range(k):
+                        dot += g[a] * p[a]
+                    for a in range(k):
+                        Ap[a] += dot * g[a]
+                    Apb += dot
+                if not biased:
+                    Apb = np.float32(0.0)
+                pAp = pb * Apb
+                for a in range(k):
+                    pAp += p[a] * Ap[a]
+                if not pAp > 0.0:
+                    break
+                alpha = rs_old / pAp
+                xb += alpha * pb
+                rb -= alpha * Apb
+                rs_new = rb * rb
+                for a in range(k):
+                    x[a] += alpha * p[a]
+                    r[a] -= alpha * Ap[a]
+                    rs_new += r[a] * r[a]
+                beta = rs_new / rs_old
+                for a in range(k):
+                    p[a] = r[a] + beta * p[a]
+                pb = rb + beta * pb
+                rs_old = rs_new
+            for a in range(k):
+                xu[a] = x[a]
+            x_bias[u] = xb if biased else 0.0
+            if want_error:
+                sq = 0.0
+                for jj in range(n):
+                    g = G[jj]
+                    e = t[jj] - xb
+                    for a in range(k):
+                        e -= g[a] * x[a]
+                    sq += e * e
+                row_error[u] = sq
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def squared_error(indptr, indices, data, X, x_bias, Y, y_bias, mu, biased):
     """Sum over the ratings of (r - prediction)^2, per row then summed (thread-count independent)."""
     per_row = np.zeros(X.shape[0], dtype=np.float64)
     k = X.shape[1]
     for u in prange(X.shape[0]):
+        x = X[u]
         s = 0.0
         for j in range(indptr[u], indptr[u + 1]):
             i = indices[j]
-            pred = 0.0
+            y = Y[i]
+            pred = np.float32(0.0)
             for a in range(k):
-                pred += X[u, a] * Y[i, a]
+                pred += x[a] * y[a]
             if biased:
                 pred += mu + x_bias[u] + y_bias[i]
             e = data[j] - pred
             s += e * e
         per_row[u] = s
     return per_row.sum()
+
+
+def balanced_chunks(indptr: np.ndarray, n_chunks: int) -> np.ndarray:
+    """Row boundaries splitting a CSR matrix into ``n_chunks`` runs of about equal rating counts."""
+    targets = np.linspace(0, indptr[-1], n_chunks + 1)
+    bounds = np.searchsorted(indptr, targets, side="left").astype(np.int64)
+    bounds[0], bounds[-1] = 0, indptr.shape[0] - 1
+    return np.unique(bounds)

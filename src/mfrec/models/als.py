@@ -9,7 +9,7 @@ from mfrec._validation import check_choice, check_float, check_int, check_seed
 from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
-from mfrec.kernels.als import als_cg_step, als_cholesky_step, squared_error
+from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, squared_error
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
@@ -119,9 +119,16 @@ class ALS(EarlyStopping, Recommender):
         weighted = bool(self.weighted_regularization)
         self.n_threads_ = resolve_threads(self.n_threads)
 
+        # Many more chunks than threads balance the load; results do not depend on the chunking.
+        n_chunks = 16 * self.n_threads_
+        chunks = {"user": balanced_chunks(by_user[0], n_chunks), "item": balanced_chunks(by_item[0], n_chunks)}
+        item_error = np.zeros(train.n_items, np.float64)
+
         def half(csr, X, x_bias, Y, y_bias, side: str) -> None:
             if self.solver == "cg":
-                als_cg_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, self.cg_steps)
+                errors = item_error if side == "item" else np.empty(0, np.float64)
+                als_cg_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, self.cg_steps,
+                            chunks[side], errors)  # fmt: skip
                 return
             status = np.zeros(X.shape[0], np.int8)
             als_cholesky_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, status)
@@ -136,7 +143,12 @@ class ALS(EarlyStopping, Recommender):
         def step(epoch: int) -> float:
             half(by_user, P, b_u, Q, b_i, "user")
             half(by_item, Q, b_i, P, b_u, "item")
-            return float(np.sqrt(squared_error(*by_user, P, b_u, Q, b_i, mu, biased) / max(1, len(train))))
+            # The item half measured every rating's error at the final state; Cholesky needs a pass.
+            if self.solver == "cg":
+                sq = item_error.sum()
+            else:
+                sq = squared_error(*by_user, P, b_u, Q, b_i, mu, biased)
+            return float(np.sqrt(sq / max(1, len(train))))
 
         validation_rmse = None
         if validation is not None:
