@@ -73,3 +73,12 @@ def test_popularity_ndcg_matches_the_published_protocol(ml100k_path):
     """Popularity on the u1..u5 folds scores NDCG@10 0.198 under the documented protocol."""
     _, splits = make_splits(ml100k_path, "ml100k-folds")
     assert evaluate(lambda: Popularity(), splits)["ndcg@10"] == pytest.approx(0.198, abs=0.001)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name,bar", [("als", 0.915), ("nmf", 0.955)])
+def test_model_family_meets_the_ml100k_bars(ml100k_path, name, bar):
+    """Issue bars, defaults, mean over u1..u5 (Bayesian MF and Adam are measured in benchmarks/: slower)."""
+    _, splits = make_splits(ml100k_path, "ml100k-folds")
+    result = evaluate(lambda: make_model(name), splits)
+    assert result["rmse"] <= bar

@@ -1,0 +1,77 @@
+"""Cross-validation, grid and random search, and the tune command."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mfrec.cli import app
+from mfrec.data import kfold, synthetic
+from mfrec.evaluation import SEARCH_SPACES, clone, cross_validate, grid_search, random_search
+from mfrec.exceptions import ParameterError
+from mfrec.models import MODELS, Biases, MatrixFactorization
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return list(kfold(synthetic(400, 150, 8_000, seed=9), 2, seed=0))
+
+
+def test_clone_copies_parameters_not_state(planted):
+    model = MatrixFactorization(n_factors=3, n_epochs=2).fit(planted)
+    copy = clone(model, n_epochs=5)
+    assert copy.get_params() == {**model.get_params(), "n_epochs": 5}
+    assert not hasattr(copy, "user_factors_")
+
+
+def test_cross_validate_scores_every_fold(splits):
+    result = cross_validate(Biases(), splits)
+    assert result["folds"] == 2 and len(result["per_fold"]) == 2 and result["rmse"] > 0
+
+
+def test_grid_search_finds_the_best_of_the_grid(splits):
+    result = grid_search("baseline", {"reg_user": [0.0, 10.0], "reg_item": [0.0, 10.0]}, splits, n_jobs=1)
+    assert len(result.candidates) == 4
+    assert result.best_score == min(c["score"] for c in result.candidates)
+    best = [c for c in result.candidates if c["score"] == result.best_score][0]
+    assert best["params"] == result.best_params
+
+
+def test_random_search_starts_from_the_defaults_and_stops_on_count(splits):
+    result = random_search("baseline", None, splits, max_candidates=3, n_jobs=2, seed=1)
+    assert len(result.candidates) == 3 and {} in [c["params"] for c in result.candidates]
+    defaults = [c["score"] for c in result.candidates if c["params"] == {}][0]
+    assert result.best_score <= defaults
+
+
+def test_a_ranking_metric_is_maximised(splits):
+    result = grid_search("popularity", {"damping": [0.0, 5.0]}, splits, metric="ndcg@10", n_jobs=1)
+    assert result.best_score == max(c["score"] for c in result.candidates)
+
+
+def test_every_model_has_a_search_space():
+    assert set(SEARCH_SPACES) >= set(MODELS) - {"global-mean"}
+    for name, space in SEARCH_SPACES.items():
+        accepted = set(MODELS[name]._param_names())
+        assert set(space) <= accepted, name
+
+
+def test_unknown_model_in_a_search(splits):
+    with pytest.raises(ParameterError, match="unknown model"):
+        random_search("nope", None, splits, max_candidates=1)
+
+
+def test_tune_writes_parameters_that_train_reads(tmp_path):
+    data = tmp_path / "r.csv"
+    synthetic(300, 100, 5_000, seed=2).to_frame().to_csv(data, index=False)
+    runner = CliRunner()
+    best = tmp_path / "best.json"
+    result = runner.invoke(app, ["tune", str(data), "-m", "baseline", "--folds", "2", "--max-candidates", "3",
+                                 "--jobs", "1", "-o", str(best), "-q"], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = json.loads(best.read_text())
+    assert saved["model"] == "baseline" and saved["metric"] == "rmse" and len(saved["candidates"]) == 3
+    trained = runner.invoke(app, ["train", str(data), "-m", "baseline", "--params", str(best), "-o",
+                                  str(tmp_path / "m"), "--json", "-q"], catch_exceptions=False)  # fmt: skip
+    used = json.loads(trained.stdout)["params"]
+    assert all(used[name] == value for name, value in saved["params"].items())
