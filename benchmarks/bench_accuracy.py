@@ -18,7 +18,7 @@ folder = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().par
 _, splits = make_splits(folder, "ml100k-folds")
 rows = {}
 for name in ("sgd", "als", "bayesian", "adam", "nmf", "svd", "baseline", "popularity", "global-mean"):
-    result = evaluate(lambda: make_model(name), splits)
+    result = evaluate(lambda name=name: make_model(name), splits)
     rows[f"mfrec {name}"] = result
     print(f"mfrec {name}: rmse {result['rmse']:.4f} mae {result['mae']:.4f} ndcg@10 {result['ndcg@10']:.4f}", flush=True)
 peers = last_json(subprocess.run([str(require_peers()), str(Path(__file__).parent / "peers/surprise_folds.py"), str(folder)],

@@ -15,7 +15,6 @@ import argparse
 import statistics
 import subprocess
 import tempfile
-from pathlib import Path
 
 from _common import HERE, MFREC, last_json, machine, require_peers, run_measured, write_section
 

@@ -1,6 +1,5 @@
 """Slow, obvious Python versions of the kernels, used only to check the fast ones."""
 
-import numpy as np
 
 
 def sgd_pass(users, items, ratings, P, Q, bu, bi, mu, lr, reg, reg_bias, biased=True):

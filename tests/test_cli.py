@@ -68,6 +68,15 @@ def test_evaluate_json_has_model_and_baselines(ratings_csv):
     assert set(payload["baselines"]) == {"baseline", "popularity", "global-mean"}
 
 
+def test_evaluate_saves_a_run_that_report_reads(ratings_csv, tmp_path):
+    result = run("evaluate", ratings_csv, "-m", "sgd", "--epochs", 3, "--run-dir", tmp_path / "run", "--json", "-q")
+    assert "first_model" not in json.loads(result.stdout)
+    saved = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert set(saved["results"]) == {"sgd", "baseline", "popularity", "global-mean"}
+    assert saved["data_path"].endswith("ratings.csv") and len(saved["histories"]["sgd"]) == 3
+    assert run("report", tmp_path / "run", "-o", tmp_path / "r.html", "-q").exit_code == 0
+
+
 def test_evaluate_prints_a_table(ratings_csv):
     result = run("evaluate", ratings_csv, "--protocol", "kfold", "--folds", 2, "-m", "baseline", "-q")
     assert "RMSE" in result.stdout and "popularity" in result.stdout and "skipped" in result.stdout
@@ -121,7 +130,8 @@ def test_demo_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
     result = run("demo", "-o", tmp_path / "demo", "-q")
     assert result.exit_code == 0
     assert "synthetic movie set" in result.stdout and "Top-10 recommendations" in result.stdout
-    for name in ("learning_curves.png", "metrics.png", "model/model.json"):
+    for name in ("learning_curves.png", "metrics.png", "model/model.json", "report.html", "run.json",
+                 "ratings.parquet", "items.parquet"):
         assert (tmp_path / "demo" / name).is_file()
 
 

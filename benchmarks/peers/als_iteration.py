@@ -8,7 +8,6 @@ import json
 import sys
 import time
 
-import pandas as pd
 import pyarrow.parquet as pq
 from cmfrec import CMF
 

@@ -1,4 +1,4 @@
-"""Charts as matplotlib Figures (Agg backend, no display needed).
+"""Charts as matplotlib Figures (Agg backend, no display needed), deterministic for the same input.
 
 >>> fig = learning_curves({"sgd": model.history_}, baseline_rmse=0.94)  # doctest: +SKIP
 >>> fig.savefig("curves.png")  # doctest: +SKIP
@@ -10,16 +10,26 @@ from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from mfrec.data.interactions import Interactions  # noqa: E402
 from mfrec.exceptions import ParameterError  # noqa: E402
+from mfrec.models.base import Recommender  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "mfrec"  # stable output for the same input
 
 
 def learning_curves(histories: dict[str, Sequence[dict[str, Any]]], *, baseline_rmse: float | None = None) -> Figure:
-    """Train (dashed) and validation (solid) RMSE per epoch for each model; the baseline as a grey line."""
+    """Train (dashed) and validation (solid) RMSE per epoch for each model; the baseline as a grey line.
+
+    Epochs without a validation figure (e.g. Bayesian MF's burn-in) are left out of
+    the validation line.
+    """
     if not histories or not any(histories.values()):
         raise ParameterError("learning_curves needs at least one non-empty history")
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
@@ -27,8 +37,10 @@ def learning_curves(histories: dict[str, Sequence[dict[str, Any]]], *, baseline_
         color = f"C{index}"
         epochs = [row["epoch"] for row in history]
         ax.plot(epochs, [row["train_rmse"] for row in history], "--", color=color, label=f"{name} train")
-        if history and "val_rmse" in history[0]:
-            ax.plot(epochs, [row["val_rmse"] for row in history], "-", color=color, label=f"{name} validation")
+        validated = [row for row in history if row.get("val_rmse") is not None]
+        if validated:
+            ax.plot([row["epoch"] for row in validated], [row["val_rmse"] for row in validated], "-", color=color,
+                    label=f"{name} validation")  # fmt: skip
     if baseline_rmse is not None:
         ax.axhline(baseline_rmse, color="0.5", linestyle=":", label=f"biases baseline ({baseline_rmse:.3f})")
     ax.set_xlabel("epoch")
@@ -55,5 +67,115 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
         ax.set_title(metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.margins(y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum(data: Interactions, *, n_values: int = 100, chosen_k: int | None = None) -> Figure:
+    """Singular values of the mean-centred rating matrix, with cumulative explained variance and k marked.
+
+    The matrix is centred by the global mean on the observed cells only (missing cells
+    stay zero, i.e. "at the mean") and decomposed sparsely with ``svds``; the share of
+    variance is relative to the squared Frobenius norm, the total over all ranks.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import svds
+
+    values = data.ratings.astype(np.float64) - data.ratings.mean()
+    matrix = sp.csr_matrix((values, (data.user_idx, data.item_idx)), shape=(data.n_users, data.n_items))
+    if chosen_k is not None:  # always show the chosen rank, with some of the tail after it
+        n_values = max(n_values, chosen_k + 20)
+    n_values = int(min(n_values, min(matrix.shape) - 1))
+    if n_values < 1:
+        raise ParameterError("the rating matrix is too small for a spectrum")
+    singular = np.sort(svds(matrix, k=n_values, random_state=0, return_singular_vectors=False))[::-1]
+    share = np.cumsum(singular**2) / float(values @ values)
+    fig, left = plt.subplots(figsize=(8, 5), dpi=110)
+    ranks = np.arange(1, n_values + 1)
+    left.plot(ranks, singular, color="C0", marker="o", markersize=2.5, label="singular value")
+    left.set_xlabel("rank")
+    left.set_ylabel("singular value", color="C0")
+    right = left.twinx()
+    right.plot(ranks, share * 100, color="C1", label="cumulative variance explained")
+    right.set_ylabel("cumulative variance explained (%)", color="C1")
+    right.set_ylim(0, 100)
+    if chosen_k is not None and 1 <= chosen_k <= n_values:
+        left.axvline(chosen_k, color="0.4", linestyle=":")
+        on_right = chosen_k > n_values / 2  # keep the label inside the plot, away from the right axis
+        right.annotate(f"k = {chosen_k}: {share[chosen_k - 1]:.0%} of variance", (chosen_k, share[chosen_k - 1] * 100),
+                       xytext=(-8 if on_right else 8, 8), textcoords="offset points", fontsize=9,
+                       ha="right" if on_right else "left")  # fmt: skip
+    left.set_title(f"Singular-value spectrum of the centred rating matrix ({data.name or 'data'})")
+    left.grid(alpha=0.3)
+    lines = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    labels = left.get_legend_handles_labels()[1] + right.get_legend_handles_labels()[1]
+    left.legend(lines, labels, loc="upper right", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _first_token(value: Any) -> str:
+    text = str(value) if isinstance(value, str) and value else "unknown"
+    return text.split("|")[0]
+
+
+def embedding_map(
+    model: Recommender,
+    *,
+    side: str = "item",
+    color_by: pd.Series | None = None,
+    labels: pd.Series | None = None,
+    n_labels: int = 25,
+    max_points: int = 5000,
+) -> Figure:
+    """Factors projected to 2-D by PCA, coloured by a metadata column, the most popular points labelled.
+
+    ``color_by`` and ``labels`` are Series indexed by the original ids (e.g. an item's
+    first genre and its title); multi-valued strings like "Action|Comedy" are coloured
+    by their first value. Labels are placed greedily, most popular first, and a label
+    that would overlap one already drawn is skipped, so the text stays legible.
+    """
+    embeddings = model.embeddings(side)
+    counts = pd.Series(model.item_counts_, index=embeddings.index) if side == "item" else pd.Series(
+        np.diff(model.seen_indptr_), index=embeddings.index)  # fmt: skip
+    if len(embeddings) > max_points:  # keep the most popular, which are the ones people recognise
+        embeddings = embeddings.loc[counts.sort_values(ascending=False).index[:max_points]]
+    X = embeddings.to_numpy(np.float64)
+    X = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(X, full_matrices=False)
+    xy = X @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    if color_by is not None:
+        groups = color_by.reindex(embeddings.index).map(_first_token)
+        palette = plt.get_cmap("tab20")
+        for index, (group, members) in enumerate(sorted(groups.groupby(groups).groups.items())):
+            rows = embeddings.index.get_indexer(members)
+            ax.scatter(xy[rows, 0], xy[rows, 1], s=10, alpha=0.6, color=palette(index % 20), label=group)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, markerscale=2)
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=10, alpha=0.6)
+    if labels is not None and n_labels > 0:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        placed = []
+        order = counts.reindex(embeddings.index).to_numpy().argsort()[::-1]
+        for row in order[: n_labels * 4]:
+            if len(placed) >= n_labels:
+                break
+            label = str(labels.get(embeddings.index[row], embeddings.index[row]))
+            label = label if len(label) <= 40 else label[:38].rstrip() + "…"
+            text = ax.annotate(label, xy[row],
+                               xytext=(3, 3), textcoords="offset points", fontsize=7.5, color="0.15")  # fmt: skip
+            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+            if any(box.overlaps(other) for other in placed) or not ax.get_window_extent(renderer).contains(box.x1, box.y1):
+                text.remove()
+            else:
+                placed.append(box)
+    variance = (np.linalg.svd(X, compute_uv=False) ** 2)
+    share = variance[:2] / variance.sum()
+    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({share[1]:.0%} of variance)")
+    ax.set_title(f"{side.capitalize()} embeddings, PCA to 2-D")
+    ax.grid(alpha=0.2)
     fig.tight_layout()
     return fig

@@ -107,6 +107,7 @@ def evaluate(
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
+    run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report.")] = None,
     sep: Sep = None,
     user_col: UserCol = "user",
     item_col: ItemCol = "item",
@@ -135,8 +136,17 @@ def evaluate(
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
             factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
-            results[name] = run_evaluation(factory, splits, k=k, threshold=threshold,
+            results[name] = run_evaluation(factory, splits, k=k, threshold=threshold, keep_first_model=run_dir is not None,
                                            on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"))  # fmt: skip
+    if run_dir is not None:
+        from mfrec.data import load
+        from mfrec.report import write_run
+
+        fitted = {name: result.pop("first_model") for name, result in results.items()}
+        data_path = Path(data) if Path(data).exists() else None
+        full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+        write_run(run_dir, full, results, fitted[model], protocol=protocol, k=k, data_path=data_path,
+                  histories={name: m.history_ for name, m in fitted.items() if m.history_})  # fmt: skip
     payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,
                **results[model]}  # fmt: skip
     if baselines:
@@ -241,6 +251,22 @@ def similar(
         print_json({"similar": frame.to_dict(orient="records")})
     else:
         stdout.print(frame.to_string(index=False))
+
+
+@app.command()
+@handle_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (from mfrec demo or evaluate --run-dir).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    images: Annotated[Path | None, typer.Option(help="Also write each chart as a PNG in this folder.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """One self-contained HTML page: dataset summary, evaluation table, curves, spectrum, embedding map."""
+    from mfrec.report import write_report
+
+    if not quiet:
+        stderr.print(f"rendering the report on {run_dir} ...")
+    stdout.print(str(write_report(run_dir, output, images)))
 
 
 @app.command()

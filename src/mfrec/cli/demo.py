@@ -16,25 +16,26 @@ from mfrec.evaluation import BASELINES, score
 from mfrec.exceptions import DatasetNotFoundError
 from mfrec.models import MatrixFactorization, make_model
 from mfrec.plot import learning_curves, metric_bars
+from mfrec.report import write_report, write_run
 
 
-def find_demo_data(path: str | None, console: Console) -> Interactions:
-    """ml-100k from ``path`` / $MFREC_DATA / the cache / a download, else the synthetic movie set."""
+def find_demo_data(path: str | None, console: Console) -> tuple[Interactions, Path | None]:
+    """ml-100k (and its folder) from ``path`` / $MFREC_DATA / the cache / a download, else the synthetic set."""
     try:
         folder = locate("ml-100k", path)
         console.print(f"Using MovieLens 100k from {folder}")
-        return load(folder)
+        return load(folder), folder
     except DatasetNotFoundError as exc:
         if path is not None:
             raise
         console.print(f"[yellow]MovieLens 100k not available[/] ({exc}).")
         console.print("Using the built-in synthetic movie set instead (943 users, 1,682 movies, 100k ratings).")
-        return movies(seed=0)
+        return movies(seed=0), None
 
 
 def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bool = False) -> dict[str, Any]:
 
-    data = find_demo_data(data_path, console)
+    data, folder = find_demo_data(data_path, console)
     train, test = random_split(data, 0.2, seed=0)
     console.print(f"{data}: training on {len(train):,} ratings, testing on {len(test):,} (random 80/20, seed 0)")
 
@@ -70,9 +71,11 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
         console.print(f"  {row.rank:>2}. {getattr(row, 'title', row.item)}  (predicted {row.score:.2f})")
 
     output.mkdir(parents=True, exist_ok=True)
-    model.save(output / "model")
     learning_curves({"sgd": model.history_}, baseline_rmse=results["baseline"]["rmse"]).savefig(output / "learning_curves.png")
     metric_bars(results).savefig(output / "metrics.png")
-    console.print(f"\nWrote {output / 'learning_curves.png'}, {output / 'metrics.png'} and the model in {output / 'model'}")
+    write_run(output, data, results, model, protocol="holdout", data_path=folder)
+    report = write_report(output, output / "report.html")
+    console.print(f"\nWrote {output / 'learning_curves.png'}, {output / 'metrics.png'}, the model in {output / 'model'}")
+    console.print(f"and the HTML report {report}")
     console.print(f"Next: mfrec recommend {output / 'model'} --user {user}")
     return results

@@ -73,13 +73,16 @@ def evaluate(
     k: int = 10,
     threshold: float = 4.0,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    keep_first_model: bool = False,
 ) -> dict[str, Any]:
     """Fit a fresh model from ``factory`` on each split's train and score it on its test.
 
     Returns the mean of every metric over folds, their standard deviation under
-    ``std``, the per-fold results under ``per_fold`` and the total fit time.
+    ``std``, the per-fold results under ``per_fold`` and the total fit time; with
+    ``keep_first_model`` the model fitted on the first split is under ``first_model``.
     """
     per_fold = []
+    first_model = None
     for fold, (train, test) in enumerate(splits):
         model = factory()
         started = time.perf_counter()
@@ -88,6 +91,8 @@ def evaluate(
         result = score(model, train, test, k=k, threshold=threshold)
         result["fit_seconds"] = fit_seconds
         per_fold.append(result)
+        if keep_first_model and first_model is None:
+            first_model = model
         if on_fold:
             on_fold(fold, result)
     keys = [key for key, value in per_fold[0].items() if isinstance(value, float)]
@@ -97,4 +102,6 @@ def evaluate(
     summary["std"] = {key: float(np.std([r[key] for r in per_fold])) for key in keys}
     summary["folds"] = len(per_fold)
     summary["per_fold"] = per_fold
+    if keep_first_model:
+        summary["first_model"] = first_model
     return summary

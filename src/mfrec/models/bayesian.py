@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from scipy.stats import wishart
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_float, check_int, check_seed
+from mfrec._validation import check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError, TrainingError
 from mfrec.kernels.als import squared_error
@@ -117,8 +119,6 @@ class BayesianMF(Recommender):
         return float(rng.gamma(a0 + count / 2.0, 1.0 / (b0 + sum_sq / 2.0)))
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
-        import time
-
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
         n_users, n_items = train.n_users, train.n_items

@@ -7,6 +7,7 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
+from mfrec.exceptions import DataError
 from mfrec.kernels.als import squared_error
 from mfrec.kernels.nmf import nmf_half_step
 from mfrec.kernels.predict import score_pairs
@@ -89,8 +90,6 @@ class NMF(EarlyStopping, Recommender):
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         if train.ratings.min() < 0:
-            from mfrec.exceptions import DataError
-
             raise DataError(f"NMF needs non-negative ratings; the smallest is {train.ratings.min():g}")
         rng = np.random.default_rng(self.random_state)
         shape_u, shape_i = (train.n_users, self.n_factors), (train.n_items, self.n_factors)

@@ -1,0 +1,181 @@
+"""Runs and reports: what an evaluation leaves on disk, and one self-contained HTML page about it.
+
+A *run folder* holds ``run.json`` (dataset summary, protocol, metrics per model with
+their spread, per-epoch histories), ``model/`` (the main model, saved as usual) and the
+data: a path to the original file when there is one, else ``ratings.parquet`` (and
+``items.parquet`` for titles and genres). ``mfrec report RUN`` turns it into an HTML
+file with every chart embedded, so it can be mailed or opened offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mfrec.data.interactions import Interactions
+from mfrec.data.readers import load
+from mfrec.data.summary import summarize
+from mfrec.exceptions import DataError
+from mfrec.models.base import Recommender
+from mfrec.persistence import load_model
+
+RUN_FILE = "run.json"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_run(
+    folder: str | Path,
+    data: Interactions,
+    results: dict[str, dict[str, Any]],
+    model: Recommender,
+    *,
+    protocol: str,
+    k: int = 10,
+    data_path: str | Path | None = None,
+    histories: dict[str, list[dict[str, Any]]] | None = None,
+) -> Path:
+    """Write a run folder for ``mfrec report``; ``model`` is the main model, ``results`` include the baselines."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model")
+    if data_path is None:
+        data.to_frame().to_parquet(folder / "ratings.parquet", index=False)
+        if data.item_info is not None:
+            data.item_info.to_parquet(folder / "items.parquet")
+    run = {
+        "dataset": summarize(data),
+        "data_path": None if data_path is None else str(Path(data_path).resolve()),
+        "protocol": protocol,
+        "k": k,
+        "main_model": next(iter(results)),
+        "results": {name: {key: value for key, value in r.items() if key != "per_fold"} for name, r in results.items()},
+        "histories": histories or {next(iter(results)): model.history_},
+    }
+    (folder / RUN_FILE).write_text(json.dumps(_jsonable(run), indent=2))
+    return folder
+
+
+def read_run(folder: str | Path) -> tuple[dict[str, Any], Interactions, Recommender]:
+    """``run.json``, the data and the main model of a run folder."""
+    folder = Path(folder)
+    if not (folder / RUN_FILE).is_file():
+        raise DataError(f"{folder} is not a run folder (no {RUN_FILE}); make one with mfrec demo or evaluate --run-dir")
+    run = json.loads((folder / RUN_FILE).read_text())
+    if run.get("data_path"):
+        data = load(run["data_path"])
+    else:
+        frame = pd.read_parquet(folder / "ratings.parquet")
+        items = pd.read_parquet(folder / "items.parquet") if (folder / "items.parquet").is_file() else None
+        data = load(frame, item_info=items, name=run["dataset"].get("name", ""))
+    return run, data, load_model(folder / "model")
+
+
+def _png(figure: Any, save_as: Path | None = None) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(figure)
+    if save_as is not None:
+        save_as.write_bytes(buffer.getvalue())
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
+    body = []
+    for name, result in rows.items():
+        cells = []
+        for column in columns:
+            value, spread = result.get(column), result.get("std", {}).get(column)
+            text = "—" if value is None else f"{value:.4f}" + (f" ± {spread:.4f}" if spread else "")
+            cells.append(f"<td>{text}</td>")
+        body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def build_report(folder: str | Path, images: str | Path | None = None) -> str:
+    """The HTML of the report on a run folder: summary, evaluation table and every chart.
+
+    With ``images``, each chart is also written there as a PNG named after its section.
+    """
+    from mfrec import plot
+
+    run, data, model = read_run(folder)
+    k = run.get("k", 10)
+    results = run["results"]
+    summary = run["dataset"]
+    baseline = results.get("baseline", {}).get("rmse")
+    item_info = data.item_info
+    charts = {
+        "Learning curves": plot.learning_curves({n: h for n, h in run["histories"].items() if h}, baseline_rmse=baseline)
+        if any(run["histories"].values()) else None,
+        "Model comparison": plot.metric_bars(results, ("rmse", "mae", f"ndcg@{k}")),
+        "Singular-value spectrum": plot.spectrum(data, chosen_k=model.n_factors_ or None),
+        "Item embeddings": plot.embedding_map(
+            model,
+            color_by=None if item_info is None or "genres" not in item_info else item_info["genres"],
+            labels=None if item_info is None or "title" not in item_info else item_info["title"],
+        ) if model.n_factors_ else None,
+    }  # fmt: skip
+    if images is not None:
+        Path(images).mkdir(parents=True, exist_ok=True)
+
+    def file_for(title: str) -> Path | None:
+        return None if images is None else Path(images) / (title.lower().replace(" ", "-").replace("/", "") + ".png")
+
+    figures = "".join(
+        f'<section><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
+        f'src="data:image/png;base64,{_png(fig, file_for(title))}"></section>'
+        for title, fig in charts.items()
+        if fig is not None
+    )
+    share = summary["top_items_share"]
+    facts = [
+        ("users", f"{summary['users']:,}"), ("items", f"{summary['items']:,}"), ("ratings", f"{summary['ratings']:,}"),
+        ("density", f"{summary['density']:.3%}"), ("rating scale", f"{summary['rating_scale']}"),
+        ("mean rating", f"{summary['rating_mean']:.3f}"),
+        ("long tail", f"top 10% of items get {share['10%']:.0%} of the ratings"),
+    ]  # fmt: skip
+    fact_rows = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in facts)
+    metric_columns = ["rmse", "mae", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", f"coverage@{k}"]
+    title = f"mfrec report: {html.escape(summary.get('name') or 'run')}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }}
+thead th, tbody th {{ text-align: left; }} img {{ max-width: 100%; }} section {{ margin-top: 2em; }}
+</style></head><body>
+<h1>{title}</h1>
+<section id="dataset"><h2>Dataset</h2><table>{fact_rows}</table></section>
+<section id="evaluation"><h2>Evaluation</h2>
+<p>Protocol <code>{html.escape(run['protocol'])}</code>; ranking at {k}: candidates are the items a user has not
+rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard deviation over splits.</p>
+{_table(results, metric_columns)}</section>
+{figures}
+</body></html>
+"""
+
+
+def write_report(folder: str | Path, output: str | Path, images: str | Path | None = None) -> Path:
+    """Write the report on run ``folder`` to the HTML file ``output`` (and the charts to ``images``)."""
+    output = Path(output)
+    output.write_text(build_report(folder, images), encoding="utf-8")
+    return output

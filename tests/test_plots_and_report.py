@@ -1,0 +1,107 @@
+"""Charts render to valid, non-blank PNGs of the expected size; the report has every section."""
+
+import base64
+import io
+import re
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mfrec import plot
+from mfrec.cli import app
+from mfrec.data import random_split, synthetic
+from mfrec.evaluation import score
+from mfrec.exceptions import DataError, ParameterError
+from mfrec.models import Biases, MatrixFactorization, Popularity
+from mfrec.report import build_report, write_run
+
+
+def rendered(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    pixels = mpimg.imread(io.BytesIO(buffer.getvalue()))
+    return buffer.getvalue(), pixels
+
+
+def assert_picture(figure, size):
+    png, pixels = rendered(figure)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (pixels.shape[1], pixels.shape[0]) == size
+    assert pixels[..., :3].std() > 0.05  # not blank: lines, text and points are drawn
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    data = synthetic(600, 250, 15_000, seed=4)
+    genres = pd.Series(np.where(np.arange(1, 251) % 3 == 0, "Drama|War", "Comedy"), index=np.arange(1, 251))
+    titles = pd.Series([f"Film {i}" for i in range(1, 251)], index=np.arange(1, 251))
+    train, test = random_split(data, 0.2, seed=0)
+    model = MatrixFactorization(n_factors=8, n_epochs=8).fit(train, validation=test)
+    return data, train, test, model, genres, titles
+
+
+def test_learning_curves(fitted):
+    *_, model, _, _ = fitted
+    assert_picture(plot.learning_curves({"sgd": model.history_}, baseline_rmse=0.95), (880, 550))
+    with pytest.raises(ParameterError):
+        plot.learning_curves({})
+
+
+def test_metric_bars_with_error_bars(fitted):
+    _, train, test, model, _, _ = fitted
+    results = {"sgd": {**score(model, train, test), "std": {"rmse": 0.01}}, "baseline": score(Biases().fit(train), train, test)}
+    assert_picture(plot.metric_bars(results), (1320, 440))
+
+
+def test_spectrum(fitted):
+    data, *_ = fitted
+    assert_picture(plot.spectrum(data, n_values=30, chosen_k=8), (880, 550))
+
+
+def test_embedding_map_labels_without_overlap(fitted):
+    *_, model, genres, titles = fitted
+    figure = plot.embedding_map(model, color_by=genres, labels=titles, n_labels=15)
+    texts = [t for t in figure.axes[0].texts]
+    assert 0 < len(texts) <= 15
+    renderer = figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert {t.get_text() for t in figure.axes[0].get_legend().get_texts()} == {"Comedy", "Drama"}
+    assert_picture(figure, (1100, 880))
+
+
+def test_embedding_map_needs_factors(fitted):
+    _, train, *_ = fitted
+    with pytest.raises(ParameterError, match="no latent factors"):
+        plot.embedding_map(Popularity().fit(train))
+
+
+def test_report_has_every_section_and_embeds_images(fitted, tmp_path):
+    data, train, test, model, *_ = fitted
+    results = {"sgd": score(model, train, test), "baseline": score(Biases().fit(train), train, test)}
+    write_run(tmp_path / "run", data, results, model, protocol="holdout")
+    page = build_report(tmp_path / "run")
+    for section in ("Dataset", "Evaluation", "Learning curves", "Model comparison", "Singular-value spectrum",
+                    "Item embeddings"):  # fmt: skip
+        assert f"<h2>{section}</h2>" in page
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 4 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert "<th>baseline</th>" in page and "http" not in page.replace("http-equiv", "")  # self-contained
+
+
+def test_report_command_and_bad_folder(fitted, tmp_path):
+    data, train, test, model, *_ = fitted
+    write_run(tmp_path / "run", data, {"sgd": score(model, train, test)}, model, protocol="holdout")
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(tmp_path / "run"), "-o", str(tmp_path / "r.html"), "--images",
+                                 str(tmp_path / "img"), "-q"], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0 and (tmp_path / "r.html").stat().st_size > 10_000
+    assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [
+        "item-embeddings.png", "learning-curves.png", "model-comparison.png", "singular-value-spectrum.png"]
+    failed = runner.invoke(app, ["report", str(tmp_path), "-q"])
+    assert failed.exit_code == 2 and "is not a run folder" in failed.stderr
+    with pytest.raises(DataError):
+        build_report(tmp_path)
