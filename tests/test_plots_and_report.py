@@ -50,6 +50,22 @@ def test_learning_curves(fitted):
         plot.learning_curves({})
 
 
+@pytest.mark.parametrize("name", ["sgd", "als", "nmf", "adam"])
+def test_ndcg_is_tracked_per_epoch_and_plotted(name):
+    from mfrec.models import make_model
+
+    train, valid = random_split(synthetic(300, 120, 6_000, seed=1), 0.2, seed=0)
+    model = make_model(name, n_factors=4, n_epochs=3).fit(train, validation=valid, track_ndcg=10)
+    assert all(0.0 <= row["val_ndcg@10"] <= 1.0 for row in model.history_) and len(model.history_) >= 1
+    assert_picture(plot.learning_curves({name: model.history_}, metric="ndcg@10"), (1760, 550))
+
+
+def test_ndcg_panel_needs_tracking(fitted):
+    *_, model, _, _ = fitted
+    with pytest.raises(ParameterError, match="track_ndcg"):
+        plot.learning_curves({"sgd": model.history_}, metric="ndcg@10")
+
+
 def test_metric_bars_with_error_bars(fitted):
     _, train, test, model, _, _ = fitted
     results = {"sgd": {**score(model, train, test), "std": {"rmse": 0.01}}, "baseline": score(Biases().fit(train), train, test)}

@@ -24,18 +24,34 @@ from mfrec.models.base import Recommender  # noqa: E402
 matplotlib.rcParams["svg.hashsalt"] = "mfrec"  # stable output for the same input
 
 
-def learning_curves(histories: dict[str, Sequence[dict[str, Any]]], *, baseline_rmse: float | None = None) -> Figure:
+def learning_curves(
+    histories: dict[str, Sequence[dict[str, Any]]],
+    *,
+    baseline_rmse: float | None = None,
+    metric: str = "rmse",
+) -> Figure:
     """Train (dashed) and validation (solid) RMSE per epoch for each model; the baseline as a grey line.
 
     Epochs without a validation figure (e.g. Bayesian MF's burn-in) are left out of
-    the validation line.
+    the validation line. ``metric="ndcg@10"`` adds a second panel with the validation
+    NDCG@10 recorded by ``fit(validation=..., track_ndcg=10)``.
     """
+    if metric != "rmse":
+        key = f"val_{metric}"
+        if not any(row.get(key) is not None for history in histories.values() for row in history):
+            raise ParameterError(f"no {key!r} in the histories; fit with validation=... and track_ndcg=K")
     if not histories or not any(histories.values()):
         raise ParameterError("learning_curves needs at least one non-empty history")
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    panels = 1 if metric == "rmse" else 2
+    fig, axes = plt.subplots(1, panels, figsize=(8 * panels, 5), dpi=110, squeeze=False)
+    ax = axes[0, 0]
     for index, (name, history) in enumerate(histories.items()):
         color = f"C{index}"
         epochs = [row["epoch"] for row in history]
+        if panels == 2:
+            ranked = [row for row in history if row.get(f"val_{metric}") is not None]
+            axes[0, 1].plot([row["epoch"] for row in ranked], [row[f"val_{metric}"] for row in ranked], "-",
+                            color=color, label=f"{name} validation")  # fmt: skip
         ax.plot(epochs, [row["train_rmse"] for row in history], "--", color=color, label=f"{name} train")
         validated = [row for row in history if row.get("val_rmse") is not None]
         if validated:
@@ -48,6 +64,12 @@ def learning_curves(histories: dict[str, Sequence[dict[str, Any]]], *, baseline_
     ax.set_title("Learning curves")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", frameon=False)
+    if panels == 2:
+        axes[0, 1].set_xlabel("epoch")
+        axes[0, 1].set_ylabel(metric.upper())
+        axes[0, 1].set_title(f"Validation {metric.upper()}")
+        axes[0, 1].grid(alpha=0.3)
+        axes[0, 1].legend(loc="lower right", frameon=False)
     fig.tight_layout()
     return fig
 

@@ -123,9 +123,11 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
     summary = run["dataset"]
     baseline = results.get("baseline", {}).get("rmse")
     item_info = data.item_info
+    histories = {name: history for name, history in run["histories"].items() if history}
+    ranked = any(f"val_ndcg@{k}" in row for history in histories.values() for row in history)
     charts = {
-        "Learning curves": plot.learning_curves({n: h for n, h in run["histories"].items() if h}, baseline_rmse=baseline)
-        if any(run["histories"].values()) else None,
+        "Learning curves": plot.learning_curves(histories, baseline_rmse=baseline,
+                                                metric=f"ndcg@{k}" if ranked else "rmse") if histories else None,
         "Model comparison": plot.metric_bars(results, ("rmse", "mae", f"ndcg@{k}")),
         "Singular-value spectrum": plot.spectrum(data, chosen_k=model.n_factors_ or None),
         "Item embeddings": plot.embedding_map(

@@ -44,7 +44,7 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
     status = console.status("training biased MF by SGD ...") if not quiet else None
     if status:
         status.start()
-    model.fit(train, validation=test)
+    model.fit(train, validation=test, track_ndcg=10)
     if status:
         status.stop()
     results["sgd"] = {**score(model, train, test), "fit_seconds": model.fit_seconds_}
@@ -71,7 +71,9 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
         console.print(f"  {row.rank:>2}. {getattr(row, 'title', row.item)}  (predicted {row.score:.2f})")
 
     output.mkdir(parents=True, exist_ok=True)
-    learning_curves({"sgd": model.history_}, baseline_rmse=results["baseline"]["rmse"]).savefig(output / "learning_curves.png")
+    learning_curves({"sgd": model.history_}, baseline_rmse=results["baseline"]["rmse"], metric="ndcg@10").savefig(
+        output / "learning_curves.png"
+    )
     metric_bars(results).savefig(output / "metrics.png")
     write_run(output, data, results, model, protocol="holdout", data_path=folder)
     report = write_report(output, output / "report.html")

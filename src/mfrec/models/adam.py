@@ -139,7 +139,10 @@ class EmbeddingAdam(EarlyStopping, Recommender):
             for target, value in zip((P, Q, bu, bi), saved):
                 target[...] = value
 
-        self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
-        self.global_mean_ = float(mu)
-        self.user_factors_, self.item_factors_ = P, Q
-        self.user_bias_, self.item_bias_ = bu[:, 0].copy(), bi[:, 0].copy()
+        def publish() -> None:
+            self.global_mean_ = float(mu)
+            self.user_factors_, self.item_factors_ = P, Q
+            self.user_bias_, self.item_bias_ = bu[:, 0].copy(), bi[:, 0].copy()
+
+        self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        publish()

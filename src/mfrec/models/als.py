@@ -166,8 +166,11 @@ class ALS(EarlyStopping, Recommender):
             for target, saved in zip((P, Q, b_u, b_i), state):
                 target[...] = saved
 
+        def publish() -> None:
+            self.global_mean_ = float(mu)
+            self.user_factors_, self.item_factors_ = P, Q
+            self.user_bias_, self.item_bias_ = b_u, b_i
+
         with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
-        self.global_mean_ = float(mu)
-        self.user_factors_, self.item_factors_ = P, Q
-        self.user_bias_, self.item_bias_ = b_u, b_i
+            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        publish()

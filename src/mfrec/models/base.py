@@ -80,6 +80,7 @@ class Recommender:
         *,
         validation: Any = None,
         callback: EpochCallback | None = None,
+        track_ndcg: int | None = None,
         **read_options: Any,
     ) -> Recommender:
         """Learn from ``data`` and return ``self``.
@@ -93,8 +94,14 @@ class Recommender:
             Held-out ratings whose RMSE is recorded per epoch in ``history_``.
         callback : callable, optional
             Called after every epoch with that epoch's ``history_`` row.
+        track_ndcg : int, optional
+            With a validation set, also record ``val_ndcg@K`` for K = ``track_ndcg``
+            after every epoch of an iterative model (a ranking pass per epoch: slower).
         """
         self._check_params()
+        if track_ndcg is not None:
+            check_int("track_ndcg", track_ndcg, 1)
+        self._track_ndcg = track_ndcg
         train = load(data, **read_options)
         valid = None if validation is None else load(validation, **read_options)
         given = train

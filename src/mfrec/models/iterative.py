@@ -58,8 +58,16 @@ class EarlyStopping:
         snapshot: Callable[[], Snapshot],
         restore: Callable[[Snapshot], None],
         callback: EpochCallback | None,
+        publish: Callable[[], None] | None = None,
+        validation: Interactions | None = None,
     ) -> None:
-        """Call ``step(epoch)`` (returns train RMSE) up to ``n_epochs`` times, recording history."""
+        """Call ``step(epoch)`` (returns train RMSE) up to ``n_epochs`` times, recording history.
+
+        ``publish`` writes the current parameters to the fitted attributes; it is
+        called when ``fit(track_ndcg=K)`` asks for a ranking metric per epoch, which
+        needs a usable model mid-training.
+        """
+        track = getattr(self, "_track_ndcg", None) if validation is not None and publish is not None else None
         best, best_epoch, best_state, stale = np.inf, 0, None, 0
         epoch = 0
         for epoch in range(1, n_epochs + 1):
@@ -74,6 +82,11 @@ class EarlyStopping:
                 )
             if validation_rmse is not None:
                 row["val_rmse"] = float(validation_rmse())
+            if track:
+                from mfrec.evaluation.evaluate import score
+
+                publish()
+                row[f"val_ndcg@{track}"] = score(self, validation, validation, k=track)[f"ndcg@{track}"]
             self.history_.append(row)
             if callback:
                 callback(row)

@@ -228,12 +228,13 @@ class MatrixFactorization(EarlyStopping, Recommender):
             for target, saved in zip((P, Q, b_u, b_i), state):
                 target[...] = saved
 
-        with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
+        def publish() -> None:  # back to the original row order
+            self.global_mean_ = mu
+            self.user_factors_ = P[user_row]
+            self.item_factors_ = Q[item_row]
+            self.user_bias_ = b_u[user_row]
+            self.item_bias_ = b_i[item_row]
 
-        # Back to the original row order.
-        self.global_mean_ = mu
-        self.user_factors_ = P[user_row]
-        self.item_factors_ = Q[item_row]
-        self.user_bias_ = b_u[user_row]
-        self.item_bias_ = b_i[item_row]
+        with num_threads(self.n_threads):
+            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        publish()

@@ -122,8 +122,11 @@ class NMF(EarlyStopping, Recommender):
         def restore(state) -> None:
             P[...], Q[...] = state
 
+        def publish() -> None:
+            self.global_mean_ = 0.0
+            self.user_factors_, self.item_factors_ = P, Q
+            self.user_bias_, self.item_bias_ = zeros_u, zeros_i
+
         with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback)
-        self.global_mean_ = 0.0
-        self.user_factors_, self.item_factors_ = P, Q
-        self.user_bias_, self.item_bias_ = zeros_u, zeros_i
+            self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        publish()
