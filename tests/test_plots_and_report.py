@@ -89,6 +89,11 @@ def test_embedding_map_labels_without_overlap(fitted):
     assert_picture(figure, (1100, 880))
 
 
+def test_user_embedding_map(fitted):
+    *_, model, _, _ = fitted
+    assert_picture(plot.embedding_map(model, side="user"), (1100, 880))
+
+
 def test_embedding_map_needs_factors(fitted):
     _, train, *_ = fitted
     with pytest.raises(ParameterError, match="no latent factors"):

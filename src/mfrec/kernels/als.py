@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from mfrec.kernels.linalg import cholesky_solve
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
 
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -43,6 +44,8 @@ def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_
         A = np.zeros((d, d), dtype=np.float64)
         b = np.zeros(d, dtype=np.float64)
         for j in range(start, end):
+            if j + PREFETCH_AHEAD < end:
+                prefetch_row(Y, np.intp(indices[j + PREFETCH_AHEAD]))
             i = indices[j]
             y = Y[i]
             t = _residual(data[j], mu, y_bias[i], biased)
@@ -87,7 +90,8 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
 
     chunks int64[c+1]: row boundaries (balanced by ratings), one scratch buffer each.
     row_error float64[n] or empty: when not empty, receives each row's squared
-    training error after its solve (one more pass over the buffer).
+    training error after its solve, updated from the CG steps' dot products
+    (e_j -= alpha g_j . p) rather than by another pass over the buffer.
     Other arguments as ``als_cholesky_step``; X and x_bias are read (warm start) and written.
     """
     k = Y.shape[1]
@@ -99,6 +103,8 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
             longest = max(longest, indptr[u + 1] - indptr[u])
         G = np.empty((longest, k), dtype=np.float32)
         t = np.empty(longest, dtype=np.float32)
+        err = np.empty(longest, dtype=np.float32)  # each neighbour's current prediction error
+        dots = np.empty(longest, dtype=np.float32)  # g_j . p of the current CG direction
         x = np.empty(k, dtype=np.float32)
         r = np.empty(k, dtype=np.float32)
         p = np.empty(k, dtype=np.float32)
@@ -112,13 +118,6 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
                 if want_error:
                     row_error[u] = 0.0
                 continue
-            for jj in range(n):
-                i = indices[start + jj]
-                y = Y[i]
-                g = G[jj]
-                for a in range(k):
-                    g[a] = y[a]
-                t[jj] = data[start + jj] - mu - y_bias[i] if biased else data[start + jj]
             scale = np.float32(n) if weighted else np.float32(1.0)
             lam = reg * scale
             lam_b = reg_bias * scale
@@ -126,18 +125,44 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
             for a in range(k):
                 x[a] = xu[a]
             xb = x_bias[u] if biased else np.float32(0.0)
-            # r = G^T (t - G x) - lam x ; the bias row of G is all ones
+            # Gather first (loads independent of each other, so many stay in flight), then the
+            # residual r = G^T (t - G x) - lam x from cache; the bias row of G is all ones.
+            for jj in range(n):
+                if jj + PREFETCH_AHEAD < n:
+                    prefetch_row(Y, np.intp(indices[start + jj + PREFETCH_AHEAD]))
+                i = indices[start + jj]
+                y = Y[i]
+                g = G[jj]
+                for a in range(k):
+                    g[a] = y[a]
+                t[jj] = data[start + jj] - mu - y_bias[i] if biased else data[start + jj]
             for a in range(k):
                 r[a] = -lam * x[a]
             rb = -lam_b * xb
-            for jj in range(n):
-                g = G[jj]
-                e = t[jj] - xb
+            jj = 0
+            while jj + 1 < n:  # two neighbours at a time, as in the CG loop below
+                g0 = G[jj]
+                g1 = G[jj + 1]
+                e0 = t[jj] - xb
+                e1 = t[jj + 1] - xb
                 for a in range(k):
-                    e -= g[a] * x[a]
+                    e0 -= g0[a] * x[a]
+                    e1 -= g1[a] * x[a]
                 for a in range(k):
-                    r[a] += e * g[a]
-                rb += e
+                    r[a] += e0 * g0[a] + e1 * g1[a]
+                rb += e0 + e1
+                err[jj] = e0
+                err[jj + 1] = e1
+                jj += 2
+            if jj < n:
+                g0 = G[jj]
+                e0 = t[jj] - xb
+                for a in range(k):
+                    e0 -= g0[a] * x[a]
+                for a in range(k):
+                    r[a] += e0 * g0[a]
+                rb += e0
+                err[jj] = e0
             if not biased:
                 rb = np.float32(0.0)
             rs_old = rb * rb
@@ -151,14 +176,31 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
                 for a in range(k):
                     Ap[a] = lam * p[a]
                 Apb = lam_b * pb
-                for jj in range(n):
-                    g = G[jj]
-                    dot = pb
+                # Two neighbours per iteration: two independent dot products in flight.
+                jj = 0
+                while jj + 1 < n:
+                    g0 = G[jj]
+                    g1 = G[jj + 1]
+                    d0 = pb
+                    d1 = pb
                     for a in range(k):
-                        dot += g[a] * p[a]
+                        d0 += g0[a] * p[a]
+                        d1 += g1[a] * p[a]
                     for a in range(k):
-                        Ap[a] += dot * g[a]
-                    Apb += dot
+                        Ap[a] += d0 * g0[a] + d1 * g1[a]
+                    Apb += d0 + d1
+                    dots[jj] = d0
+                    dots[jj + 1] = d1
+                    jj += 2
+                if jj < n:
+                    g0 = G[jj]
+                    d0 = pb
+                    for a in range(k):
+                        d0 += g0[a] * p[a]
+                    for a in range(k):
+                        Ap[a] += d0 * g0[a]
+                    Apb += d0
+                    dots[jj] = d0
                 if not biased:
                     Apb = np.float32(0.0)
                 pAp = pb * Apb
@@ -167,6 +209,9 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
                 if not pAp > 0.0:
                     break
                 alpha = rs_old / pAp
+                if want_error:  # x moves by alpha p, so each prediction moves by alpha (g_j . p)
+                    for jj in range(n):
+                        err[jj] -= alpha * dots[jj]
                 xb += alpha * pb
                 rb -= alpha * Apb
                 rs_new = rb * rb
@@ -185,11 +230,7 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
             if want_error:
                 sq = 0.0
                 for jj in range(n):
-                    g = G[jj]
-                    e = t[jj] - xb
-                    for a in range(k):
-                        e -= g[a] * x[a]
-                    sq += e * e
+                    sq += err[jj] * err[jj]
                 row_error[u] = sq
 
 
@@ -201,7 +242,10 @@ def squared_error(indptr, indices, data, X, x_bias, Y, y_bias, mu, biased):
     for u in prange(X.shape[0]):
         x = X[u]
         s = 0.0
-        for j in range(indptr[u], indptr[u + 1]):
+        end = indptr[u + 1]
+        for j in range(indptr[u], end):
+            if j + PREFETCH_AHEAD < end:
+                prefetch_row(Y, np.intp(indices[j + PREFETCH_AHEAD]))
             i = indices[j]
             y = Y[i]
             pred = np.float32(0.0)
