@@ -23,6 +23,15 @@ def require_peers() -> Path:
     return PEERS_PYTHON
 
 
+def synthetic_file(users: int, items: int, ratings: int) -> Path:
+    """The benchmark's synthetic Parquet file (seed 0), generated with ``mfrec datasets synth`` if missing."""
+    path = HERE / ".data" / f"synth-{users}x{items}-{ratings}.parquet"
+    if not path.exists():
+        subprocess.run([str(MFREC), "datasets", "synth", "--users", str(users), "--items", str(items),
+                        "--ratings", str(ratings), "--seed", "0", "-o", str(path), "--quiet"], check=True)  # fmt: skip
+    return path
+
+
 def run_measured(command: list[str]) -> tuple[str, float]:
     """Run ``command``; return its stdout and its peak RSS in MB (GNU time's %M)."""
     time_binary = shutil.which("time") or "/usr/bin/time"

@@ -7,10 +7,9 @@ Needs the synthetic file bench_throughput.py makes (generated here if missing).
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 
-from _common import HERE, MFREC, last_json, machine, require_peers, run_measured, write_section
+from _common import HERE, MFREC, last_json, machine, require_peers, run_measured, synthetic_file, write_section
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--ratings", type=int, default=20_000_000)
@@ -21,10 +20,7 @@ parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--rounds", type=int, default=2)
 args = parser.parse_args()
 peers_python = require_peers()
-data = HERE / ".data" / f"synth-{args.users}x{args.items}-{args.ratings}.parquet"
-if not data.exists():
-    subprocess.run([MFREC, "datasets", "synth", "--users", str(args.users), "--items", str(args.items),
-                    "--ratings", str(args.ratings), "--seed", "0", "-o", str(data), "--quiet"], check=True)  # fmt: skip
+data = synthetic_file(args.users, args.items, args.ratings)
 
 
 def mfrec_iteration(solver: str) -> tuple[float, float]:

@@ -31,11 +31,12 @@ def _registry() -> dict[str, type[Recommender]]:
     return {cls.__name__: cls for cls in MODELS.values()}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars made Python and non-finite floats made None, ready for JSON."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -60,13 +61,13 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "format_version": FORMAT_VERSION,
         "mfrec_version": mfrec.__version__,
         "model": type(model).__name__,
-        "params": _jsonable(model.get_params()),
+        "params": jsonable(model.get_params()),
         "global_mean": float(model.global_mean_),
         "rating_scale": list(model.rating_scale_),
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
         "n_factors": model.n_factors_,
-        "history": _jsonable(model.history_),
+        "history": jsonable(model.history_),
         "fit_seconds": getattr(model, "fit_seconds_", None),
     }
     # Write to temporary names then rename, so a reader never sees half a model.

@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mfrec.data.interactions import Interactions
@@ -24,19 +23,9 @@ from mfrec.data.readers import load
 from mfrec.data.summary import summarize
 from mfrec.exceptions import DataError
 from mfrec.models.base import Recommender
-from mfrec.persistence import load_model
+from mfrec.persistence import jsonable, load_model
 
 RUN_FILE = "run.json"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def write_run(
@@ -67,7 +56,7 @@ def write_run(
         "results": {name: {key: value for key, value in r.items() if key != "per_fold"} for name, r in results.items()},
         "histories": histories or {next(iter(results)): model.history_},
     }
-    (folder / RUN_FILE).write_text(json.dumps(_jsonable(run), indent=2))
+    (folder / RUN_FILE).write_text(json.dumps(jsonable(run), indent=2))
     return folder
 
 

@@ -7,7 +7,6 @@ import numpy as np
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.adam import adam_epoch
-from mfrec.kernels.predict import score_pairs
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 
@@ -123,21 +122,9 @@ class EmbeddingAdam(EarlyStopping, Recommender):
             )  # fmt: skip
             return float(np.sqrt(sq / len(train)))
 
-        validation_rmse = None
-        if validation is not None:
-            v_users, v_items = self._validation_rows(validation)
-            v_pred = np.empty(len(validation), np.float32)
-
-            def validation_rmse() -> float:
-                score_pairs(v_users, v_items, P, Q, bu[:, 0], bi[:, 0], mu, v_pred)
-                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
-
-        def snapshot():
-            return P.copy(), Q.copy(), bu.copy(), bi.copy()
-
-        def restore(saved) -> None:
-            for target, value in zip((P, Q, bu, bi), saved):
-                target[...] = value
+        validation_rmse, snapshot, restore = self._factor_hooks(
+            (P, Q, bu, bi), (bu[:, 0], bi[:, 0]), mu, validation
+        )
 
         def publish() -> None:
             self.global_mean_ = float(mu)

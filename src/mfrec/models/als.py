@@ -10,7 +10,6 @@ from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, squared_error
-from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
@@ -150,21 +149,7 @@ class ALS(EarlyStopping, Recommender):
                 sq = squared_error(*by_user, P, b_u, Q, b_i, mu, biased)
             return float(np.sqrt(sq / max(1, len(train))))
 
-        validation_rmse = None
-        if validation is not None:
-            v_users, v_items = self._validation_rows(validation)
-            v_pred = np.empty(len(validation), np.float32)
-
-            def validation_rmse() -> float:
-                score_pairs(v_users, v_items, P, Q, b_u, b_i, mu, v_pred)
-                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
-
-        def snapshot():
-            return P.copy(), Q.copy(), b_u.copy(), b_i.copy()
-
-        def restore(state) -> None:
-            for target, saved in zip((P, Q, b_u, b_i), state):
-                target[...] = saved
+        validation_rmse, snapshot, restore = self._factor_hooks((P, Q, b_u, b_i), (b_u, b_i), mu, validation)
 
         def publish() -> None:
             self.global_mean_ = float(mu)

@@ -12,6 +12,7 @@ from mfrec._validation import check_float, check_int
 from mfrec.data.interactions import Interactions
 from mfrec.data.split import random_split
 from mfrec.exceptions import ParameterError, TrainingError
+from mfrec.kernels.predict import score_pairs
 from mfrec.models.base import EpochCallback
 
 Snapshot = Any
@@ -49,6 +50,43 @@ class EarlyStopping:
         if self.early_stopping and validation is None:
             return random_split(train, self.validation_fraction, seed=self.random_state or 0)
         return train, validation
+
+    def _factor_hooks(
+        self,
+        arrays: tuple[np.ndarray, ...],
+        biases: tuple[np.ndarray, np.ndarray],
+        mu: np.float32,
+        validation: Interactions | None,
+        rows: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[Callable[[], float] | None, Callable[[], Snapshot], Callable[[Snapshot], None]]:
+        """``validation_rmse``, ``snapshot`` and ``restore`` for a model whose state is ``arrays``.
+
+        ``arrays`` starts with the factors P and Q and holds everything to save and
+        restore; ``biases`` are the (user, item) bias vectors used for scoring.
+        ``rows`` maps original rows to training rows when training renumbers them.
+        """
+        P, Q = arrays[0], arrays[1]
+        validation_rmse = None
+        if validation is not None:
+            users, items = self._validation_rows(validation)
+            if rows is not None:
+                users = np.where(users >= 0, rows[0][np.maximum(users, 0)], -1).astype(np.int32)
+                items = np.where(items >= 0, rows[1][np.maximum(items, 0)], -1).astype(np.int32)
+            predicted = np.empty(len(validation), np.float32)
+            low, high = self.rating_scale_  # type: ignore[attr-defined]
+
+            def validation_rmse() -> float:
+                score_pairs(users, items, P, Q, biases[0], biases[1], mu, predicted)
+                return float(np.sqrt(np.mean((np.clip(predicted, low, high) - validation.ratings) ** 2)))
+
+        def snapshot() -> Snapshot:
+            return tuple(array.copy() for array in arrays)
+
+        def restore(state: Snapshot) -> None:
+            for target, saved in zip(arrays, state):
+                target[...] = saved
+
+        return validation_rmse, snapshot, restore
 
     def _run_epochs(
         self,

@@ -7,7 +7,6 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
-from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sgd import blocked_layout, sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
@@ -210,23 +209,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
             lr[1] *= self.lr_decay
             return float(np.sqrt(block_error.sum() / max(1, len(ratings))))
 
-        validation_rmse = None
-        if validation is not None:
-            v_users, v_items = self._validation_rows(validation)
-            v_users = np.where(v_users >= 0, user_row[np.maximum(v_users, 0)], -1).astype(np.int32)
-            v_items = np.where(v_items >= 0, item_row[np.maximum(v_items, 0)], -1).astype(np.int32)
-            v_pred = np.empty(len(validation), np.float32)
-
-            def validation_rmse() -> float:
-                score_pairs(v_users, v_items, P, Q, b_u, b_i, np.float32(mu), v_pred)
-                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
-
-        def snapshot():
-            return P.copy(), Q.copy(), b_u.copy(), b_i.copy()
-
-        def restore(state) -> None:
-            for target, saved in zip((P, Q, b_u, b_i), state):
-                target[...] = saved
+        validation_rmse, snapshot, restore = self._factor_hooks(
+            (P, Q, b_u, b_i), (b_u, b_i), np.float32(mu), validation, rows=(user_row, item_row)
+        )
 
         def publish() -> None:  # back to the original row order
             self.global_mean_ = mu

@@ -10,7 +10,6 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError
 from mfrec.kernels.als import squared_error
 from mfrec.kernels.nmf import nmf_half_step
-from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
@@ -107,20 +106,9 @@ class NMF(EarlyStopping, Recommender):
             sq = squared_error(*by_user, P, zeros_u, Q, zeros_i, np.float32(0.0), False)
             return float(np.sqrt(sq / max(1, len(train))))
 
-        validation_rmse = None
-        if validation is not None:
-            v_users, v_items = self._validation_rows(validation)
-            v_pred = np.empty(len(validation), np.float32)
-
-            def validation_rmse() -> float:
-                score_pairs(v_users, v_items, P, Q, zeros_u, zeros_i, np.float32(0.0), v_pred)
-                return float(np.sqrt(np.mean((np.clip(v_pred, *self.rating_scale_) - validation.ratings) ** 2)))
-
-        def snapshot():
-            return P.copy(), Q.copy()
-
-        def restore(state) -> None:
-            P[...], Q[...] = state
+        validation_rmse, snapshot, restore = self._factor_hooks(
+            (P, Q), (zeros_u, zeros_i), np.float32(0.0), validation
+        )
 
         def publish() -> None:
             self.global_mean_ = 0.0
