@@ -75,3 +75,23 @@ def test_tune_writes_parameters_that_train_reads(tmp_path):
                                   str(tmp_path / "m"), "--json", "-q"], catch_exceptions=False)  # fmt: skip
     used = json.loads(trained.stdout)["params"]
     assert all(used[name] == value for name, value in saved["params"].items())
+
+
+def test_local_candidates_stay_inside_the_space():
+    import numpy as np
+
+    from mfrec.evaluation.selection import _near
+
+    space = SEARCH_SPACES["sgd"]
+    rng = np.random.default_rng(0)
+    best = {"n_factors": 192, "n_epochs": 199, "learning_rate": 0.0119, "user_reg": 0.06, "item_reg": 0.09,
+            "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0, "init_std": 0.02}  # fmt: skip
+    for _ in range(200):
+        candidate = _near(space, best, rng)
+        for name, spec in space.items():
+            if isinstance(spec, tuple):
+                assert spec[0] <= candidate[name] <= spec[1], name
+            else:
+                assert candidate[name] in spec, name
+    nearby = [_near(space, best, rng)["learning_rate"] for _ in range(200)]
+    assert np.median(np.abs(np.log(np.array(nearby) / 0.0119))) < 0.3  # close to the best, not uniform
