@@ -216,7 +216,7 @@ def random_search(
     splits: Sequence[Split],
     *,
     seed: int = 0,
-    refine: float = 0.5,
+    refine: float = 0.3,
     **options: Any,
 ) -> SearchResult:
     """Candidates sampled from ``space`` (default: ``SEARCH_SPACES[name]``); the model's defaults go first.
