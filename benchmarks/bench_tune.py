@@ -31,7 +31,7 @@ lines = [
     "",
     f"`python benchmarks/bench_tune.py --model {args.model} --budget {args.budget:g}` — {machine()}",
     "",
-    f"{len(result['candidates'])} candidates (random search, 2 single-threaded workers). Best mean RMSE over u1..u5: "
+    f"{len(result['candidates'])} candidates (random exploration then local search around the best, 2 single-threaded workers). Best mean RMSE over u1..u5: "
     f"**{result['best_score']:.4f}** ± {result['best_std']:.4f}; the defaults scored {defaults['score']:.4f}.",
     "",
     "| RMSE | MAE | parameters |",
