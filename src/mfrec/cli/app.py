@@ -12,7 +12,7 @@ from mfrec.exceptions import ParameterError
 from mfrec.models import MODELS
 from mfrec.cli.common import (
     AsJson, Duplicates, Epochs, Factors, ItemCol, LearningRate, ModelName, ParamFile, ParamPairs, Quiet, RatingCol,
-    RatingScale, Reg, Seed, Sep, Threads, UserCol, build_model, handle_errors, metrics_table, model_params,
+    RatingScale, Reg, Seed, Sep, Threads, UserCol, build_model, handle_errors, metrics_table, model_flags, model_params,
     print_json, progress_bar, read_options, stderr, stdout,
 )  # fmt: skip
 
@@ -57,7 +57,7 @@ def train(
     """
     from mfrec.data import load
 
-    flags = {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
+    flags = model_flags(factors, epochs, lr, reg, threads, seed)
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
@@ -124,10 +124,10 @@ def evaluate(
     from mfrec.evaluation import BASELINES, evaluate as run_evaluation, make_splits
     from mfrec.models import make_model
 
-    flags = {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
+    flags = model_flags(factors, epochs, lr, reg, threads, seed)
     chosen = model_params(model, flags, params, param)
     build_model(model, chosen)  # validate before spending time on data
-    _, splits = make_splits(
+    full, splits = make_splits(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
     )  # fmt: skip
@@ -144,7 +144,8 @@ def evaluate(
 
         fitted = {name: result.pop("first_model") for name, result in results.items()}
         data_path = Path(data) if Path(data).exists() else None
-        full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+        if full is None:  # the ml100k protocols read their fold files, not the whole set
+            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
         write_run(run_dir, full, results, fitted[model], protocol=protocol, k=k, data_path=data_path,
                   histories={name: m.history_ for name, m in fitted.items() if m.history_})  # fmt: skip
     payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,

@@ -49,6 +49,11 @@ _FLAG_TO_PARAM = {
 }  # fmt: skip
 
 
+def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed: Any) -> dict[str, Any]:
+    """The shared model flags by their command-line spelling (None = not given)."""
+    return {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
+
+
 def read_options(sep: str | None, user_col: str, item_col: str, rating_col: str, rating_scale: str | None,
                  duplicates: str) -> dict[str, Any]:  # fmt: skip
     options: dict[str, Any] = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col,

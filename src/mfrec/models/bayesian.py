@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.stats import wishart
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_int, check_seed
@@ -99,6 +98,8 @@ class BayesianMF(Recommender):
     @staticmethod
     def _draw_normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(mean, precision) of the factor prior given the current factors X (n x k)."""
+        from scipy.stats import wishart  # scipy.stats takes ~0.9 s to import; only sampling needs it
+
         n, k = X.shape
         beta0, nu0 = 2.0, float(k)
         x_bar = X.mean(axis=0)
