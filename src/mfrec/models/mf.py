@@ -7,25 +7,10 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
-from mfrec.kernels.sgd import blocked_layout, sgd_epoch
+from mfrec.kernels.sgd import sgd_epoch
+from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
-
-# Block sizing: keep one item block's factors (n_items/B rows x k floats) inside a 512 KiB L2,
-# with at least 8 blocks for load balance and at most 64 to bound the barriers per epoch.
-_L2_BUDGET_BYTES = 512 * 1024
-_MIN_BLOCKS, _MAX_BLOCKS = 8, 64
-
-
-def _balanced_groups(counts: np.ndarray, n_groups: int, rng: np.random.Generator) -> np.ndarray:
-    """Assign rows to ``n_groups`` groups of about equal total ``counts``, in random order."""
-    order = rng.permutation(counts.shape[0])
-    cumulative = np.cumsum(counts[order]) - counts[order]
-    total = max(1, int(counts.sum()))
-    groups = np.empty(counts.shape[0], dtype=np.int32)
-    groups[order] = np.minimum(cumulative * n_groups // total, n_groups - 1)
-    return groups
-
 
 class MatrixFactorization(EarlyStopping, Recommender):
     r"""Biased matrix factorization fitted by SGD on the observed ratings only.
@@ -159,34 +144,17 @@ class MatrixFactorization(EarlyStopping, Recommender):
         check_seed("random_state", self.random_state)
         self._check_early_stopping()
 
-    def _grid_size(self, n_items: int) -> int:
-        if self.n_blocks is not None:
-            return self.n_blocks
-        needed = int(np.ceil(n_items * self.n_factors * 4 / _L2_BUDGET_BYTES))
-        return int(np.clip(needed, _MIN_BLOCKS, _MAX_BLOCKS))
-
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
         n_users, n_items = train.n_users, train.n_items
-        n_blocks = self._grid_size(n_items)
+        n_blocks = grid_size(n_items, k, self.n_blocks)
         self.n_blocks_ = n_blocks
         self.n_threads_ = resolve_threads(self.n_threads)
-
-        # Training works on rows renumbered so each block's users/items are contiguous;
-        # *_order[p] is the original row stored at training row p, *_row the inverse.
-        user_block = _balanced_groups(np.bincount(train.user_idx, minlength=n_users), n_blocks, rng)
-        item_block = _balanced_groups(np.bincount(train.item_idx, minlength=n_items), n_blocks, rng)
-        user_order = np.argsort(user_block, kind="stable").astype(np.int32)
-        item_order = np.argsort(item_block, kind="stable").astype(np.int32)
-        user_row = np.empty(n_users, np.int32)
-        user_row[user_order] = np.arange(n_users, dtype=np.int32)
-        item_row = np.empty(n_items, np.int32)
-        item_row[item_order] = np.arange(n_items, dtype=np.int32)
-        indptr, indices, data = train.user_csr()
-        block_ptr, users, items, ratings = blocked_layout(
-            indptr, indices, data, user_order, user_block, item_row, item_block, n_blocks
-        )
+        # Training works on rows renumbered so each block's users/items are contiguous.
+        layout = block_layout(train.user_csr(), n_items, n_blocks, rng)
+        user_row, item_row = layout.user_row, layout.item_row
+        users, items, ratings, block_ptr = layout.users, layout.items, layout.values, layout.block_ptr
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
         mu = float(train.ratings.mean()) if self.biased else 0.0
@@ -200,8 +168,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         reg_bias = self.bias_regularization
 
         def step(epoch: int) -> float:
-            shifts = rng.permutation(n_blocks)
-            schedule = (np.arange(n_blocks)[None, :] + shifts[:, None]) % n_blocks
+            schedule = layout.schedule(rng)
             sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, b_u, b_i, np.float32(mu), np.float32(lr[0]),
                       np.float32(lr[1]), np.float32(reg_user), np.float32(reg_item), np.float32(reg_bias),
                       np.float32(reg_bias), self.biased, block_error)  # fmt: skip
