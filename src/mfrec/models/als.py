@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
@@ -126,8 +127,11 @@ class ALS(EarlyStopping, Recommender):
         def half(csr, X, x_bias, Y, y_bias, side: str) -> None:
             if self.solver == "cg":
                 errors = item_error if side == "item" else np.empty(0, np.float64)
-                als_cg_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, self.cg_steps,
-                            chunks[side], errors)  # fmt: skip
+                # Chunks of equal rating counts do not cost the same (long rows fall out of
+                # cache), so threads take them one at a time rather than in fixed halves.
+                with numba.parallel_chunksize(1):
+                    als_cg_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, self.cg_steps,
+                                chunks[side], errors)  # fmt: skip
                 return
             status = np.zeros(X.shape[0], np.int8)
             als_cholesky_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, status)
