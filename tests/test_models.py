@@ -18,6 +18,8 @@ FAST = {
     "svd": {"n_factors": 2},
     "adam": {"n_factors": 4, "n_epochs": 3},
     "bayesian": {"n_factors": 3, "n_epochs": 6, "burn_in": 2},
+    "implicit-als": {"n_factors": 4, "n_epochs": 3},
+    "bpr": {"n_factors": 4, "n_epochs": 3},
 }
 
 
@@ -51,7 +53,11 @@ def test_predict_is_clipped_float32_and_aligned(name, planted):
     items = planted.item_ids.to_ids(planted.item_idx[:100])
     out = model.predict(users, items)
     assert out.dtype == np.float32 and out.shape == (100,)
-    assert out.min() >= 1.0 and out.max() <= 5.0
+    if model.predicts_ratings:
+        assert out.min() >= 1.0 and out.max() <= 5.0
+    else:  # preferences are not ratings: unclipped, and what the ranking uses
+        ranked = model._score_items(model.user_map_.lookup(users[:1]))[0]
+        assert out[0] == pytest.approx(ranked[model.item_map_.lookup(items[:1])[0]], abs=1e-5)
     with pytest.raises(ParameterError, match="same length"):
         model.predict(users[:3], items[:2])
 
@@ -62,9 +68,10 @@ def test_unknown_ids_fall_back_and_are_flagged(name, planted):
     frame = model.predict_frame([known_user, "nobody", known_user, "nobody"], [known_item, known_item, "nothing", "nothing"])
     assert frame["fallback"].tolist() == [False, True, True, True]
     assert frame["prediction"].notna().all()
-    mu = np.clip(model.global_mean_, 1, 5)
+    low, high = (1, 5) if model.predicts_ratings else (-np.inf, np.inf)
+    mu = np.clip(model.global_mean_, low, high)
     assert frame["prediction"].iloc[3] == pytest.approx(mu, abs=1e-5)
-    assert frame["prediction"].iloc[1] == pytest.approx(np.clip(mu + model.item_bias_[0], 1, 5), abs=1e-5)
+    assert frame["prediction"].iloc[1] == pytest.approx(np.clip(mu + model.item_bias_[0], low, high), abs=1e-5)
 
 
 def test_recommend_excludes_seen_and_returns_original_ids(name, planted):

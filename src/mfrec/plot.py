@@ -52,6 +52,8 @@ def learning_curves(
             ranked = [row for row in history if row.get(f"val_{metric}") is not None]
             axes[0, 1].plot([row["epoch"] for row in ranked], [row[f"val_{metric}"] for row in ranked], "-",
                             color=color, label=f"{name} validation")  # fmt: skip
+        if "train_rmse" not in history[0]:  # implicit models train on another objective
+            continue
         ax.plot(epochs, [row["train_rmse"] for row in history], "--", color=color, label=f"{name} train")
         validated = [row for row in history if row.get("val_rmse") is not None]
         if validated:
@@ -79,8 +81,8 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
     if not results:
         raise ParameterError("metric_bars needs at least one model's results")
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 4), dpi=110, squeeze=False)
-    names = list(results)
     for ax, metric in zip(axes[0], metrics):
+        names = [name for name in results if metric in results[name]]  # implicit models have no RMSE
         values = [results[name][metric] for name in names]
         errors = [results[name].get("std", {}).get(metric, 0.0) for name in names]
         bars = ax.bar(names, values, yerr=errors if any(errors) else None, color=[f"C{i}" for i in range(len(names))],

@@ -8,13 +8,37 @@ from typing import Annotated, Any
 import typer
 
 from mfrec.cli import datasets as datasets_cli
+from mfrec.cli.common import (
+    AsJson,
+    Duplicates,
+    Epochs,
+    Factors,
+    ItemCol,
+    LearningRate,
+    ModelName,
+    ParamFile,
+    ParamPairs,
+    Quiet,
+    RatingCol,
+    RatingScale,
+    Reg,
+    Seed,
+    Sep,
+    Threads,
+    UserCol,
+    build_model,
+    handle_errors,
+    metrics_table,
+    model_flags,
+    model_params,
+    print_json,
+    progress_bar,
+    read_options,
+    stderr,
+    stdout,
+)  # fmt: skip
 from mfrec.exceptions import ParameterError
 from mfrec.models import MODELS
-from mfrec.cli.common import (
-    AsJson, Duplicates, Epochs, Factors, ItemCol, LearningRate, ModelName, ParamFile, ParamPairs, Quiet, RatingCol,
-    RatingScale, Reg, Seed, Sep, Threads, UserCol, build_model, handle_errors, metrics_table, model_flags, model_params,
-    print_json, progress_bar, read_options, stderr, stdout,
-)  # fmt: skip
 
 app = typer.Typer(
     help="Matrix-factorization recommenders: train, evaluate, recommend, explain.",
@@ -26,6 +50,16 @@ app.add_typer(datasets_cli.app, name="datasets")
 
 DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
 ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
+
+
+def _training_metric(row: dict[str, Any]) -> str:
+    """The history key of the model's training objective: train_rmse, or train_loss / train_auc."""
+    return next((key for key in row if key.startswith("train_")), "train_rmse")
+
+
+def _training_note(row: dict[str, Any]) -> str:
+    key = _training_metric(row)
+    return f"{key.replace('_', ' ')} {row[key]:.4f}"
 
 
 @app.command()
@@ -67,8 +101,10 @@ def train(
         stderr.print(f"{interactions}")
     total = getattr(estimator, "n_epochs", None)
     with progress_bar(quiet, f"training {model}", total) as advance:
-        estimator.fit(interactions, callback=lambda row: advance(1, note=f"train rmse {row['train_rmse']:.4f}"))
+        estimator.fit(interactions, callback=lambda row: advance(1, note=_training_note(row)))
     estimator.save(output)
+    last = estimator.history_[-1] if estimator.history_ else {}
+    metric = _training_metric(last)
     summary: dict[str, Any] = {
         "model": model,
         "params": estimator.get_params(),
@@ -77,7 +113,7 @@ def train(
         "items": interactions.n_items,
         "ratings": len(interactions),
         "fit_seconds": estimator.fit_seconds_,
-        "train_rmse": estimator.history_[-1]["train_rmse"] if estimator.history_ else None,
+        metric: last.get(metric),
         "epoch_seconds": [row.get("seconds") for row in estimator.history_],
     }
     if json_output:
@@ -121,7 +157,8 @@ def evaluate(
 
     Example: mfrec evaluate ../shared/data/ml-100k --protocol ml100k-folds --json
     """
-    from mfrec.evaluation import BASELINES, evaluate as run_evaluation, make_splits
+    from mfrec.evaluation import BASELINES, make_splits
+    from mfrec.evaluation import evaluate as run_evaluation
     from mfrec.models import make_model
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
@@ -172,7 +209,8 @@ def tune(
     model: ModelName = "sgd",
     budget: Annotated[float, typer.Option(help="Minutes to search for.")] = 10.0,
     protocol: Annotated[str, typer.Option(help="How candidates are scored (see evaluate).")] = "kfold",
-    metric: Annotated[str, typer.Option(help="rmse | mae | ndcg@10 | precision@10 | ...")] = "rmse",
+    metric: Annotated[str | None, typer.Option(help="rmse | mae | ndcg@10 | precision@10 | ... (default: rmse, "
+                                                    "or ndcg@10 for implicit models)")] = None,
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     jobs: Annotated[int | None, typer.Option(help="Candidates in parallel (default: cores).")] = None,
     max_candidates: Annotated[int | None, typer.Option(help="Stop after this many candidates.")] = None,
@@ -191,6 +229,10 @@ def tune(
 
     if model not in MODELS:
         raise ParameterError(f"unknown model {model!r}; choose one of {sorted(MODELS)}")
+    if metric is None:
+        metric = "rmse" if MODELS[model].predicts_ratings else "ndcg@10"
+    elif metric in ("rmse", "mae") and not MODELS[model].predicts_ratings:
+        raise ParameterError(f"{model} scores preferences, not ratings, so {metric} does not apply; use --metric ndcg@10")
     _, splits = make_splits(data, protocol, folds=folds, seed=seed or 0)
     lower = metric in ("rmse", "mae")
     best = [float("inf") if lower else float("-inf")]

@@ -168,5 +168,5 @@ def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for name, result in rows.items():
         digits = {"fit_seconds": 2, "rmse": 4, "mae": 4}
-        table.add_row(name, *(f"{result[c]:.{digits.get(c, 3)}f}" for c in columns))
+        table.add_row(name, *(f"{result[c]:.{digits.get(c, 3)}f}" if c in result else "-" for c in columns))
     return table

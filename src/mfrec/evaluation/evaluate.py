@@ -31,11 +31,16 @@ BASELINES = ("baseline", "popularity", "global-mean")
 
 
 def score(model: Recommender, train: Interactions, test: Interactions, *, k: int = 10, threshold: float = 4.0) -> dict[str, Any]:
-    """Metrics of a model already fitted on ``train``, measured on ``test``."""
+    """Metrics of a model already fitted on ``train``, measured on ``test``.
+
+    Models that do not predict ratings (``predicts_ratings`` False) get ranking metrics only.
+    """
     test_users = test.user_ids.to_ids(test.user_idx)
     test_items = test.item_ids.to_ids(test.item_idx)
-    predictions = model.predict(test_users, test_items)
-    result: dict[str, Any] = {"rmse": rmse(test.ratings, predictions), "mae": mae(test.ratings, predictions)}
+    result: dict[str, Any] = {}
+    if model.predicts_ratings:  # an implicit model's scores are preferences: RMSE would be meaningless
+        predictions = model.predict(test_users, test_items)
+        result.update(rmse=rmse(test.ratings, predictions), mae=mae(test.ratings, predictions))
 
     # Relevant items per test user, in the model's rows (-1: unknown to the model).
     user_rows_all = model.user_map_.lookup(test.user_ids.ids, missing="negative")

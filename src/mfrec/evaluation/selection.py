@@ -41,6 +41,10 @@ SEARCH_SPACES: dict[str, dict[str, Any]] = {
     "svd": {"n_factors": [2, 5, 10, 15, 25, 40], "impute": ["item", "user"]},
     "baseline": {"reg_user": (0.5, 30.0, "log"), "reg_item": (0.5, 30.0, "log")},
     "popularity": {"damping": (0.0, 50.0, "float")},
+    "implicit-als": {"n_factors": [16, 32, 64, 128], "n_epochs": [10, 15, 25], "regularization": (1.0, 100.0, "log"),
+                     "alpha": (0.0, 10.0, "float")},
+    "bpr": {"n_factors": [32, 64, 128], "n_epochs": (30, 150, "int"), "learning_rate": (0.005, 0.1, "log"),
+            "regularization": (0.001, 0.05, "log"), "bias_regularization": (0.0005, 0.05, "log")},
 }  # fmt: skip
 
 
@@ -171,6 +175,8 @@ def search(
     waited for; none is started after it.
     """
     _check_model(name)
+    if metric in LOWER_IS_BETTER and not MODELS[name].predicts_ratings:
+        raise ParameterError(f"{name} scores preferences, not ratings, so {metric} does not apply; use ndcg@{k}")
     n_jobs = n_jobs or os.cpu_count() or 1
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     result = SearchResult(metric)

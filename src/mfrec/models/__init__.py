@@ -8,6 +8,7 @@ from mfrec.models.als import ALS
 from mfrec.models.base import Recommender
 from mfrec.models.bayesian import BayesianMF
 from mfrec.models.baselines import Biases, GlobalMean, Popularity
+from mfrec.models.implicit import BPR, ImplicitALS
 from mfrec.models.mf import MatrixFactorization
 from mfrec.models.nmf import NMF
 from mfrec.models.svd import TruncatedSVD
@@ -20,6 +21,8 @@ MODELS: dict[str, type[Recommender]] = {
     "svd": TruncatedSVD,
     "adam": EmbeddingAdam,
     "bayesian": BayesianMF,
+    "implicit-als": ImplicitALS,
+    "bpr": BPR,
     "baseline": Biases,
     "popularity": Popularity,
     "global-mean": GlobalMean,
@@ -35,4 +38,4 @@ def make_model(name: str, **params: Any) -> Recommender:
     return model.set_params(**params)
 
 
-__all__ = ["Recommender", "MatrixFactorization", "ALS", "NMF", "TruncatedSVD", "EmbeddingAdam", "BayesianMF", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]
+__all__ = ["Recommender", "MatrixFactorization", "ALS", "NMF", "TruncatedSVD", "EmbeddingAdam", "BayesianMF", "ImplicitALS", "BPR", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]

@@ -44,6 +44,8 @@ class Recommender:
 
     #: Names of the fitted arrays written by ``save`` besides the common ones.
     _saved_arrays: ClassVar[tuple[str, ...]] = ()
+    #: False for implicit-feedback models, whose scores are preferences: rating metrics do not apply.
+    predicts_ratings: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ parameters
 

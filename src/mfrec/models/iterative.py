@@ -98,8 +98,9 @@ class EarlyStopping:
         callback: EpochCallback | None,
         publish: Callable[[], None] | None = None,
         validation: Interactions | None = None,
+        metric: str = "train_rmse",
     ) -> None:
-        """Call ``step(epoch)`` (returns train RMSE) up to ``n_epochs`` times, recording history.
+        """Call ``step(epoch)`` (returns the training ``metric``) up to ``n_epochs`` times, recording history.
 
         ``publish`` writes the current parameters to the fitted attributes; it is
         called when ``fit(track_ndcg=K)`` asks for a ranking metric per epoch, which
@@ -110,12 +111,11 @@ class EarlyStopping:
         epoch = 0
         for epoch in range(1, n_epochs + 1):
             started = time.perf_counter()
-            train_rmse = step(epoch)
-            row: dict[str, Any] = {"epoch": epoch, "train_rmse": float(train_rmse),
-                                   "seconds": time.perf_counter() - started}  # fmt: skip
-            if not np.isfinite(row["train_rmse"]):
+            value = step(epoch)
+            row: dict[str, Any] = {"epoch": epoch, metric: float(value), "seconds": time.perf_counter() - started}
+            if not np.isfinite(row[metric]):
                 raise TrainingError(
-                    f"{type(self).__name__} diverged in epoch {epoch} (training error {row['train_rmse']}); "
+                    f"{type(self).__name__} diverged in epoch {epoch} ({metric} {row[metric]}); "
                     "lower the learning rate or raise regularization"
                 )
             if validation_rmse is not None:

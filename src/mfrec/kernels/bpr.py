@@ -1,0 +1,161 @@
+"""Bayesian personalised ranking (Rendle et al. 2009) by stochastic gradient ascent.
+
+A sample is a user u, an item i the user interacted with and an item j the user
+did not; the step raises sigma(x_uij), x_uij = b_i - b_j + p_u . (q_i - q_j).
+
+Parallel schedule: the FPSG blocks of :mod:`mfrec.models.blocking`. A block
+(user group b, item group g) visits each of its interactions (u, i) once and
+draws the negative j from item group g, so the B blocks of a sub-epoch share no
+user and no item row: threads never write the same row, the block's slice of Q
+stays in L2, and P[u] stays in L1 while u's interactions are visited. Item
+groups are random, so j is still a uniform (or popularity-weighted) draw over
+all items across the epoch. Each block owns a random stream seeded from (seed,
+epoch, block), so the result is identical for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+_MULT = np.uint64(2685821657736338717)
+_MAX_TRIES = 16  # redraws of a negative that turns out to be a positive
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _xorshift(state):
+    """xorshift64*: next state and a 64-bit output."""
+    state ^= state >> np.uint64(12)
+    state ^= state << np.uint64(25)
+    state ^= state >> np.uint64(27)
+    return state, state * _MULT
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _below(value, n):
+    """Map a 64-bit random value to 0..n-1 (n < 2^32) by multiply-shift, no division."""
+    return np.int64(((value >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True)
+def stream_seed(seed, epoch, chunk):
+    """splitmix64 of (seed, epoch, chunk): independent, never-zero starting states."""
+    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(epoch) * np.uint64(0xBF58476D1CE4E5B9)
+    z += np.uint64(chunk) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z if z != np.uint64(0) else np.uint64(1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _contains(sorted_items, lo, hi, item):
+    """Binary search of ``item`` in sorted_items[lo:hi]."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        value = sorted_items[mid]
+        if value == item:
+            return True
+        if value < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def bpr_block(start, end, users, items, group_lo, group_hi, pool, pool_lo, pool_hi, P, Q, item_bias,
+              learning_rate, reg_user, reg_item, reg_bias, verify, state):  # fmt: skip
+    """Visit cells ``start:end`` (one block, by user, items sorted within each user's run).
+
+    Negatives come from item rows group_lo:group_hi (uniform), or, when
+    ``pool_hi > pool_lo``, from pool[pool_lo:pool_hi] (the group's items once per
+    interaction: by popularity). Returns the count of samples with x_uij > 0.
+    """
+    k = P.shape[1]
+    n_group = group_hi - group_lo
+    n_pool = pool_hi - pool_lo
+    correct = 0
+    run_start = start
+    run_end = start
+    lr = learning_rate
+    for idx in range(start, end):
+        u = users[idx]
+        if idx >= run_end:  # a new user: find the run of its cells (its positives in this group)
+            run_start = idx
+            run_end = idx + 1
+            while run_end < end and users[run_end] == u:
+                run_end += 1
+        i = items[idx]
+        j = i
+        for _ in range(_MAX_TRIES):
+            state, v = _xorshift(state)
+            j = pool[pool_lo + _below(v, n_pool)] if n_pool > 0 else group_lo + _below(v, n_group)
+            if not verify or not _contains(items, run_start, run_end, j):
+                break
+        if j == i:
+            continue
+        pu = P[u]
+        qi = Q[i]
+        qj = Q[j]
+        x = item_bias[i] - item_bias[j]
+        for a in range(k):
+            x += pu[a] * (qi[a] - qj[a])
+        if x > 0.0:
+            correct += 1
+        gz = lr / (np.float32(1.0) + np.exp(x))  # learning rate x sigma(-x), the gradient of log sigma(x)
+        for a in range(k):
+            u_a = pu[a]
+            i_a = qi[a]
+            j_a = qj[a]
+            pu[a] = u_a + gz * (i_a - j_a) - lr * reg_user * u_a
+            qi[a] = i_a + gz * u_a - lr * reg_item * i_a
+            qj[a] = j_a - gz * u_a - lr * reg_item * j_a
+        item_bias[i] += gz - lr * reg_bias * item_bias[i]
+        item_bias[j] += -gz - lr * reg_bias * item_bias[j]
+    return correct
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
+def bpr_epoch(users, items, block_ptr, schedule, item_starts, pool, pool_ptr, P, Q, item_bias, learning_rate,
+              reg_user, reg_item, reg_bias, verify, seed, epoch, block_correct):  # fmt: skip
+    """One epoch: every interaction once, with one sampled negative each.
+
+    users, items int32[nnz], block_ptr int64[B*B+1], item_starts int64[B+1]: a
+    :class:`~mfrec.models.blocking.BlockLayout` (items sorted within each user's run
+    of a block, for ``verify``). schedule int64[B, B]: user group b works on item
+    group schedule[s, b] in sub-epoch s. pool int32[p], pool_ptr int64[B+1]: the
+    items of each group's interactions, for popularity sampling (empty: uniform).
+    P, Q, item_bias: updated in place. block_correct int64[B*B]: per block, the
+    samples ranked right before their update (the training AUC's numerator).
+    """
+    n_blocks = schedule.shape[1]
+    by_popularity = pool.shape[0] > 0
+    for s in range(schedule.shape[0]):
+        for b in prange(n_blocks):
+            g = schedule[s, b]
+            cell = b * n_blocks + g
+            pool_lo = pool_ptr[g] if by_popularity else 0
+            pool_hi = pool_ptr[g + 1] if by_popularity else 0
+            block_correct[cell] = bpr_block(
+                block_ptr[cell], block_ptr[cell + 1], users, items, item_starts[g], item_starts[g + 1], pool,
+                pool_lo, pool_hi, P, Q, item_bias, learning_rate, reg_user, reg_item, reg_bias, verify,
+                stream_seed(seed, epoch, cell),
+            )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sort_user_runs(block_ptr, users, items):
+    """Sort the items of each user's run inside each block (for binary-search verification)."""
+    for cell in prange(block_ptr.shape[0] - 1):
+        start, end = block_ptr[cell], block_ptr[cell + 1]
+        run = start
+        while run < end:
+            stop = run + 1
+            while stop < end and users[stop] == users[run]:
+                stop += 1
+            if stop - run > 1:
+                items[run:stop] = np.sort(items[run:stop])
+            run = stop
