@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python3 -m venv "$here/.peers"
 "$here/.peers/bin/pip" install -q --upgrade pip
-"$here/.peers/bin/pip" install -q "numpy<2" scikit-surprise libmf cmfrec threadpoolctl pandas "pyarrow<16"
+"$here/.peers/bin/pip" install -q "numpy<2" scikit-surprise libmf cmfrec implicit threadpoolctl pandas "pyarrow<16"
 # The libmf wheel compiles LibMF without its SIMD path (no -DUSEAVX), about 6x slower than
 # LibMF proper; build the same sources with AVX so the comparison is against LibMF at its best.
 src="$(mktemp -d)"
