@@ -209,6 +209,9 @@ def load(source: Any, **kwargs: Any) -> Interactions:
         path = Path(source).expanduser()
         if path.is_dir():
             kwargs.pop("with_timestamps", None)  # MovieLens is small enough to always keep them
+            # A MovieLens folder has a fixed layout: column names and separators describe files only.
+            for option in ("user_col", "item_col", "rating_col", "timestamp_col", "sep"):
+                kwargs.pop(option, None)
             return movielens.load_movielens(path, **kwargs)
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
