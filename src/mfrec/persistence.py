@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 import mfrec
+from mfrec.data.attributes import AttributeEncoder
 from mfrec.data.idmap import IdMap
 from mfrec.exceptions import ModelFormatError
 from mfrec.models.base import Recommender
@@ -23,6 +24,8 @@ from mfrec.models.base import Recommender
 FORMAT_NAME = "mfrec-model"
 FORMAT_VERSION = 1
 _COMMON_ARRAYS = ("user_bias_", "item_bias_", "seen_indptr_", "seen_indices_", "item_counts_")
+# Written when present; a model saved without them still loads (it cannot partial_fit or use attributes).
+_OPTIONAL_ARRAYS = ("seen_ratings_", "user_attribute_weights_", "item_attribute_weights_")
 
 
 def _registry() -> dict[str, type[Recommender]]:
@@ -52,6 +55,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {name: getattr(model, name) for name in (*_COMMON_ARRAYS, *model._saved_arrays)}
+    arrays.update({name: getattr(model, name) for name in _OPTIONAL_ARRAYS if hasattr(model, name)})
     arrays["user_ids"] = model.user_map_.to_storable()
     arrays["item_ids"] = model.item_map_.to_storable()
     if model.item_labels_ is not None:
@@ -69,6 +73,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "n_factors": model.n_factors_,
         "history": jsonable(model.history_),
         "fit_seconds": getattr(model, "fit_seconds_", None),
+        "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
     # Write to temporary names then rename, so a reader never sees half a model.
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as handle:
@@ -127,4 +132,6 @@ def load_model(path: str | os.PathLike) -> Recommender:
     model.rating_scale_ = tuple(meta["rating_scale"])
     model.history_ = meta.get("history", [])
     model.fit_seconds_ = meta.get("fit_seconds")
+    for side, columns in meta.get("attribute_encoders", {}).items():
+        model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model

@@ -116,3 +116,13 @@ class IdMap:
 
     def subset(self, rows: np.ndarray) -> IdMap:
         return IdMap(self._index.to_numpy()[rows])
+
+    def extend(self, ids: Any) -> IdMap:
+        """A map with the unknown ones of ``ids`` appended (in first-seen order); existing rows keep their row."""
+        query = _as_1d(ids)
+        new = pd.unique(query[self.lookup(query, missing="negative") < 0])
+        if new.size == 0:
+            return self
+        if self._is_integer and new.dtype.kind in "iu":
+            return IdMap(np.concatenate([self.ids.astype(np.int64), new.astype(np.int64)]))
+        return IdMap(np.concatenate([self.ids.astype(str), new.astype(str)]))

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mfrec._threads import num_threads
-from mfrec._validation import check_int
-from mfrec.data.idmap import IdMap
+from mfrec._validation import check_choice, check_float, check_int
+from mfrec.data.idmap import IdMap, plain
 from mfrec.data.interactions import Interactions
 from mfrec.data.readers import load
 from mfrec.exceptions import NotFittedError, ParameterError
@@ -139,14 +139,16 @@ class Recommender:
         self.item_map_: IdMap = train.item_ids
         self.rating_scale_ = tuple(float(v) for v in train.rating_scale)
         if seen is train:
-            indptr, indices, _ = train.user_csr()
+            indptr, indices, ratings = train.user_csr()
         else:
             users = self.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
             items = self.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
             known = (users >= 0) & (items >= 0)
-            indptr, indices, _ = csr_by_user(users[known], items[known], seen.ratings[known], len(self.user_map_))
+            indptr, indices, ratings = csr_by_user(users[known], items[known], seen.ratings[known], len(self.user_map_))
         self.seen_indptr_ = indptr
         self.seen_indices_ = indices
+        # The ratings themselves: explanations weigh by them, partial_fit re-solves from them.
+        self.seen_ratings_ = ratings
         self.item_counts_ = np.bincount(train.item_idx, minlength=train.n_items).astype(np.int64)
         titles = train.item_titles(train.item_ids.ids)
         self.item_labels_ = None if titles is None else np.asarray(titles, dtype=str)
@@ -185,11 +187,12 @@ class Recommender:
 
     # ------------------------------------------------------------------ public inference
 
-    def predict(self, users: Any, items: Any) -> np.ndarray:
+    def predict(self, users: Any, items: Any, *, unknown: str = "fallback") -> np.ndarray:
         """Predicted ratings for aligned ``users`` and ``items``, clipped to the rating scale.
 
-        An unknown user or item falls back to the known biases (or the global mean);
-        :meth:`predict_frame` says which predictions did.
+        ``unknown="fallback"``: an unknown user or item falls back to the known biases
+        (or the global mean), and :meth:`predict_frame` says which predictions did;
+        ``unknown="error"`` raises :class:`UnknownIdError` instead.
 
         Examples
         --------
@@ -197,6 +200,10 @@ class Recommender:
         array([4.8, 4.3], dtype=float32)
         """
         self._require_fitted()
+        check_choice("unknown", unknown, ("error", "fallback"))
+        if unknown == "error":
+            self.user_map_.lookup(users, what="user")
+            self.item_map_.lookup(items, what="item")
         user_rows, item_rows = self._pair_rows(users, items)
         return self._predict_rows(user_rows, item_rows)
 
@@ -225,19 +232,24 @@ class Recommender:
 
     def recommend(
         self,
-        users: Any,
+        users: Any = None,
         n: int = 10,
         *,
         exclude_seen: bool = True,
         items: Sequence[Any] | None = None,
         exclude_items: Sequence[Any] | None = None,
+        new_user_ratings: Any = None,
+        user_attributes: Any = None,
+        unknown: str = "error",
+        explain: bool = False,
     ) -> pd.DataFrame:
         """Top-``n`` items for one user or many, best first.
 
         Parameters
         ----------
         users : id or list of ids
-            Users known to the model (an unknown id raises :class:`UnknownIdError`).
+            Users known to the model. For a user not in the training data, pass
+            ``new_user_ratings`` (``users`` is then only the label of the rows).
         n : int, default=10
         exclude_seen : bool, default=True
             Leave out items the user rated in training. A user with fewer than
@@ -246,36 +258,253 @@ class Recommender:
             Only recommend among these (an allow-list).
         exclude_items : list of item ids, optional
             Never recommend these (a deny-list).
+        new_user_ratings : dict, Series, DataFrame or list, optional
+            A new user's ratings ({item: rating}, or items alone for implicit
+            data): the user is folded in (see :meth:`fold_in`), no retraining.
+        user_attributes : dict, optional
+            The new user's attributes, used when :meth:`fit_attributes` has run.
+        unknown : {"error", "fallback"}, default="error"
+            What an unknown id in ``users`` gets: an :class:`UnknownIdError`, or
+            the most popular items.
+        explain : bool, default=False
+            Add a ``because`` column: the user's rated items that pushed each
+            recommendation up most (see :meth:`explain`).
 
         Returns
         -------
-        DataFrame with columns ``user, item, score, rank`` (rank 1 is best), plus
-        ``title`` when the training data had titles. ``score`` is the model's raw
-        score (the unclipped predicted rating for rating models).
+        DataFrame with columns ``user, item, score, rank`` (rank 1 is best) and
+        ``source`` (which path answered: "model", "fold-in", "attributes" or
+        "popularity"), plus ``title`` when the training data had titles. ``score``
+        is the model's raw score (the unclipped predicted rating for rating
+        models; the interaction count for the popularity fallback).
 
         Examples
         --------
         >>> model.recommend("alice", n=3)  # doctest: +SKIP
+        >>> model.recommend(new_user_ratings={"Inception": 5, "Frozen": 1}, n=3)  # doctest: +SKIP
         """
         self._require_fitted()
         n = check_int("n", n, 1)
-        user_rows = self.user_map_.lookup(users, what="user")
-        item_rows, scores, counts = self._recommend_rows(
-            user_rows, n, exclude_seen=exclude_seen, allowed=self._allowed_mask(items, exclude_items)
-        )
+        check_choice("unknown", unknown, ("error", "fallback"))
+        allowed = self._allowed_mask(items, exclude_items)
+        if new_user_ratings is not None or user_attributes is not None:
+            folded = self.fold_in(new_user_ratings, attributes=user_attributes)
+            label = "new-user" if users is None else users
+            return self._recommend_folded(folded, label, n, exclude_seen, allowed, explain)
+        if users is None:
+            raise ParameterError("give users, or new_user_ratings= for a user who is not in the training data")
+        user_rows = self.user_map_.lookup(users, what="user", missing="negative" if unknown == "fallback" else "error")
+        known = user_rows >= 0
+        item_rows, scores, counts = self._recommend_rows(user_rows[known], n, exclude_seen=exclude_seen, allowed=allowed)
         keep = np.arange(item_rows.shape[1])[None, :] < counts[:, None]
-        user_out = np.repeat(self.user_map_.to_ids(user_rows), counts)
         frame = pd.DataFrame(
             {
-                "user": user_out,
+                "user": np.repeat(self.user_map_.to_ids(user_rows[known]), counts),
                 "item": self.item_map_.to_ids(item_rows[keep]),
                 "score": scores[keep],
                 "rank": np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.sum() else np.zeros(0, int),
+                "source": "model",
             }
         )
+        if explain:
+            frame["because"] = self._because(frame, user_rows[known], counts)
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[item_rows[keep]]
+        if known.all():
+            return frame
+        # Unknown users get the popularity fallback, in the order the users were given.
+        labels = np.atleast_1d(np.asarray(users, dtype=object))
+        popular = self._recommend_folded(self.fold_in([]), None, n, False, allowed, explain)
+        parts = {plain(u): frame[frame["user"] == u] for u in labels[known]}
+        ordered = [parts[plain(u)] if ok else popular.assign(user=u) for u, ok in zip(labels, known)]
+        return pd.concat(ordered, ignore_index=True)
+
+    def _recommend_folded(self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray,
+                          explain: bool) -> pd.DataFrame:  # fmt: skip
+        from mfrec.models.coldstart import score_folded
+
+        scores = score_folded(self, folded)[None, :]
+        k = min(n, len(self.item_map_))
+        out_items = np.full((1, k), -1, np.int32)
+        out_scores = np.full((1, k), np.nan, np.float32)
+        count = np.zeros(1, np.int32)
+        seen_ptr = np.array([0, folded.item_rows.size], np.int64)
+        top_k(scores, np.zeros(1, np.int32), seen_ptr, folded.item_rows.astype(np.int32), exclude_seen, allowed, k,
+              out_items, out_scores, count)  # fmt: skip
+        rows = out_items[0, : count[0]]
+        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
+                              "score": out_scores[0, : count[0]], "rank": np.arange(1, rows.size + 1),
+                              "source": folded.source})  # fmt: skip
+        if explain:
+            frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
+        if self.item_labels_ is not None:
+            frame["title"] = self.item_labels_[rows]
         return frame
+
+    def _because(self, frame: pd.DataFrame, user_rows: np.ndarray, counts: np.ndarray) -> list[str]:
+        item_rows = self.item_map_.lookup(frame["item"].to_numpy())
+        out: list[str] = []
+        start = 0
+        for row, count in zip(user_rows, counts):
+            lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
+            rated, values = self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi]
+            out += self._because_rows(item_rows[start : start + count], rated, values)
+            start += count
+        return out
+
+    def _because_rows(self, item_rows: np.ndarray, rated: np.ndarray, values: np.ndarray) -> list[str]:
+        from mfrec.models.coldstart import explain_rows
+
+        names = self.item_labels_ if self.item_labels_ is not None else self.item_map_.ids
+        reasons = explain_rows(self, item_rows, rated, values, 3)
+        return ["; ".join(str(names[r]) for r, _, _ in reason) for reason in reasons]
+
+    def explain(self, user: Any, item: Any, n: int = 3) -> pd.DataFrame:
+        """The user's rated items that pushed ``item``'s score up most: "because you liked X".
+
+        Each rated item j contributes (cosine similarity of the factors of ``item`` and
+        j) x (how much the user liked j: the rating minus the global mean, or the
+        interaction's value for implicit models); the ``n`` largest positive
+        contributions are returned, largest first.
+
+        Examples
+        --------
+        >>> model.explain("alice", "Interstellar")  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import explain_rows
+
+        self._require_factors("explain")
+        row = int(self.user_map_.lookup(user, what="user")[0])
+        item_row = self.item_map_.lookup(item, what="item")
+        lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
+        reasons = explain_rows(self, item_row, self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi],
+                               check_int("n", n, 1))[0]  # fmt: skip
+        rated = np.array([r for r, _, _ in reasons], dtype=np.int64)
+        ratings = dict(zip(self.seen_indices_[lo:hi].tolist(), self.seen_ratings_[lo:hi].tolist()))
+        frame = pd.DataFrame({"because_item": self.item_map_.to_ids(rated),
+                              "rating": [ratings[r] for r in rated.tolist()],
+                              "similarity": [s for _, s, _ in reasons],
+                              "contribution": [c for _, _, c in reasons]})  # fmt: skip
+        if self.item_labels_ is not None:
+            frame["title"] = self.item_labels_[rated]
+        return frame
+
+    # ------------------------------------------------------------------ cold start, updates
+
+    def fold_in(self, ratings: Any, *, attributes: Any = None, regularization: float | None = None) -> Any:
+        """Place a user who was not in the training data, from a handful of ratings; no retraining.
+
+        Solves the user's factors and bias by regularised least squares with the
+        items fixed (the ALS user step for one row; for implicit models, the
+        weighted implicit objective). With ``attributes`` (after
+        :meth:`fit_attributes`) the solve is pulled towards the attribute prior,
+        and with no rating the prior alone answers; with neither, the result says
+        "popularity". Items the model does not know are ignored and counted.
+
+        Parameters
+        ----------
+        ratings : dict, Series, DataFrame (item, rating), list of (item, rating) or list of items
+        attributes : dict, optional
+        regularization : float, optional
+            Overrides the model's own (per rating) regularisation for this solve.
+
+        Returns
+        -------
+        FoldedUser with ``factors``, ``bias``, ``source`` and ``ignored``; pass it
+        to :meth:`predict_new_user`, or use ``recommend(new_user_ratings=...)``.
+
+        Examples
+        --------
+        >>> user = model.fold_in({"Inception": 5, "Titanic": 2})  # doctest: +SKIP
+        >>> user.source  # doctest: +SKIP
+        'fold-in'
+        """
+        from mfrec.models.coldstart import fold_in
+
+        return fold_in(self, ratings, attributes=attributes, regularization=regularization)
+
+    def predict_new_user(self, folded: Any, items: Any) -> np.ndarray:
+        """Predicted ratings (or scores) of ``items`` for a user returned by :meth:`fold_in`."""
+        from mfrec.models.coldstart import predict_folded
+
+        return predict_folded(self, folded, items)
+
+    def fit_attributes(self, user_attributes: pd.DataFrame | None = None, item_attributes: pd.DataFrame | None = None,
+                       *, regularization: float = 10.0) -> Recommender:  # fmt: skip
+        """Learn how attributes map into the latent space, so users and items with no rating get an estimate.
+
+        ``user_attributes`` / ``item_attributes``: tables indexed by the original ids
+        (numeric, categorical and ``|``-separated multi-valued columns; see
+        :mod:`mfrec.data.attributes`). A ridge regression from the encoded
+        attributes to each trained row's (factors, bias) is fitted; then
+        ``fold_in(..., attributes=...)``, ``recommend(user_attributes=...)`` and
+        :meth:`add_items` use it.
+
+        Examples
+        --------
+        >>> data = load("ml-100k")  # doctest: +SKIP
+        >>> model.fit(data).fit_attributes(data.user_info[["age", "gender", "occupation"]])  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import fit_attributes
+
+        check_float("regularization", regularization, 0.0)
+        fit_attributes(self, user_attributes, item_attributes, regularization)
+        return self
+
+    def add_items(self, attributes: pd.DataFrame, titles: Sequence[Any] | None = None) -> Recommender:
+        """Add brand-new items (the index of ``attributes``), placed by the item attribute map."""
+        from mfrec.models.coldstart import add_items
+
+        self._require_fitted()
+        add_items(self, attributes, titles)
+        return self
+
+    def partial_fit(self, data: Any, *, passes: int = 1, **read_options: Any) -> Recommender:
+        """Fold new ratings (of known or new users and items) into the model without a full refit.
+
+        The new ratings are merged with the ones the model was trained on, then
+        ``passes`` rounds of exact least-squares solves run over the affected users
+        and then the affected items only, every other row fixed. That is what a
+        daily batch needs; a full refit is still due when the new data is a large
+        share of the whole, or when tastes drift for users who did not rate again
+        (their rows are never revisited), e.g. weekly.
+
+        Examples
+        --------
+        >>> model.partial_fit(todays_ratings)  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import partial_fit
+
+        check_int("passes", passes, 1)
+        partial_fit(self, data, passes, **read_options)
+        return self
+
+    def _fold_in_regularization(self) -> tuple[float, float]:
+        """(factor, bias) regularisation per rating for fold-in and partial_fit solves."""
+        reg = getattr(self, "regularization", None)
+        reg = 0.1 if reg is None else float(reg)
+        bias_reg = getattr(self, "bias_regularization", None)
+        return reg, reg if bias_reg is None else float(bias_reg)
+
+    def _fits_user_bias(self) -> bool:
+        return bool(getattr(self, "biased", True)) and self.predicts_ratings
+
+    def _item_gram(self) -> np.ndarray:
+        """Q^T Q, cached: the implicit fold-in needs it on every call."""
+        from mfrec.kernels.implicit_als import gram
+
+        if getattr(self, "_gram_cache", None) is None:
+            self._gram_cache = gram(self._factors()[1])
+        return self._gram_cache
+
+    def _invalidate_caches(self) -> None:
+        self._gram_cache = None
+
+    @property
+    def _attribute_encoders(self) -> dict[str, Any]:
+        if "_encoders" not in self.__dict__:
+            self._encoders: dict[str, Any] = {}
+        return self._encoders
 
     def _allowed_mask(self, items: Sequence[Any] | None, exclude_items: Sequence[Any] | None) -> np.ndarray:
         n_items = len(self.item_map_)

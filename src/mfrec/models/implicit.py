@@ -66,17 +66,23 @@ class ImplicitRecommender(Recommender):
             if not keep.any():
                 raise DataError(f"no interaction has a value >= threshold {self.threshold}; lower threshold")
             users, items, values = users[keep], items[keep], values[keep]
-        if self.confidence == "binary":
-            weights = np.full(values.shape[0], self.alpha, dtype=np.float32)
-        elif self.confidence == "linear":
-            weights = (self.alpha * values).astype(np.float32)
-        else:
-            weights = (self.alpha * np.log1p(values / self.epsilon)).astype(np.float32)
+        weights = self._weights(values)
         if (weights < 0).any():
             row = int(np.flatnonzero(weights < 0)[0])
             raise DataError(f"confidence must not be negative: value {values[row]} gives weight {weights[row]}; "
                             "use confidence='binary' or a threshold for signed data")  # fmt: skip
         return users, items, weights
+
+    def _weights(self, values: np.ndarray) -> np.ndarray:
+        """w = confidence - 1 of interaction values (see ``confidence``)."""
+        if self.confidence == "binary":
+            return np.full(values.shape[0], self.alpha, dtype=np.float32)
+        if self.confidence == "linear":
+            return (self.alpha * values).astype(np.float32)
+        return (self.alpha * np.log1p(values / self.epsilon)).astype(np.float32)
+
+    def _fold_in_weights(self, values: np.ndarray) -> np.ndarray:
+        return np.maximum(self._weights(np.asarray(values, dtype=np.float64)), 0.0)
 
     def _predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
         from mfrec.kernels.predict import score_pairs
@@ -126,8 +132,8 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
     --------
     >>> from mfrec.data import synthetic
     >>> model = ImplicitALS(n_factors=8, n_epochs=3).fit(synthetic(300, 200, 6_000, seed=0))
-    >>> model.recommend(model.user_map_.ids[0], n=2).shape
-    (2, 4)
+    >>> model.recommend(model.user_map_.ids[0], n=2).columns.tolist()
+    ['user', 'item', 'score', 'rank', 'source']
     """
 
     _saved_arrays = ("user_factors_", "item_factors_")
@@ -232,6 +238,9 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
                              metric="train_loss")  # fmt: skip
         publish()
 
+    def _fold_in_regularization(self) -> tuple[float, float]:
+        return float(self.regularization), 0.0
+
     def _publish(self, X: np.ndarray, Y: np.ndarray) -> None:
         self.global_mean_ = 0.0
         self.user_factors_, self.item_factors_ = X, Y
@@ -317,6 +326,10 @@ class BPR(EarlyStopping, ImplicitRecommender):
         self.n_blocks = n_blocks
         self.n_threads = n_threads
         self.random_state = random_state
+
+    def _fold_in_regularization(self) -> tuple[float, float]:
+        # BPR learns no least-squares objective; fold-in fits one (confidence 1) on its item factors.
+        return 1.0, 0.0
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

@@ -8,9 +8,10 @@ from mfrec._threads import num_threads, resolve_threads
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
-from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
+
 
 class MatrixFactorization(EarlyStopping, Recommender):
     r"""Biased matrix factorization fitted by SGD on the observed ratings only.
@@ -143,6 +144,10 @@ class MatrixFactorization(EarlyStopping, Recommender):
             check_int("n_threads", self.n_threads, 0)
         check_seed("random_state", self.random_state)
         self._check_early_stopping()
+
+    def _fold_in_regularization(self) -> tuple[float, float]:
+        reg = self.user_reg if self.user_reg is not None else self.regularization
+        return float(reg), float(self.bias_regularization)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
