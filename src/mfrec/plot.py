@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from mfrec.data.interactions import Interactions  # noqa: E402
-from mfrec.exceptions import ParameterError  # noqa: E402
-from mfrec.models.base import Recommender  # noqa: E402
+from mfrec.data.interactions import Interactions
+from mfrec.exceptions import ParameterError
+from mfrec.models.base import Recommender
 
 matplotlib.rcParams["svg.hashsalt"] = "mfrec"  # stable output for the same input
 
@@ -91,6 +91,27 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
         ax.set_title(metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.margins(y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def cold_start_curve(curve: Sequence[dict[str, Any]], *, k: int = 10) -> Figure:
+    """RMSE and NDCG@k against the number of revealed ratings, one line per method (cold-start protocol)."""
+    if not curve:
+        raise ParameterError("cold_start_curve needs the rows of mfrec.evaluation.cold_start_curve")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    methods = list(dict.fromkeys(row["method"] for row in curve))
+    for index, method in enumerate(methods):
+        rows = sorted((row for row in curve if row["method"] == method), key=lambda row: row["revealed"])
+        shown = [row["revealed"] for row in rows]
+        for ax, key in zip(axes, ("rmse", f"ndcg@{k}")):
+            ax.plot(shown, [row[key] for row in rows], "o-", color=f"C{index}", label=method)
+    for ax, title in zip(axes, ("RMSE (lower is better)", f"NDCG@{k} (higher is better)")):
+        ax.set_xlabel("ratings revealed per held-out user")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Cold start: {curve[0]['users']} users unseen in training", fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.table import Table
 
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli.common import (
@@ -126,7 +128,8 @@ def train(
 @handle_errors
 def evaluate(
     data: DataArg,
-    protocol: Annotated[str, typer.Option(help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | ml100k-ub")] = "holdout",
+    protocol: Annotated[str, typer.Option(help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | "
+                                               "ml100k-ub | cold-start")] = "holdout",
     model: ModelName = "sgd",
     factors: Factors = None,
     epochs: Epochs = None,
@@ -144,6 +147,8 @@ def evaluate(
     split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
     run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report.")] = None,
+    cold_users: Annotated[int, typer.Option(help="Users held out entirely (cold-start).")] = 200,
+    plot: Annotated[Path | None, typer.Option(help="Write the cold-start curve as a PNG here (cold-start).")] = None,
     sep: Sep = None,
     user_col: UserCol = "user",
     item_col: ItemCol = "item",
@@ -164,6 +169,10 @@ def evaluate(
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
     chosen = model_params(model, flags, params, param)
     build_model(model, chosen)  # validate before spending time on data
+    if protocol == "cold-start":
+        _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, json_output, quiet,
+                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))  # fmt: skip
+        return
     full, splits = make_splits(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
@@ -199,6 +208,35 @@ def evaluate(
             f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
             f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
         )
+
+
+def _cold_start(data: str, model: str, params: dict[str, Any], users: int, seed: int, k: int, threshold: float,
+                plot: Path | None, json_output: bool, quiet: bool, options: dict[str, Any]) -> None:  # fmt: skip
+    from mfrec.data import load
+    from mfrec.evaluation.coldstart import cold_start_curve
+    from mfrec.models import make_model
+
+    interactions = load(data, **options)
+    with progress_bar(quiet, "cold-start curve", None) as advance:
+        curve = cold_start_curve(interactions, lambda: make_model(model, **params), n_users=users, seed=seed, k=k,
+                                 threshold=threshold)  # fmt: skip
+        advance(1)
+    if plot is not None:
+        from mfrec.plot import cold_start_curve as draw
+
+        draw(curve, k=k).savefig(plot)
+    if json_output:
+        print_json({"model": model, "params": params, "protocol": "cold-start", "k": k, "curve": curve})
+        return
+    table = Table(title=f"cold-start on {data}: {users} held-out users, {model}", box=box.SIMPLE_HEAD)
+    for header in ("method", "revealed", "RMSE", f"NDCG@{k}", "users"):
+        table.add_column(header, justify="left" if header == "method" else "right")
+    for row in curve:
+        table.add_row(row["method"], str(row["revealed"]), f"{row['rmse']:.4f}", f"{row[f'ndcg@{k}']:.3f}",
+                      str(row["users"]))  # fmt: skip
+    stdout.print(table)
+    if plot is not None:
+        stdout.print(f"curve written to {plot}")
 
 
 @app.command()
@@ -263,19 +301,44 @@ def _brief(result: dict[str, Any]) -> dict[str, Any]:
 @handle_errors
 def recommend(
     model_dir: ModelDir,
-    user: Annotated[list[str], typer.Option("--user", "-u", help="User id (repeat for several).")],
+    user: Annotated[list[str] | None, typer.Option("--user", "-u", help="User id (repeat for several).")] = None,
     n: Annotated[int, typer.Option("--n", "-n", help="How many items per user.")] = 10,
     include_seen: Annotated[bool, typer.Option(help="Allow items the user already rated.")] = False,
+    rated: Annotated[list[str] | None, typer.Option("--rated", "-r", help="A new user's rating as ITEM=RATING "
+                                                     "(repeat; folded in, no retraining).")] = None,
+    unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")] = "error",
+    explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
     json_output: AsJson = False,
 ) -> None:
-    """Top-N items for one or more users of a saved model."""
+    """Top-N items for users of a saved model, or for a new user given by --rated.
+
+    Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ -r 50=5 -r 181=4
+    """
     from mfrec.persistence import load_model
 
-    frame = load_model(model_dir).recommend(user, n, exclude_seen=not include_seen)
+    model = load_model(model_dir)
+    if rated:
+        pairs = dict(_item_rating(text) for text in rated)
+        frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,
+                                explain=explain)  # fmt: skip
+    else:
+        if not user:
+            raise ParameterError("give --user, or --rated ITEM=RATING for a new user")
+        frame = model.recommend(user, n, exclude_seen=not include_seen, unknown=unknown, explain=explain)
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
     else:
         stdout.print(frame.to_string(index=False))
+
+
+def _item_rating(text: str) -> tuple[str, float]:
+    item, sep, value = text.rpartition("=")
+    try:
+        if not sep or not item:
+            raise ValueError
+        return item, float(value)
+    except ValueError:
+        raise ParameterError(f"--rated takes ITEM=RATING, e.g. 50=4.5; got {text!r}") from None
 
 
 @app.command()

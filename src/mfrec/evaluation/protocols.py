@@ -19,6 +19,7 @@ PROTOCOLS = {
     "ml100k-folds": "the published ml-100k folds u1..u5",
     "ml100k-ua": "the published ml-100k ua split (10 ratings per user held out)",
     "ml100k-ub": "the published ml-100k ub split",
+    "cold-start": "--cold-users held out of training, 0..20 of their ratings revealed (see evaluation.coldstart)",
 }
 
 
@@ -39,6 +40,8 @@ def make_splits(
     """
     if protocol not in PROTOCOLS:
         raise ParameterError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    if protocol == "cold-start":
+        raise ParameterError("cold-start is a curve, not a split: use mfrec.evaluation.cold_start_curve")
     if protocol.startswith("ml100k-"):
         if not isinstance(source, (str, Path)) or not Path(source).is_dir():
             raise DataError(f"protocol {protocol!r} needs the path of the ml-100k folder, got {source!r}")

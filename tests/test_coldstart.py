@@ -1,0 +1,220 @@
+"""Cold start: fold-in, the popularity fallback, attributes, partial_fit, explanations, the cold-start curve."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mfrec.cli.app import app
+from mfrec.data import from_arrays, synthetic
+from mfrec.data.attributes import AttributeEncoder
+from mfrec.evaluation.coldstart import cold_start_curve
+from mfrec.exceptions import DataError, ParameterError, UnknownIdError
+from mfrec.models import ALS, Biases, ImplicitALS, MatrixFactorization
+from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO
+from mfrec.persistence import load_model
+
+
+@pytest.fixture(scope="module")
+def sgd(planted):
+    return MatrixFactorization(n_factors=8, n_epochs=20).fit(planted)
+
+
+def test_fold_in_is_the_regularised_least_squares_solution(sgd, planted):
+    items = planted.item_ids.ids[:6]
+    ratings = np.array([5, 4, 1, 2, 5, 3], float)
+    user = sgd.fold_in(dict(zip(items, ratings)))
+    rows = sgd.item_map_.lookup(items)
+    G = np.hstack([sgd.item_factors_[rows], np.ones((6, 1))]).astype(np.float64)
+    lam, lam_bias = sgd._fold_in_regularization()
+    penalty = np.diag([lam * (6 + FACTOR_PSEUDO)] * 8 + [lam_bias * 6 + BIAS_PSEUDO])
+    expected = np.linalg.solve(G.T @ G + penalty, G.T @ (ratings - sgd.global_mean_ - sgd.item_bias_[rows]))
+    np.testing.assert_allclose(user.factors, expected[:8], atol=1e-5)
+    assert user.bias == pytest.approx(expected[8], abs=1e-5) and user.source == "fold-in"
+    predicted = sgd.predict_new_user(user, items[:1])
+    manual = sgd.global_mean_ + user.bias + sgd.item_bias_[rows[0]] + sgd.item_factors_[rows[0]] @ user.factors
+    assert predicted[0] == pytest.approx(np.clip(manual, 1, 5), abs=1e-5)
+
+
+def test_fold_in_recovers_a_training_user(planted):
+    """Folding a trained user back in from their own ratings lands near the trained row (ALS: same solve)."""
+    model = ALS(n_factors=6, n_epochs=10, solver="cholesky").fit(planted)
+    row = 7
+    lo, hi = model.seen_indptr_[row], model.seen_indptr_[row + 1]
+    ratings = dict(zip(model.item_map_.to_ids(model.seen_indices_[lo:hi]), model.seen_ratings_[lo:hi]))
+    folded = model.fold_in(ratings)
+    trained = np.append(model.user_factors_[row], model.user_bias_[row])
+    again = np.append(folded.factors, folded.bias)
+    assert np.linalg.norm(again - trained) < 0.25 * np.linalg.norm(trained)
+
+
+def test_new_user_recommendations_exclude_what_they_rated_and_say_so(sgd, planted):
+    items = list(planted.item_ids.ids[:5])
+    recs = sgd.recommend(new_user_ratings={i: 5.0 for i in items}, n=10)
+    assert len(recs) == 10 and not set(recs["item"]) & set(items)
+    assert (recs["source"] == "fold-in").all() and (recs["user"] == "new-user").all()
+    # Items the model never saw are ignored (and counted), not an error.
+    assert sgd.fold_in({items[0]: 4.0, "never-seen": 5.0}).ignored == 1
+    with pytest.raises(DataError, match="finite"):
+        sgd.fold_in({items[0]: float("nan")})
+
+
+def test_unknown_user_policy(sgd, planted):
+    known = planted.user_ids.ids[0]
+    with pytest.raises(UnknownIdError, match="ghost"):
+        sgd.recommend([known, "ghost"])
+    recs = sgd.recommend([known, "ghost"], n=3, unknown="fallback")
+    assert recs["user"].tolist() == [known] * 3 + ["ghost"] * 3
+    assert recs["source"].tolist() == ["model"] * 3 + ["popularity"] * 3
+    most_popular = planted.item_ids.to_ids(np.argsort(-np.bincount(planted.item_idx), kind="stable")[:3])
+    assert set(recs[recs.user == "ghost"]["item"]) == set(most_popular)
+    assert sgd.recommend(new_user_ratings={}, n=2)["source"].eq("popularity").all()
+    with pytest.raises(UnknownIdError):
+        sgd.predict(["ghost"], [planted.item_ids.ids[0]], unknown="error")
+    with pytest.raises(ParameterError, match="unknown"):
+        sgd.recommend([known], unknown="guess")
+
+
+def test_implicit_fold_in_matches_the_implicit_solve(planted):
+    model = ImplicitALS(n_factors=6, n_epochs=4).fit(planted)
+    items = planted.item_ids.ids[:4]
+    folded = model.fold_in(list(items))
+    Y = model.item_factors_.astype(np.float64)
+    rows = model.item_map_.lookup(items)
+    w = model.alpha
+    A = Y.T @ Y + w * Y[rows].T @ Y[rows] + model.regularization * np.eye(6)
+    np.testing.assert_allclose(folded.factors, np.linalg.solve(A, (1 + w) * Y[rows].sum(axis=0)), atol=1e-4)
+
+
+def test_attribute_encoder_round_trips_and_handles_unknowns():
+    table = pd.DataFrame({"age": [20, 30, np.nan], "job": ["a", "b", "a"], "genres": ["x|y", "y", None],
+                          "zip": ["1", "2", "3"]}, index=[1, 2, 3])  # fmt: skip
+    encoder = AttributeEncoder.fit(table, max_categories=2)
+    assert encoder.feature_names == ["age", "job=a", "job=b", "genres=x", "genres=y", "intercept"]
+    again = AttributeEncoder.from_json(json.loads(json.dumps(encoder.to_json())))
+    row = again.transform({"age": 25, "job": "c", "genres": "y|z"})
+    assert row.tolist() == [[0.0, 0.0, 0.0, 0.0, 1.0, 1.0]]  # 25 is the mean; 'c' and 'z' unseen
+    with pytest.raises(DataError, match="no usable attribute"):
+        AttributeEncoder.fit(pd.DataFrame({"zip": ["1", "2", "3"]}), max_categories=2)
+
+
+def test_attributes_give_new_users_and_items_a_place(tmp_path):
+    """Users who like items by group; their group is an attribute, so a new user is placed by it alone."""
+    rng = np.random.default_rng(0)
+    users, items, ratings = [], [], []
+    for u in range(200):
+        for i in rng.choice(60, 20, replace=False):
+            users.append(u)
+            items.append(int(i))
+            ratings.append(5.0 if (i < 30) == (u % 2 == 0) else 1.0)
+    data = from_arrays(users, items, ratings, rating_scale=(1, 5))
+    model = MatrixFactorization(n_factors=4, n_epochs=40).fit(data)
+    groups = pd.DataFrame({"group": ["even" if u % 2 == 0 else "odd" for u in range(200)]}, index=range(200))
+    kinds = pd.DataFrame({"kind": ["low" if i < 30 else "high" for i in range(60)]}, index=range(60))
+    model.fit_attributes(groups, kinds, regularization=1.0)
+    even = model.recommend(user_attributes={"group": "even"}, n=5)
+    assert (even["item"] < 30).all() and (even["source"] == "attributes").all()
+    odd = model.fold_in([], attributes={"group": "odd"})
+    assert model.predict_new_user(odd, [45])[0] > 4.0 > model.predict_new_user(odd, [5])[0] + 2
+    model.add_items(pd.DataFrame({"kind": ["low"]}, index=[999]))
+    assert model.predict_new_user(model.fold_in([], attributes={"group": "even"}), [999])[0] > 4.0
+    loaded = load_model(model.save(tmp_path / "m"))
+    assert loaded.recommend(user_attributes={"group": "even"}, n=5)["item"].tolist() == even["item"].tolist()
+    with pytest.raises(ParameterError, match="fit_attributes"):
+        MatrixFactorization(n_factors=2, n_epochs=2).fit(data).fold_in([], attributes={"group": "odd"})
+
+
+NEW_USER, NEW_ITEM = 10_000_001, 10_000_002
+
+
+def test_partial_fit_adds_users_and_items_and_stays_close_to_a_refit(planted):
+    frame = planted.to_frame()
+    old, new = frame.iloc[:-400], frame.iloc[-400:].copy()
+    new.loc[new.index[:50], "user"] = NEW_USER
+    new.loc[new.index[:10], "item"] = NEW_ITEM
+    new = new.drop_duplicates(["user", "item"], keep="last")
+    model = MatrixFactorization(n_factors=8, n_epochs=20).fit(old)
+    before = model.predict(list(new.user), list(new.item))
+    model.partial_fit(new)
+    assert NEW_USER in model.user_map_ and NEW_ITEM in model.item_map_
+    assert model.user_factors_.shape[0] == len(model.user_map_) and len(model.seen_ratings_) == len(model.seen_indices_)
+    after = model.predict(list(new.user), list(new.item))
+    errors = [np.sqrt(np.mean((p - new.rating.to_numpy()) ** 2)) for p in (before, after)]
+    assert errors[1] < errors[0]  # it learned from them
+    assert NEW_ITEM not in model.recommend(NEW_USER, n=50)["item"].tolist()  # rated: seen
+    refit = MatrixFactorization(n_factors=8, n_epochs=20).fit(pd.concat([old, new]))
+    test_pairs = frame.iloc[:2000]
+    gap = np.abs(model.predict(list(test_pairs.user), list(test_pairs.item))
+                 - refit.predict(list(test_pairs.user), list(test_pairs.item))).mean()  # fmt: skip
+    assert gap < 0.3
+
+
+def test_explanations_are_liked_similar_items(sgd, planted):
+    user = planted.user_ids.ids[3]
+    recs = sgd.recommend(user, n=5, explain=True)
+    assert "because" in recs.columns
+    reasons = sgd.explain(user, recs["item"].iloc[0], n=3)
+    assert list(reasons.columns[:4]) == ["because_item", "rating", "similarity", "contribution"]
+    assert (reasons["rating"] > sgd.global_mean_).all() and (reasons["similarity"] > 0).all()
+    assert reasons["contribution"].is_monotonic_decreasing
+    row = sgd.item_map_.lookup([recs["item"].iloc[0]])[0]
+    for _, reason in reasons.iterrows():
+        other = sgd.item_map_.lookup([reason.because_item])[0]
+        q = sgd.item_factors_
+        cosine = q[row] @ q[other] / np.linalg.norm(q[row]) / np.linalg.norm(q[other])
+        assert reason.contribution == pytest.approx(cosine * (reason.rating - sgd.global_mean_), rel=1e-4)
+    first_reasons = recs["because"].iloc[0].split("; ")
+    assert first_reasons == [str(i) for i in reasons["because_item"]]
+    with pytest.raises(ParameterError, match="no latent factors"):
+        Biases().fit(planted).explain(user, recs["item"].iloc[0])
+
+
+def test_cold_start_curve_shape_and_sanity():
+    data = synthetic(500, 120, 20_000, seed=1)
+    attributes = pd.DataFrame({"segment": ["a" if u % 2 else "b" for u in data.user_ids.ids]}, index=data.user_ids.ids)
+    curve = cold_start_curve(data, lambda: MatrixFactorization(n_factors=8, n_epochs=15), n_users=40,
+                             revealed=(0, 5, 20), user_attributes=attributes)  # fmt: skip
+    assert {(r["method"], r["revealed"]) for r in curve} == {(m, n) for m in ("fold-in", "side-info", "popularity",
+                                                             "retrain") for n in (0, 5, 20)}  # fmt: skip
+    at = {(r["method"], r["revealed"]): r for r in curve}
+    assert at[("fold-in", 20)]["rmse"] < at[("fold-in", 0)]["rmse"]
+    assert at[("fold-in", 20)]["rmse"] < at[("popularity", 20)]["rmse"]
+    assert all(r["users"] == 40 for r in curve)
+    with pytest.raises(DataError, match="cannot hold out"):
+        cold_start_curve(data, Biases, n_users=10_000)
+
+
+def test_ml100k_cold_start_bars(ml100k_path):
+    from mfrec.data import load
+
+    curve = cold_start_curve(load(ml100k_path), MatrixFactorization, n_users=200, seed=0, revealed=(0, 10))
+    at = {(r["method"], r["revealed"]): r for r in curve}
+    assert at[("fold-in", 10)]["ndcg@10"] >= 0.9 * at[("retrain", 10)]["ndcg@10"]
+    assert abs(at[("fold-in", 10)]["rmse"] - at[("retrain", 10)]["rmse"]) <= 0.01
+    assert at[("side-info", 0)]["rmse"] < at[("popularity", 0)]["rmse"]
+
+
+def test_cli_cold_start_and_new_user_recommendations(tmp_path):
+    data = synthetic(300, 80, 9_000, seed=0)
+    path = tmp_path / "d.csv"
+    data.to_frame().to_csv(path, index=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--cold-users", "30", "--epochs", "5",
+                                 "--json", "--quiet", "--plot", str(tmp_path / "curve.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    curve = json.loads(result.output)["curve"]
+    assert {"method", "revealed", "rmse", "ndcg@10", "users"} <= set(curve[0])
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    trained = runner.invoke(app, ["train", str(path), "--epochs", "5", "-o", str(tmp_path / "m"), "--quiet"])
+    assert trained.exit_code == 0, trained.output
+    item = str(data.item_ids.ids[0])
+    recs = runner.invoke(app, ["recommend", str(tmp_path / "m"), "-r", f"{item}=5", "--explain", "--json"])
+    assert recs.exit_code == 0, recs.output
+    rows = json.loads(recs.output)["recommendations"]
+    assert rows[0]["source"] == "fold-in" and "because" in rows[0]
+    bad = runner.invoke(app, ["recommend", str(tmp_path / "m"), "-r", "oops"])
+    assert bad.exit_code == 2 and "ITEM=RATING" in bad.output
+    fallback = runner.invoke(app, ["recommend", str(tmp_path / "m"), "-u", "nobody", "--unknown", "fallback", "--json"])
+    assert json.loads(fallback.output)["recommendations"][0]["source"] == "popularity"
