@@ -40,10 +40,10 @@ def _below(value, n):
 
 
 @njit(cache=True, nogil=True)
-def stream_seed(seed, epoch, chunk):
-    """splitmix64 of (seed, epoch, chunk): independent, never-zero starting states."""
+def stream_seed(seed, epoch, block):
+    """splitmix64 of (seed, epoch, block): independent, never-zero starting states."""
     z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(epoch) * np.uint64(0xBF58476D1CE4E5B9)
-    z += np.uint64(chunk) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D)
+    z += np.uint64(block) * np.uint64(0x94D049BB133111EB) + np.uint64(0x2545F4914F6CDD1D)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z ^= z >> np.uint64(31)

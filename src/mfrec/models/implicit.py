@@ -8,7 +8,7 @@ so ``predict`` returns them unclipped and rating metrics do not apply.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numba
 import numpy as np
@@ -20,33 +20,42 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError, ParameterError, TrainingError
 from mfrec.kernels.als import balanced_chunks
 from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
-from mfrec.kernels.implicit_als import gram, implicit_cg_step, implicit_cholesky_step
+from mfrec.kernels.implicit_als import (
+    gram,
+    implicit_cg_step,
+    implicit_cholesky_step,
+    implicit_loss,
+)
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
-from mfrec.models.iterative import EarlyStopping
+from mfrec.models.iterative import EpochLoop
 
 CONFIDENCES = ("binary", "linear", "log")
-
-
-def _no_snapshot() -> None:
-    """Implicit models train for a fixed number of epochs: nothing to snapshot."""
-
-
-def _no_restore(state: Any) -> None:
-    """See :func:`_no_snapshot`."""
 
 
 class ImplicitRecommender(Recommender):
     """Shared by the implicit-feedback models: turning values into confidences, unclipped scores."""
 
     predicts_ratings: ClassVar[bool] = False
+    n_factors: int
+    n_epochs: int
+    init_std: float
+    n_threads: int | None
+    random_state: int | None
     confidence: str
     alpha: float
     epsilon: float
     threshold: float | None
 
-    def _check_signal(self) -> None:
+    def _check_common(self) -> None:
+        """The checks every implicit model shares: sizes, threads, seed and how values become signal."""
+        check_int("n_factors", self.n_factors, 1)
+        check_int("n_epochs", self.n_epochs, 1)
+        check_float("init_std", self.init_std, 0.0)
+        if self.n_threads is not None:
+            check_int("n_threads", self.n_threads, 0)
+        check_seed("random_state", self.random_state)
         check_choice("confidence", self.confidence, CONFIDENCES)
         check_float("alpha", self.alpha, 0.0)
         check_float("epsilon", self.epsilon, 0.0, low_open=True)
@@ -84,16 +93,8 @@ class ImplicitRecommender(Recommender):
     def _fold_in_weights(self, values: np.ndarray) -> np.ndarray:
         return np.maximum(self._weights(np.asarray(values, dtype=np.float64)), 0.0)
 
-    def _predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
-        from mfrec.kernels.predict import score_pairs
 
-        P, Q = self._factors()
-        out = np.empty(user_rows.shape[0], dtype=np.float32)
-        score_pairs(user_rows, item_rows, P, Q, self.user_bias_, self.item_bias_, np.float32(0.0), out)
-        return out
-
-
-class ImplicitALS(EarlyStopping, ImplicitRecommender):
+class ImplicitALS(EpochLoop, ImplicitRecommender):
     r"""Weighted matrix factorization for implicit feedback (Hu, Koren & Volinsky 2008).
 
     Minimises :math:`\sum_{u,i} c_{ui} (p_{ui} - x_u \cdot y_i)^2 + \lambda (|X|^2 + |Y|^2)`
@@ -167,23 +168,11 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
         self.n_threads = n_threads
         self.random_state = random_state
 
-    # Early stopping on validation RMSE means nothing for preferences: it is off.
-    early_stopping = False
-    validation_fraction = 0.1
-    patience = 1
-    restore_best = False
-
     def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
+        self._check_common()
         check_float("regularization", self.regularization, 0.0, low_open=True)
         check_choice("solver", self.solver, ("cg", "cholesky"))
         check_int("cg_steps", self.cg_steps, 1)
-        check_float("init_std", self.init_std, 0.0)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        self._check_signal()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         users, items, weights = self._positives(train)
@@ -201,7 +190,8 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
         item_loss = np.zeros(train.n_items, np.float64)
         n_cells = max(1, len(by_user[1]))
 
-        def half(csr, target, fixed, side: str) -> None:
+        def half(csr, target, fixed, side: str) -> np.ndarray:
+            """Solve every row of ``target`` with ``fixed`` fixed; returns fixed's Gram matrix."""
             YtY = gram(fixed)
             if self.solver == "cg":
                 losses = item_loss if side == "item" else np.empty(0, np.float64)
@@ -209,7 +199,7 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
                 # so threads take chunks one at a time rather than in fixed halves.
                 with numba.parallel_chunksize(1):
                     implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, chunks[side], losses)
-                return
+                return YtY
             status = np.zeros(target.shape[0], np.int8)
             implicit_cholesky_step(*csr, fixed, YtY, target, reg, status)
             if status.any():
@@ -217,25 +207,22 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
                 label = plain((self.user_map_ if side == "user" else self.item_map_).to_ids([row])[0])
                 raise TrainingError(f"implicit ALS solve failed for {side} {label!r} (row {row}); "
                                     f"increase regularization (now {self.regularization})")  # fmt: skip
+            return YtY
 
         def step(epoch: int) -> float:
             half(by_user, X, Y, "user")
-            half(by_item, Y, X, "item")
-            if self.solver == "cg":
-                data_loss = item_loss.sum()
-            else:
-                from mfrec.kernels.implicit_als import implicit_loss
-
-                data_loss = implicit_loss(*by_item, Y, X, gram(X))
-            penalty = self.regularization * (float(np.square(X, dtype=np.float64).sum()) + float(np.square(Y, dtype=np.float64).sum()))
+            XtX = half(by_item, Y, X, "item")
+            # The CG item half measured the loss as it went; the Cholesky path needs a pass.
+            data_loss = item_loss.sum() if self.solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
+            penalty = self.regularization * (float(np.square(X, dtype=np.float64).sum())
+                                             + float(np.square(Y, dtype=np.float64).sum()))  # fmt: skip
             return (data_loss + penalty) / n_cells
 
         def publish() -> None:
             self._publish(X, Y)
 
         with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, None, _no_snapshot, _no_restore, callback, publish, validation,
-                             metric="train_loss")  # fmt: skip
+            self._run_epochs(self.n_epochs, step, None, None, None, callback, publish, validation, metric="train_loss")
         publish()
 
     def _fold_in_regularization(self) -> tuple[float, float]:
@@ -248,7 +235,7 @@ class ImplicitALS(EarlyStopping, ImplicitRecommender):
         self.item_bias_ = np.zeros(Y.shape[0], np.float32)
 
 
-class BPR(EarlyStopping, ImplicitRecommender):
+class BPR(EpochLoop, ImplicitRecommender):
     r"""Bayesian personalised ranking (Rendle et al. 2009): learn to rank interacted items first.
 
     Each step draws a user u, an item i that u interacted with and an item j that
@@ -290,13 +277,10 @@ class BPR(EarlyStopping, ImplicitRecommender):
     """
 
     _saved_arrays = ("user_factors_", "item_factors_")
+    # BPR has no confidences: every interaction weighs the same (fold-in's solve reads these).
     confidence = "binary"
     alpha = 0.0
     epsilon = 1.0
-    early_stopping = False
-    validation_fraction = 0.1
-    patience = 1
-    restore_best = False
 
     def __init__(
         self,
@@ -332,8 +316,7 @@ class BPR(EarlyStopping, ImplicitRecommender):
         return 1.0, 0.0
 
     def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
+        self._check_common()
         if self.n_blocks is not None:
             check_int("n_blocks", self.n_blocks, 1)
         check_float("learning_rate", self.learning_rate, 0.0, low_open=True)
@@ -342,11 +325,6 @@ class BPR(EarlyStopping, ImplicitRecommender):
         check_choice("negative_sampling", self.negative_sampling, ("uniform", "popularity"))
         if not isinstance(self.verify_negatives, bool):
             raise ParameterError(f"verify_negatives must be True or False, got {self.verify_negatives!r}")
-        check_float("init_std", self.init_std, 0.0)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        self._check_signal()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
@@ -388,6 +366,5 @@ class BPR(EarlyStopping, ImplicitRecommender):
             self.item_bias_ = b_i[layout.item_row]
 
         with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, None, _no_snapshot, _no_restore, callback, publish, validation,
-                             metric="train_auc")  # fmt: skip
+            self._run_epochs(self.n_epochs, step, None, None, None, callback, publish, validation, metric="train_auc")
         publish()

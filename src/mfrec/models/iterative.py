@@ -18,8 +18,73 @@ from mfrec.models.base import EpochCallback
 Snapshot = Any
 
 
-class EarlyStopping:
-    """Mixin for models trained epoch by epoch.
+class EpochLoop:
+    """Mixin: the epoch loop of iterative models (history, callback, per-epoch NDCG, divergence check)."""
+
+    history_: list[dict[str, Any]]
+
+    def _run_epochs(
+        self,
+        n_epochs: int,
+        step: Callable[[int], float],
+        validation_rmse: Callable[[], float] | None,
+        snapshot: Callable[[], Snapshot] | None,
+        restore: Callable[[Snapshot], None] | None,
+        callback: EpochCallback | None,
+        publish: Callable[[], None] | None = None,
+        validation: Interactions | None = None,
+        metric: str = "train_rmse",
+    ) -> None:
+        """Call ``step(epoch)`` (returns the training ``metric``) up to ``n_epochs`` times, recording history.
+
+        ``publish`` writes the current parameters to the fitted attributes; it is
+        called when ``fit(track_ndcg=K)`` asks for a ranking metric per epoch, which
+        needs a usable model mid-training. Early stopping applies to models with an
+        ``early_stopping`` parameter that is on, given ``validation_rmse``; ``snapshot``
+        and ``restore`` keep the best epoch's state.
+        """
+        stopping = bool(getattr(self, "early_stopping", False)) and validation_rmse is not None
+        keep_best = stopping and snapshot is not None and restore is not None and getattr(self, "restore_best", False)
+        track = getattr(self, "_track_ndcg", None) if validation is not None and publish is not None else None
+        best, best_epoch, best_state, stale = np.inf, 0, None, 0
+        epoch = 0
+        for epoch in range(1, n_epochs + 1):
+            started = time.perf_counter()
+            value = step(epoch)
+            row: dict[str, Any] = {"epoch": epoch, metric: float(value), "seconds": time.perf_counter() - started}
+            if not np.isfinite(row[metric]):
+                raise TrainingError(
+                    f"{type(self).__name__} diverged in epoch {epoch} ({metric} {row[metric]}); "
+                    "lower the learning rate or raise regularization"
+                )
+            if validation_rmse is not None:
+                row["val_rmse"] = float(validation_rmse())
+            if track:
+                from mfrec.evaluation.evaluate import score
+
+                publish()
+                row[f"val_ndcg@{track}"] = score(self, validation, validation, k=track)[f"ndcg@{track}"]
+            self.history_.append(row)
+            if callback:
+                callback(row)
+            if not stopping:
+                continue
+            if row["val_rmse"] < best - 1e-6:
+                best, best_epoch, stale = row["val_rmse"], epoch, 0
+                if keep_best:
+                    best_state = snapshot()
+            else:
+                stale += 1
+                if stale >= self.patience:
+                    break
+        self.n_epochs_run_ = epoch
+        self.best_epoch_ = best_epoch or epoch
+        if best_state is not None and best_epoch != epoch:
+            restore(best_state)  # type: ignore[misc]
+
+
+class EarlyStopping(EpochLoop):
+    """Mixin for models trained epoch by epoch that can stop early.
 
     Models using it accept ``early_stopping``, ``validation_fraction``, ``patience``
     and ``restore_best``. With ``early_stopping=True`` and no ``validation`` passed
@@ -87,58 +152,3 @@ class EarlyStopping:
                 target[...] = saved
 
         return validation_rmse, snapshot, restore
-
-    def _run_epochs(
-        self,
-        n_epochs: int,
-        step: Callable[[int], float],
-        validation_rmse: Callable[[], float] | None,
-        snapshot: Callable[[], Snapshot],
-        restore: Callable[[Snapshot], None],
-        callback: EpochCallback | None,
-        publish: Callable[[], None] | None = None,
-        validation: Interactions | None = None,
-        metric: str = "train_rmse",
-    ) -> None:
-        """Call ``step(epoch)`` (returns the training ``metric``) up to ``n_epochs`` times, recording history.
-
-        ``publish`` writes the current parameters to the fitted attributes; it is
-        called when ``fit(track_ndcg=K)`` asks for a ranking metric per epoch, which
-        needs a usable model mid-training.
-        """
-        track = getattr(self, "_track_ndcg", None) if validation is not None and publish is not None else None
-        best, best_epoch, best_state, stale = np.inf, 0, None, 0
-        epoch = 0
-        for epoch in range(1, n_epochs + 1):
-            started = time.perf_counter()
-            value = step(epoch)
-            row: dict[str, Any] = {"epoch": epoch, metric: float(value), "seconds": time.perf_counter() - started}
-            if not np.isfinite(row[metric]):
-                raise TrainingError(
-                    f"{type(self).__name__} diverged in epoch {epoch} ({metric} {row[metric]}); "
-                    "lower the learning rate or raise regularization"
-                )
-            if validation_rmse is not None:
-                row["val_rmse"] = float(validation_rmse())
-            if track:
-                from mfrec.evaluation.evaluate import score
-
-                publish()
-                row[f"val_ndcg@{track}"] = score(self, validation, validation, k=track)[f"ndcg@{track}"]
-            self.history_.append(row)
-            if callback:
-                callback(row)
-            if not (self.early_stopping and validation_rmse is not None):
-                continue
-            if row["val_rmse"] < best - 1e-6:
-                best, best_epoch, stale = row["val_rmse"], epoch, 0
-                if self.restore_best:
-                    best_state = snapshot()
-            else:
-                stale += 1
-                if stale >= self.patience:
-                    break
-        self.n_epochs_run_ = epoch
-        self.best_epoch_ = best_epoch or epoch
-        if best_state is not None and best_epoch != epoch:
-            restore(best_state)
