@@ -31,16 +31,10 @@ from mfrec.evaluation.metrics import ndcg_at_k
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Popularity
+from mfrec.models.coldstart import score_folded
 
 REVEALED = (0, 1, 3, 5, 10, 20)
 METHODS = ("fold-in", "side-info", "popularity", "retrain")
-
-
-def _top(scores: np.ndarray, exclude: np.ndarray, k: int) -> np.ndarray:
-    scores = scores.astype(np.float64, copy=True)
-    scores[exclude] = -np.inf
-    best = np.argpartition(-scores, k)[:k] if k < scores.size else np.arange(scores.size)
-    return best[np.argsort(-scores[best], kind="stable")]
 
 
 def cold_start_curve(
@@ -125,14 +119,12 @@ def cold_start_curve(
                 scores = model._score_items(np.array([user], np.int32))[0]
             else:
                 predicted = model.predict_new_user(user, test_items)
-                from mfrec.models.coldstart import score_folded
-
                 scores = score_folded(model, user)
             errors.append((predicted - test_ratings) ** 2)
-            relevant = set(test_rows[(test_ratings >= threshold) & (test_rows >= 0)].tolist())
-            if relevant or ((test_ratings >= threshold).any()):
-                top = _top(scores, shown[shown >= 0], k)
-                ndcgs.append(ndcg_at_k(top.tolist(), relevant, k))
+            liked = test_ratings >= threshold
+            if liked.any():  # liked items the model does not know cannot be ranked: left out of the ideal
+                top, _ = model._top_of(scores, shown[shown >= 0], k)
+                ndcgs.append(ndcg_at_k(top.tolist(), set(test_rows[liked & (test_rows >= 0)].tolist()), k))
         return {"method": method, "revealed": n, "rmse": float(np.sqrt(np.concatenate(errors).mean())),
                 f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip
 

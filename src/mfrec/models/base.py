@@ -21,7 +21,7 @@ import pandas as pd
 
 from mfrec._threads import num_threads
 from mfrec._validation import check_choice, check_float, check_int
-from mfrec.data.idmap import IdMap, plain
+from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
 from mfrec.data.readers import load
 from mfrec.exceptions import NotFittedError, ParameterError
@@ -175,7 +175,7 @@ class Recommender:
         P, Q = self._factors()
         out = np.empty(user_rows.shape[0], dtype=np.float32)
         score_pairs(user_rows, item_rows, P, Q, self.user_bias_, self.item_bias_, np.float32(self.global_mean_), out)
-        return np.clip(out, *self.rating_scale_)
+        return np.clip(out, *self.rating_scale_) if self.predicts_ratings else out
 
     def _score_items(self, user_rows: np.ndarray) -> np.ndarray:
         """Scores of every item for each user row, float32[len(user_rows), n_items] (for ranking)."""
@@ -307,7 +307,7 @@ class Recommender:
             }
         )
         if explain:
-            frame["because"] = self._because(frame, user_rows[known], counts)
+            frame["because"] = self._because(item_rows[keep], user_rows[known], counts)
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[item_rows[keep]]
         if known.all():
@@ -315,34 +315,41 @@ class Recommender:
         # Unknown users get the popularity fallback, in the order the users were given.
         labels = np.atleast_1d(np.asarray(users, dtype=object))
         popular = self._recommend_folded(self.fold_in([]), None, n, False, allowed, explain)
-        parts = {plain(u): frame[frame["user"] == u] for u in labels[known]}
-        ordered = [parts[plain(u)] if ok else popular.assign(user=u) for u, ok in zip(labels, known)]
-        return pd.concat(ordered, ignore_index=True)
+        missing = np.flatnonzero(~known)
+        fallback = pd.concat([popular] * missing.size, ignore_index=True)
+        fallback["user"] = np.repeat(labels[missing], len(popular))
+        position = np.concatenate([np.repeat(np.flatnonzero(known), counts), np.repeat(missing, len(popular))])
+        merged = pd.concat([frame, fallback], ignore_index=True)
+        return merged.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
 
     def _recommend_folded(self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray,
                           explain: bool) -> pd.DataFrame:  # fmt: skip
         from mfrec.models.coldstart import score_folded
 
-        scores = score_folded(self, folded)[None, :]
-        k = min(n, len(self.item_map_))
-        out_items = np.full((1, k), -1, np.int32)
-        out_scores = np.full((1, k), np.nan, np.float32)
-        count = np.zeros(1, np.int32)
-        seen_ptr = np.array([0, folded.item_rows.size], np.int64)
-        top_k(scores, np.zeros(1, np.int32), seen_ptr, folded.item_rows.astype(np.int32), exclude_seen, allowed, k,
-              out_items, out_scores, count)  # fmt: skip
-        rows = out_items[0, : count[0]]
-        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
-                              "score": out_scores[0, : count[0]], "rank": np.arange(1, rows.size + 1),
-                              "source": folded.source})  # fmt: skip
+        rows, scores = self._top_of(score_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed)
+        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows), "score": scores,
+                              "rank": np.arange(1, rows.size + 1), "source": folded.source})  # fmt: skip
         if explain:
             frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[rows]
         return frame
 
-    def _because(self, frame: pd.DataFrame, user_rows: np.ndarray, counts: np.ndarray) -> list[str]:
-        item_rows = self.item_map_.lookup(frame["item"].to_numpy())
+    def _top_of(self, scores: np.ndarray, exclude: np.ndarray | None, n: int,
+                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-``n`` item rows and scores of one user's score vector, leaving out the rows ``exclude``."""
+        k = min(n, len(self.item_map_))
+        out_items = np.full((1, k), -1, np.int32)
+        out_scores = np.full((1, k), np.nan, np.float32)
+        count = np.zeros(1, np.int32)
+        seen = np.zeros(0, np.int32) if exclude is None else np.ascontiguousarray(exclude, dtype=np.int32)
+        top_k(np.ascontiguousarray(scores, dtype=np.float32)[None, :], np.zeros(1, np.int32),
+              np.array([0, seen.size], np.int64), seen, exclude is not None,
+              np.ones(len(self.item_map_), bool) if allowed is None else allowed, k, out_items, out_scores, count)  # fmt: skip
+        return out_items[0, : count[0]], out_scores[0, : count[0]]
+
+    def _because(self, item_rows: np.ndarray, user_rows: np.ndarray, counts: np.ndarray) -> list[str]:
+        """The ``because`` text of each recommended item row (grouped by user, ``counts`` per user)."""
         out: list[str] = []
         start = 0
         for row, count in zip(user_rows, counts):

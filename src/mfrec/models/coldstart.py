@@ -140,26 +140,19 @@ def score_folded(model: Recommender, folded: FoldedUser) -> np.ndarray:
     """Scores of every item for a folded user, float32[n_items] (popularity counts for the fallback)."""
     if folded.source == "popularity":
         return model.item_counts_.astype(np.float32)
-    _, Q = model._factors()
+    Q = model._factors()[1]
     scores = Q @ folded.factors if Q.shape[1] else np.zeros(Q.shape[0], np.float32)
-    scores = scores + model.item_bias_
-    if model.predicts_ratings:
-        scores = scores + (model.global_mean_ + folded.bias)
-    return scores.astype(np.float32)
+    return (scores + model.item_bias_ + (model.global_mean_ + folded.bias)).astype(np.float32)
 
 
 def predict_folded(model: Recommender, folded: FoldedUser, items: Any) -> np.ndarray:
     """Predicted ratings of ``items`` for a folded user (unknown items: the global mean + the user's bias)."""
+    # The popularity fallback has zero factors and bias, so this is the item's bias over the global mean.
     rows = model.item_map_.lookup(items, missing="negative")
-    if folded.source == "popularity":  # the popularity model's estimate: the item's bias over the global mean
-        out = model.global_mean_ + np.where(rows >= 0, model.item_bias_[np.maximum(rows, 0)], 0.0)
-    else:
-        _, Q = model._factors()
-        safe = np.maximum(rows, 0)
-        dot = (Q[safe] @ folded.factors) if Q.shape[1] else np.zeros(rows.size)
-        out = np.where(rows >= 0, dot + model.item_bias_[safe], 0.0) + folded.bias
-        if model.predicts_ratings:
-            out = out + model.global_mean_
+    safe = np.maximum(rows, 0)
+    Q = model._factors()[1]
+    dot = (Q[safe] @ folded.factors) if Q.shape[1] else np.zeros(rows.size)
+    out = np.where(rows >= 0, dot + model.item_bias_[safe], 0.0) + folded.bias + model.global_mean_
     out = out.astype(np.float32)
     return np.clip(out, *model.rating_scale_) if model.predicts_ratings else out
 
