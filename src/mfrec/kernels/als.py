@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from mfrec.kernels.linalg import cholesky_solve
-from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_value
 
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
@@ -129,7 +129,10 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
             # residual r = G^T (t - G x) - lam x from cache; the bias row of G is all ones.
             for jj in range(n):
                 if jj + PREFETCH_AHEAD < n:
-                    prefetch_row(Y, np.intp(indices[start + jj + PREFETCH_AHEAD]))
+                    ahead = np.intp(indices[start + jj + PREFETCH_AHEAD])
+                    prefetch_row(Y, ahead)
+                    if biased:
+                        prefetch_value(y_bias, ahead)
                 i = indices[start + jj]
                 y = Y[i]
                 g = G[jj]
