@@ -28,10 +28,10 @@ LOWER_IS_BETTER = {"rmse", "mae"}
 #: Default search spaces for ``random_search`` / ``mfrec tune``: lists are sampled
 #: uniformly, (low, high, "log") tuples log-uniformly, (low, high, "int") as integers.
 SEARCH_SPACES: dict[str, dict[str, Any]] = {
-    "sgd": {"n_factors": [64, 128, 192, 256], "n_epochs": (60, 200, "int"), "learning_rate": (0.002, 0.012, "log"),
+    "sgd": {"n_factors": [64, 128, 192, 256, 384, 512], "n_epochs": (60, 200, "int"), "learning_rate": (0.002, 0.012, "log"),
             "user_reg": (0.03, 0.3, "log"), "item_reg": (0.03, 0.3, "log"), "bias_regularization": (0.005, 0.2, "log"),
             "bias_learning_rate": (0.001, 0.02, "log"), "lr_decay": [1.0, 0.99, 0.98, 0.96],
-            "init_std": [0.02, 0.05, 0.1]},
+            "init_std": [0.01, 0.02, 0.05, 0.1]},
     "als": {"n_factors": [16, 32, 64, 128], "n_epochs": [10, 15, 20], "regularization": (0.05, 0.3, "log"),
             "bias_regularization": (0.005, 0.5, "log")},
     "nmf": {"n_factors": [5, 10, 15, 20, 40], "n_epochs": [40, 60, 100], "regularization": (0.02, 0.5, "log")},
