@@ -218,3 +218,21 @@ def test_cli_cold_start_and_new_user_recommendations(tmp_path):
     assert bad.exit_code == 2 and "ITEM=RATING" in bad.output
     fallback = runner.invoke(app, ["recommend", str(tmp_path / "m"), "-u", "nobody", "--unknown", "fallback", "--json"])
     assert json.loads(fallback.output)["recommendations"][0]["source"] == "popularity"
+
+
+def test_cli_cold_start_curve_goes_into_the_run_report(tmp_path):
+    path = tmp_path / "d.csv"
+    synthetic(300, 80, 9_000, seed=0).to_frame().to_csv(path, index=False)
+    runner = CliRunner()
+    orphan = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--run-dir", str(tmp_path / "none"),
+                                 "--quiet"])  # fmt: skip
+    assert orphan.exit_code == 2 and "is not a run folder" in orphan.output
+    run = str(tmp_path / "run")
+    made = runner.invoke(app, ["evaluate", str(path), "--epochs", "5", "--run-dir", run, "--quiet", "--no-baselines"])
+    assert made.exit_code == 0, made.output
+    added = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--cold-users", "30", "--epochs", "5",
+                                "--run-dir", run, "--quiet"])  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["cold_start"]["curve"][0]["users"] == 30
+    report = runner.invoke(app, ["report", run, "-o", str(tmp_path / "r.html"), "--quiet"])
+    assert report.exit_code == 0 and "<h2>Cold start</h2>" in (tmp_path / "r.html").read_text()

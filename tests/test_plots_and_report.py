@@ -16,7 +16,7 @@ from mfrec.data import random_split, synthetic
 from mfrec.evaluation import score
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models import Biases, MatrixFactorization, Popularity
-from mfrec.report import build_report, write_run
+from mfrec.report import attach_cold_start, build_report, write_run
 
 
 def rendered(figure):
@@ -126,3 +126,19 @@ def test_report_command_and_bad_folder(fitted, tmp_path):
     assert failed.exit_code == 2 and "is not a run folder" in failed.stderr
     with pytest.raises(DataError):
         build_report(tmp_path)
+
+
+def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
+    data, train, test, model, *_ = fitted
+    with pytest.raises(DataError, match="not a run folder"):
+        attach_cold_start(tmp_path / "nowhere", [], model="sgd")
+    write_run(tmp_path / "run", data, {"sgd": score(model, train, test)}, model, protocol="holdout")
+    curve = [{"method": method, "revealed": n, "rmse": 1.1 - n / 100 - offset, "ndcg@5": 0.1 + n / 100, "users": 40}
+             for offset, method in ((0.0, "fold-in"), (0.05, "retrain")) for n in (0, 5, 20)]  # fmt: skip
+    attach_cold_start(tmp_path / "run", curve, model="sgd", k=5)
+    page = build_report(tmp_path / "run")
+    assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 5
+    table = page[page.index('id="cold-start-table"'):]
+    assert "40 users unseen" in table and "<th>0</th><th>5</th><th>20</th>" in table
+    assert "<tr><th>retrain</th><td>RMSE</td><td>1.0500</td><td>1.0000</td><td>0.8500</td></tr>" in table
+    assert "<tr><th>fold-in</th><td>NDCG@5</td><td>0.1000</td><td>0.1500</td><td>0.3000</td></tr>" in table

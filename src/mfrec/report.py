@@ -60,12 +60,36 @@ def write_run(
     return folder
 
 
+def run_file(folder: str | Path) -> Path:
+    """The ``run.json`` of a run folder; DataError naming the folder when it is not one."""
+    path = Path(folder) / RUN_FILE
+    if not path.is_file():
+        raise DataError(f"{folder} is not a run folder (no {RUN_FILE}); make one with mfrec demo or evaluate --run-dir")
+    return path
+
+
+def attach_cold_start(folder: str | Path, curve: list[dict[str, Any]], *, model: str, k: int = 10) -> Path:
+    """Add a cold-start curve (``mfrec.evaluation.cold_start_curve``) to an existing run folder's report.
+
+    The curve is kept beside the run's evaluation rather than replacing it: a run
+    is made by ``mfrec demo`` or ``evaluate --run-dir``, then
+    ``evaluate --protocol cold-start --run-dir`` adds this section to it::
+
+        mfrec evaluate ratings.csv --run-dir run/
+        mfrec evaluate ratings.csv --protocol cold-start --run-dir run/
+        mfrec report run/
+    """
+    path = run_file(folder)
+    run = json.loads(path.read_text())
+    run["cold_start"] = {"model": model, "k": k, "curve": curve}
+    path.write_text(json.dumps(jsonable(run), indent=2))
+    return Path(folder)
+
+
 def read_run(folder: str | Path) -> tuple[dict[str, Any], Interactions, Recommender]:
     """``run.json``, the data and the main model of a run folder."""
     folder = Path(folder)
-    if not (folder / RUN_FILE).is_file():
-        raise DataError(f"{folder} is not a run folder (no {RUN_FILE}); make one with mfrec demo or evaluate --run-dir")
-    run = json.loads((folder / RUN_FILE).read_text())
+    run = json.loads(run_file(folder).read_text())
     if run.get("data_path"):
         data = load(run["data_path"])
     else:
@@ -99,6 +123,27 @@ def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _cold_start_table(cold: dict[str, Any]) -> str:
+    """The cold-start curve as a table: one row per method, one column per number of revealed ratings."""
+    curve, k = cold["curve"], cold["k"]
+    revealed = sorted({row["revealed"] for row in curve})
+    methods = list(dict.fromkeys(row["method"] for row in curve))
+    at = {(row["method"], row["revealed"]): row for row in curve}
+    head = "".join(f"<th>{n}</th>" for n in revealed)
+    body = []
+    for metric in ("rmse", f"ndcg@{k}"):
+        for method in methods:
+            cells = "".join(
+                f"<td>{at[(method, n)][metric]:.4f}</td>" if (method, n) in at else "<td>—</td>" for n in revealed
+            )
+            body.append(f"<tr><th>{html.escape(method)}</th><td>{html.escape(metric.upper())}</td>{cells}</tr>")
+    return (
+        f'<section id="cold-start-table"><p>{html.escape(cold["model"])}, {curve[0]["users"]} users unseen in '
+        f"training; columns are the ratings revealed per user.</p><table><thead><tr><th>method</th><th>metric</th>"
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+    )
+
+
 def build_report(folder: str | Path, images: str | Path | None = None) -> str:
     """The HTML of the report on a run folder: summary, evaluation table and every chart.
 
@@ -125,6 +170,9 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
             labels=None if item_info is None or "title" not in item_info else item_info["title"],
         ) if model.n_factors_ else None,
     }  # fmt: skip
+    cold = run.get("cold_start")
+    if cold:
+        charts["Cold start"] = plot.cold_start_curve(cold["curve"], k=cold["k"])
     if images is not None:
         Path(images).mkdir(parents=True, exist_ok=True)
 
@@ -161,6 +209,7 @@ thead th, tbody th {{ text-align: left; }} img {{ max-width: 100%; }} section {{
 rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard deviation over splits.</p>
 {_table(results, metric_columns)}</section>
 {figures}
+{_cold_start_table(cold) if cold else ""}
 </body></html>
 """
 

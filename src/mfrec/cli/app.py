@@ -146,7 +146,8 @@ def evaluate(
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
-    run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report.")] = None,
+    run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report; "
+                                                      "with cold-start, add the curve to this run.")] = None,
     cold_users: Annotated[int, typer.Option(help="Users held out entirely (cold-start).")] = 200,
     plot: Annotated[Path | None, typer.Option(help="Write the cold-start curve as a PNG here (cold-start).")] = None,
     sep: Sep = None,
@@ -170,7 +171,7 @@ def evaluate(
     chosen = model_params(model, flags, params, param)
     build_model(model, chosen)  # validate before spending time on data
     if protocol == "cold-start":
-        _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, json_output, quiet,
+        _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, run_dir, json_output, quiet,
                     read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))  # fmt: skip
         return
     full, splits = make_splits(
@@ -211,11 +212,15 @@ def evaluate(
 
 
 def _cold_start(data: str, model: str, params: dict[str, Any], users: int, seed: int, k: int, threshold: float,
-                plot: Path | None, json_output: bool, quiet: bool, options: dict[str, Any]) -> None:  # fmt: skip
+                plot: Path | None, run_dir: Path | None, json_output: bool, quiet: bool,
+                options: dict[str, Any]) -> None:  # fmt: skip
     from mfrec.data import load
     from mfrec.evaluation.coldstart import cold_start_curve
     from mfrec.models import make_model
+    from mfrec.report import attach_cold_start, run_file
 
+    if run_dir is not None:
+        run_file(run_dir)  # fail before the curve's minutes, not after
     interactions = load(data, **options)
     with progress_bar(quiet, "cold-start curve", None) as advance:
         curve = cold_start_curve(interactions, lambda: make_model(model, **params), n_users=users, seed=seed, k=k,
@@ -225,6 +230,8 @@ def _cold_start(data: str, model: str, params: dict[str, Any], users: int, seed:
         from mfrec.plot import cold_start_curve as draw
 
         draw(curve, k=k).savefig(plot)
+    if run_dir is not None:
+        attach_cold_start(run_dir, curve, model=model, k=k)
     if json_output:
         print_json({"model": model, "params": params, "protocol": "cold-start", "k": k, "curve": curve})
         return
