@@ -170,7 +170,7 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
             labels=None if item_info is None or "title" not in item_info else item_info["title"],
         ) if model.n_factors_ else None,
     }  # fmt: skip
-    cold = run.get("cold_start")
+    cold = run.get("cold_start") if (run.get("cold_start") or {}).get("curve") else None
     if cold:
         charts["Cold start"] = plot.cold_start_curve(cold["curve"], k=cold["k"])
     if images is not None:
