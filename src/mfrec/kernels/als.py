@@ -64,9 +64,6 @@ def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_
             A[a, a] += reg * scale
         if biased:
             A[k, k] += reg_bias * scale
-        for a in range(d):
-            for c in range(a + 1, d):
-                A[a, c] = A[c, a]
         x = np.empty(d, dtype=np.float64)
         if not cholesky_solve(A, b, x):
             status[u] = 1

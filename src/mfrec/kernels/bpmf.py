@@ -48,9 +48,6 @@ def sample_rows(indptr, indices, data, Y, y_bias, mu, prior_mean, prior_precisio
                 A[k, a] += alpha * ya
             b[k] += t
             A[k, k] += alpha
-        for a in range(d):
-            for c in range(a + 1, d):
-                A[a, c] = A[c, a]
         if not cholesky_factor(A):
             status[u] = 1
             continue

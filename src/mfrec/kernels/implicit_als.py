@@ -206,9 +206,6 @@ def implicit_cholesky_step(indptr, indices, weights, Y, YtY, X, reg, status):
                 wya = wj * ya
                 for c in range(a + 1):
                     A[a, c] += wya * y[c]
-        for a in range(k):
-            for c in range(a + 1, k):
-                A[a, c] = A[c, a]
         x = np.empty(k, dtype=np.float64)
         if not cholesky_solve(A, b, x):
             status[u] = 1

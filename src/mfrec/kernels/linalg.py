@@ -13,7 +13,8 @@ FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 def cholesky_factor(A):
     """Overwrite the lower triangle of symmetric ``A`` (d x d) with L, A = L L^T.
 
-    Returns False when a pivot is not positive (A is not positive definite).
+    Only the lower triangle is read, so callers build just that half. Returns
+    False when a pivot is not positive (A is not positive definite).
     """
     d = A.shape[0]
     for j in range(d):
@@ -54,7 +55,7 @@ def solve_upper_t(L, b, x):
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def cholesky_solve(A, b, x):
-    """Solve ``A x = b`` for symmetric positive definite ``A``, overwriting ``A`` with its factor.
+    """Solve ``A x = b`` for symmetric positive definite ``A`` (lower triangle read), overwriting it with its factor.
 
     Returns False (leaving ``x`` untouched) when A is not positive definite; the
     caller turns that into an error naming the row.
