@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import re
@@ -15,6 +16,19 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 PEERS_PYTHON = HERE / ".peers" / "bin" / "python"
 MFREC = Path(sys.executable).with_name("mfrec")
+#: The MovieLens 100k folder beside the repository (never committed: its licence forbids it).
+ML100K = HERE.parent.parent / "shared" / "data" / "ml-100k"
+
+
+def synthetic_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every speed benchmark on the synthetic set shares: its shape, k, threads, rounds."""
+    parser.add_argument("--ratings", type=int, default=20_000_000)
+    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    return parser
 
 
 def require_peers() -> Path:

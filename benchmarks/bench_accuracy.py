@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import last_json, machine, require_peers, write_section
+from _common import ML100K, last_json, machine, require_peers, write_section
 
 from mfrec.evaluation import evaluate, make_splits
 from mfrec.models import make_model
 
-folder = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/data/ml-100k")
+folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ML100K
 _, splits = make_splits(folder, "ml100k-folds")
 rows = {}
 for name in ("sgd", "als", "bayesian", "adam", "nmf", "svd", "baseline", "popularity", "global-mean"):

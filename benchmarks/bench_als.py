@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from _common import HERE, MFREC, last_json, machine, require_peers, run_measured, synthetic_file, write_section
+from _common import (
+    HERE,
+    MFREC,
+    last_json,
+    machine,
+    require_peers,
+    run_measured,
+    synthetic_arguments,
+    synthetic_file,
+    write_section,
+)
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--ratings", type=int, default=20_000_000)
-parser.add_argument("--users", type=int, default=200_000)
-parser.add_argument("--items", type=int, default=50_000)
-parser.add_argument("--factors", type=int, default=64)
-parser.add_argument("--threads", type=int, default=2)
-parser.add_argument("--rounds", type=int, default=2)
+parser = synthetic_arguments(argparse.ArgumentParser())
 args = parser.parse_args()
 peers_python = require_peers()
 data = synthetic_file(args.users, args.items, args.ratings)

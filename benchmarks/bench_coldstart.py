@@ -9,7 +9,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import HERE, machine, write_section
+from _common import ML100K, machine, write_section
 
 from mfrec.data import load
 from mfrec.evaluation.coldstart import cold_start_curve
@@ -17,7 +17,7 @@ from mfrec.evaluation.metrics import rmse
 from mfrec.models import MatrixFactorization
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--ml100k", default=str(HERE.parent.parent / "shared" / "data" / "ml-100k"))
+parser.add_argument("--ml100k", default=str(ML100K))
 args = parser.parse_args()
 data = load(args.ml100k)
 lines = ["## Cold start and incremental updates (ml-100k)", "", f"`python benchmarks/bench_coldstart.py` — {machine()}.", ""]

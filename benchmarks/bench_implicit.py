@@ -19,6 +19,7 @@ import numpy as np
 from _common import (
     HERE,
     MFREC,
+    ML100K,
     last_json,
     machine,
     require_peers,
@@ -33,7 +34,7 @@ from mfrec.evaluation.metrics import ndcg_at_k
 from mfrec.models import make_model
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--ml100k", default=str(HERE.parent.parent / "shared" / "data" / "ml-100k"))
+parser.add_argument("--ml100k", default=str(ML100K))
 parser.add_argument("--rounds", type=int, default=2)
 parser.add_argument("--skip-speed", action="store_true")
 args = parser.parse_args()

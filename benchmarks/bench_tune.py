@@ -11,10 +11,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from _common import MFREC, machine, write_section
+from _common import MFREC, ML100K, machine, write_section
 
 parser = argparse.ArgumentParser()
-parser.add_argument("folder", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared/data/ml-100k"))
+parser.add_argument("folder", nargs="?", default=str(ML100K))
 parser.add_argument("--model", default="sgd")
 parser.add_argument("--budget", type=float, default=10.0)
 parser.add_argument("--seed", type=int, default=1)
