@@ -7,6 +7,17 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def row_pointers(keys, n_keys):
+    """CSR ``indptr`` (int64[n_keys+1]) of entries grouped by ``keys`` (values in ``0..n_keys-1``)."""
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    for r in range(keys.shape[0]):
+        indptr[keys[r] + 1] += 1
+    for k in range(n_keys):
+        indptr[k + 1] += indptr[k]
+    return indptr
+
+
+@njit(cache=True, nogil=True)
 def group_rows(keys, n_keys):
     """Stable counting sort of rows by ``keys``.
 
@@ -14,11 +25,7 @@ def group_rows(keys, n_keys):
     Returns ``indptr`` int64[n_keys+1] and ``order`` int64[n]: rows of key ``k`` are
     ``order[indptr[k]:indptr[k+1]]``, in their original order.
     """
-    indptr = np.zeros(n_keys + 1, dtype=np.int64)
-    for r in range(keys.shape[0]):
-        indptr[keys[r] + 1] += 1
-    for k in range(n_keys):
-        indptr[k + 1] += indptr[k]
+    indptr = row_pointers(keys, n_keys)
     cursor = indptr[:-1].copy()
     order = np.empty(keys.shape[0], dtype=np.int64)
     for r in range(keys.shape[0]):
@@ -79,11 +86,7 @@ def csr_by_user(user_idx, item_idx, values, n_users):
 
     Scatters directly (no int64 permutation), so the only memory used is the output.
     """
-    indptr = np.zeros(n_users + 1, dtype=np.int64)
-    for r in range(user_idx.shape[0]):
-        indptr[user_idx[r] + 1] += 1
-    for u in range(n_users):
-        indptr[u + 1] += indptr[u]
+    indptr = row_pointers(user_idx, n_users)
     cursor = indptr[:-1].copy()
     indices = np.empty(user_idx.shape[0], dtype=np.int32)
     data = np.empty(user_idx.shape[0], dtype=np.float32)
