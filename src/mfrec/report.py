@@ -170,8 +170,8 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
             labels=None if item_info is None or "title" not in item_info else item_info["title"],
         ) if model.n_factors_ else None,
     }  # fmt: skip
-    cold = run.get("cold_start") if (run.get("cold_start") or {}).get("curve") else None
-    if cold:
+    cold = run.get("cold_start") or {}
+    if cold.get("curve"):
         charts["Cold start"] = plot.cold_start_curve(cold["curve"], k=cold["k"])
     if images is not None:
         Path(images).mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ thead th, tbody th {{ text-align: left; }} img {{ max-width: 100%; }} section {{
 rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard deviation over splits.</p>
 {_table(results, metric_columns)}</section>
 {figures}
-{_cold_start_table(cold) if cold else ""}
+{_cold_start_table(cold) if cold.get("curve") else ""}
 </body></html>
 """
 
