@@ -102,18 +102,17 @@ def cold_start_curve(
         base.fit_attributes(attributes, regularization=attribute_regularization)
     popularity = Popularity().fit(train)
 
-    def user_view(model: Recommender, j: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(revealed item rows, test item rows, test ratings) of held-out user j, in ``model``'s item rows."""
-        rows = model.item_map_.lookup(item_ids[data.item_idx[per_user[j]]], missing="negative")
-        ratings = data.ratings[per_user[j]]
-        return rows[:n], rows[most:], ratings[most:]
+    # Each held-out user's items (original ids) and ratings in reveal order, looked up once.
+    user_items = [item_ids[data.item_idx[cells_of]] for cells_of in per_user]
+    user_ratings = [data.ratings[cells_of] for cells_of in per_user]
 
     def measure(method: str, n: int, answer: Callable[[int], tuple[Recommender, Any]]) -> dict[str, Any]:
         errors, ndcgs = [], []
         for j in range(len(held)):
             model, user = answer(j)
-            shown, test_rows, test_ratings = user_view(model, j, n)
-            test_items = item_ids[data.item_idx[per_user[j][most:]]]
+            rows = model.item_map_.lookup(user_items[j], missing="negative")  # in this model's item rows
+            shown, test_rows = rows[:n], rows[most:]
+            test_items, test_ratings = user_items[j][most:], user_ratings[j][most:]
             if isinstance(user, (int, np.integer)):  # a user row of a retrained model
                 predicted = model.predict([user_ids[j]] * len(test_items), test_items)
                 scores = model._score_items(np.array([user], np.int32))[0]
@@ -129,8 +128,7 @@ def cold_start_curve(
                 f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip
 
     def revealed_ratings(j: int, n: int) -> pd.DataFrame:
-        chosen = per_user[j][:n]
-        return pd.DataFrame({"item": item_ids[data.item_idx[chosen]], "rating": data.ratings[chosen]})
+        return pd.DataFrame({"item": user_items[j][:n], "rating": user_ratings[j][:n]})
 
     curve: list[dict[str, Any]] = []
     for n in revealed:
