@@ -198,12 +198,39 @@ def test_bayesian_parameters():
     NMF(n_factors=30, n_epochs=200, regularization=0.0, early_stopping=True, patience=2),
 ])  # fmt: skip
 def test_early_stopping_restores_the_best_epoch(model, split):
-    train, _ = split
-    model.fit(train)
+    train, test = split
+    model.fit(train, validation=test)
     val = [row["val_rmse"] for row in model.history_]
     assert model.n_epochs_run_ < model.n_epochs
     assert model.best_epoch_ == int(np.argmin(val)) + 1
-    assert len(model.user_map_) < train.n_users + 1  # trained on the 90% left after the held-out fraction
+    assert model.best_epoch_ < model.n_epochs_run_  # stopped after worse epochs, so restoring changes something
+    # The fitted parameters are the best epoch's: their validation RMSE is that epoch's, not the last one's.
+    full = model.predict(test.user_ids.to_ids(test.user_idx), test.item_ids.to_ids(test.item_idx))
+    rmse = float(np.sqrt(np.mean((full - test.ratings) ** 2)))
+    assert rmse == pytest.approx(min(val), abs=1e-5)
+    assert rmse < val[-1] - 1e-5
+
+
+def test_early_stopping_keeps_every_user_and_item_known(rng):
+    # Half the users have a single rating: a per-rating hold-out used to drop some of them from the model.
+    users = np.concatenate([np.repeat(np.arange(20), 10), np.arange(20, 60)])
+    items = np.concatenate([np.tile(np.arange(10), 20), rng.integers(0, 10, 40)])
+    data = from_arrays(users, items, rng.integers(1, 6, users.size).astype(float))
+    for model in (MatrixFactorization(n_epochs=3, early_stopping=True, validation_fraction=0.5),
+                  ALS(n_epochs=3, early_stopping=True, validation_fraction=0.5)):  # fmt: skip
+        model.fit(data)
+        assert len(model.user_map_) == data.n_users and len(model.item_map_) == data.n_items
+        assert len(model.recommend(list(range(60)), n=2)) > 0  # no UnknownIdError for a user given to fit
+
+
+def test_random_state_none_means_fresh_randomness(split):
+    train, _ = split
+    fits = [MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=None).fit(train)
+            for _ in range(2)]  # fmt: skip
+    assert not np.array_equal(fits[0].user_factors_, fits[1].user_factors_)
+    seeded = [MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=3).fit(train)
+              for _ in range(2)]  # fmt: skip
+    np.testing.assert_array_equal(seeded[0].user_factors_, seeded[1].user_factors_)
 
 
 def test_early_stopping_parameters_are_checked(tutorial):

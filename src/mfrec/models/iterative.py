@@ -10,7 +10,6 @@ import numpy as np
 
 from mfrec._validation import check_float, check_int
 from mfrec.data.interactions import Interactions
-from mfrec.data.split import random_split
 from mfrec.exceptions import ParameterError, TrainingError
 from mfrec.kernels.predict import score_pairs
 from mfrec.models.base import EpochCallback
@@ -83,6 +82,23 @@ class EpochLoop:
             restore(best_state)  # type: ignore[misc]
 
 
+def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> tuple[Interactions, Interactions]:
+    """(train, held out): a random ``fraction`` of the ratings, keeping one rating of every user and item in train."""
+    order = rng.permutation(len(data))
+    held = np.zeros(len(data), dtype=bool)
+    held[order[: int(round(len(data) * fraction))]] = True
+    # The first rating of each user and of each item in the random order stays in train.
+    for rows in (data.user_idx, data.item_idx):
+        _, first = np.unique(rows[order], return_index=True)
+        held[order[first]] = False
+    if not held.any():
+        raise ParameterError(
+            f"early stopping cannot hold out {fraction:g} of {len(data)} ratings while keeping every user and "
+            "item in training; pass validation= or turn early_stopping off"
+        )
+    return data.subset(~held, name=f"{data.name}:train"), data.subset(held, name=f"{data.name}:validation")
+
+
 class EarlyStopping(EpochLoop):
     """Mixin for models trained epoch by epoch that can stop early.
 
@@ -92,6 +108,12 @@ class EarlyStopping(EpochLoop):
     out; training stops once validation RMSE has not improved for ``patience``
     epochs, and with ``restore_best`` the parameters of the best epoch are kept.
     ``best_epoch_`` and ``n_epochs_run_`` record what happened.
+
+    The held-out fraction never removes a user or an item from the model: for
+    every user and every item one rating (chosen at random) always stays in
+    training, so each id given to ``fit`` is known afterwards (the held-out share
+    is therefore slightly below ``validation_fraction`` on very sparse data).
+    ``random_state=None`` draws the held-out ratings afresh on every fit.
     """
 
     early_stopping: bool
@@ -113,7 +135,7 @@ class EarlyStopping(EpochLoop):
         self, train: Interactions, validation: Interactions | None
     ) -> tuple[Interactions, Interactions | None]:
         if self.early_stopping and validation is None:
-            return random_split(train, self.validation_fraction, seed=self.random_state or 0)
+            return hold_out(train, self.validation_fraction, np.random.default_rng(self.random_state))
         return train, validation
 
     def _factor_hooks(
