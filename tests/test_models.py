@@ -68,10 +68,16 @@ def test_unknown_ids_fall_back_and_are_flagged(name, planted):
     frame = model.predict_frame([known_user, "nobody", known_user, "nobody"], [known_item, known_item, "nothing", "nothing"])
     assert frame["fallback"].tolist() == [False, True, True, True]
     assert frame["prediction"].notna().all()
-    low, high = (1, 5) if model.predicts_ratings else (-np.inf, np.inf)
-    mu = np.clip(model.global_mean_, low, high)
-    assert frame["prediction"].iloc[3] == pytest.approx(mu, abs=1e-5)
-    assert frame["prediction"].iloc[1] == pytest.approx(np.clip(mu + model.item_bias_[0], low, high), abs=1e-5)
+    item_bias = model.item_bias_[model.item_map_.lookup([known_item])[0]]
+    if not model.predicts_ratings:  # preferences: the item's bias alone (zero for implicit ALS), no clipping
+        assert frame["prediction"].iloc[3] == 0.0 and frame["prediction"].iloc[1] == pytest.approx(item_bias)
+        return
+    # The documented fallback: the (learned) global mean plus whichever bias is known; NMF, with no
+    # biases, the mean training rating (it used to predict 0, clipped to the bottom of the scale).
+    mean = float(planted.ratings.mean()) if name == "nmf" else model.global_mean_
+    assert frame["prediction"].iloc[3] == pytest.approx(np.clip(mean, 1, 5), abs=1e-4)
+    assert frame["prediction"].iloc[1] == pytest.approx(np.clip(mean + item_bias, 1, 5), abs=1e-4)
+    assert model.predict_new_user(model.fold_in([]), [known_item])[0] == pytest.approx(frame["prediction"].iloc[1])
 
 
 def test_recommend_excludes_seen_and_returns_original_ids(name, planted):
@@ -246,3 +252,14 @@ def test_popularity_ranks_by_count(planted):
     counts = np.bincount(planted.item_idx, minlength=planted.n_items)
     top = model.recommend(planted.user_ids.ids[0], n=3, exclude_seen=False)["item"].tolist()
     assert top == planted.item_ids.to_ids(np.argsort(-counts, kind="stable")[:3]).tolist()
+
+
+def test_non_finite_scores_raise_instead_of_shortening_top_n(planted):
+    model = fitted("sgd", planted)
+    model.item_factors_[3] = np.nan
+    model.item_bias_[5] = -np.inf
+    user = planted.user_ids.ids[0]
+    with pytest.raises(TrainingError, match="MatrixFactorization produced non-finite scores.*refit"):
+        model.recommend(user, n=len(model.item_map_))
+    with pytest.raises(TrainingError, match="non-finite"):
+        model.recommend(new_user_ratings={planted.item_ids.ids[0]: 4.0}, n=5)

@@ -24,7 +24,7 @@ from mfrec._validation import check_choice, check_float, check_int
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
 from mfrec.data.readers import load
-from mfrec.exceptions import NotFittedError, ParameterError
+from mfrec.exceptions import NotFittedError, ParameterError, TrainingError
 from mfrec.kernels.predict import score_pairs, top_k
 from mfrec.kernels.sparse import csr_by_user
 
@@ -175,7 +175,11 @@ class Recommender:
         P, Q = self._factors()
         out = np.empty(user_rows.shape[0], dtype=np.float32)
         score_pairs(user_rows, item_rows, P, Q, self.user_bias_, self.item_bias_, np.float32(self.global_mean_), out)
+        self._fill_fallback(user_rows, item_rows, out)
         return np.clip(out, *self.rating_scale_) if self.predicts_ratings else out
+
+    def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
+        """Hook for models whose fallback is not the known bias terms (NMF has none: it uses the mean rating)."""
 
     def _score_items(self, user_rows: np.ndarray) -> np.ndarray:
         """Scores of every item for each user row, float32[len(user_rows), n_items] (for ranking)."""
@@ -343,10 +347,19 @@ class Recommender:
         out_scores = np.full((1, k), np.nan, np.float32)
         count = np.zeros(1, np.int32)
         seen = np.zeros(0, np.int32) if exclude is None else np.ascontiguousarray(exclude, dtype=np.int32)
+        self._check_finite(scores)
         top_k(np.ascontiguousarray(scores, dtype=np.float32)[None, :], np.zeros(1, np.int32),
               np.array([0, seen.size], np.int64), seen, exclude is not None,
               np.ones(len(self.item_map_), bool) if allowed is None else allowed, k, out_items, out_scores, count)  # fmt: skip
         return out_items[0, : count[0]], out_scores[0, : count[0]]
+
+    def _check_finite(self, scores: np.ndarray) -> None:
+        """A diverged model must not answer with silently shortened top-N lists (top_k skips NaN and -inf)."""
+        if not np.isfinite(scores).all():
+            raise TrainingError(
+                f"{type(self).__name__} produced non-finite scores ({int((~np.isfinite(scores)).sum())} NaN or "
+                "infinite values): the model diverged; refit it with a lower learning rate or more regularization"
+            )
 
     def _because(self, item_rows: np.ndarray, user_rows: np.ndarray, counts: np.ndarray) -> list[str]:
         """The ``because`` text of each recommended item row (grouped by user, ``counts`` per user)."""
@@ -547,6 +560,7 @@ class Recommender:
             for start in range(0, len(user_rows), batch):
                 rows = np.ascontiguousarray(user_rows[start : start + batch], dtype=np.int32)
                 scores = np.ascontiguousarray(self._score_items(rows), dtype=np.float32)
+                self._check_finite(scores)
                 sl = slice(start, start + len(rows))
                 top_k(scores, rows, self.seen_indptr_, self.seen_indices_, exclude_seen, allowed, k,
                       out_items[sl], out_scores[sl], out_count[sl])  # fmt: skip

@@ -149,6 +149,8 @@ def predict_folded(model: Recommender, folded: FoldedUser, items: Any) -> np.nda
     """Predicted ratings of ``items`` for a folded user (unknown items: the global mean + the user's bias)."""
     # The popularity fallback has zero factors and bias, so this is the item's bias over the global mean.
     rows = model.item_map_.lookup(items, missing="negative")
+    if folded.source == "popularity":  # nothing known about the user: the model's documented fallback
+        return model._predict_rows(np.full(rows.shape, -1, np.int32), rows)
     safe = np.maximum(rows, 0)
     Q = model._factors()[1]
     dot = (Q[safe] @ folded.factors) if Q.shape[1] else np.zeros(rows.size)

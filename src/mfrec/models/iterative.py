@@ -145,12 +145,14 @@ class EarlyStopping(EpochLoop):
         mu: np.float32,
         validation: Interactions | None,
         rows: tuple[np.ndarray, np.ndarray] | None = None,
+        fallback: float | None = None,
     ) -> tuple[Callable[[], float] | None, Callable[[], Snapshot], Callable[[Snapshot], None]]:
         """``validation_rmse``, ``snapshot`` and ``restore`` for a model whose state is ``arrays``.
 
         ``arrays`` starts with the factors P and Q and holds everything to save and
         restore; ``biases`` are the (user, item) bias vectors used for scoring.
         ``rows`` maps original rows to training rows when training renumbers them.
+        ``fallback``: the prediction for an unknown user or item, for models without biases.
         """
         P, Q = arrays[0], arrays[1]
         validation_rmse = None
@@ -164,6 +166,8 @@ class EarlyStopping(EpochLoop):
 
             def validation_rmse() -> float:
                 score_pairs(users, items, P, Q, biases[0], biases[1], mu, predicted)
+                if fallback is not None:
+                    predicted[(users < 0) | (items < 0)] = fallback
                 return float(np.sqrt(np.mean((np.clip(predicted, low, high) - validation.ratings) ** 2)))
 
         def snapshot() -> Snapshot:

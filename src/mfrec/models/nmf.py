@@ -27,6 +27,9 @@ class NMF(EarlyStopping, Recommender):
     non-negative value, so every factor stays >= 0 after every epoch. Factors are
     interpretable as degrees of membership in k non-negative "tastes".
 
+    With no biases, a prediction for an unknown user or item (the fallback) is
+    the mean training rating, ``fallback_rating_[0]``.
+
     Parameters
     ----------
     n_factors : int, default=20
@@ -47,7 +50,7 @@ class NMF(EarlyStopping, Recommender):
     True
     """
 
-    _saved_arrays = ("user_factors_", "item_factors_")
+    _saved_arrays = ("user_factors_", "item_factors_", "fallback_rating_")
 
     def __init__(
         self,
@@ -106,8 +109,9 @@ class NMF(EarlyStopping, Recommender):
             sq = squared_error(*by_user, P, zeros_u, Q, zeros_i, np.float32(0.0), False)
             return float(np.sqrt(sq / max(1, len(train))))
 
+        self.fallback_rating_ = np.array([train.ratings.mean()], np.float32)
         validation_rmse, snapshot, restore = self._factor_hooks(
-            (P, Q), (zeros_u, zeros_i), np.float32(0.0), validation
+            (P, Q), (zeros_u, zeros_i), np.float32(0.0), validation, fallback=float(self.fallback_rating_[0])
         )
 
         def publish() -> None:
@@ -118,3 +122,6 @@ class NMF(EarlyStopping, Recommender):
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
         publish()
+
+    def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
+        out[(user_rows < 0) | (item_rows < 0)] = self.fallback_rating_[0]
