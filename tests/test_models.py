@@ -263,3 +263,17 @@ def test_non_finite_scores_raise_instead_of_shortening_top_n(planted):
         model.recommend(user, n=len(model.item_map_))
     with pytest.raises(TrainingError, match="non-finite"):
         model.recommend(new_user_ratings={planted.item_ids.ids[0]: 4.0}, n=5)
+
+
+def test_recommend_scores_say_what_they_are(name, planted):
+    model = fitted(name, planted)
+    users = list(planted.user_ids.ids[:3])
+    recs = model.recommend(users + ["ghost"], n=5, unknown="fallback")
+    model_rows, fallback_rows = recs[recs["source"] == "model"], recs[recs["source"] == "popularity"]
+    assert (model_rows["score_kind"] == model.score_kind).all()
+    assert (fallback_rows["score_kind"] == "popularity").all() and len(fallback_rows) == 5
+    counts = dict(zip(model.item_map_.ids, model.item_counts_))
+    assert fallback_rows["score"].tolist() == [float(counts[i]) for i in fallback_rows["item"]]
+    if model.score_kind == "rating":  # the score is what predict says: a rating on the scale
+        np.testing.assert_allclose(model_rows["score"], model.predict(model_rows["user"], model_rows["item"]), atol=1e-4)
+        assert model_rows["score"].between(1.0, 5.0).all()

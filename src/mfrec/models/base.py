@@ -46,6 +46,10 @@ class Recommender:
     _saved_arrays: ClassVar[tuple[str, ...]] = ()
     #: False for implicit-feedback models, whose scores are preferences: rating metrics do not apply.
     predicts_ratings: ClassVar[bool] = True
+    #: What ``recommend``'s ``score`` column holds for this model's rows: "rating" (the predicted
+    #: rating, clipped to the scale), "preference" (an implicit model's unbounded ranking score) or
+    #: "popularity" (the number of training interactions of the item).
+    score_kind: ClassVar[str] = "rating"
 
     # ------------------------------------------------------------------ parameters
 
@@ -276,11 +280,15 @@ class Recommender:
 
         Returns
         -------
-        DataFrame with columns ``user, item, score, rank`` (rank 1 is best) and
+        DataFrame with columns ``user, item, score, rank`` (rank 1 is best),
         ``source`` (which path answered: "model", "fold-in", "attributes" or
-        "popularity"), plus ``title`` when the training data had titles. ``score``
-        is the model's raw score (the unclipped predicted rating for rating
-        models; the interaction count for the popularity fallback).
+        "popularity") and ``score_kind`` (what ``score`` is on that row), plus
+        ``title`` when the training data had titles. ``score_kind`` is "rating"
+        for rating models: the predicted rating clipped to the scale, as
+        :meth:`predict` gives it (ranking uses the unclipped value, so ties at the
+        top of the scale keep their order); "preference" for implicit models (an
+        unbounded ranking score); "popularity" for the popularity fallback and
+        the Popularity baseline (the item's number of training interactions).
 
         Examples
         --------
@@ -305,9 +313,10 @@ class Recommender:
             {
                 "user": np.repeat(self.user_map_.to_ids(user_rows[known]), counts),
                 "item": self.item_map_.to_ids(item_rows[keep]),
-                "score": scores[keep],
+                "score": self._shown_scores(scores[keep], self.score_kind),
                 "rank": np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.sum() else np.zeros(0, int),
                 "source": "model",
+                "score_kind": self.score_kind,
             }
         )
         if explain:
@@ -331,8 +340,10 @@ class Recommender:
         from mfrec.models.coldstart import score_folded
 
         rows, scores = self._top_of(score_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed)
-        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows), "score": scores,
-                              "rank": np.arange(1, rows.size + 1), "source": folded.source})  # fmt: skip
+        kind = "popularity" if folded.source == "popularity" else self.score_kind
+        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
+                              "score": self._shown_scores(scores, kind), "rank": np.arange(1, rows.size + 1),
+                              "source": folded.source, "score_kind": kind})  # fmt: skip
         if explain:
             frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
         if self.item_labels_ is not None:
@@ -352,6 +363,10 @@ class Recommender:
               np.array([0, seen.size], np.int64), seen, exclude is not None,
               np.ones(len(self.item_map_), bool) if allowed is None else allowed, k, out_items, out_scores, count)  # fmt: skip
         return out_items[0, : count[0]], out_scores[0, : count[0]]
+
+    def _shown_scores(self, scores: np.ndarray, kind: str) -> np.ndarray:
+        """Ranking scores as ``recommend`` shows them: predicted ratings are clipped like :meth:`predict`."""
+        return np.clip(scores, *self.rating_scale_) if kind == "rating" else scores
 
     def _check_finite(self, scores: np.ndarray) -> None:
         """A diverged model must not answer with silently shortened top-N lists (top_k skips NaN and -inf)."""

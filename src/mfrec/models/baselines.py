@@ -101,6 +101,8 @@ class Popularity(Recommender):
         ``damping`` extra ratings equal to it.
     """
 
+    score_kind = "popularity"
+
     def __init__(self, damping: float = 5.0) -> None:
         self.damping = damping
 

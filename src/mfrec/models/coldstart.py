@@ -138,7 +138,7 @@ def _solve(model: Recommender, rows: np.ndarray, values: np.ndarray, prior: tupl
 
 def score_folded(model: Recommender, folded: FoldedUser) -> np.ndarray:
     """Scores of every item for a folded user, float32[n_items] (popularity counts for the fallback)."""
-    if folded.source == "popularity":
+    if folded.source == "popularity" or model.score_kind == "popularity":
         return model.item_counts_.astype(np.float32)
     Q = model._factors()[1]
     scores = Q @ folded.factors if Q.shape[1] else np.zeros(Q.shape[0], np.float32)

@@ -38,6 +38,7 @@ class ImplicitRecommender(Recommender):
     """Shared by the implicit-feedback models: turning values into confidences, unclipped scores."""
 
     predicts_ratings: ClassVar[bool] = False
+    score_kind: ClassVar[str] = "preference"
     n_factors: int
     n_epochs: int
     init_std: float

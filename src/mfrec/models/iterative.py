@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -82,7 +83,7 @@ class EpochLoop:
             restore(best_state)  # type: ignore[misc]
 
 
-def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> tuple[Interactions, Interactions]:
+def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> tuple[Interactions, Interactions | None]:
     """(train, held out): a random ``fraction`` of the ratings, keeping one rating of every user and item in train."""
     order = rng.permutation(len(data))
     held = np.zeros(len(data), dtype=bool)
@@ -92,10 +93,12 @@ def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> t
         _, first = np.unique(rows[order], return_index=True)
         held[order[first]] = False
     if not held.any():
-        raise ParameterError(
-            f"early stopping cannot hold out {fraction:g} of {len(data)} ratings while keeping every user and "
-            "item in training; pass validation= or turn early_stopping off"
+        warnings.warn(
+            f"early stopping cannot hold out any of {len(data)} ratings while keeping every user and item in "
+            f"training; training for all epochs on all of them (pass validation= to stop early)",
+            stacklevel=4,
         )
+        return data, None
     return data.subset(~held, name=f"{data.name}:train"), data.subset(held, name=f"{data.name}:validation")
 
 
@@ -112,7 +115,8 @@ class EarlyStopping(EpochLoop):
     The held-out fraction never removes a user or an item from the model: for
     every user and every item one rating (chosen at random) always stays in
     training, so each id given to ``fit`` is known afterwards (the held-out share
-    is therefore slightly below ``validation_fraction`` on very sparse data).
+    is therefore slightly below ``validation_fraction`` on very sparse data, and
+    when nothing can be held out a warning says so and all epochs run).
     ``random_state=None`` draws the held-out ratings afresh on every fit.
     """
 
