@@ -13,7 +13,7 @@ from mfrec.data.attributes import AttributeEncoder
 from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import DataError, ParameterError, UnknownIdError
 from mfrec.models import ALS, Biases, ImplicitALS, MatrixFactorization
-from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO
+from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
 from mfrec.persistence import load_model
 
 
@@ -55,10 +55,22 @@ def test_new_user_recommendations_exclude_what_they_rated_and_say_so(sgd, plante
     recs = sgd.recommend(new_user_ratings={i: 5.0 for i in items}, n=10)
     assert len(recs) == 10 and not set(recs["item"]) & set(items)
     assert (recs["source"] == "fold-in").all() and (recs["user"] == "new-user").all()
-    # Items the model never saw are ignored (and counted), not an error.
-    assert sgd.fold_in({items[0]: 4.0, "never-seen": 5.0}).ignored == 1
+    # Items the model never saw are left out, named in a warning and in the result: never silently.
+    with pytest.warns(UnknownItemsWarning, match="never-seen"):
+        folded = sgd.fold_in({items[0]: 4.0, "never-seen": 5.0})
+    assert folded.ignored == 1 and folded.ignored_items == ("never-seen",) and folded.source == "fold-in"
+    with pytest.warns(UnknownItemsWarning, match="99999"):
+        assert sgd.fold_in({99999: 5.0}).ignored_items == (99999,)
     with pytest.raises(DataError, match="finite"):
         sgd.fold_in({items[0]: float("nan")})
+
+
+def test_fold_in_ratings_must_be_on_the_model_scale(sgd, planted):
+    item = planted.item_ids.ids[0]
+    with pytest.raises(DataError, match=r"rating 9 for item .* outside the model's rating scale \[1, 5\]"):
+        sgd.fold_in({item: 9.0})
+    with pytest.raises(DataError, match="outside"):
+        sgd.recommend(new_user_ratings={item: 0.0})
 
 
 def test_unknown_user_policy(sgd, planted):

@@ -434,7 +434,11 @@ class Recommender:
         weighted implicit objective). With ``attributes`` (after
         :meth:`fit_attributes`) the solve is pulled towards the attribute prior,
         and with no rating the prior alone answers; with neither, the result says
-        "popularity". Items the model does not know are ignored and counted.
+        "popularity". Ratings are checked like ``fit`` checks them (finite, and on
+        the model's rating scale for rating models: a :class:`DataError`
+        otherwise). Items the model does not know are left out with an
+        :class:`~mfrec.models.coldstart.UnknownItemsWarning` naming them, and
+        listed in the result's ``ignored_items``.
 
         Parameters
         ----------
@@ -445,7 +449,7 @@ class Recommender:
 
         Returns
         -------
-        FoldedUser with ``factors``, ``bias``, ``source`` and ``ignored``; pass it
+        FoldedUser with ``factors``, ``bias``, ``source``, ``ignored`` and ``ignored_items``; pass it
         to :meth:`predict_new_user`, or use ``recommend(new_user_ratings=...)``.
 
         Examples

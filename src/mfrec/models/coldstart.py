@@ -16,6 +16,7 @@ exposes them as methods.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,12 @@ class FoldedUser:
     values: np.ndarray
     source: str
     ignored: int = 0
+    #: The ids of the revealed items the model does not know (left out of the solve, with a warning).
+    ignored_items: tuple = ()
+
+
+class UnknownItemsWarning(UserWarning):
+    """Revealed ratings named items the model does not know; they were left out (listed in ``ignored_items``)."""
 
 
 def parse_ratings(ratings: Any) -> tuple[np.ndarray, np.ndarray | None]:
@@ -88,16 +95,28 @@ def fold_in(model: Recommender, ratings: Any, *, attributes: Any = None, regular
     model._require_fitted()
     ids, values = parse_ratings(ratings if ratings is not None else [])
     values = check_values(values, len(ids))
+    if model.predicts_ratings and len(ids):
+        low, high = model.rating_scale_
+        bad = (values < low) | (values > high)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise DataError(f"new-user rating {values[j]:g} for item {ids[j]!r} is outside the model's rating scale "
+                            f"[{low:g}, {high:g}]; give ratings on the scale the model was trained on")  # fmt: skip
     rows = model.item_map_.lookup(ids, missing="negative") if len(ids) else np.zeros(0, np.int32)
     known = rows >= 0
+    unknown_ids = tuple(np.asarray(ids)[~known].tolist())
+    if unknown_ids:
+        warnings.warn(f"{len(unknown_ids)} revealed item(s) unknown to the model were ignored: "
+                      f"{list(unknown_ids[:10])}{' ...' if len(unknown_ids) > 10 else ''}", UnknownItemsWarning,
+                      stacklevel=3)  # fmt: skip
     rows, values = rows[known].astype(np.int32), values[known]
     prior = None if attributes is None else user_prior(model, attributes)
     k = model.n_factors_
     if rows.size == 0 and prior is None:
-        return FoldedUser(np.zeros(k, np.float32), 0.0, rows, values, "popularity", int((~known).sum()))
+        return FoldedUser(np.zeros(k, np.float32), 0.0, rows, values, "popularity", len(unknown_ids), unknown_ids)
     factors, bias = _solve(model, rows, values, prior, regularization)
     source = "fold-in" if rows.size else "attributes"
-    return FoldedUser(factors, bias, rows, values, source, int((~known).sum()))
+    return FoldedUser(factors, bias, rows, values, source, len(unknown_ids), unknown_ids)
 
 
 def _solve(model: Recommender, rows: np.ndarray, values: np.ndarray, prior: tuple[np.ndarray, float] | None,
