@@ -12,7 +12,7 @@ from mfrec.data import from_arrays, synthetic
 from mfrec.data.attributes import AttributeEncoder
 from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import DataError, ParameterError, UnknownIdError
-from mfrec.models import ALS, Biases, ImplicitALS, MatrixFactorization
+from mfrec.models import ALS, NMF, Biases, ImplicitALS, MatrixFactorization
 from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
 from mfrec.persistence import load_model
 
@@ -163,20 +163,34 @@ def test_partial_fit_adds_users_and_items_and_stays_close_to_a_refit(planted):
     assert gap < 0.3
 
 
+@pytest.mark.parametrize("model", [NMF(n_factors=4, n_epochs=10), MatrixFactorization(n_factors=4, n_epochs=5),
+                                   ImplicitALS(n_factors=4, n_epochs=3, threshold=4.0)])  # fmt: skip
+def test_low_rated_items_are_never_reasons(model, planted):
+    model.fit(planted)
+    for u in range(5):
+        user = planted.user_ids.ids[u]
+        ratings = planted.ratings[planted.user_idx == u]
+        floor = 4.0 if isinstance(model, ImplicitALS) else ratings.mean()
+        for item in model.recommend(user, n=3)["item"]:
+            reasons = model.explain(user, item, n=50)  # every positive contribution
+            assert (reasons["rating"] >= floor).all(), reasons
+
+
 def test_explanations_are_liked_similar_items(sgd, planted):
     user = planted.user_ids.ids[3]
     recs = sgd.recommend(user, n=5, explain=True)
     assert "because" in recs.columns
     reasons = sgd.explain(user, recs["item"].iloc[0], n=3)
     assert list(reasons.columns[:4]) == ["because_item", "rating", "similarity", "contribution"]
-    assert (reasons["rating"] > sgd.global_mean_).all() and (reasons["similarity"] > 0).all()
+    user_mean = planted.ratings[planted.user_idx == 3].mean()
+    assert (reasons["rating"] > user_mean).all() and (reasons["similarity"] > 0).all()
     assert reasons["contribution"].is_monotonic_decreasing
     row = sgd.item_map_.lookup([recs["item"].iloc[0]])[0]
     for _, reason in reasons.iterrows():
         other = sgd.item_map_.lookup([reason.because_item])[0]
         q = sgd.item_factors_
         cosine = q[row] @ q[other] / np.linalg.norm(q[row]) / np.linalg.norm(q[other])
-        assert reason.contribution == pytest.approx(cosine * (reason.rating - sgd.global_mean_), rel=1e-4)
+        assert reason.contribution == pytest.approx(cosine * (reason.rating - user_mean), rel=1e-4)
     first_reasons = recs["because"].iloc[0].split("; ")
     assert first_reasons == [str(i) for i in reasons["because_item"]]
     with pytest.raises(ParameterError, match="no latent factors"):

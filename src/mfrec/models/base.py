@@ -398,9 +398,10 @@ class Recommender:
         """The user's rated items that pushed ``item``'s score up most: "because you liked X".
 
         Each rated item j contributes (cosine similarity of the factors of ``item`` and
-        j) x (how much the user liked j: the rating minus the global mean, or the
-        interaction's value for implicit models); the ``n`` largest positive
-        contributions are returned, largest first.
+        j) x (how much the user liked j: the rating minus the user's own mean rating,
+        or for implicit models the interaction's value, zero below ``threshold``);
+        the ``n`` largest positive contributions are returned, largest first. An item
+        the user rated below their mean is never a reason.
 
         Examples
         --------

@@ -248,15 +248,22 @@ def explain_rows(model: Recommender, item_rows: np.ndarray, rated_rows: np.ndarr
     """For each of ``item_rows``: up to ``n`` (rated row, similarity, contribution), largest contribution first.
 
     A rated item contributes (cosine similarity of the two items' factors) x (how much
-    the user liked it: the rating minus the global mean, or the interaction's value
-    for implicit models). Only positive contributions are reasons ("because you liked").
+    the user liked it). For rating models that is the rating minus the user's own mean
+    rating (``rated_values`` are all of the user's ratings), so only items rated above
+    what the user usually gives can be reasons, never their low ratings; for implicit
+    models it is the interaction's value, and values below the model's ``threshold``
+    (seen but not liked) are never reasons. Only positive contributions count.
     """
     _, Q = model._factors()
     if Q.shape[1] == 0 or rated_rows.size == 0:
         return [[] for _ in item_rows]
     norms = np.linalg.norm(Q, axis=1)
     norms[norms == 0] = 1.0
-    liked = rated_values - (model.global_mean_ if model.predicts_ratings else 0.0)
+    if model.predicts_ratings:
+        liked = rated_values - rated_values.mean()
+    else:
+        threshold = getattr(model, "threshold", None)
+        liked = np.where(rated_values >= threshold, rated_values, 0.0) if threshold is not None else rated_values
     similarity = (Q[item_rows] @ Q[rated_rows].T) / (norms[item_rows, None] * norms[None, rated_rows])
     # Only items the user liked and that resemble the recommendation are reasons.
     contribution = np.where((similarity > 0) & (liked[None, :] > 0), similarity * liked[None, :], 0.0)
