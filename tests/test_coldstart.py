@@ -262,3 +262,22 @@ def test_cli_cold_start_curve_goes_into_the_run_report(tmp_path):
     assert json.loads((tmp_path / "run" / "run.json").read_text())["cold_start"]["curve"][0]["users"] == 30
     report = runner.invoke(app, ["report", run, "-o", str(tmp_path / "r.html"), "--quiet"])
     assert report.exit_code == 0 and "<h2>Cold start</h2>" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("name", ["nmf", "svd", "bayesian", "bpr", "baseline", "global-mean", "popularity"])
+def test_partial_fit_is_refused_where_the_update_does_not_fit_the_objective(name, planted):
+    from mfrec.models import make_model
+
+    model = make_model(name, **({"n_epochs": 2} if name in ("nmf", "bpr") else {})).fit(planted)
+    with pytest.raises(ParameterError, match="does not support partial_fit.*refit"):
+        model.partial_fit(planted.to_frame().iloc[:10])
+
+
+def test_implicit_updates_apply_the_threshold(planted):
+    model = ImplicitALS(n_factors=4, n_epochs=3, threshold=4.0).fit(planted)
+    items = list(planted.item_ids.ids[:3])
+    # Below-threshold values are seen, not interactions: alone they place the user nowhere.
+    assert np.allclose(model.fold_in({items[0]: 1.0, items[1]: 2.0}).factors, 0.0)
+    assert not np.allclose(model.fold_in({items[0]: 5.0, items[1]: 2.0}).factors, 0.0)
+    model.partial_fit(pd.DataFrame({"user": [NEW_USER] * 2, "item": items[:2], "rating": [1.0, 2.0]}))
+    assert np.allclose(model.user_factors_[model.user_map_.lookup([NEW_USER])[0]], 0.0)

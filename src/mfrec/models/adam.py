@@ -46,6 +46,8 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     3
     """
 
+    supports_partial_fit = True
+
     _saved_arrays = ("user_factors_", "item_factors_")
 
     def __init__(

@@ -55,6 +55,8 @@ class ALS(EarlyStopping, Recommender):
     5
     """
 
+    supports_partial_fit = True
+
     _saved_arrays = ("user_factors_", "item_factors_")
 
     def __init__(

@@ -50,6 +50,9 @@ class Recommender:
     #: rating, clipped to the scale), "preference" (an implicit model's unbounded ranking score) or
     #: "popularity" (the number of training interactions of the item).
     score_kind: ClassVar[str] = "rating"
+    #: Whether :meth:`partial_fit` matches this model's objective (regularised squared error with
+    #: biases, or the implicit-ALS objective); the others refuse it rather than silently change the model.
+    supports_partial_fit: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ parameters
 
@@ -503,8 +506,15 @@ class Recommender:
         """Fold new ratings (of known or new users and items) into the model without a full refit.
 
         The new ratings are merged with the ones the model was trained on, then
-        ``passes`` rounds of exact least-squares solves run over the affected users
-        and then the affected items only, every other row fixed. That is what a
+        ``passes`` rounds of least-squares updates run over the affected users and
+        then the affected items only, every other row fixed. Each update is an
+        approximation: a few warm-started conjugate-gradient steps towards the
+        row's exact regularised least-squares solution (new rows start at zero),
+        not the solve itself. Implicit models apply their ``threshold`` as ``fit``
+        does. Only models whose objective this update belongs to support it
+        (``supports_partial_fit``: sgd, als, adam, implicit-als); the others (NMF's
+        non-negative factors, BPR's ranking objective, the Bayesian posterior,
+        truncated SVD, the baselines) raise :class:`ParameterError`: refit them. That is what a
         daily batch needs; a full refit is still due when the new data is a large
         share of the whole, or when tastes drift for users who did not rate again
         (their rows are never revisited), e.g. weekly.
@@ -515,6 +525,9 @@ class Recommender:
         """
         from mfrec.models.coldstart import partial_fit
 
+        if not self.supports_partial_fit:
+            raise ParameterError(f"{type(self).__name__} does not support partial_fit (its objective is not the "
+                                 "least-squares update partial_fit runs); refit it on all the data instead")  # fmt: skip
         check_int("passes", passes, 1)
         partial_fit(self, data, passes, **read_options)
         return self

@@ -131,6 +131,8 @@ def _solve(model: Recommender, rows: np.ndarray, values: np.ndarray, prior: tupl
         lam = lam_bias = regularization
     Y = Q[rows].astype(np.float64)
     if not model.predicts_ratings:  # implicit: (YtY + sum w y y^T + lam I) x = sum (1 + w) y + lam x0
+        liked = _liked(model, values)
+        Y, values = Y[liked], values[liked]
         weights = model._fold_in_weights(values)
         A = model._item_gram().astype(np.float64) + (Y * weights[:, None]).T @ Y + lam * np.eye(k)
         b = Y.T @ (1.0 + weights) + lam * p0
@@ -321,6 +323,12 @@ def partial_fit(model: Recommender, data: Any, passes: int, **read_options: Any)
         _resolve_rows(model, "item", affected_items, users, items, values)
 
 
+def _liked(model: Recommender, values: np.ndarray) -> np.ndarray:
+    """Which implicit values count as interactions (``threshold``, as ``fit`` applies it)."""
+    threshold = getattr(model, "threshold", None)
+    return np.ones(values.shape[0], bool) if threshold is None else values >= threshold
+
+
 def _grow(model: Recommender, n_users: int, n_items: int) -> None:
     """Append zero rows for new users and items (zero factors: fold-in solves them)."""
     for name, size in (("user_bias_", n_users), ("item_bias_", n_items)):
@@ -354,6 +362,8 @@ def _resolve_rows(model: Recommender, side: str, rows: np.ndarray, users: np.nda
     local = np.full(X.shape[0], -1, np.int32)
     local[rows] = np.arange(rows.size, dtype=np.int32)
     mine = local[own] >= 0
+    if not model.predicts_ratings:  # as in fit: values below threshold are seen, not interactions
+        mine &= _liked(model, values)
     csr = csr_by_user(local[own[mine]], other[mine], values[mine], rows.size)
     X_sub = np.ascontiguousarray(X[rows])
     bias_sub = np.ascontiguousarray(x_bias[rows])

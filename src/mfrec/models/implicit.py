@@ -138,6 +138,8 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
     ['user', 'item', 'score', 'rank', 'source']
     """
 
+    supports_partial_fit = True
+
     _saved_arrays = ("user_factors_", "item_factors_")
 
     def __init__(

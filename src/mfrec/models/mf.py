@@ -84,6 +84,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
     [1, 2, 3]
     """
 
+    supports_partial_fit = True
+
     _saved_arrays = ("user_factors_", "item_factors_")
 
     def __init__(
