@@ -32,6 +32,7 @@ from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Popularity
 from mfrec.models.coldstart import score_folded
+from mfrec.ranking import top_of_scores
 
 REVEALED = (0, 1, 3, 5, 10, 20)
 METHODS = ("fold-in", "side-info", "popularity", "retrain")
@@ -115,14 +116,14 @@ def cold_start_curve(
             test_items, test_ratings = user_items[j][most:], user_ratings[j][most:]
             if isinstance(user, (int, np.integer)):  # a user row of a retrained model
                 predicted = model.predict([user_ids[j]] * len(test_items), test_items)
-                scores = model._score_items(np.array([user], np.int32))[0]
+                scores = model.score_items(np.array([user], np.int32))[0]
             else:
                 predicted = model.predict_new_user(user, test_items)
                 scores = score_folded(model, user)
             errors.append((predicted - test_ratings) ** 2)
             liked = test_ratings >= threshold
             if liked.any():  # liked items the model does not know cannot be ranked: left out of the ideal
-                top, _ = model._top_of(scores, shown[shown >= 0], k)
+                top, _ = top_of_scores(model, scores, k, exclude=shown[shown >= 0])
                 ndcgs.append(ndcg_at_k(top.tolist(), set(test_rows[liked & (test_rows >= 0)].tolist()), k))
         return {"method": method, "revealed": n, "rmse": float(np.sqrt(np.concatenate(errors).mean())),
                 f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip

@@ -23,6 +23,7 @@ from mfrec.evaluation.metrics import mae, rmse
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sparse import group_rows
 from mfrec.models.base import Recommender
+from mfrec.ranking import top_n_rows
 
 ModelFactory = Callable[[], Recommender]
 
@@ -56,7 +57,7 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     grouped_users = test.user_idx[relevant][order]
     rel_indices = item_rows[relevant][order][evaluable[grouped_users]].astype(np.int32)
 
-    recs, _, rec_count = model._recommend_rows(user_rows_all[users].astype(np.int32), k, exclude_seen=True)
+    recs, _, rec_count = top_n_rows(model, user_rows_all[users].astype(np.int32), k, exclude_seen=True)
     per_user = np.zeros((users.size, 5), dtype=np.float64)
     if users.size:
         ranking_metrics(recs, rec_count, rel_indptr, rel_indices, k, per_user)

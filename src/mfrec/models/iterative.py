@@ -14,6 +14,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError, TrainingError
 from mfrec.kernels.predict import score_pairs
 from mfrec.models.base import EpochCallback
+from mfrec.ranking import ndcg
 
 Snapshot = Any
 
@@ -60,10 +61,8 @@ class EpochLoop:
             if validation_rmse is not None:
                 row["val_rmse"] = float(validation_rmse())
             if track:
-                from mfrec.evaluation.evaluate import score
-
                 publish()
-                row[f"val_ndcg@{track}"] = score(self, validation, validation, k=track)[f"ndcg@{track}"]
+                row[f"val_ndcg@{track}"] = ndcg(self, validation, track)
             self.history_.append(row)
             if callback:
                 callback(row)

@@ -1,0 +1,198 @@
+"""Recommending: ids, candidate selection, the unknown-user policy and explanations around a model's scorer.
+
+Mixed into :class:`~mfrec.models.base.Recommender`; the top-N itself is :mod:`mfrec.ranking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mfrec import ranking
+from mfrec._validation import check_choice, check_int
+from mfrec.exceptions import ParameterError
+
+
+class TopN:
+    """Mixin: ``recommend`` and ``explain`` (ids in, DataFrames out) over ``score_items`` and :mod:`mfrec.ranking`."""
+
+    def recommend(
+        self,
+        users: Any = None,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: Sequence[Any] | None = None,
+        exclude_items: Sequence[Any] | None = None,
+        new_user_ratings: Any = None,
+        user_attributes: Any = None,
+        unknown: str = "error",
+        explain: bool = False,
+    ) -> pd.DataFrame:
+        """Top-``n`` items for one user or many, best first.
+
+        Parameters
+        ----------
+        users : id or list of ids
+            Users known to the model. For a user not in the training data, pass
+            ``new_user_ratings`` (``users`` is then only the label of the rows).
+        n : int, default=10
+        exclude_seen : bool, default=True
+            Leave out items the user rated in training. A user with fewer than
+            ``n`` unseen items gets fewer rows, never seen ones.
+        items : list of item ids, optional
+            Only recommend among these (an allow-list).
+        exclude_items : list of item ids, optional
+            Never recommend these (a deny-list).
+        new_user_ratings : dict, Series, DataFrame or list, optional
+            A new user's ratings ({item: rating}, or items alone for implicit
+            data): the user is folded in (see :meth:`fold_in`), no retraining.
+        user_attributes : dict, optional
+            The new user's attributes, used when :meth:`fit_attributes` has run.
+        unknown : {"error", "fallback"}, default="error"
+            What an unknown id in ``users`` gets: an :class:`UnknownIdError`, or
+            the most popular items.
+        explain : bool, default=False
+            Add a ``because`` column: the user's rated items that pushed each
+            recommendation up most (see :meth:`explain`).
+
+        Returns
+        -------
+        DataFrame with columns ``user, item, score, rank`` (rank 1 is best),
+        ``source`` (which path answered: "model", "fold-in", "attributes" or
+        "popularity") and ``score_kind`` (what ``score`` is on that row), plus
+        ``title`` when the training data had titles. ``score_kind`` is "rating"
+        for rating models: the predicted rating clipped to the scale, as
+        :meth:`predict` gives it (ranking uses the unclipped value, so ties at the
+        top of the scale keep their order); "preference" for implicit models (an
+        unbounded ranking score); "popularity" for the popularity fallback and
+        the Popularity baseline (the item's number of training interactions).
+
+        Examples
+        --------
+        >>> model.recommend("alice", n=3)  # doctest: +SKIP
+        >>> model.recommend(new_user_ratings={"Inception": 5, "Frozen": 1}, n=3)  # doctest: +SKIP
+        """
+        self._require_fitted()
+        n = check_int("n", n, 1)
+        check_choice("unknown", unknown, ("error", "fallback"))
+        allowed = self._allowed_mask(items, exclude_items)
+        if new_user_ratings is not None or user_attributes is not None:
+            folded = self.fold_in(new_user_ratings, attributes=user_attributes)
+            label = "new-user" if users is None else users
+            return self._recommend_folded(folded, label, n, exclude_seen, allowed, explain)
+        if users is None:
+            raise ParameterError("give users, or new_user_ratings= for a user who is not in the training data")
+        user_rows = self.user_map_.lookup(users, what="user", missing="negative" if unknown == "fallback" else "error")
+        known = user_rows >= 0
+        item_rows, scores, counts = self._recommend_rows(user_rows[known], n, exclude_seen=exclude_seen, allowed=allowed)
+        keep = np.arange(item_rows.shape[1])[None, :] < counts[:, None]
+        frame = pd.DataFrame(
+            {
+                "user": np.repeat(self.user_map_.to_ids(user_rows[known]), counts),
+                "item": self.item_map_.to_ids(item_rows[keep]),
+                "score": self._shown_scores(scores[keep], self.score_kind),
+                "rank": np.concatenate([np.arange(1, c + 1) for c in counts]) if counts.sum() else np.zeros(0, int),
+                "source": "model",
+                "score_kind": self.score_kind,
+            }
+        )
+        if explain:
+            frame["because"] = self._because(item_rows[keep], user_rows[known], counts)
+        if self.item_labels_ is not None:
+            frame["title"] = self.item_labels_[item_rows[keep]]
+        if known.all():
+            return frame
+        # Unknown users get the popularity fallback, in the order the users were given.
+        labels = np.atleast_1d(np.asarray(users, dtype=object))
+        popular = self._recommend_folded(self.fold_in([]), None, n, False, allowed, explain)
+        missing = np.flatnonzero(~known)
+        fallback = pd.concat([popular] * missing.size, ignore_index=True)
+        fallback["user"] = np.repeat(labels[missing], len(popular))
+        position = np.concatenate([np.repeat(np.flatnonzero(known), counts), np.repeat(missing, len(popular))])
+        merged = pd.concat([frame, fallback], ignore_index=True)
+        return merged.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
+
+    def _recommend_folded(self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray,
+                          explain: bool) -> pd.DataFrame:  # fmt: skip
+        from mfrec.models.coldstart import score_folded
+
+        rows, scores = self._top_of(score_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed)
+        kind = "popularity" if folded.source == "popularity" else self.score_kind
+        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
+                              "score": self._shown_scores(scores, kind), "rank": np.arange(1, rows.size + 1),
+                              "source": folded.source, "score_kind": kind})  # fmt: skip
+        if explain:
+            frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
+        if self.item_labels_ is not None:
+            frame["title"] = self.item_labels_[rows]
+        return frame
+
+    def _top_of(self, scores: np.ndarray, exclude: np.ndarray | None, n: int,
+                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        return ranking.top_of_scores(self, scores, n, exclude=exclude, allowed=allowed)
+
+    def _shown_scores(self, scores: np.ndarray, kind: str) -> np.ndarray:
+        """Ranking scores as ``recommend`` shows them: predicted ratings are clipped like :meth:`predict`."""
+        return np.clip(scores, *self.rating_scale_) if kind == "rating" else scores
+
+    def _because(self, item_rows: np.ndarray, user_rows: np.ndarray, counts: np.ndarray) -> list[str]:
+        """The ``because`` text of each recommended item row (grouped by user, ``counts`` per user)."""
+        out: list[str] = []
+        start = 0
+        for row, count in zip(user_rows, counts):
+            lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
+            rated, values = self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi]
+            out += self._because_rows(item_rows[start : start + count], rated, values)
+            start += count
+        return out
+
+    def _because_rows(self, item_rows: np.ndarray, rated: np.ndarray, values: np.ndarray) -> list[str]:
+        from mfrec.models.coldstart import explain_rows
+
+        names = self.item_labels_ if self.item_labels_ is not None else self.item_map_.ids
+        reasons = explain_rows(self, item_rows, rated, values, 3)
+        return ["; ".join(str(names[r]) for r, _, _ in reason) for reason in reasons]
+
+    def explain(self, user: Any, item: Any, n: int = 3) -> pd.DataFrame:
+        """The user's rated items that pushed ``item``'s score up most: "because you liked X".
+
+        Each rated item j contributes (cosine similarity of the factors of ``item`` and
+        j) x (how much the user liked j: the rating minus the user's own mean rating,
+        or for implicit models the interaction's value, zero below ``threshold``);
+        the ``n`` largest positive contributions are returned, largest first. An item
+        the user rated below their mean is never a reason.
+
+        Examples
+        --------
+        >>> model.explain("alice", "Interstellar")  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import explain_rows
+
+        self._require_factors("explain")
+        row = int(self.user_map_.lookup(user, what="user")[0])
+        item_row = self.item_map_.lookup(item, what="item")
+        lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
+        reasons = explain_rows(self, item_row, self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi],
+                               check_int("n", n, 1))[0]  # fmt: skip
+        rated = np.array([r for r, _, _ in reasons], dtype=np.int64)
+        ratings = dict(zip(self.seen_indices_[lo:hi].tolist(), self.seen_ratings_[lo:hi].tolist()))
+        frame = pd.DataFrame({"because_item": self.item_map_.to_ids(rated),
+                              "rating": [ratings[r] for r in rated.tolist()],
+                              "similarity": [s for _, s, _ in reasons],
+                              "contribution": [c for _, _, c in reasons]})  # fmt: skip
+        if self.item_labels_ is not None:
+            frame["title"] = self.item_labels_[rated]
+        return frame
+
+    def _allowed_mask(self, items: Sequence[Any] | None, exclude_items: Sequence[Any] | None) -> np.ndarray:
+        return ranking.candidate_mask(self, items, exclude_items)
+
+    def _recommend_rows(self, user_rows: np.ndarray, n: int, *, exclude_seen: bool = True,
+                        allowed: np.ndarray | None = None,
+                        n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-n by rows; see :func:`mfrec.ranking.top_n_rows`."""
+        return ranking.top_n_rows(self, user_rows, n, exclude_seen=exclude_seen, allowed=allowed, n_threads=n_threads)

@@ -1,0 +1,153 @@
+"""Cold start and updates as model methods: fold-in, attribute priors, new items, partial_fit.
+
+The numerics live in :mod:`mfrec.models.coldstart`; this mixin is the public face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mfrec._validation import check_float, check_int
+from mfrec.exceptions import ParameterError
+
+if TYPE_CHECKING:
+    from mfrec.models.base import Recommender
+
+
+class Updates:
+    """Mixin: ``fold_in``, ``predict_new_user``, ``fit_attributes``, ``add_items``, ``partial_fit``."""
+
+    # ------------------------------------------------------------------ cold start, updates
+
+    def fold_in(self, ratings: Any, *, attributes: Any = None, regularization: float | None = None) -> Any:
+        """Place a user who was not in the training data, from a handful of ratings; no retraining.
+
+        Solves the user's factors and bias by regularised least squares with the
+        items fixed (the ALS user step for one row; for implicit models, the
+        weighted implicit objective). With ``attributes`` (after
+        :meth:`fit_attributes`) the solve is pulled towards the attribute prior,
+        and with no rating the prior alone answers; with neither, the result says
+        "popularity". Ratings are checked like ``fit`` checks them (finite, and on
+        the model's rating scale for rating models: a :class:`DataError`
+        otherwise). Items the model does not know are left out with an
+        :class:`~mfrec.models.coldstart.UnknownItemsWarning` naming them, and
+        listed in the result's ``ignored_items``.
+
+        Parameters
+        ----------
+        ratings : dict, Series, DataFrame (item, rating), list of (item, rating) or list of items
+        attributes : dict, optional
+        regularization : float, optional
+            Overrides the model's own (per rating) regularisation for this solve.
+
+        Returns
+        -------
+        FoldedUser with ``factors``, ``bias``, ``source``, ``ignored`` and ``ignored_items``; pass it
+        to :meth:`predict_new_user`, or use ``recommend(new_user_ratings=...)``.
+
+        Examples
+        --------
+        >>> user = model.fold_in({"Inception": 5, "Titanic": 2})  # doctest: +SKIP
+        >>> user.source  # doctest: +SKIP
+        'fold-in'
+        """
+        from mfrec.models.coldstart import fold_in
+
+        return fold_in(self, ratings, attributes=attributes, regularization=regularization)
+
+    def predict_new_user(self, folded: Any, items: Any) -> np.ndarray:
+        """Predicted ratings (or scores) of ``items`` for a user returned by :meth:`fold_in`."""
+        from mfrec.models.coldstart import predict_folded
+
+        return predict_folded(self, folded, items)
+
+    def fit_attributes(self, user_attributes: pd.DataFrame | None = None, item_attributes: pd.DataFrame | None = None,
+                       *, regularization: float = 10.0) -> Recommender:  # fmt: skip
+        """Learn how attributes map into the latent space, so users and items with no rating get an estimate.
+
+        ``user_attributes`` / ``item_attributes``: tables indexed by the original ids
+        (numeric, categorical and ``|``-separated multi-valued columns; see
+        :mod:`mfrec.data.attributes`). A ridge regression from the encoded
+        attributes to each trained row's (factors, bias) is fitted; then
+        ``fold_in(..., attributes=...)``, ``recommend(user_attributes=...)`` and
+        :meth:`add_items` use it.
+
+        Examples
+        --------
+        >>> data = load("ml-100k")  # doctest: +SKIP
+        >>> model.fit(data).fit_attributes(data.user_info[["age", "gender", "occupation"]])  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import fit_attributes
+
+        check_float("regularization", regularization, 0.0)
+        fit_attributes(self, user_attributes, item_attributes, regularization)
+        return self
+
+    def add_items(self, attributes: pd.DataFrame, titles: Sequence[Any] | None = None) -> Recommender:
+        """Add brand-new items (the index of ``attributes``), placed by the item attribute map."""
+        from mfrec.models.coldstart import add_items
+
+        self._require_fitted()
+        add_items(self, attributes, titles)
+        return self
+
+    def partial_fit(self, data: Any, *, passes: int = 1, **read_options: Any) -> Recommender:
+        """Fold new ratings (of known or new users and items) into the model without a full refit.
+
+        The new ratings are merged with the ones the model was trained on, then
+        ``passes`` rounds of least-squares updates run over the affected users and
+        then the affected items only, every other row fixed. Each update is an
+        approximation: a few warm-started conjugate-gradient steps towards the
+        row's exact regularised least-squares solution (new rows start at zero),
+        not the solve itself. Implicit models apply their ``threshold`` as ``fit``
+        does. Only models whose objective this update belongs to support it
+        (``supports_partial_fit``: sgd, als, adam, implicit-als); the others (NMF's
+        non-negative factors, BPR's ranking objective, the Bayesian posterior,
+        truncated SVD, the baselines) raise :class:`ParameterError`: refit them. That is what a
+        daily batch needs; a full refit is still due when the new data is a large
+        share of the whole, or when tastes drift for users who did not rate again
+        (their rows are never revisited), e.g. weekly.
+
+        Examples
+        --------
+        >>> model.partial_fit(todays_ratings)  # doctest: +SKIP
+        """
+        from mfrec.models.coldstart import partial_fit
+
+        if not self.supports_partial_fit:
+            raise ParameterError(f"{type(self).__name__} does not support partial_fit (its objective is not the "
+                                 "least-squares update partial_fit runs); refit it on all the data instead")  # fmt: skip
+        check_int("passes", passes, 1)
+        partial_fit(self, data, passes, **read_options)
+        return self
+
+    def _fold_in_regularization(self) -> tuple[float, float]:
+        """(factor, bias) regularisation per rating for fold-in and partial_fit solves."""
+        reg = getattr(self, "regularization", None)
+        reg = 0.1 if reg is None else float(reg)
+        bias_reg = getattr(self, "bias_regularization", None)
+        return reg, reg if bias_reg is None else float(bias_reg)
+
+    def _fits_user_bias(self) -> bool:
+        return bool(getattr(self, "biased", True)) and self.predicts_ratings
+
+    def _item_gram(self) -> np.ndarray:
+        """Q^T Q, cached: the implicit fold-in needs it on every call."""
+        from mfrec.kernels.implicit_als import gram
+
+        if getattr(self, "_gram_cache", None) is None:
+            self._gram_cache = gram(self._factors()[1])
+        return self._gram_cache
+
+    def _invalidate_caches(self) -> None:
+        self._gram_cache = None
+
+    @property
+    def _attribute_encoders(self) -> dict[str, Any]:
+        if "_encoders" not in self.__dict__:
+            self._encoders: dict[str, Any] = {}
+        return self._encoders
