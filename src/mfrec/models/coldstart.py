@@ -205,8 +205,7 @@ def fit_attributes(model: Recommender, user_attributes: pd.DataFrame | None, ite
         encoder = AttributeEncoder.fit(table)
         targets = np.hstack([factors[rows], bias[rows, None]]).astype(np.float64)
         weights = ridge_map(encoder.transform(table), targets, regularization)
-        setattr(model, f"{side}_attribute_weights_", weights)
-        model._attribute_encoders[side] = encoder
+        model._set_attribute_map(side, encoder, weights)
 
 
 def _prior(model: Recommender, side: str, attributes: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -231,15 +230,8 @@ def add_items(model: Recommender, attributes: pd.DataFrame, titles: Any = None) 
     if (known >= 0).any():
         raise DataError(f"item {attributes.index[np.flatnonzero(known >= 0)[0]]!r} is already known to the model")
     factors, bias = _prior(model, "item", attributes)
-    model.item_map_ = model.item_map_.extend(attributes.index.to_numpy())
-    if model.n_factors_:
-        model.item_factors_ = np.vstack([model.item_factors_, factors]).astype(np.float32)
-    model.item_bias_ = np.concatenate([model.item_bias_, bias]).astype(np.float32)
-    model.item_counts_ = np.concatenate([model.item_counts_, np.zeros(len(attributes), np.int64)])
-    if model.item_labels_ is not None:
-        extra = np.asarray(titles if titles is not None else attributes.index.astype(str), dtype=str)
-        model.item_labels_ = np.concatenate([model.item_labels_.astype(str), extra])
-    model._invalidate_caches()
+    labels = np.asarray(titles if titles is not None else attributes.index.astype(str), dtype=str)
+    model._add_ids(item_ids=attributes.index.to_numpy(), item_factors=factors, item_bias=bias, item_labels=labels)
 
 
 # ---------------------------------------------------------------- explanations
@@ -291,10 +283,8 @@ def partial_fit(model: Recommender, data: Any, passes: int, **read_options: Any)
     new = load(data, **read_options)
     user_ids = new.user_ids.to_ids(new.user_idx)
     item_ids = new.item_ids.to_ids(new.item_idx)
-    model.user_map_ = model.user_map_.extend(user_ids)
-    model.item_map_ = model.item_map_.extend(item_ids)
+    model._add_ids(user_ids, item_ids)
     n_users, n_items = len(model.user_map_), len(model.item_map_)
-    _grow(model, n_users, n_items)
     new_users = model.user_map_.lookup(user_ids)
     new_items = model.item_map_.lookup(item_ids)
 
@@ -310,9 +300,7 @@ def partial_fit(model: Recommender, data: Any, passes: int, **read_options: Any)
     users = np.concatenate([old_users[~replaced], new_users]).astype(np.int32)
     items = np.concatenate([old_items[~replaced], new_items]).astype(np.int32)
     values = np.concatenate([model.seen_ratings_[~replaced], new.ratings]).astype(np.float32)
-    model.seen_indptr_, model.seen_indices_, model.seen_ratings_ = csr_by_user(users, items, values, n_users)
-    model.item_counts_ = np.bincount(items, minlength=n_items).astype(np.int64)
-    model._invalidate_caches()
+    model._set_seen(*csr_by_user(users, items, values, n_users))
 
     affected_users = np.unique(new_users)
     affected_items = np.unique(new_items)
@@ -327,23 +315,6 @@ def _liked(model: Recommender, values: np.ndarray) -> np.ndarray:
     """Which implicit values count as interactions (``threshold``, as ``fit`` applies it)."""
     threshold = getattr(model, "threshold", None)
     return np.ones(values.shape[0], bool) if threshold is None else values >= threshold
-
-
-def _grow(model: Recommender, n_users: int, n_items: int) -> None:
-    """Append zero rows for new users and items (zero factors: fold-in solves them)."""
-    for name, size in (("user_bias_", n_users), ("item_bias_", n_items)):
-        current = getattr(model, name)
-        if current.shape[0] < size:
-            setattr(model, name, np.concatenate([current, np.zeros(size - current.shape[0], np.float32)]))
-    if model.n_factors_:
-        for name, size in (("user_factors_", n_users), ("item_factors_", n_items)):
-            current = getattr(model, name)
-            if current.shape[0] < size:
-                pad = np.zeros((size - current.shape[0], current.shape[1]), np.float32)
-                setattr(model, name, np.vstack([current, pad]))
-    if model.item_labels_ is not None and model.item_labels_.shape[0] < n_items:
-        extra = model.item_map_.to_ids(np.arange(model.item_labels_.shape[0], n_items)).astype(str)
-        model.item_labels_ = np.concatenate([model.item_labels_.astype(str), extra])
 
 
 def _resolve_rows(model: Recommender, side: str, rows: np.ndarray, users: np.ndarray, items: np.ndarray,
@@ -377,5 +348,4 @@ def _resolve_rows(model: Recommender, side: str, rows: np.ndarray, users: np.nda
     else:
         weights = model._fold_in_weights(csr[2]).astype(np.float32)
         implicit_cg_step(csr[0], csr[1], weights, Y, gram(Y), X_sub, np.float32(lam), _CG_STEPS, chunks, np.empty(0))
-    X[rows] = X_sub
-    x_bias[rows] = bias_sub
+    model._set_rows(side, rows, X_sub, bias_sub)

@@ -151,3 +151,42 @@ class Updates:
         if "_encoders" not in self.__dict__:
             self._encoders: dict[str, Any] = {}
         return self._encoders
+
+    # The model's own state changes that fold-in, attributes and updates need (coldstart computes, the model stores).
+
+    def _add_ids(self, user_ids: Any = (), item_ids: Any = (), *, item_factors: np.ndarray | None = None,
+                 item_bias: np.ndarray | None = None, item_labels: Any = None) -> None:  # fmt: skip
+        """Append users and items not known yet: zero factors and biases, or the given item rows (in order)."""
+        n_users_old, n_items_old = len(self.user_map_), len(self.item_map_)
+        self.user_map_ = self.user_map_.extend(np.asarray(user_ids))
+        self.item_map_ = self.item_map_.extend(np.asarray(item_ids))
+        extra_users, extra_items = len(self.user_map_) - n_users_old, len(self.item_map_) - n_items_old
+        k = self.n_factors_
+        new_bias = np.zeros(extra_items, np.float32) if item_bias is None else item_bias
+        self.user_bias_ = np.concatenate([self.user_bias_, np.zeros(extra_users, np.float32)]).astype(np.float32)
+        self.item_bias_ = np.concatenate([self.item_bias_, new_bias]).astype(np.float32)
+        if k:
+            new_factors = np.zeros((extra_items, k), np.float32) if item_factors is None else item_factors
+            self.user_factors_ = np.vstack([self.user_factors_, np.zeros((extra_users, k), np.float32)])
+            self.item_factors_ = np.vstack([self.item_factors_, new_factors]).astype(np.float32)
+        self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(extra_items, np.int64)])
+        if self.item_labels_ is not None and extra_items:
+            labels = self.item_map_.to_ids(np.arange(n_items_old, len(self.item_map_))) if item_labels is None else item_labels
+            self.item_labels_ = np.concatenate([self.item_labels_.astype(str), np.asarray(labels).astype(str)])
+        self._invalidate_caches()
+
+    def _set_seen(self, indptr: np.ndarray, indices: np.ndarray, ratings: np.ndarray) -> None:
+        """Replace the seen ratings (CSR by user) and the item counts derived from them."""
+        self.seen_indptr_, self.seen_indices_, self.seen_ratings_ = indptr, indices, ratings
+        self.item_counts_ = np.bincount(indices, minlength=len(self.item_map_)).astype(np.int64)
+        self._invalidate_caches()
+
+    def _set_rows(self, side: str, rows: np.ndarray, factors: np.ndarray, bias: np.ndarray) -> None:
+        """Overwrite the factors and biases of some users (``side="user"``) or items."""
+        getattr(self, f"{side}_factors_")[rows] = factors
+        getattr(self, f"{side}_bias_")[rows] = bias
+        self._invalidate_caches()
+
+    def _set_attribute_map(self, side: str, encoder: Any, weights: np.ndarray) -> None:
+        setattr(self, f"{side}_attribute_weights_", weights)
+        self._attribute_encoders[side] = encoder
