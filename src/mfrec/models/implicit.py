@@ -135,7 +135,7 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
     >>> from mfrec.data import synthetic
     >>> model = ImplicitALS(n_factors=8, n_epochs=3).fit(synthetic(300, 200, 6_000, seed=0))
     >>> model.recommend(model.user_map_.ids[0], n=2).columns.tolist()
-    ['user', 'item', 'score', 'rank', 'source']
+    ['user', 'item', 'score', 'rank', 'source', 'score_kind']
     """
 
     supports_partial_fit = True
