@@ -281,3 +281,13 @@ def test_implicit_updates_apply_the_threshold(planted):
     assert not np.allclose(model.fold_in({items[0]: 5.0, items[1]: 2.0}).factors, 0.0)
     model.partial_fit(pd.DataFrame({"user": [NEW_USER] * 2, "item": items[:2], "rating": [1.0, 2.0]}))
     assert np.allclose(model.user_factors_[model.user_map_.lookup([NEW_USER])[0]], 0.0)
+
+
+def test_nmf_fold_in_keeps_factors_non_negative_and_adds_no_bias(planted):
+    model = NMF(n_factors=4, n_epochs=10).fit(planted)
+    items = list(planted.item_ids.ids[:8])
+    folded = model.fold_in(dict(zip(items, [1.0, 5.0, 1.0, 5.0, 2.0, 4.0, 1.0, 5.0])))
+    assert (folded.factors >= 0).all() and folded.bias == 0.0
+    predicted = model.predict_new_user(folded, items[:2])
+    expected = model.item_factors_[model.item_map_.lookup(items[:2])] @ folded.factors
+    np.testing.assert_allclose(predicted, np.clip(expected, 1, 5), rtol=1e-5)

@@ -275,5 +275,6 @@ def test_recommend_scores_say_what_they_are(name, planted):
     counts = dict(zip(model.item_map_.ids, model.item_counts_))
     assert fallback_rows["score"].tolist() == [float(counts[i]) for i in fallback_rows["item"]]
     if model.score_kind == "rating":  # the score is what predict says: a rating on the scale
-        np.testing.assert_allclose(model_rows["score"], model.predict(model_rows["user"], model_rows["item"]), atol=1e-4)
+        predicted = model.predict(model_rows["user"], model_rows["item"])
+        np.testing.assert_allclose(model_rows["score"], predicted, atol=1e-4)
         assert model_rows["score"].between(1.0, 5.0).all()

@@ -115,7 +115,8 @@ def top_of_scores(model: Recommender, scores: np.ndarray, k: int, *, exclude: np
 
 
 def top_n(model: Recommender, users: Any, k: int = 10, *, candidates: Sequence[Any] | None = None,
-          exclude: Sequence[Any] | None = None, exclude_seen: bool = True, unknown: str = "error") -> pd.DataFrame:  # fmt: skip
+          exclude: Sequence[Any] | None = None, exclude_seen: bool = True,
+          unknown: str = "error") -> pd.DataFrame:  # fmt: skip
     """Top-``k`` items for known users by original ids: :meth:`Recommender.recommend` without fold-in.
 
     ``candidates`` is an allow-list, ``exclude`` a deny-list; ``unknown="fallback"``

@@ -148,6 +148,11 @@ def _solve(model: Recommender, rows: np.ndarray, values: np.ndarray, prior: tupl
     # ratings do not swing the bias and factors to fit them exactly.
     lam_f = lam * n + FACTOR_PSEUDO * lam
     lam_b = lam_bias * n + BIAS_PSEUDO
+    if getattr(model, "nonnegative_factors", False):  # NMF: the same ridge objective, factors kept >= 0
+        from scipy.optimize import nnls
+
+        stacked = np.vstack([Y, np.sqrt(lam_f) * np.eye(k)])
+        return nnls(stacked, np.concatenate([targets, np.sqrt(lam_f) * np.maximum(p0, 0.0)]))[0].astype(np.float32), 0.0
     A[np.arange(k), np.arange(k)] += lam_f
     b[:k] += lam_f * p0
     if biased:

@@ -51,6 +51,8 @@ class NMF(EarlyStopping, Recommender):
     """
 
     _saved_arrays = ("user_factors_", "item_factors_", "fallback_rating_")
+    #: fold_in solves a new user's factors by non-negative least squares, with no bias (NMF has none).
+    nonnegative_factors = True
 
     def __init__(
         self,
@@ -122,6 +124,9 @@ class NMF(EarlyStopping, Recommender):
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
         publish()
+
+    def _fits_user_bias(self) -> bool:
+        return False
 
     def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
         out[(user_rows < 0) | (item_rows < 0)] = self.fallback_rating_[0]

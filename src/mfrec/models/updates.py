@@ -120,7 +120,7 @@ class Updates:
 
         if not self.supports_partial_fit:
             raise ParameterError(f"{type(self).__name__} does not support partial_fit (its objective is not the "
-                                 "least-squares update partial_fit runs); refit it on all the data instead")  # fmt: skip
+                                 "least-squares update partial_fit runs); refit it on all the data")  # fmt: skip
         check_int("passes", passes, 1)
         partial_fit(self, data, passes, **read_options)
         return self
@@ -171,7 +171,9 @@ class Updates:
             self.item_factors_ = np.vstack([self.item_factors_, new_factors]).astype(np.float32)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(extra_items, np.int64)])
         if self.item_labels_ is not None and extra_items:
-            labels = self.item_map_.to_ids(np.arange(n_items_old, len(self.item_map_))) if item_labels is None else item_labels
+            labels = item_labels
+            if labels is None:
+                labels = self.item_map_.to_ids(np.arange(n_items_old, len(self.item_map_)))
             self.item_labels_ = np.concatenate([self.item_labels_.astype(str), np.asarray(labels).astype(str)])
         self._invalidate_caches()
 
