@@ -100,7 +100,8 @@ def fold_in(model: Recommender, ratings: Any, *, attributes: Any = None, regular
         bad = (values < low) | (values > high)
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            raise DataError(f"new-user rating {values[j]:g} for item {ids[j]!r} is outside the model's rating scale "
+            item = ids[j].item() if isinstance(ids[j], np.generic) else ids[j]
+            raise DataError(f"new-user rating {values[j]:g} for item {item!r} is outside the model's rating scale "
                             f"[{low:g}, {high:g}]; give ratings on the scale the model was trained on")  # fmt: skip
     rows = model.item_map_.lookup(ids, missing="negative") if len(ids) else np.zeros(0, np.int32)
     known = rows >= 0
