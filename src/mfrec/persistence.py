@@ -6,10 +6,13 @@ class is looked up by name in a fixed registry, so a model file cannot run code.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
-import tempfile
+import secrets
+import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +21,16 @@ import numpy as np
 import mfrec
 from mfrec.data.attributes import AttributeEncoder
 from mfrec.data.idmap import IdMap
-from mfrec.exceptions import ModelFormatError
+from mfrec.exceptions import MfrecError, ModelFormatError, ParameterError
 from mfrec.models.base import Recommender
 
 FORMAT_NAME = "mfrec-model"
-FORMAT_VERSION = 1
+#: 2: per-epoch history moved from model.json to ``history.<column>`` arrays. Version 1 still loads.
+FORMAT_VERSION = 2
 _COMMON_ARRAYS = ("user_bias_", "item_bias_", "seen_indptr_", "seen_indices_", "item_counts_")
 # Written when present; a model saved without them still loads (it cannot partial_fit or use attributes).
 _OPTIONAL_ARRAYS = ("seen_ratings_", "user_attribute_weights_", "item_attribute_weights_")
-
+_HISTORY_PREFIX = "history."
 
 def _registry() -> dict[str, type[Recommender]]:
     from mfrec.models import MODELS
@@ -48,18 +52,26 @@ def jsonable(value: Any) -> Any:
 
 
 def save_model(model: Recommender, path: str | os.PathLike) -> Path:
-    """Write ``model`` to the folder ``path`` (created, or replaced atomically file by file)."""
+    """Write ``model`` to the folder ``path``, replacing a model saved there before as a whole.
+
+    Both files are written into a temporary sibling folder that is then renamed into
+    place, so a crash mid-save leaves the previous model and a reader never sees a
+    new ``model.json`` beside an old ``arrays.npz``. A folder holding anything but a
+    saved model is refused rather than replaced.
+    """
     model._require_fitted()
     if type(model).__name__ not in _registry():
         raise ModelFormatError(f"{type(model).__name__} is not a registered mfrec model and cannot be saved")
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and (not folder.is_dir() or set(os.listdir(folder)) - {"model.json", "arrays.npz"}):
+        raise ParameterError(f"{folder} exists and is not a saved mfrec model; save to a new or empty folder")
     arrays = {name: getattr(model, name) for name in (*_COMMON_ARRAYS, *model._saved_arrays)}
     arrays.update({name: getattr(model, name) for name in _OPTIONAL_ARRAYS if hasattr(model, name)})
     arrays["user_ids"] = model.user_map_.to_storable()
     arrays["item_ids"] = model.item_map_.to_storable()
     if model.item_labels_ is not None:
         arrays["item_labels"] = model.item_labels_
+    history = _history_arrays(model.history_)
     meta = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -71,18 +83,82 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
         "n_factors": model.n_factors_,
-        "history": jsonable(model.history_),
+        "history_columns": list(history),
         "fit_seconds": getattr(model, "fit_seconds_", None),
         "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
-    # Write to temporary names then rename, so a reader never sees half a model.
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as handle:
-        np.savez(handle, **arrays)
-    os.replace(handle.name, folder / "arrays.npz")
-    tmp_meta = folder / "model.json.tmp"
-    tmp_meta.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp_meta, folder / "model.json")
+    arrays.update({_HISTORY_PREFIX + column: values for column, values in history.items()})
+    # What load would refuse is not written: a bug shows here, not when the model is needed.
+    check_arrays(type(model), meta, arrays, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / f".{folder.name}.saving-{secrets.token_hex(4)}"
+    staging.mkdir()  # plain mkdir and open(): the umask decides permissions, the same for both files
+    try:
+        with (staging / "arrays.npz").open("wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with (staging / "model.json").open("w") as handle:
+            handle.write(json.dumps(meta, indent=1))
+            handle.flush()
+            os.fsync(handle.fileno())
+        _move_into_place(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    """Rename ``staging`` to ``folder``; an existing ``folder`` is swapped out in one step where the OS can."""
+    if not folder.exists():
+        os.rename(staging, folder)
+        return
+    if _exchange(staging, folder):
+        return  # staging now holds the old model, removed by the caller
+    # No atomic exchange here: for a moment there is no folder (a reader gets "no model.json", never a mix).
+    retired = folder.parent / f".{folder.name}.old-{secrets.token_hex(4)}"
+    os.rename(folder, retired)
+    try:
+        os.rename(staging, folder)
+    except OSError:
+        os.rename(retired, folder)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux's renameat2(RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _history_arrays(history: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Per-epoch history as one array per column (NaN where an epoch lacks the column)."""
+    columns: dict[str, None] = {}
+    for row in history:
+        columns.update(dict.fromkeys(row))
+    out = {}
+    for column in columns:
+        values = [row.get(column) for row in history]
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+            out[column] = np.asarray(values, dtype=np.int64)
+        else:
+            out[column] = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return out
+
+
+def _history_rows(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    n = len(next(iter(columns.values()))) if columns else 0
+    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    for column, values in columns.items():
+        for row, value in zip(rows, values.tolist()):
+            if not (isinstance(value, float) and math.isnan(value)):
+                row[column] = value
+    return rows
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -107,31 +183,136 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike) -> Recommender:
-    """Read a model written by :func:`save_model`; predictions are identical to the saved model's."""
+    """Read a model written by :func:`save_model`; predictions are identical to the saved model's.
+
+    Nothing in the file is trusted: only the arrays this model class saves are read,
+    and each is checked for dtype, shape and index range (see :func:`check_arrays`)
+    before any kernel can see it, so a corrupt or crafted file is a
+    :class:`ModelFormatError`, never an out-of-bounds read or write.
+    """
     folder = Path(path)
     meta = read_metadata(folder)
-    cls = _registry().get(meta["model"])
+    cls = _registry().get(meta.get("model"))
     if cls is None:
-        raise ModelFormatError(f"{folder} holds an unknown model class {meta['model']!r}")
+        raise ModelFormatError(f"{folder} holds an unknown model class {meta.get('model')!r}")
+    file = folder / "arrays.npz"
     try:
-        with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+        with np.load(file, allow_pickle=False) as stored:
+            allowed = _allowed_names(cls, meta)
+            unexpected = sorted(set(stored.files) - allowed)
+            if unexpected:
+                raise ModelFormatError(f"{file} holds arrays a {cls.__name__} does not save: {unexpected}; "
+                                       "the file is corrupt or not written by mfrec")  # fmt: skip
             arrays = {name: stored[name] for name in stored.files}
-    except (OSError, ValueError) as exc:
-        raise ModelFormatError(f"cannot read {folder / 'arrays.npz'}: {exc}") from None
-    needed = {*_COMMON_ARRAYS, *cls._saved_arrays, "user_ids", "item_ids"}
-    missing = sorted(needed - arrays.keys())
-    if missing:
-        raise ModelFormatError(f"{folder / 'arrays.npz'} lacks {missing}")
-    model = cls().set_params(**meta["params"])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, MfrecError):
+            raise
+        raise ModelFormatError(f"cannot read {file}: {exc}") from None
+    check_arrays(cls, meta, arrays, folder)
+    try:
+        model = cls().set_params(**meta.get("params", {}))
+        model._check_params()
+    except (MfrecError, TypeError) as exc:
+        raise ModelFormatError(f"{folder / 'model.json'} has invalid params: {exc}") from None
     model.user_map_ = IdMap(arrays.pop("user_ids"))
     model.item_map_ = IdMap(arrays.pop("item_ids"))
     model.item_labels_ = arrays.pop("item_labels", None)
+    history = {name[len(_HISTORY_PREFIX):]: arrays.pop(name) for name in list(arrays) if name.startswith(_HISTORY_PREFIX)}
     for name, value in arrays.items():
         setattr(model, name, value)
-    model.global_mean_ = meta["global_mean"]
-    model.rating_scale_ = tuple(meta["rating_scale"])
-    model.history_ = meta.get("history", [])
+    model.global_mean_ = float(meta["global_mean"])
+    model.rating_scale_ = tuple(float(v) for v in meta["rating_scale"])
+    model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
     for side, columns in meta.get("attribute_encoders", {}).items():
         model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model
+
+
+def _allowed_names(cls: type[Recommender], meta: dict[str, Any]) -> set[str]:
+    history = meta.get("history_columns", [])
+    if not isinstance(history, list):
+        history = []
+    return {*_COMMON_ARRAYS, *cls._saved_arrays, *_OPTIONAL_ARRAYS, "user_ids", "item_ids", "item_labels",
+            *(_HISTORY_PREFIX + str(column) for column in history)}  # fmt: skip
+
+
+def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
+    """Refuse arrays that do not make a sound ``cls`` model: names, dtypes, shapes and index ranges.
+
+    The kernels run without bounds checks, so every index they will follow is checked
+    here: the seen-items CSR (pointers start at 0, never decrease, end at the number of
+    entries; every item index names an item), and factor, bias and count rows match the
+    id maps.
+    """
+    where = folder / "arrays.npz"
+
+    def fail(message: str) -> None:
+        raise ModelFormatError(f"{where}: {message}; the model file is corrupt, re-save or retrain it")
+
+    missing = sorted({*_COMMON_ARRAYS, *cls._saved_arrays, "user_ids", "item_ids"} - arrays.keys())
+    if missing:
+        fail(f"lacks {missing}")
+    unexpected = sorted(set(arrays) - _allowed_names(cls, meta))
+    if unexpected:
+        fail(f"holds arrays a {cls.__name__} does not save: {unexpected}")
+
+    def need(name: str, kinds: str, ndim: int, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
+        value = arrays[name]
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != ndim:
+            fail(f"{name} must be a {ndim}-d array of kind {kinds!r}, got {getattr(value, 'dtype', type(value))} "
+                 f"with {getattr(value, 'ndim', '?')} dimensions")  # fmt: skip
+        if shape is not None and any(want is not None and got != want for got, want in zip(value.shape, shape)):
+            fail(f"{name} has shape {value.shape}, expected {tuple('*' if w is None else w for w in shape)}")
+        if value.dtype.kind == "f" and value.dtype != np.float32 and not name.startswith(_HISTORY_PREFIX):
+            fail(f"{name} must be float32, got {value.dtype}")
+        if value.dtype.kind == "f" and not name.startswith(_HISTORY_PREFIX) and not np.isfinite(value).all():
+            fail(f"{name} holds non-finite values")
+        return value
+
+    for name in ("user_ids", "item_ids"):
+        ids = need(name, "iU", 1)
+        if len(np.unique(ids)) != len(ids):
+            fail(f"{name} has duplicate ids")
+    n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
+    if (meta.get("n_users"), meta.get("n_items")) != (n_users, n_items):
+        fail(f"model.json says {meta.get('n_users')} users x {meta.get('n_items')} items, the arrays hold "
+             f"{n_users} x {n_items}")  # fmt: skip
+    need("user_bias_", "f", 1, (n_users,))
+    need("item_bias_", "f", 1, (n_items,))
+    counts = need("item_counts_", "i", 1, (n_items,))
+    if counts.size and counts.min() < 0:
+        fail("item_counts_ has negative counts")
+    indptr = need("seen_indptr_", "i", 1, (n_users + 1,))
+    indices = need("seen_indices_", "i", 1)
+    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        fail("seen_indptr_ must start at 0, never decrease and end at the length of seen_indices_")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_items):
+        fail(f"seen_indices_ holds item rows outside 0..{n_items - 1}")
+    if "seen_ratings_" in arrays:
+        need("seen_ratings_", "f", 1, (len(indices),))
+    k = None
+    if "user_factors_" in arrays or "item_factors_" in arrays:
+        k = need("user_factors_", "f", 2, (n_users, None)).shape[1]
+        need("item_factors_", "f", 2, (n_items, k))
+    if "singular_values_" in arrays:
+        need("singular_values_", "f", 1, (k,))
+    for side in ("user", "item"):
+        name = f"{side}_attribute_weights_"
+        if name in arrays:
+            need(name, "f", 2, (None, (k or 0) + 1))
+    if "item_labels" in arrays:
+        need("item_labels", "U", 1, (n_items,))
+    checked = {*_COMMON_ARRAYS, *_OPTIONAL_ARRAYS, "user_ids", "item_ids", "item_labels", "user_factors_",
+               "item_factors_", "singular_values_"}  # fmt: skip
+    history = [name for name in arrays if name.startswith(_HISTORY_PREFIX)]
+    for name in history:
+        need(name, "if", 1, (len(arrays[history[0]]),))
+    for name in set(arrays) - checked - set(history):  # a model's own arrays: float32 and finite
+        need(name, "f", arrays[name].ndim)
+    scale = meta.get("rating_scale")
+    if not (isinstance(scale, list) and len(scale) == 2 and all(isinstance(v, (int, float)) for v in scale)
+            and math.isfinite(scale[0]) and math.isfinite(scale[1]) and scale[0] <= scale[1]):  # fmt: skip
+        raise ModelFormatError(f"{folder / 'model.json'}: rating_scale must be [low, high], got {scale!r}")
+    if not isinstance(meta.get("global_mean"), (int, float)) or not math.isfinite(meta["global_mean"]):
+        raise ModelFormatError(f"{folder / 'model.json'}: global_mean must be a finite number")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -10,13 +11,42 @@ import pandas as pd
 
 from mfrec.exceptions import UnknownIdError
 
-# Stands in for a query that cannot be an integer id (e.g. "abc" against integer ids).
+# Stands in for a query that cannot be an integer id (e.g. "abc" or "1.5" against integer ids).
 _NO_MATCH = np.iinfo(np.int64).min
+# Stands in for a non-string query against string ids: an object no index holds.
+_NO_MATCH_OBJECT = object()
+# The one spelling of an integer: no sign but "-", no leading zeros, no spaces, no ".0" (and it fits int64).
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]{0,17}")
 
 
 def plain(value: Any) -> Any:
     """A numpy scalar as the Python value it holds, so messages show ``5``, not ``np.int64(5)``."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _whole_floats(values: np.ndarray) -> np.ndarray:
+    whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**62)
+    return np.where(whole, np.where(whole, values, 0).astype(np.int64), _NO_MATCH)
+
+
+def _decimal_strings(values: np.ndarray) -> np.ndarray:
+    spelled = pd.Series(values, dtype=object).str.fullmatch(_DECIMAL.pattern).to_numpy(dtype=bool)
+    out = np.full(values.shape, _NO_MATCH, dtype=np.int64)
+    out[spelled] = values[spelled].astype(np.int64)
+    return out
+
+
+def _integer_or_no_match(value: Any) -> int:
+    """One query value against integer ids: the integer it exactly is, else ``_NO_MATCH``."""
+    if isinstance(value, (bool, np.bool_)):
+        return _NO_MATCH
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(_whole_floats(np.array([value], dtype=np.float64))[0])
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return int(value)
+    return _NO_MATCH
 
 
 def _as_1d(values: Any) -> np.ndarray:
@@ -26,15 +56,29 @@ def _as_1d(values: Any) -> np.ndarray:
         return np.asarray([values])
     if isinstance(values, np.ndarray):
         return values.ravel()
-    return np.asarray(list(values) if not isinstance(values, (list, tuple)) else values).ravel()
+    values = list(values)
+    if len({type(v) for v in values}) > 1:
+        # numpy would coerce a mixed list to one type ([True, 2] -> [1, 2], [1, "a"] -> ["1", "a"]).
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return array
+    return np.asarray(values).ravel()
 
 
 class IdMap:
     """Original ids <-> rows ``0..n-1``, in the order given.
 
-    Integer ids stay integers; anything else is kept as strings. Lookups accept
-    strings for integer maps (``"196"`` finds user ``196``) so that ids typed on a
-    command line or read from JSON still match.
+    Integer ids stay integers; anything else is kept as strings. A query finds a
+    row only when it *is* that id, never by rounding or parsing loosely:
+
+    - against integer ids: Python and numpy integers match by value; a float only
+      when it is whole (``196.0``, as ``fit`` reads whole float ids as integers); a
+      string only when it is the integer's exact decimal spelling (``"196"``, so ids
+      typed on a command line or read from JSON match; ``"1.5"``, ``"196.0"``,
+      ``"0196"`` and ``" 196"`` do not); booleans never;
+    - against string ids: only strings match, exactly (``1`` does not find ``"1"``).
+
+    Anything else is unknown: an error, or row -1 with ``missing="negative"``.
 
     Examples
     --------
@@ -43,6 +87,8 @@ class IdMap:
     [1, 0]
     >>> m.to_ids([0]).tolist()
     ['alice']
+    >>> IdMap(np.array([1, 2])).lookup(["2", 1, "1.5", True], missing="negative").tolist()
+    [1, 0, -1, -1]
     """
 
     __slots__ = ("_index", "_is_integer")
@@ -76,18 +122,22 @@ class IdMap:
         return self._is_integer
 
     def _normalise_query(self, values: np.ndarray) -> np.ndarray:
-        if self._is_integer and values.dtype.kind not in "iu":
-            if values.dtype.kind == "f":
-                whole = np.isfinite(values) & (values == np.round(values))
-                return np.where(whole, np.nan_to_num(values).astype(np.int64), _NO_MATCH)
-            converted = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-            ok = converted.notna().to_numpy()
-            out = np.full(values.shape, _NO_MATCH, dtype=np.int64)
-            out[ok] = converted[ok].astype(np.int64).to_numpy()
-            return out
         if not self._is_integer:
-            return values.astype(str).astype(object)
-        return values
+            if values.dtype.kind == "U":
+                return values.astype(str).astype(object)
+            if values.dtype.kind != "O":
+                return np.full(values.shape, _NO_MATCH_OBJECT, dtype=object)
+            return np.array([v if isinstance(v, str) else _NO_MATCH_OBJECT for v in values], dtype=object)
+        kind = values.dtype.kind
+        if kind in "iu":
+            return values
+        if kind == "f":
+            return _whole_floats(values)
+        if kind == "U":
+            return _decimal_strings(values.astype(str))
+        if kind == "O":
+            return np.array([_integer_or_no_match(v) for v in values], dtype=np.int64)
+        return np.full(values.shape, _NO_MATCH, dtype=np.int64)  # bool, datetime, ...
 
     def lookup(
         self,
