@@ -144,3 +144,38 @@ def test_demo_on_movielens(ml100k_path, tmp_path):
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "mfrec", "--help"], capture_output=True, text=True, check=True)
     assert "evaluate" in result.stdout
+
+
+def test_evaluate_splits_rating_metrics_into_warm_and_cold(tmp_path):
+    """A time-ordered split tests many users unseen in train: their rows are reported apart."""
+    frame = synthetic(300, 120, 6_000, seed=5).to_frame()
+    late = frame["user"].isin(frame["user"].unique()[:60])  # these users only appear at the end of the log
+    frame.loc[late, "timestamp"] += frame["timestamp"].max()
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    result = run("evaluate", path, "--protocol", "temporal", "-m", "baseline", "--json", "-q")
+    payload = json.loads(result.stdout)
+    assert payload["ratings_warm"] > 0 and payload["ratings_cold"] > 0
+    assert payload["ratings_warm"] + payload["ratings_cold"] == round(0.2 * len(frame))
+    overall = payload["rmse"] ** 2 * (payload["ratings_warm"] + payload["ratings_cold"])
+    parts = payload["rmse_warm"] ** 2 * payload["ratings_warm"] + payload["rmse_cold"] ** 2 * payload["ratings_cold"]
+    assert abs(overall - parts) < 1e-6 * overall
+    table = run("evaluate", path, "--protocol", "temporal", "-m", "baseline", "-q").stdout
+    assert "warm n" in table and "cold n" in table and f"{payload['ratings_cold']:,}" in table
+
+
+def test_cli_errors_name_flags_not_python_arguments(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("uid,iid,stars\n1,2,3\n2,1,4\n")
+    result = runner.invoke(app, ["train", str(path), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "--user-col NAME" in result.stderr and "user_col=" not in result.stderr
+
+
+def test_unknown_user_error_mentions_the_fallback_flag(model_dir):
+    result = runner.invoke(app, ["recommend", str(model_dir), "-u", "99999"])
+    assert result.exit_code == 2 and "--unknown fallback" in result.stderr.replace("\n", " ")
+
+
+def test_tune_help_describes_the_search_it_runs():
+    text = run("tune", "--help").stdout.replace("\n", " ")
+    assert "Random search" not in text and "around the best" in " ".join(text.split())

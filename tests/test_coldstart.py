@@ -291,3 +291,18 @@ def test_nmf_fold_in_keeps_factors_non_negative_and_adds_no_bias(planted):
     predicted = model.predict_new_user(folded, items[:2])
     expected = model.item_factors_[model.item_map_.lookup(items[:2])] @ folded.factors
     np.testing.assert_allclose(predicted, np.clip(expected, 1, 5), rtol=1e-5)
+
+
+def test_cold_start_ndcg_counts_unknown_liked_items_as_misses():
+    """Same NDCG as the main protocol: a liked item no training user rated stays relevant (a miss)."""
+    users, items, ratings = [], [], []
+    for i in range(10):  # training users: 2-4 ratings each, too few to be held out; "a" the most popular
+        for item, upto in (("a", 10), ("d", 9), ("b", 8), ("c", 6)):
+            if i < upto:
+                users.append(f"t{i}"), items.append(item), ratings.append(3.0)
+    for item, rating in (("a", 5.0), ("solo", 5.0), ("b", 1.0), ("c", 1.0), ("d", 1.0), ("e", 1.0)):
+        users.append("held"), items.append(item), ratings.append(rating)
+    data = from_arrays(users, items, ratings)
+    curve = cold_start_curve(data, Biases, n_users=1, revealed=(0,), methods=("popularity",), k=10)
+    # "a" is ranked first; "solo" cannot be ranked: DCG 1 over the ideal of two hits.
+    assert curve[0]["ndcg@10"] == pytest.approx(1 / (1 + 1 / np.log2(3)))

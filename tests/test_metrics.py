@@ -53,3 +53,19 @@ def test_coverage():
 def test_bad_k():
     with pytest.raises(ParameterError, match="k must be a positive int"):
         ndcg_at_k(REC, REL, 0)
+
+
+def test_one_ndcg_definition_in_the_batched_kernel():
+    """The main protocol's numba kernel and ndcg_at_k agree, unknown (-1) relevant items counting as misses."""
+    import numpy as np
+
+    from mfrec.kernels.ranking import ranking_metrics
+
+    rng = np.random.default_rng(0)
+    recs = np.array([rng.permutation(20)[:5] for _ in range(30)], dtype=np.int32)
+    relevant = [rng.choice(np.arange(-1, 20), size=int(rng.integers(1, 8)), replace=False) for _ in range(30)]
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in relevant])]).astype(np.int64)
+    out = np.zeros((30, 5))
+    ranking_metrics(recs, np.full(30, 5, np.int32), indptr, np.concatenate(relevant).astype(np.int32), 5, out)
+    for u in range(30):
+        assert out[u, 2] == pytest.approx(ndcg_at_k(recs[u].tolist(), set(relevant[u].tolist()), 5))

@@ -95,3 +95,40 @@ def test_local_candidates_stay_inside_the_space():
                 assert candidate[name] in spec, name
     nearby = [_near(space, best, rng)["learning_rate"] for _ in range(200)]
     assert np.median(np.abs(np.log(np.array(nearby) / 0.0119))) < 0.3  # close to the best, not uniform
+
+
+def test_tune_ranks_implicit_models_on_ndcg(tmp_path):
+    """Regression: the second candidate of a ranking model crashed with KeyError 'rmse'."""
+    data = tmp_path / "r.csv"
+    synthetic(300, 100, 5_000, seed=2).to_frame().to_csv(data, index=False)
+    best = tmp_path / "best.json"
+    result = CliRunner().invoke(app, ["tune", str(data), "-m", "bpr", "--folds", "2", "--max-candidates", "3",
+                                      "--jobs", "1", "-o", str(best), "-q"], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = json.loads(best.read_text())
+    assert saved["metric"] == "ndcg@10" and len(saved["candidates"]) == 3
+    assert all("rmse" not in c and 0 <= c["score"] <= 1 for c in saved["candidates"])
+    assert saved["best_score"] == max(c["score"] for c in saved["candidates"])
+
+
+def test_a_search_runs_from_a_script_without_a_main_guard(tmp_path):
+    """Workers must not re-run an unguarded script (each would start its own search and fail)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from mfrec.data import kfold, synthetic\n"
+        "from mfrec.evaluation import grid_search\n"
+        "print('script body ran')\n"
+        "splits = list(kfold(synthetic(200, 60, 3_000, seed=1), 2, seed=0))\n"
+        "result = grid_search('baseline', {'reg_user': [1.0, 5.0]}, splits, n_jobs=2)\n"
+        "print('candidates', len(result.candidates))\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": src}, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("script body ran") == 1 and "candidates 2" in done.stdout
+    assert "RuntimeError" not in done.stderr

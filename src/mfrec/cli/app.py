@@ -38,8 +38,9 @@ from mfrec.cli.common import (
     read_options,
     stderr,
     stdout,
+    warm_cold_table,
 )  # fmt: skip
-from mfrec.exceptions import ParameterError
+from mfrec.exceptions import ParameterError, UnknownIdError
 from mfrec.models import MODELS
 
 app = typer.Typer(
@@ -204,6 +205,8 @@ def evaluate(
         print_json(payload)
     else:
         stdout.print(metrics_table(results, k, f"{protocol} on {data} ({len(splits)} split(s), mean)"))
+        if any(result.get("ratings_cold") for result in results.values()):
+            stdout.print(warm_cold_table(results))
         first = results[model]
         stdout.print(
             f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
@@ -263,9 +266,10 @@ def tune(
     json_output: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
-    """Random search over a model's hyper-parameters within a time budget; writes the best to --output.
+    """Search a model's hyper-parameters within a time budget; writes the best to --output.
 
-    The model's defaults are always the first candidate, so the result is never worse than them.
+    The model's defaults are the first candidate, so the result is never worse than them; then
+    random candidates for the first 30% of the budget, then candidates sampled around the best so far.
     Example: mfrec tune ../shared/data/ml-100k --protocol ml100k-folds --model sgd --budget 10 -o best.json
     """
     import json
@@ -331,7 +335,12 @@ def recommend(
     else:
         if not user:
             raise ParameterError("give --user, or --rated ITEM=RATING for a new user")
-        frame = model.recommend(user, n, exclude_seen=not include_seen, unknown=unknown, explain=explain)
+        try:
+            frame = model.recommend(user, n, exclude_seen=not include_seen, unknown=unknown, explain=explain)
+        except UnknownIdError as exc:
+            if unknown != "error":
+                raise
+            raise UnknownIdError(f"{exc}; pass --unknown fallback to answer it with the most popular items") from None
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -121,6 +122,7 @@ def handle_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except (MfrecError, OSError) as exc:
             message = str(exc) if isinstance(exc, MfrecError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+            message = _cli_spelling(message)
             stderr.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
@@ -128,6 +130,11 @@ def handle_errors(command: Callable) -> Callable:
             raise typer.Exit(code=130) from None
 
     return wrapper
+
+
+def _cli_spelling(message: str) -> str:
+    """The library names Python arguments (``user_col='<name>'``); on the command line, name the flag."""
+    return re.sub(r"\b(\w+)_col='<name>'", lambda m: f"--{m.group(1)}-col NAME", message)
 
 
 def print_json(payload: Any) -> None:
@@ -169,4 +176,22 @@ def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
     for name, result in rows.items():
         digits = {"fit_seconds": 2, "rmse": 4, "mae": 4}
         table.add_row(name, *(f"{result[c]:.{digits.get(c, 3)}f}" if c in result else "-" for c in columns))
+    return table
+
+
+def warm_cold_table(rows: dict[str, dict[str, Any]]) -> Table:
+    """Rating metrics split by who answered: the model (user and item seen in train) or the fallback."""
+    table = Table(title="Rating metrics by who answered: warm = user and item seen in train, cold = fallback",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)  # fmt: skip
+    table.add_column("model", no_wrap=True)
+    for header in ("warm n", "RMSE", "MAE", "cold n", "RMSE", "MAE"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name, result in rows.items():
+        if "ratings_warm" not in result:
+            continue
+        cells = []
+        for group in ("warm", "cold"):
+            cells.append(f"{result[f'ratings_{group}']:,}")
+            cells += [f"{result[f'{m}_{group}']:.4f}" if result[f"ratings_{group}"] else "-" for m in ("rmse", "mae")]
+        table.add_row(name, *cells)
     return table

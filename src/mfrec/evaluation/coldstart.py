@@ -14,7 +14,10 @@ revealed ratings N, four ways of answering are measured on the test sets:
   revealed ratings (the expensive reference that fold-in approximates).
 
 RMSE is over all test ratings of the held-out users; NDCG@k ranks every item
-the user has not revealed, relevant = test rating >= threshold.
+the user has not revealed, relevant = test rating >= threshold, with the same
+definition as the main protocol (:func:`mfrec.evaluation.ndcg_at_k`): a relevant
+item the answering model does not know counts as a miss, so every method is
+measured against the same relevant set.
 """
 
 from __future__ import annotations
@@ -124,7 +127,9 @@ def cold_start_curve(
             liked = test_ratings >= threshold
             if liked.any():  # liked items the model does not know cannot be ranked: left out of the ideal
                 top, _ = top_of_scores(model, scores, k, exclude=shown[shown >= 0])
-                ndcgs.append(ndcg_at_k(top.tolist(), set(test_rows[liked & (test_rows >= 0)].tolist()), k))
+                # The one NDCG definition (metrics.ndcg_at_k), in item ids: a liked item the model does not
+                # know stays relevant and counts as a miss, as in the main protocol.
+                ndcgs.append(ndcg_at_k(model.item_map_.to_ids(top).tolist(), set(test_items[liked].tolist()), k))
         return {"method": method, "revealed": n, "rmse": float(np.sqrt(np.concatenate(errors).mean())),
                 f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip
 

@@ -35,6 +35,9 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     """Metrics of a model already fitted on ``train``, measured on ``test``.
 
     Models that do not predict ratings (``predicts_ratings`` False) get ranking metrics only.
+    Rating metrics are also split by who answered: ``warm`` test ratings (user and item both
+    seen in train, answered by the model) and ``cold`` ones (answered by the fallback), with
+    their counts ``ratings_warm`` / ``ratings_cold`` (NaN metrics when a group is empty).
     """
     test_users = test.user_ids.to_ids(test.user_idx)
     test_items = test.item_ids.to_ids(test.item_idx)
@@ -42,6 +45,7 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     if model.predicts_ratings:  # an implicit model's scores are preferences: RMSE would be meaningless
         predictions = model.predict(test_users, test_items)
         result.update(rmse=rmse(test.ratings, predictions), mae=mae(test.ratings, predictions))
+        result.update(_warm_and_cold(model, test, test_items, predictions))
 
     # Relevant items per test user, in the model's rows (-1: unknown to the model).
     user_rows_all = model.user_map_.lookup(test.user_ids.ids, missing="negative")
@@ -70,6 +74,25 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     result["users_skipped"] = int(((counts == 0) & (user_rows_all >= 0)).sum())
     result["users_cold"] = int((user_rows_all < 0).sum())
     return result
+
+
+def _mean(values: list[float]) -> float:
+    """The mean over folds, ignoring folds where a metric is undefined (e.g. no cold test ratings)."""
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def _warm_and_cold(model: Recommender, test: Interactions, test_items: Any, predictions: Any) -> dict[str, Any]:
+    """RMSE/MAE and counts of the test ratings the model answered (warm) and the fallback answered (cold)."""
+    known_user = model.user_map_.lookup(test.user_ids.ids, missing="negative")[test.user_idx] >= 0
+    warm = known_user & (model.item_map_.lookup(test_items, missing="negative") >= 0)
+    out: dict[str, Any] = {}
+    for name, rows in (("warm", warm), ("cold", ~warm)):
+        out[f"ratings_{name}"] = int(rows.sum())
+        empty = not rows.any()
+        out[f"rmse_{name}"] = float("nan") if empty else rmse(test.ratings[rows], predictions[rows])
+        out[f"mae_{name}"] = float("nan") if empty else mae(test.ratings[rows], predictions[rows])
+    return out
 
 
 def evaluate(
@@ -102,9 +125,10 @@ def evaluate(
         if on_fold:
             on_fold(fold, result)
     keys = [key for key, value in per_fold[0].items() if isinstance(value, float)]
-    summary: dict[str, Any] = {key: float(np.mean([r[key] for r in per_fold])) for key in keys}
-    for key in ("users_evaluated", "users_skipped", "users_cold"):
-        summary[key] = int(sum(r[key] for r in per_fold))
+    summary: dict[str, Any] = {key: _mean([r[key] for r in per_fold]) for key in keys}
+    for key in ("users_evaluated", "users_skipped", "users_cold", "ratings_warm", "ratings_cold"):
+        if key in per_fold[0]:
+            summary[key] = int(sum(r[key] for r in per_fold))
     summary["std"] = {key: float(np.std([r[key] for r in per_fold])) for key in keys}
     summary["folds"] = len(per_fold)
     summary["per_fold"] = per_fold

@@ -79,7 +79,15 @@ def recall_at_k(recommended: Sequence[Any], relevant: Iterable[Any], k: int = 10
 
 
 def ndcg_at_k(recommended: Sequence[Any], relevant: Iterable[Any], k: int = 10) -> float:
-    """Normalised discounted cumulative gain with binary relevance.
+    """Normalised discounted cumulative gain with binary relevance: mfrec's one NDCG definition.
+
+    DCG sums 1/log2(rank + 1) over the relevant items among the first ``k``
+    (rank 1-based); it is divided by the DCG of a perfect list of
+    min(|relevant|, k) hits. Relevant items that cannot be recommended (unknown
+    to the model) stay in ``relevant`` and count as misses. The main protocol
+    (:func:`mfrec.evaluation.score`, through its batched numba twin
+    ``kernels.ranking.ranking_metrics``, tested equal) and the cold-start
+    protocol both use this definition.
 
     >>> round(ndcg_at_k(["x", "a"], {"a"}, k=2), 4)
     0.6309

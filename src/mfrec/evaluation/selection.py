@@ -10,8 +10,10 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,8 +118,10 @@ class SearchResult:
 
     def add(self, params: dict[str, Any], result: dict[str, Any], seconds: float) -> None:
         score = result[self.metric]
-        self.candidates.append({"params": params, "score": score, "std": result["std"][self.metric],
-                                "seconds": seconds, "rmse": result["rmse"], "mae": result["mae"]})  # fmt: skip
+        row = {"params": params, "score": score, "std": result["std"][self.metric], "seconds": seconds}
+        # Ranking models have no rating metrics: keep whichever of these the candidate was scored on.
+        row.update({key: result[key] for key in ("rmse", "mae") if key in result})
+        self.candidates.append(row)
         better = score < self.best_score if self.metric in LOWER_IS_BETTER else score > self.best_score
         if not self.candidates[:-1] or better:
             self.best_params, self.best_score, self.best_std = params, score, result["std"][self.metric]
@@ -155,6 +159,28 @@ def _single_threaded(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start worker processes without re-running the caller's script in them.
+
+    A spawned worker normally imports ``__main__`` again, so a script without an
+    ``if __name__ == "__main__":`` guard would re-run its search in every worker.
+    The workers only call functions of this module, so they need nothing from
+    ``__main__``: hiding its file and spec while a worker starts keeps it out.
+    (``fork`` would avoid the re-run too, but a process that has already run a
+    numba kernel on the GNU OpenMP threading layer aborts its forked children.)
+    """
+    main = sys.modules.get("__main__")
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if main is not None and key in main.__dict__}
+    try:
+        for key in saved:
+            setattr(main, key, None) if key == "__spec__" else delattr(main, key)
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(main, key, value)
+
+
 def search(
     name: str,
     candidates: Callable[[SearchResult], dict[str, Any] | None],
@@ -172,7 +198,9 @@ def search(
 
     Parallel in ``n_jobs`` worker processes (default: the number of cores), each
     candidate single-threaded. A candidate still running when the budget ends is
-    waited for; none is started after it.
+    waited for; none is started after it. Workers are started without importing
+    the calling script, so a plain script needs no ``if __name__ == "__main__":``
+    guard (models must be built-in names of ``mfrec.models.MODELS``).
     """
     _check_model(name)
     if metric in LOWER_IS_BETTER and not MODELS[name].predicts_ratings:
@@ -196,7 +224,9 @@ def search(
                 if params is None:
                     exhausted = True
                     break
-                running[pool.submit(_score_candidate, name, _single_threaded(name, params), k, threshold)] = params
+                with _main_hidden():  # submit() is where the pool starts a worker
+                    future = pool.submit(_score_candidate, name, _single_threaded(name, params), k, threshold)
+                running[future] = params
                 started_count += 1
             if not running:
                 break
