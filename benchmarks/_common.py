@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +30,28 @@ def synthetic_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     return parser
+
+
+#: Every engine's per-epoch (per-iteration) time is the slope of its fit time over this many epochs (issue 11 #1).
+SLOPE_EPOCHS = 4
+#: The one timing statistic, printed by every speed benchmark.
+STATISTIC = (
+    f"Statistic, the same for every engine: per-epoch time = (fit with {SLOPE_EPOCHS} epochs − fit with 1 epoch) "
+    f"/ {SLOPE_EPOCHS - 1}, each fit timed inside its own process so loading and set-up cancel; "
+    "median over interleaved rounds"
+)
+
+
+def mfrec_slope(data: Path, model: str, factors: int, threads: int, *extra: str) -> tuple[float, float]:
+    """mfrec's per-epoch time by the shared statistic (``mfrec train``'s fit_seconds at 1 and at
+    ``SLOPE_EPOCHS`` epochs), and the peak RSS MB of the longer run."""
+    fits = []
+    for epochs in (1, SLOPE_EPOCHS):
+        with tempfile.TemporaryDirectory() as out:
+            stdout, peak = run_measured([MFREC, "train", data, "-m", model, "-k", factors, "--epochs", epochs,
+                                         "--threads", threads, *extra, "--json", "--quiet", "-o", out])  # fmt: skip
+        fits.append(last_json(stdout)["fit_seconds"])
+    return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), peak
 
 
 def require_peers() -> Path:
