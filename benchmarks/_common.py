@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import re
@@ -52,6 +53,33 @@ def mfrec_slope(data: Path, model: str, factors: int, threads: int, *extra: str)
                                          "--threads", threads, *extra, "--json", "--quiet", "-o", out])  # fmt: skip
         fits.append(last_json(stdout)["fit_seconds"])
     return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), peak
+
+
+def grid(**values: list) -> list[dict]:
+    """Every combination of the given parameter values, in a fixed order: ``grid(a=[1, 2], b=[3])``."""
+    return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
+
+
+def ranked_scores(tests: list, lists: list[dict[str, list]], k: int = 10, threshold: float = 4.0) -> tuple[float, float]:
+    """Mean NDCG@k and P@k of top-k lists, one function for every engine's lists (issue 11 #3).
+
+    ``tests[s]`` is split s's test Interactions, ``lists[s]`` maps a user id (as str) to that user's ranked item
+    ids. Scored: every test user with a relevant test item (rating >= threshold) who has a list, i.e. who was
+    known in train. Mean over users within a split, then the mean of the split means.
+    """
+    from mfrec.evaluation.metrics import ndcg_at_k, precision_at_k
+
+    ndcg, precision = [], []
+    for test, recs in zip(tests, lists):
+        relevant: dict[str, set[int]] = {}
+        users, items = test.user_ids.to_ids(test.user_idx), test.item_ids.to_ids(test.item_idx)
+        for user, item, rating in zip(users, items, test.ratings):
+            if rating >= threshold:
+                relevant.setdefault(str(user), set()).add(int(item))
+        scored = [user for user in relevant if user in recs]
+        ndcg.append(sum(ndcg_at_k(recs[u], relevant[u], k) for u in scored) / max(1, len(scored)))
+        precision.append(sum(precision_at_k(recs[u], relevant[u], k) for u in scored) / max(1, len(scored)))
+    return sum(ndcg) / len(ndcg), sum(precision) / len(precision)
 
 
 def require_peers() -> Path:
