@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +31,55 @@ def synthetic_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     return parser
+
+
+#: Every engine's per-epoch (per-iteration) time is the slope of its fit time over this many epochs (issue 11 #1).
+SLOPE_EPOCHS = 4
+#: The one timing statistic, printed by every speed benchmark.
+STATISTIC = (
+    f"Statistic, the same for every engine: per-epoch time = (fit with {SLOPE_EPOCHS} epochs − fit with 1 epoch) "
+    f"/ {SLOPE_EPOCHS - 1}, each fit timed inside its own process so loading and set-up cancel; "
+    "median over interleaved rounds"
+)
+
+
+def mfrec_slope(data: Path, model: str, factors: int, threads: int, *extra: str) -> tuple[float, float]:
+    """mfrec's per-epoch time by the shared statistic (``mfrec train``'s fit_seconds at 1 and at
+    ``SLOPE_EPOCHS`` epochs), and the peak RSS MB of the longer run."""
+    fits = []
+    for epochs in (1, SLOPE_EPOCHS):
+        with tempfile.TemporaryDirectory() as out:
+            stdout, peak = run_measured([MFREC, "train", data, "-m", model, "-k", factors, "--epochs", epochs,
+                                         "--threads", threads, *extra, "--json", "--quiet", "-o", out])  # fmt: skip
+        fits.append(last_json(stdout)["fit_seconds"])
+    return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), peak
+
+
+def grid(**values: list) -> list[dict]:
+    """Every combination of the given parameter values, in a fixed order: ``grid(a=[1, 2], b=[3])``."""
+    return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
+
+
+def ranked_scores(tests: list, lists: list[dict[str, list]], k: int = 10, threshold: float = 4.0) -> tuple[float, float]:
+    """Mean NDCG@k and P@k of top-k lists, one function for every engine's lists (issue 11 #3).
+
+    ``tests[s]`` is split s's test Interactions, ``lists[s]`` maps a user id (as str) to that user's ranked item
+    ids. Scored: every test user with a relevant test item (rating >= threshold) who has a list, i.e. who was
+    known in train. Mean over users within a split, then the mean of the split means.
+    """
+    from mfrec.evaluation.metrics import ndcg_at_k, precision_at_k
+
+    ndcg, precision = [], []
+    for test, recs in zip(tests, lists):
+        relevant: dict[str, set[int]] = {}
+        users, items = test.user_ids.to_ids(test.user_idx), test.item_ids.to_ids(test.item_idx)
+        for user, item, rating in zip(users, items, test.ratings):
+            if rating >= threshold:
+                relevant.setdefault(str(user), set()).add(int(item))
+        scored = [user for user in relevant if user in recs]
+        ndcg.append(sum(ndcg_at_k(recs[u], relevant[u], k) for u in scored) / max(1, len(scored)))
+        precision.append(sum(precision_at_k(recs[u], relevant[u], k) for u in scored) / max(1, len(scored)))
+    return sum(ndcg) / len(ndcg), sum(precision) / len(precision)
 
 
 def require_peers() -> Path:

@@ -1,7 +1,8 @@
 """Seconds per explicit-ALS iteration of cmfrec on a Parquet ratings file (run with the peers' Python).
 
-usage: als_iteration.py FILE K THREADS cg|cholesky
-Per-iteration time = (fit with 4 iterations - fit with 1) / 3, so set-up is excluded. Prints JSON.
+usage: als_iteration.py FILE K THREADS cg|cholesky ITERATIONS
+Per-iteration time = (fit with ITERATIONS iterations - fit with 1) / (ITERATIONS - 1), the statistic every
+engine gets (benchmarks/_common.py), so set-up is excluded. Prints JSON.
 """
 
 import json
@@ -12,17 +13,18 @@ import pyarrow.parquet as pq
 from cmfrec import CMF
 
 path, k, threads, solver = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+iterations = int(sys.argv[5])
 frame = pq.read_table(path, columns=["user", "item", "rating"]).to_pandas()
 frame.columns = ["UserId", "ItemId", "Rating"]
 
 
-def fit(iterations: int) -> float:
-    model = CMF(method="als", k=k, lambda_=1.0, niter=iterations, use_cg=solver == "cg", finalize_chol=False,
+def fit(n_iterations: int) -> float:
+    model = CMF(method="als", k=k, lambda_=1.0, niter=n_iterations, use_cg=solver == "cg", finalize_chol=False,
                 nthreads=threads, verbose=False, precompute_for_predictions=False)  # fmt: skip
     started = time.perf_counter()
     model.fit(frame)
     return time.perf_counter() - started
 
 
-one, many = fit(1), fit(4)
-print(json.dumps({"engine": f"cmfrec-{solver}", "ratings": len(frame), "iteration_seconds": (many - one) / 3}))
+one, many = fit(1), fit(iterations)
+print(json.dumps({"engine": f"cmfrec-{solver}", "ratings": len(frame), "iteration_seconds": (many - one) / (iterations - 1)}))

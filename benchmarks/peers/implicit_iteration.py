@@ -1,7 +1,8 @@
 """Seconds per iteration of the `implicit` library's ALS (CG) and BPR on a Parquet file (run with the peers' Python).
 
-usage: implicit_iteration.py FILE K THREADS als|bpr
-Every row is an interaction (binary). Per-iteration time = (fit with 4 iterations - fit with 1) / 3, so set-up
+usage: implicit_iteration.py FILE K THREADS als|bpr ITERATIONS
+Every row is an interaction (binary). Per-iteration time = (fit with ITERATIONS iterations - fit with 1) / (ITERATIONS - 1), the statistic every
+engine gets (benchmarks/_common.py), so set-up
 (matrix conversion, thread start) is excluded. Prints JSON.
 """
 
@@ -15,6 +16,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 path, k, threads, which = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+n_iterations = int(sys.argv[5])
 table = pq.read_table(path, columns=["user", "item"])
 users = table.column("user").to_numpy()
 items = table.column("item").to_numpy()
@@ -39,6 +41,6 @@ def fit(iterations: int) -> float:
     return time.perf_counter() - started
 
 
-one, many = fit(1), fit(4)
+one, many = fit(1), fit(n_iterations)
 print(json.dumps({"engine": f"implicit-{which}", "interactions": int(user_items.nnz),
-                  "iteration_seconds": (many - one) / 3}))  # fmt: skip
+                  "iteration_seconds": (many - one) / (n_iterations - 1)}))  # fmt: skip
