@@ -27,7 +27,7 @@ def serve(
     Example: mfrec serve model/ --db ratings.sqlite --port 8000
     """
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        stderr.print(INSTALL_HINT)
+        stderr.print(INSTALL_HINT, markup=False, soft_wrap=True)
         raise typer.Exit(2)
     import uvicorn
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,8 +65,12 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+# Pydantic adds the union member that failed to the location ("item.int"); the client wants the field.
+_UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool)$|\[")
+
+
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "path", "query")]
+    parts = [str(p) for p in loc if p not in ("body", "path", "query") and not _UNION_TAG.search(str(p))]
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
