@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from mfrec.cli import datasets as datasets_cli
+from mfrec.cli import serve as serve_cli
 from mfrec.cli.common import (
     AsJson,
     Duplicates,
@@ -50,6 +51,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(datasets_cli.app, name="datasets")
+app.command()(serve_cli.serve)
 
 DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
 ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
@@ -87,6 +89,8 @@ def train(
     duplicates: Duplicates = "last",
     json_output: AsJson = False,
     quiet: Quiet = False,
+    ratings_log: Annotated[Path | None, typer.Option(help="Also train on the ratings logged by mfrec serve "
+                                                          "(its SQLite --db); the log wins on repeats.")] = None,
 ) -> None:
     """Fit a model on DATA and save it to --output.
 
@@ -100,6 +104,10 @@ def train(
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
     interactions = load(data, with_timestamps=False, **options)
+    if ratings_log is not None:
+        from mfrec.service.retrain import with_log
+
+        interactions = with_log(interactions, ratings_log, duplicates=duplicates)
     if not quiet:
         stderr.print(f"{interactions}")
     total = getattr(estimator, "n_epochs", None)

@@ -1,0 +1,43 @@
+"""``mfrec serve MODEL_DIR``: the HTTP service (needs the ``serve`` extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mfrec.cli.common import handle_errors, stderr
+
+INSTALL_HINT = "mfrec serve needs FastAPI and uvicorn: pip install 'mfrec[serve]'"
+
+
+@handle_errors
+def serve(
+    model_dir: Annotated[Path, typer.Argument(help="Folder of a saved model (reloaded by POST /admin/reload).")],
+    db: Annotated[Path, typer.Option(help="SQLite ratings log (created if missing).")] = Path("ratings.sqlite"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    token_file: Annotated[Path | None, typer.Option(help="File holding the bearer token that write and admin "
+                                                         "endpoints then require.")] = None,  # fmt: skip
+) -> None:
+    """Serve recommendations over HTTP, log ratings durably and fold them in live.
+
+    Example: mfrec serve model/ --db ratings.sqlite --port 8000
+    """
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        stderr.print(INSTALL_HINT, markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    import uvicorn
+
+    from mfrec.service import create_app
+
+    token = None
+    if token_file is not None:
+        token = token_file.read_text().strip()
+        if not token:
+            stderr.print(f"{token_file} is empty: write the bearer token in it")
+            raise typer.Exit(2)
+    app = create_app(model_dir, db, token=token)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,223 @@
+"""The FastAPI application: ``create_app(model_dir, db)``.
+
+Every handler reads ``holder.current`` once, so a hot reload never changes the
+model under a request. Every error is a JSON body ``{"error": {"field", "message"}}``
+with a 4xx status; nothing returns a traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Path as PathParam, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import mfrec
+from mfrec.exceptions import MfrecError, UnknownIdError
+from mfrec.service import schemas as S
+from mfrec.service.holder import ModelHolder, Served, as_json_id, iso
+from mfrec.service.page import PAGE
+from mfrec.service.store import RatingStore, SQLiteStore
+
+log = logging.getLogger("mfrec.service")
+
+UserId = Annotated[str, PathParam(min_length=1, max_length=S.MAX_ID_LENGTH)]
+ItemId = Annotated[str, PathParam(min_length=1, max_length=S.MAX_ID_LENGTH)]
+N = Annotated[int, Query(ge=1, le=S.MAX_N, description=f"How many items, 1..{S.MAX_N}.")]
+
+
+def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"field": field, "message": message}}, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with a 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _error(413, f"request body over {self.limit} bytes", "body")(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+# Pydantic adds the union member that failed to the location ("item.int"); the client wants the field.
+_UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool)$|\[")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "path", "query") and not _UNION_TAG.search(str(p))]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sqlite", token: str | None = None) -> FastAPI:
+    """The service for the model saved in ``model_dir``, logging ratings to ``db`` (a path or a store).
+
+    ``token``: when given, write and admin endpoints need ``Authorization: Bearer <token>``.
+
+    Examples
+    --------
+    >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+    >>> client = TestClient(create_app("model/", "ratings.sqlite"))  # doctest: +SKIP
+    >>> client.get("/users/196/recommendations", params={"n": 5}).json()["items"]  # doctest: +SKIP
+    """
+    store = db if not isinstance(db, (str, Path)) else SQLiteStore(db)
+    holder = ModelHolder(model_dir, store)
+    expected = None if token is None else token.encode()
+
+    def authorised(request: Request) -> None:
+        if expected is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    app = FastAPI(title="mfrec", version=mfrec.__version__, docs_url=None, redoc_url=None,
+                  description="Recommendations, durable rating ingestion with live fold-in, hot model swap.")  # fmt: skip
+    app.state.holder = holder
+    app.state.store = store
+    app.add_middleware(BodyLimit, limit=S.MAX_BODY_BYTES)
+    responses: dict[int | str, dict[str, Any]] = {code: {"model": S.ErrorOut} for code in (400, 401, 404, 413, 422)}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        return _error(422, str(first.get("msg")), _field(tuple(first.get("loc", ()))))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        field = "Authorization" if exc.status_code == 401 else ("body" if exc.status_code == 413 else None)
+        return _error(exc.status_code, str(exc.detail), field, getattr(exc, "headers", None))
+
+    @app.exception_handler(MfrecError)
+    async def mfrec_error(request: Request, exc: MfrecError) -> JSONResponse:
+        return _error(404 if isinstance(exc, UnknownIdError) else 400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error; see the server log")
+
+    def served() -> Served:
+        current = holder.current
+        current.sync(store)
+        return current
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return PAGE
+
+    @app.get("/health", response_model=S.Health)
+    def health() -> S.Health:
+        return S.Health(status="ok", model_version=holder.current.version)
+
+    @app.get("/model", response_model=S.ModelOut)
+    def model_info() -> S.ModelOut:
+        current = served()
+        meta = current.meta
+        data = {key: meta.get(key) for key in ("n_users", "n_items", "n_factors", "rating_scale", "global_mean")}
+        data["has_titles"] = current.model.item_labels_ is not None
+        return S.ModelOut(model=meta["model"], version=current.version, mfrec_version=meta.get("mfrec_version"),
+                          params=meta.get("params", {}), trained_at=iso(current.trained_at), data=data,
+                          ratings_logged_since_training=store.count(current.trained_at),
+                          reloads=holder.reloads)  # fmt: skip
+
+    @app.get("/users/{user_id}/recommendations", response_model=S.RecommendationsOut, responses=responses)
+    def recommendations(user_id: UserId, n: N = 10, exclude_seen: bool = True, explain: bool = False) -> S.RecommendationsOut:
+        current = served()
+        model = current.model
+        combined = current.ratings_of(user_id)
+        if combined is not None:
+            frame = model.recommend(user_id, n=n, exclude_seen=exclude_seen, new_user_ratings=combined, explain=explain)
+        else:
+            frame = model.recommend(user_id, n=n, exclude_seen=exclude_seen, unknown="fallback", explain=explain)
+        if len(frame):
+            source = str(frame["source"].iloc[0])
+        else:
+            source = "model" if user_id in model.user_map_ else "popularity"
+        titles = frame["title"].tolist() if "title" in frame else [None] * len(frame)
+        because = frame["because"].tolist() if "because" in frame else [None] * len(frame)
+        items = [S.Recommendation(item=as_json_id(i), score=float(s), rank=int(r), title=t, because=b)
+                 for i, s, r, t, b in zip(frame["item"], frame["score"], frame["rank"], titles, because, strict=True)]  # fmt: skip
+        return S.RecommendationsOut(user=user_id, source=source, model_version=current.version, items=items)
+
+    @app.get("/items/{item_id}/similar", response_model=S.SimilarOut, responses=responses)
+    def similar(item_id: ItemId, n: N = 10) -> S.SimilarOut:
+        model = holder.current.model
+        if item_id not in model.item_map_:
+            raise UnknownIdError(f"unknown item {item_id!r}")
+        if not hasattr(model, "item_factors_"):
+            raise HTTPException(400, f"{type(model).__name__} has no item factors: similar items need a factor model")
+        frame = model.similar_items(item_id, n=n)
+        titles = frame["title"].tolist() if "title" in frame else [None] * len(frame)
+        return S.SimilarOut(item=item_id, similar=[S.Similar(item=as_json_id(i), similarity=float(s), title=t)
+                            for i, s, t in zip(frame["similar_item"], frame["similarity"], titles, strict=True)])  # fmt: skip
+
+    @app.post("/predict", response_model=S.PredictOut, responses=responses)
+    def predict(body: S.PredictIn) -> S.PredictOut:
+        current = served()
+        model = current.model
+        users = np.array([str(p.user) for p in body.pairs], dtype=object)
+        items = np.array([str(p.item) for p in body.pairs], dtype=object)
+        frame = model.predict_frame(users, items)
+        values = frame["prediction"].to_numpy(dtype=np.float64, copy=True)
+        fallback = frame["fallback"].to_numpy(copy=True)
+        # Users with ratings logged since training are predicted from their fold-in, like their recommendations.
+        for user in set(users.tolist()) & current.logged.keys():
+            combined = current.ratings_of(user)
+            rows = np.flatnonzero(users == user)
+            values[rows] = model.predict_new_user(model.fold_in(combined), items[rows])
+            fallback[rows] = ~frame["known_item"].to_numpy()[rows]
+        return S.PredictOut(predictions=[S.Prediction(user=p.user, item=p.item, prediction=float(v), fallback=bool(f))
+                                         for p, v, f in zip(body.pairs, values, fallback, strict=True)])  # fmt: skip
+
+    @app.post("/users/{user_id}/ratings", response_model=S.RatingsOut, status_code=201, responses=responses,
+              dependencies=[Depends(authorised)])  # fmt: skip
+    def post_ratings(user_id: UserId, body: S.RatingsIn, response: Response) -> S.RatingsOut:
+        current = holder.current
+        low, high = current.model.rating_scale_
+        for position, entry in enumerate(body.ratings):
+            if not low <= entry.rating <= high:
+                raise RequestValidationError([{"loc": ("body", "ratings", position, "rating"),
+                                               "msg": f"rating {entry.rating} is outside the rating scale "
+                                                      f"[{low:g}, {high:g}]", "type": "value_error"}])  # fmt: skip
+        pairs = [(str(entry.item), float(entry.rating)) for entry in body.ratings]
+        appended = store.append(user_id, pairs, body.request_id)  # committed (fsync'd) before we answer
+        if appended.duplicate:
+            response.status_code = 200
+        current = served()  # fold in at once: the next recommendation reads the log we just wrote
+        ignored = sum(item not in current.model.item_map_ for item, _ in pairs)
+        return S.RatingsOut(user=user_id, accepted=appended.n_ratings, duplicate=appended.duplicate,
+                            ignored_items=ignored, logged_at=iso(appended.logged_at))  # fmt: skip
+
+    @app.post("/admin/reload", response_model=S.ModelOut, responses=responses, dependencies=[Depends(authorised)])
+    def reload() -> S.ModelOut:
+        holder.reload()
+        return model_info()
+
+    return app

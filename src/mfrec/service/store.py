@@ -1,0 +1,146 @@
+"""The ratings log: every rating the service acknowledged, durable before the answer.
+
+:class:`RatingStore` is the small interface the service needs; :class:`SQLiteStore`
+is the embedded default (WAL journal, ``synchronous=FULL``: a committed rating
+survives a process kill and a power cut). A server database can replace it by
+implementing the same four methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    item TEXT NOT NULL,
+    rating REAL NOT NULL,
+    logged_at REAL NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS ratings_user ON ratings (user);
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    n_ratings INTEGER NOT NULL,
+    logged_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What :meth:`RatingStore.append` did: ``duplicate`` is True when the request id was seen before."""
+
+    n_ratings: int
+    duplicate: bool
+    logged_at: float
+
+
+@dataclass(frozen=True)
+class LoggedRating:
+    id: int
+    user: str
+    item: str
+    rating: float
+    logged_at: float
+
+
+class RatingStore(Protocol):
+    """What the service needs from a ratings log."""
+
+    def append(self, user: str, ratings: list[tuple[str, float]], request_id: str | None = None) -> Appended:
+        """Commit ``ratings`` durably (all or none); a repeated ``request_id`` commits nothing."""
+
+    def since(self, after_id: int = 0, logged_after: float = 0.0) -> list[LoggedRating]:
+        """Ratings with id > ``after_id`` logged after ``logged_after``, oldest first."""
+
+    def count(self, logged_after: float = 0.0) -> int:
+        """How many ratings were logged after ``logged_after``."""
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore:
+    """The ratings log in one SQLite file (WAL, ``synchronous=FULL``), safe across threads and processes.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> store = SQLiteStore(os.path.join(tempfile.mkdtemp(), "log.sqlite"))
+    >>> store.append("alice", [("Inception", 5.0)], request_id="r1").duplicate
+    False
+    >>> store.append("alice", [("Inception", 5.0)], request_id="r1").duplicate
+    True
+    >>> store.count()
+    1
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        # One connection shared by the worker's threads, serialised by a lock: SQLite
+        # writes are serialised anyway, and reads of a few rows are microseconds.
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.executescript(_SCHEMA)
+
+    def append(self, user: str, ratings: list[tuple[str, float]], request_id: str | None = None) -> Appended:
+        now = time.time()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if request_id is not None:
+                    seen = self._conn.execute(
+                        "SELECT n_ratings, logged_at FROM requests WHERE request_id = ?", (request_id,)
+                    ).fetchone()
+                    if seen is not None:
+                        self._conn.execute("ROLLBACK")
+                        return Appended(int(seen[0]), True, float(seen[1]))
+                    self._conn.execute("INSERT INTO requests VALUES (?, ?, ?, ?)", (request_id, user, len(ratings), now))
+                self._conn.executemany(
+                    "INSERT INTO ratings (user, item, rating, logged_at, request_id) VALUES (?, ?, ?, ?, ?)",
+                    [(user, item, float(value), now, request_id) for item, value in ratings],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return Appended(len(ratings), False, now)
+
+    def since(self, after_id: int = 0, logged_after: float = 0.0) -> list[LoggedRating]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, user, item, rating, logged_at FROM ratings WHERE id > ? AND logged_at > ? ORDER BY id",
+                (after_id, logged_after),
+            ).fetchall()
+        return [LoggedRating(*row) for row in rows]
+
+    def count(self, logged_after: float = 0.0) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM ratings WHERE logged_at > ?", (logged_after,)).fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def read_log(path: str | Path) -> pd.DataFrame:
+    """The whole ratings log as a DataFrame (user, item, rating, timestamp), e.g. to retrain with it.
+
+    The file is opened read-only, so this never creates nor changes a log.
+    """
+    uri = f"file:{Path(path).resolve()}?mode=ro"
+    with sqlite3.connect(uri, uri=True) as conn:
+        frame = pd.read_sql_query("SELECT user, item, rating, logged_at AS timestamp FROM ratings ORDER BY id", conn)
+    return frame

@@ -1,0 +1,241 @@
+"""The HTTP service through FastAPI's TestClient: endpoints, validation, idempotency, fold-in, reload."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the 'serve' extra: pip install 'mfrec[serve]'")
+from fastapi.testclient import TestClient  # noqa: E402
+from service_support import ROOT, save_small_model  # noqa: E402
+
+from mfrec.service import create_app  # noqa: E402
+from mfrec.service.schemas import MAX_BATCH, MAX_N  # noqa: E402
+from mfrec.service.store import SQLiteStore, read_log  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return save_small_model(tmp_path_factory.mktemp("svc") / "model")
+
+
+@pytest.fixture
+def client(model_dir, tmp_path) -> TestClient:
+    return TestClient(create_app(model_dir, tmp_path / "log.sqlite"))
+
+
+def recs(client, user, **params):
+    response = client.get(f"/users/{user}/recommendations", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_health_and_model_describe_the_served_model(client):
+    assert client.get("/health").json()["status"] == "ok"
+    info = client.get("/model").json()
+    assert info["model"] == "MatrixFactorization"
+    assert info["params"]["n_factors"] == 4
+    assert info["data"]["n_users"] == 60 and info["data"]["has_titles"] is True
+    assert info["ratings_logged_since_training"] == 0
+
+
+def test_known_user_gets_model_recommendations_with_titles_and_never_seen_items(client, model_dir):
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    body = recs(client, 7, n=5, explain=True)
+    assert body["source"] == "model"
+    expected = model.recommend(7, n=5)
+    assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+    assert [r["rank"] for r in body["items"]] == [1, 2, 3, 4, 5]
+    assert all(r["title"].startswith("Film ") and r["because"] for r in body["items"])
+
+
+def test_unknown_user_gets_the_popularity_fallback_and_says_so(client):
+    body = recs(client, "nobody", n=3)
+    assert body["source"] == "popularity" and len(body["items"]) == 3
+
+
+def test_posted_ratings_are_logged_and_folded_in_at_once(client):
+    before = recs(client, "newbie", n=10)
+    top = before["items"][0]["item"]
+    answer = client.post("/users/newbie/ratings", json={"ratings": [{"item": top, "rating": 1}, {"item": 3, "rating": 5}]})
+    assert answer.status_code == 201 and answer.json()["accepted"] == 2
+    after = recs(client, "newbie", n=10)
+    assert after["source"] == "fold-in"
+    assert top not in [r["item"] for r in after["items"]]  # rated items are excluded from then on
+    assert client.get("/model").json()["ratings_logged_since_training"] == 2
+
+
+def test_known_user_with_new_ratings_is_folded_in_from_training_plus_new_ratings(client, model_dir):
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    client.post("/users/7/ratings", json={"ratings": [{"item": 2, "rating": 5}]})
+    body = recs(client, 7, n=30)
+    assert body["source"] == "fold-in"
+    start, stop = model.seen_indptr_[model.user_map_.lookup([7])[0] :][:2]
+    seen = set(model.item_map_.to_ids(model.seen_indices_[start:stop]).tolist()) | {2}
+    assert seen.isdisjoint(r["item"] for r in body["items"])
+
+
+def test_request_id_makes_a_retry_idempotent(client, tmp_path):
+    payload = {"ratings": [{"item": 4, "rating": 4}], "request_id": "retry-1"}
+    first = client.post("/users/u1/ratings", json=payload)
+    again = client.post("/users/u1/ratings", json=payload)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["duplicate"] is True
+    assert len(read_log(tmp_path / "log.sqlite")) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"ratings": [{"item": 1, "rating": 6}]}, "ratings.0.rating"),
+        ({"ratings": [{"item": 1, "rating": 0.5}]}, "ratings.0.rating"),
+        ({"ratings": [{"item": 1, "rating": "abc"}]}, "ratings.0.rating"),
+        ({"ratings": [{"item": 1}]}, "ratings.0.rating"),
+        ({"ratings": [{"item": "", "rating": 3}]}, "ratings.0.item"),
+        ({"ratings": []}, "ratings"),
+        ({"ratings": [{"item": 1, "rating": 3}] * (MAX_BATCH + 1)}, "ratings"),
+        ({"ratings": [{"item": 1, "rating": 3}], "extra": 1}, "extra"),
+    ],
+)
+def test_bad_ratings_get_a_422_naming_the_field_and_nothing_is_logged(client, tmp_path, payload, field):
+    answer = client.post("/users/u1/ratings", json=payload)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == field
+    assert len(read_log(tmp_path / "log.sqlite")) == 0
+
+
+def test_nan_and_infinity_are_refused(client):
+    for token in ("NaN", "Infinity", "-Infinity"):
+        body = b'{"ratings": [{"item": 1, "rating": %s}]}' % token.encode()
+        answer = client.post("/users/u1/ratings", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422 and answer.json()["error"]["field"] == "ratings.0.rating"
+
+
+def test_bounds_on_n_body_and_malformed_json(client):
+    assert client.get("/users/1/recommendations", params={"n": MAX_N + 1}).json()["error"]["field"] == "n"
+    assert client.get("/users/1/recommendations", params={"n": 0}).status_code == 422
+    big = client.post("/predict", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
+    assert big.status_code == 413 and "body" in big.json()["error"]["message"]
+    broken = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 422 and "Traceback" not in broken.text
+
+
+def test_similar_items_and_unknown_item(client):
+    body = client.get("/items/1/similar", params={"n": 3}).json()
+    assert len(body["similar"]) == 3 and all(s["item"] != 1 for s in body["similar"])
+    missing = client.get("/items/nope/similar")
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+
+
+def test_predict_matches_the_library_and_flags_fallbacks(client, model_dir):
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    body = client.post("/predict", json={"pairs": [{"user": 7, "item": 2}, {"user": "ghost", "item": 2}]}).json()
+    first, second = body["predictions"]
+    assert first["prediction"] == pytest.approx(float(model.predict([7], [2])[0]), rel=1e-6)
+    assert (first["fallback"], second["fallback"]) == (False, True)
+
+
+def test_bearer_token_guards_writes_and_admin_only(model_dir, tmp_path):
+    client = TestClient(create_app(model_dir, tmp_path / "log.sqlite", token="s3cret"))
+    payload = {"ratings": [{"item": 1, "rating": 3}]}
+    assert client.post("/users/a/ratings", json=payload).status_code == 401
+    wrong = client.post("/users/a/ratings", json=payload, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["field"] == "Authorization"
+    assert client.post("/admin/reload").status_code == 401
+    good = {"Authorization": "Bearer s3cret"}
+    assert client.post("/users/a/ratings", json=payload, headers=good).status_code == 201
+    assert client.post("/admin/reload", headers=good).status_code == 200
+    assert client.get("/users/a/recommendations").status_code == 200  # reads stay open
+
+
+def test_reload_swaps_the_model_and_refolds_ratings_logged_since_its_training(model_dir, tmp_path):
+    served = tmp_path / "served"
+    save_small_model(served, seed=0)
+    client = TestClient(create_app(served, tmp_path / "log.sqlite"))
+    client.post("/users/early/ratings", json={"ratings": [{"item": 5, "rating": 5}]})
+    old_version = client.get("/model").json()["version"]
+    save_small_model(served, seed=1, n_factors=6)  # a retrain (with --ratings-log it holds "early"'s rating)
+    client.post("/users/late/ratings", json={"ratings": [{"item": 5, "rating": 5}]})  # logged after that training
+    assert recs(client, "late")["source"] == "fold-in"
+    info = client.post("/admin/reload").json()
+    assert info["version"] != old_version and info["params"]["n_factors"] == 6 and info["reloads"] == 1
+    assert info["ratings_logged_since_training"] == 1
+    body = recs(client, "late")
+    assert body["source"] == "fold-in" and 5 not in [r["item"] for r in body["items"]]
+    assert recs(client, "early")["source"] == "popularity"  # its rating predates the new model's training
+
+
+def test_reload_keeps_in_flight_requests_on_their_model(model_dir, tmp_path):
+    app = create_app(model_dir, tmp_path / "log.sqlite")
+    holder = app.state.holder
+    before = holder.current
+    holder.reload()
+    assert holder.current is not before and before.model is not holder.current.model
+    assert before.model.recommend(7, n=3)["item"].tolist() == holder.current.model.recommend(7, n=3)["item"].tolist()
+
+
+def test_sqlite_store_is_wal_synchronous_full_and_concurrent_appends_are_all_kept(tmp_path):
+    store = SQLiteStore(tmp_path / "log.sqlite")
+    threads = [threading.Thread(target=lambda k=k: [store.append(f"u{k}", [(str(i), 3.0)], f"{k}-{i}")
+                                                    for i in range(25)]) for k in range(4)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count() == 100
+    with sqlite3.connect(tmp_path / "log.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_train_with_ratings_log_includes_the_logged_ratings(model_dir, tmp_path):
+    from mfrec.data import load
+    from mfrec.service.retrain import with_log
+    from service_support import small_data
+
+    store = SQLiteStore(tmp_path / "log.sqlite")
+    store.append("newcomer", [("3", 5.0), ("4", 1.0)])
+    store.append("7", [("2", 1.0)])
+    data = small_data()
+    merged = with_log(data, tmp_path / "log.sqlite")
+    frame = merged.to_frame()
+    assert len(merged) >= len(data) + 2
+    # Users became text (the log has a non-integer id); items stayed integers.
+    assert frame.loc[frame["user"] == "newcomer"].set_index("item")["rating"].to_dict() == {3: 5.0, 4: 1.0}
+    assert frame.loc[(frame["user"] == "7") & (frame["item"] == 2), "rating"].tolist() == [1.0]  # the log wins
+    assert load(merged) is merged
+
+
+def test_openapi_schema_is_committed_and_current(client):
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert client.get("/openapi.json").json() == committed, "regenerate: python -m mfrec.service.openapi > docs/openapi.json"
+
+
+def test_serve_without_the_extra_says_which_pip_install_fixes_it(monkeypatch, model_dir):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from mfrec.cli.app import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
+    result = CliRunner().invoke(app, ["serve", str(model_dir)])
+    assert result.exit_code == 2
+    assert "pip install 'mfrec[serve]'" in result.output
+
+
+def test_index_page_is_self_contained(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<script>" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN: works offline
