@@ -17,16 +17,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from mfrec.kernels._config import FAST, SCRATCH_PAD
 from mfrec.kernels.linalg import cholesky_solve
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
-
-FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _gram_times(YtY, v, out, lam):
-    """out = (YtY + lam I) v."""
-    k = v.shape[0]
+    """out = (YtY + lam I) v (v and out may be longer than k: padded scratch rows)."""
+    k = YtY.shape[0]
     for a in range(k):
         row = YtY[a]
         s = lam * v[a]
@@ -48,9 +47,13 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
     x^T YtY x + sum_obs [(1 + w)(1 - d)^2 - d^2] with d = x . y (the full-matrix loss
     rewritten so that only observed cells are visited). The predictions d are kept
     up to date from the CG steps' dot products, so this costs one k^2 product.
+
+    Returns the number of rows whose CG stopped on a non-positive (or NaN) curvature p^T A p:
+    A is positive definite for reg > 0, so any such row means the fit diverged.
     """
     k = Y.shape[1]
     want_loss = row_loss.shape[0] > 0
+    breakdowns = np.zeros(chunks.shape[0] - 1, dtype=np.int64)
     for c in prange(chunks.shape[0] - 1):
         first, last = chunks[c], chunks[c + 1]
         longest = 1
@@ -60,10 +63,11 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
         w = np.empty(longest, dtype=np.float32)
         pred = np.empty(longest, dtype=np.float32)
         dots = np.empty(longest, dtype=np.float32)
-        x = np.empty(k, dtype=np.float32)
-        r = np.empty(k, dtype=np.float32)
-        p = np.empty(k, dtype=np.float32)
-        Ap = np.empty(k, dtype=np.float32)
+        vectors = np.empty((4, k + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
+        x = vectors[0]
+        r = vectors[1]
+        p = vectors[2]
+        Ap = vectors[3]
         for u in range(first, last):
             start = indptr[u]
             n = indptr[u + 1] - start
@@ -149,6 +153,7 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
                 for a in range(k):
                     pAp += p[a] * Ap[a]
                 if not pAp > 0.0:
+                    breakdowns[c] += 1
                     break
                 alpha = rs_old / pAp
                 if want_loss:  # x moves by alpha p, so each prediction moves by alpha (g . p)
@@ -174,6 +179,7 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
                     d = pred[jj]
                     loss += (1.0 + w[jj]) * (1.0 - d) * (1.0 - d) - d * d
                 row_loss[u] = loss
+    return breakdowns.sum()
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
