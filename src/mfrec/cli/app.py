@@ -11,6 +11,7 @@ from rich.table import Table
 
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli import serve as serve_cli
+from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     AsJson,
     Duplicates,
@@ -220,41 +221,6 @@ def evaluate(
             f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
             f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
         )
-
-
-def _cold_start(data: str, model: str, params: dict[str, Any], users: int, seed: int, k: int, threshold: float,
-                plot: Path | None, run_dir: Path | None, json_output: bool, quiet: bool,
-                options: dict[str, Any]) -> None:  # fmt: skip
-    from mfrec.data import load
-    from mfrec.evaluation.coldstart import cold_start_curve
-    from mfrec.models import make_model
-    from mfrec.report import attach_cold_start, run_file
-
-    if run_dir is not None:
-        run_file(run_dir)  # fail before the curve's minutes, not after
-    interactions = load(data, **options)
-    with progress_bar(quiet, "cold-start curve", None) as advance:
-        curve = cold_start_curve(interactions, lambda: make_model(model, **params), n_users=users, seed=seed, k=k,
-                                 threshold=threshold)  # fmt: skip
-        advance(1)
-    if plot is not None:
-        from mfrec.plot import cold_start_curve as draw
-
-        draw(curve, k=k).savefig(plot)
-    if run_dir is not None:
-        attach_cold_start(run_dir, curve, model=model, k=k)
-    if json_output:
-        print_json({"model": model, "params": params, "protocol": "cold-start", "k": k, "curve": curve})
-        return
-    table = Table(title=f"cold-start on {data}: {users} held-out users, {model}", box=box.SIMPLE_HEAD)
-    for header in ("method", "revealed", "RMSE", f"NDCG@{k}", "users"):
-        table.add_column(header, justify="left" if header == "method" else "right")
-    for row in curve:
-        table.add_row(row["method"], str(row["revealed"]), f"{row['rmse']:.4f}", f"{row[f'ndcg@{k}']:.3f}",
-                      str(row["users"]))  # fmt: skip
-    stdout.print(table)
-    if plot is not None:
-        stdout.print(f"curve written to {plot}")
 
 
 @app.command()
