@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli import serve as serve_cli

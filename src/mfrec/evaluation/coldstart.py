@@ -115,7 +115,7 @@ def cold_start_curve(
         for j in range(len(held)):
             model, user = answer(j)
             rows = model.item_map_.lookup(user_items[j], missing="negative")  # in this model's item rows
-            shown, test_rows = rows[:n], rows[most:]
+            shown = rows[:n]
             test_items, test_ratings = user_items[j][most:], user_ratings[j][most:]
             if isinstance(user, (int, np.integer)):  # a user row of a retrained model
                 predicted = model.predict([user_ids[j]] * len(test_items), test_items)
