@@ -7,10 +7,6 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "mfrec"
 
-#: The parameter machinery the params engineer is replacing with a declarative spec (issue 13);
-#: until then these two are the only private names callers may touch.
-PENDING = {"_param_names", "_check_params"}
-
 
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
@@ -39,7 +35,6 @@ def test_evaluation_and_cli_use_only_public_model_api(path):
     private = sorted(
         {node.attr for node in ast.walk(tree)
          if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")}
-        - PENDING
     )  # fmt: skip
     assert not private, f"{path.name} reaches into private attributes {private}; use mfrec.ranking or public methods"
 

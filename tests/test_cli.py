@@ -42,8 +42,9 @@ def test_train_json_summary(ratings_csv, tmp_path):
 
 def test_train_other_models_and_param_pairs(ratings_csv, tmp_path):
     assert run("train", ratings_csv, "--model", "popularity", "-o", tmp_path / "p", "-q").exit_code == 0
-    result = run("train", ratings_csv, "-m", "baseline", "-p", "reg_item=7.5", "-o", tmp_path / "b", "--json", "-q")
-    assert json.loads(result.stdout)["params"]["reg_item"] == 7.5
+    result = run("train", ratings_csv, "-m", "baseline", "-p", "item_bias_regularization=7.5", "-o", tmp_path / "b",
+                 "--json", "-q")  # fmt: skip
+    assert json.loads(result.stdout)["params"]["item_bias_regularization"] == 7.5
     params = tmp_path / "best.json"
     params.write_text(json.dumps({"params": {"n_factors": 3, "n_epochs": 2}}))
     result = run("train", ratings_csv, "--params", params, "-o", tmp_path / "s", "--json", "-q")

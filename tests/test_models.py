@@ -160,7 +160,7 @@ def test_sgd_same_seed_same_model_for_any_thread_count(planted):
 @pytest.mark.parametrize("param,value", [
     ("n_factors", 12), ("n_epochs", 6), ("learning_rate", 0.02), ("regularization", 0.3),
     ("bias_regularization", 1.0), ("lr_decay", 0.8), ("init_std", 0.3), ("biased", False), ("n_blocks", 3),
-    ("user_reg", 0.5), ("item_reg", 0.5), ("bias_learning_rate", 0.05),
+    ("user_regularization", 0.5), ("item_regularization", 0.5), ("bias_learning_rate", 0.05),
 ])  # fmt: skip
 def test_every_sgd_parameter_changes_the_model(planted, param, value):
     base = dict(n_factors=8, n_epochs=4)
@@ -196,9 +196,9 @@ def test_divergence_is_reported_with_a_fix(planted):
 @pytest.mark.parametrize("kwargs,message", [
     ({"n_factors": 0}, "n_factors must be an int >= 1, got 0"),
     ({"n_factors": 2.5}, "n_factors must be an int"),
-    ({"learning_rate": -1}, "learning_rate must be > 0"),
-    ({"regularization": float("nan")}, "regularization must be finite"),
-    ({"lr_decay": 1.5}, "lr_decay must be <= 1"),
+    ({"learning_rate": -1}, "learning_rate must be a finite number > 0, got -1"),
+    ({"regularization": float("nan")}, "regularization must be a finite number >= 0, got nan"),
+    ({"lr_decay": 1.5}, "lr_decay must be a finite number > 0 and <= 1, got 1.5"),
     ({"n_threads": -2}, "n_threads must be an int >= 0"),
 ])  # fmt: skip
 def test_bad_hyper_parameters_are_named(tutorial, kwargs, message):
@@ -243,7 +243,7 @@ def test_baselines_have_no_latent_space(tutorial):
 def test_biases_match_the_closed_form_on_a_tiny_case():
     # One user, two items: b_i = (r - mu - b_u) / (reg_i + 1); iterate to the fixed point by hand.
     data = from_arrays([1, 1], ["x", "y"], [5.0, 3.0])
-    model = Biases(reg_user=0.0, reg_item=0.0, n_epochs=5).fit(data)
+    model = Biases(user_bias_regularization=0.0, item_bias_regularization=0.0, n_epochs=5).fit(data)
     assert model.predict([1, 1], ["x", "y"]).tolist() == pytest.approx([5.0, 3.0])
 
 

@@ -30,7 +30,8 @@ def test_cross_validate_scores_every_fold(splits):
 
 
 def test_grid_search_finds_the_best_of_the_grid(splits):
-    result = grid_search("baseline", {"reg_user": [0.0, 10.0], "reg_item": [0.0, 10.0]}, splits, n_jobs=1)
+    grid = {"user_bias_regularization": [0.0, 10.0], "item_bias_regularization": [0.0, 10.0]}
+    result = grid_search("baseline", grid, splits, n_jobs=1)
     assert len(result.candidates) == 4
     assert result.best_score == min(c["score"] for c in result.candidates)
     best = [c for c in result.candidates if c["score"] == result.best_score][0]
@@ -52,7 +53,7 @@ def test_a_ranking_metric_is_maximised(splits):
 def test_every_model_has_a_search_space():
     assert set(SEARCH_SPACES) >= set(MODELS) - {"global-mean"}
     for name, space in SEARCH_SPACES.items():
-        accepted = set(MODELS[name]._param_names())
+        accepted = set(MODELS[name].param_names())
         assert set(space) <= accepted, name
 
 
@@ -84,8 +85,8 @@ def test_local_candidates_stay_inside_the_space():
 
     space = SEARCH_SPACES["sgd"]
     rng = np.random.default_rng(0)
-    best = {"n_factors": 192, "n_epochs": 199, "learning_rate": 0.0119, "user_reg": 0.06, "item_reg": 0.09,
-            "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0, "init_std": 0.02}  # fmt: skip
+    best = {"n_factors": 192, "n_epochs": 199, "learning_rate": 0.0119, "user_regularization": 0.06,
+            "item_regularization": 0.09, "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0, "init_std": 0.02}  # fmt: skip
     for _ in range(200):
         candidate = _near(space, best, rng)
         for name, spec in space.items():
@@ -123,7 +124,7 @@ def test_a_search_runs_from_a_script_without_a_main_guard(tmp_path):
         "from mfrec.evaluation import grid_search\n"
         "print('script body ran')\n"
         "splits = list(kfold(synthetic(200, 60, 3_000, seed=1), 2, seed=0))\n"
-        "result = grid_search('baseline', {'reg_user': [1.0, 5.0]}, splits, n_jobs=2)\n"
+        "result = grid_search('baseline', {'user_bias_regularization': [1.0, 5.0]}, splits, n_jobs=2)\n"
         "print('candidates', len(result.candidates))\n"
     )
     src = str(Path(__file__).resolve().parents[1] / "src")

@@ -23,6 +23,7 @@ from mfrec.data.attributes import AttributeEncoder
 from mfrec.data.idmap import IdMap
 from mfrec.exceptions import MfrecError, ModelFormatError, ParameterError
 from mfrec.models.base import Recommender
+from mfrec.models.params import upgrade_params
 
 FORMAT_NAME = "mfrec-model"
 #: 2: per-epoch history moved from model.json to ``history.<column>`` arrays. Version 1 still loads.
@@ -210,8 +211,8 @@ def load_model(path: str | os.PathLike) -> Recommender:
         raise ModelFormatError(f"cannot read {file}: {exc}") from None
     check_arrays(cls, meta, arrays, folder)
     try:
-        model = cls().set_params(**meta.get("params", {}))
-        model._check_params()
+        # Parameters renamed since the model was saved load under their new names.
+        model = cls().set_params(**upgrade_params(cls, meta.get("params", {})))
     except (MfrecError, TypeError) as exc:
         raise ModelFormatError(f"{folder / 'model.json'} has invalid params: {exc}") from None
     model.user_map_ = IdMap(arrays.pop("user_ids"))

@@ -20,6 +20,7 @@ from rich.table import Table
 from mfrec.exceptions import MfrecError, ParameterError
 from mfrec.models import MODELS, make_model
 from mfrec.models.base import Recommender
+from mfrec.models.params import parse_assignments
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -70,13 +71,6 @@ def read_options(sep: str | None, user_col: str, item_col: str, rating_col: str,
     return options
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs: list[str] | None) -> dict[str, Any]:
     """Hyper-parameters from --params FILE, then NAME=VALUE pairs, then the named flags (last wins)."""
     if name not in MODELS:
@@ -88,12 +82,8 @@ def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs
         except (OSError, json.JSONDecodeError) as exc:
             raise ParameterError(f"cannot read --params {param_file}: {exc}") from None
         params.update(loaded.get("params", loaded))
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ParameterError(f"--param expects NAME=VALUE, got {pair!r}")
-        params[key.strip()] = _parse_value(value)
-    accepted = set(MODELS[name]._param_names())
+    params.update(parse_assignments(MODELS[name], pairs or []))  # typed by the model's param_spec
+    accepted = set(MODELS[name].param_names())
     for flag, value in flags.items():
         if value is None:
             continue
@@ -105,9 +95,7 @@ def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs
 
 
 def build_model(name: str, params: dict[str, Any]) -> Recommender:
-    model = make_model(name, **params)
-    model._check_params()
-    return model
+    return make_model(name, **params)  # set_params checks every value against the spec
 
 
 # ---------------------------------------------------------------- errors and output

@@ -24,30 +24,14 @@ from mfrec.data.split import Split
 from mfrec.evaluation.evaluate import evaluate
 from mfrec.exceptions import ParameterError
 from mfrec.models import MODELS, Recommender, make_model
+from mfrec.models.params import search_space
 
 LOWER_IS_BETTER = {"rmse", "mae"}
 
-#: Default search spaces for ``random_search`` / ``mfrec tune``: lists are sampled
-#: uniformly, (low, high, "log") tuples log-uniformly, (low, high, "int") as integers.
-SEARCH_SPACES: dict[str, dict[str, Any]] = {
-    "sgd": {"n_factors": [64, 128, 192, 256, 384, 512], "n_epochs": (60, 200, "int"), "learning_rate": (0.002, 0.012, "log"),
-            "user_reg": (0.03, 0.3, "log"), "item_reg": (0.03, 0.3, "log"), "bias_regularization": (0.005, 0.2, "log"),
-            "bias_learning_rate": (0.001, 0.02, "log"), "lr_decay": [1.0, 0.99, 0.98, 0.96],
-            "init_std": [0.01, 0.02, 0.05, 0.1]},
-    "als": {"n_factors": [16, 32, 64, 128], "n_epochs": [10, 15, 20], "regularization": (0.05, 0.3, "log"),
-            "bias_regularization": (0.005, 0.5, "log")},
-    "nmf": {"n_factors": [5, 10, 15, 20, 40], "n_epochs": [40, 60, 100], "regularization": (0.02, 0.5, "log")},
-    "adam": {"n_factors": [16, 32, 64, 128], "learning_rate": (0.0005, 0.01, "log"),
-             "regularization": (0.005, 0.2, "log"), "batch_size": [64, 128, 256, 512]},
-    "bayesian": {"n_factors": [5, 10, 16, 24], "n_epochs": [100, 200, 300]},
-    "svd": {"n_factors": [2, 5, 10, 15, 25, 40], "impute": ["item", "user"]},
-    "baseline": {"reg_user": (0.5, 30.0, "log"), "reg_item": (0.5, 30.0, "log")},
-    "popularity": {"damping": (0.0, 50.0, "float")},
-    "implicit-als": {"n_factors": [16, 32, 64, 128], "n_epochs": [10, 15, 25], "regularization": (1.0, 100.0, "log"),
-                     "alpha": (0.0, 10.0, "float")},
-    "bpr": {"n_factors": [32, 64, 128], "n_epochs": (30, 150, "int"), "learning_rate": (0.005, 0.1, "log"),
-            "regularization": (0.001, 0.05, "log"), "bias_regularization": (0.0005, 0.05, "log")},
-}  # fmt: skip
+#: Default search spaces for ``random_search`` / ``mfrec tune``, from each model's ``param_spec``
+#: (``Param.search``): lists are sampled uniformly, (low, high, "log") tuples log-uniformly,
+#: (low, high, "int") as integers, (low, high, "float") uniformly.
+SEARCH_SPACES: dict[str, dict[str, Any]] = {name: search_space(cls) for name, cls in MODELS.items() if search_space(cls)}
 
 
 def clone(model: Recommender, **overrides: Any) -> Recommender:
@@ -154,7 +138,7 @@ def _check_model(name: str) -> None:
 
 
 def _single_threaded(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    if "n_threads" in MODELS[name]._param_names():
+    if "n_threads" in MODELS[name].param_names():
         return {**params, "n_threads": 1}
     return params
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.adam import adam_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
+from mfrec.models.params import (
+    BIAS_REGULARIZATION, BIASED, EARLY_STOPPING, INIT_STD, LEARNING_RATE, N_EPOCHS, N_FACTORS, RANDOM_STATE,
+    REGULARIZATION, Param,
+)  # fmt: skip
 
 
 class EmbeddingAdam(EarlyStopping, Recommender):
@@ -50,6 +53,22 @@ class EmbeddingAdam(EarlyStopping, Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_")
 
+    param_spec = (
+        N_FACTORS.but(search=[16, 32, 64, 128]),
+        N_EPOCHS,
+        LEARNING_RATE.but(doc="Adam's step size.", search=(0.0005, 0.01, "log")),
+        REGULARIZATION.but(search=(0.005, 0.2, "log")),
+        Param("batch_size", int, "Ratings per minibatch.", low=1, search=[64, 128, 256, 512]),
+        BIAS_REGULARIZATION,
+        Param("beta1", float, "Adam's decay of the first moment.", low=0.0, high=1.0),
+        Param("beta2", float, "Adam's decay of the second moment.", low=0.0, high=1.0),
+        Param("epsilon", float, "Adam's denominator guard.", low=0.0, low_open=True),
+        INIT_STD,
+        BIASED,
+        *EARLY_STOPPING,
+        RANDOM_STATE,
+    )
+
     def __init__(
         self,
         n_factors: int = 64,
@@ -86,20 +105,6 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         self.patience = patience
         self.restore_best = restore_best
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_float("learning_rate", self.learning_rate, 0.0, low_open=True)
-        check_float("regularization", self.regularization, 0.0)
-        check_float("bias_regularization", self.bias_regularization, 0.0)
-        check_float("beta1", self.beta1, 0.0, 1.0)
-        check_float("beta2", self.beta2, 0.0, 1.0)
-        check_float("epsilon", self.epsilon, 0.0, low_open=True)
-        check_float("init_std", self.init_std, 0.0)
-        check_seed("random_state", self.random_state)
-        self._check_early_stopping()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

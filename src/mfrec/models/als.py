@@ -6,7 +6,6 @@ import numba
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_choice, check_float, check_int, check_seed
 from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
@@ -14,6 +13,10 @@ from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, s
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
+from mfrec.models.params import (
+    BIAS_REGULARIZATION, BIASED, CG_STEPS, EARLY_STOPPING, INIT_STD, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE,
+    REGULARIZATION, SOLVER, Param,
+)  # fmt: skip
 
 
 class ALS(EarlyStopping, Recommender):
@@ -59,6 +62,22 @@ class ALS(EarlyStopping, Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_")
 
+    param_spec = (
+        N_FACTORS.but(search=[16, 32, 64, 128]),
+        N_EPOCHS.but(doc="Full iterations (users then items).", search=[10, 15, 20]),
+        REGULARIZATION.but(doc="L2 weight on the factors, times the row's rating count if weighted_regularization.",
+                           search=(0.05, 0.3, "log")),
+        BIAS_REGULARIZATION.but(doc="L2 weight on the biases, scaled like regularization.", search=(0.005, 0.5, "log")),
+        Param("weighted_regularization", bool, "Scale regularization by each row's rating count (ALS-WR)."),
+        SOLVER,
+        CG_STEPS,
+        BIASED,
+        INIT_STD,
+        *EARLY_STOPPING,
+        N_THREADS,
+        RANDOM_STATE,
+    )  # fmt: skip
+
     def __init__(
         self,
         n_factors: int = 64,
@@ -93,19 +112,6 @@ class ALS(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_float("regularization", self.regularization, 0.0)
-        check_float("bias_regularization", self.bias_regularization, 0.0)
-        check_choice("solver", self.solver, ("cholesky", "cg"))
-        check_int("cg_steps", self.cg_steps, 1)
-        check_float("init_std", self.init_std, 0.0)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        self._check_early_stopping()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

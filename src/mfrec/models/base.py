@@ -1,8 +1,9 @@
 """The estimator contract every mfrec model follows.
 
-A model stores its hyper-parameters in ``__init__`` (nothing else happens
-there), learns in ``fit`` and keeps what it learned in attributes ending in
-``_``. Callers speak original ids; rows are an internal detail.
+A model stores its hyper-parameters in ``__init__`` (checked against its
+``param_spec``; nothing else happens there), learns in ``fit`` and keeps what it
+learned in attributes ending in ``_``. Callers speak original ids; rows are an
+internal detail.
 
 Every model predicts ``mu + b_u + b_i (+ p_u . q_i)``; models without one of the
 terms keep it at zero. An unknown user or item therefore falls back to the
@@ -14,7 +15,6 @@ updates and the latent space are mixins (models/topn, updates, latent; docs/ARCH
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -30,16 +30,18 @@ from mfrec.exceptions import NotFittedError, ParameterError
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.latent import Latent
+from mfrec.models.params import Parametrized
 from mfrec.models.topn import TopN
 from mfrec.models.updates import Updates
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
 
-class Recommender(TopN, Updates, Latent):
+class Recommender(Parametrized, TopN, Updates, Latent):
     """Base class: fit / predict / recommend / similar_items / embeddings / save / load.
 
-    Subclasses implement ``_fit(train, validation, callback)`` and set
+    Subclasses declare their hyper-parameters in ``param_spec`` (models/params.py),
+    implement ``_fit(train, validation, callback)`` and set
     ``global_mean_``, ``user_bias_``, ``item_bias_`` and, for factor models,
     ``user_factors_`` and ``item_factors_``.
     """
@@ -55,33 +57,6 @@ class Recommender(TopN, Updates, Latent):
     #: Whether :meth:`partial_fit` matches this model's objective (regularised squared error with
     #: biases, or the implicit-ALS objective); the others refuse it rather than silently change the model.
     supports_partial_fit: ClassVar[bool] = False
-
-    # ------------------------------------------------------------------ parameters
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        return [p.name for p in parameters if p.name != "self" and p.kind in kinds]
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as given."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Recommender:
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ParameterError(f"{type(self).__name__} has no parameter {name!r}; valid: {sorted(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def _check_params(self) -> None:
-        """Raise ParameterError for an invalid hyper-parameter (subclasses extend)."""
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ fitting
 
@@ -109,7 +84,7 @@ class Recommender(TopN, Updates, Latent):
             With a validation set, also record ``val_ndcg@K`` for K = ``track_ndcg``
             after every epoch of an iterative model (a ranking pass per epoch: slower).
         """
-        self._check_params()
+        self.check_params()
         if track_ndcg is not None:
             check_int("track_ndcg", track_ndcg, 1)
         self._track_ndcg = track_ndcg

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from mfrec._validation import check_float, check_int
 from mfrec.data.interactions import Interactions
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.params import N_EPOCHS, Param
 
 
 def _rmse(model: Recommender, data: Interactions) -> float:
@@ -39,14 +39,15 @@ class GlobalMean(Recommender):
 class Biases(Recommender):
     """User and item biases, ``r = mu + b_u + b_i``, fitted by regularised alternating least squares.
 
-    Each half-step solves ``b_u = sum(r - mu - b_i) / (reg_user + n_u)`` for all
+    Each half-step solves ``b_u = sum(r - mu - b_i) / (user_bias_regularization + n_u)`` for all
     users at once (then the same for items), which is the exact minimiser of the
     regularised squared error with the other side fixed.
 
     Parameters
     ----------
-    reg_user, reg_item : float, default=5.0, 3.0
-        Shrinkage towards zero, in units of "pseudo-ratings" (measured on ML-100k folds).
+    user_bias_regularization, item_bias_regularization : float, default=5.0, 3.0
+        Shrinkage towards zero, in units of "pseudo-ratings" (measured on ML-100k folds);
+        formerly ``reg_user`` and ``reg_item``.
     n_epochs : int, default=10
 
     Examples
@@ -57,15 +58,20 @@ class Biases(Recommender):
     4.0
     """
 
-    def __init__(self, reg_user: float = 5.0, reg_item: float = 3.0, n_epochs: int = 10) -> None:
-        self.reg_user = reg_user
-        self.reg_item = reg_item
-        self.n_epochs = n_epochs
+    param_spec = (
+        Param("user_bias_regularization", float, "Shrinkage of user biases, in pseudo-ratings.", low=0.0,
+              search=(0.5, 30.0, "log"), aliases=("reg_user",)),
+        Param("item_bias_regularization", float, "Shrinkage of item biases, in pseudo-ratings.", low=0.0,
+              search=(0.5, 30.0, "log"), aliases=("reg_item",)),
+        N_EPOCHS.but(doc="Alternating half-steps (items then users)."),
+    )  # fmt: skip
 
-    def _check_params(self) -> None:
-        check_float("reg_user", self.reg_user, 0.0)
-        check_float("reg_item", self.reg_item, 0.0)
-        check_int("n_epochs", self.n_epochs, 1)
+    def __init__(
+        self, user_bias_regularization: float = 5.0, item_bias_regularization: float = 3.0, n_epochs: int = 10
+    ) -> None:
+        self.user_bias_regularization = user_bias_regularization
+        self.item_bias_regularization = item_bias_regularization
+        self.n_epochs = n_epochs
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         mu = float(train.ratings.mean())
@@ -76,8 +82,8 @@ class Biases(Recommender):
         b_i = np.zeros(train.n_items)
         self.global_mean_ = mu
         for epoch in range(1, self.n_epochs + 1):
-            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (self.reg_item + n_item)
-            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (self.reg_user + n_user)
+            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (self.item_bias_regularization + n_item)
+            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (self.user_bias_regularization + n_user)
             self.user_bias_ = b_u.astype(np.float32)
             self.item_bias_ = b_i.astype(np.float32)
             row: dict[str, Any] = {"epoch": epoch, "train_rmse": _rmse(self, train)}
@@ -103,11 +109,13 @@ class Popularity(Recommender):
 
     score_kind = "popularity"
 
+    param_spec = (
+        Param("damping", float, "Pseudo-ratings at the global mean added to each item's mean.", low=0.0,
+              search=(0.0, 50.0, "float")),
+    )  # fmt: skip
+
     def __init__(self, damping: float = 5.0) -> None:
         self.damping = damping
-
-    def _check_params(self) -> None:
-        check_float("damping", self.damping, 0.0)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         self.global_mean_ = float(train.ratings.mean())

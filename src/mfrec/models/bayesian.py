@@ -7,14 +7,14 @@ import time
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_int, check_seed
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import ParameterError, TrainingError
+from mfrec.exceptions import TrainingError
 from mfrec.kernels.als import squared_error
 from mfrec.kernels.bpmf import sample_rows
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, Param
 
 
 class BayesianMF(Recommender):
@@ -67,6 +67,15 @@ class BayesianMF(Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_")
 
+    param_spec = (
+        N_FACTORS.but(search=[5, 10, 16, 24]),
+        N_EPOCHS.but(doc="Gibbs sweeps in total, burn-in included.", search=[100, 200, 300]),
+        Param("burn_in", int, "Sweeps discarded before samples are kept.", low=0, high="n_epochs", high_open=True),
+        Param("thin", int, "Keep every thin-th sample after burn-in.", low=1),
+        N_THREADS,
+        RANDOM_STATE,
+    )
+
     def __init__(
         self,
         n_factors: int = 10,
@@ -83,17 +92,6 @@ class BayesianMF(Recommender):
         self.thin = thin
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_int("burn_in", self.burn_in, 0)
-        check_int("thin", self.thin, 1)
-        if self.burn_in >= self.n_epochs:
-            raise ParameterError(f"burn_in ({self.burn_in}) must be smaller than n_epochs ({self.n_epochs})")
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
 
     @staticmethod
     def _draw_normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -14,10 +14,9 @@ import numba
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_choice, check_float, check_int, check_seed
 from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import DataError, ParameterError, TrainingError
+from mfrec.exceptions import DataError, TrainingError
 from mfrec.kernels.als import balanced_chunks
 from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
 from mfrec.kernels.implicit_als import (
@@ -30,6 +29,10 @@ from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EpochLoop
+from mfrec.models.params import (
+    BIAS_REGULARIZATION, CG_STEPS, INIT_STD, LEARNING_RATE, N_BLOCKS, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE,
+    REGULARIZATION, SOLVER, THRESHOLD, Param,
+)  # fmt: skip
 
 CONFIDENCES = ("binary", "linear", "log")
 
@@ -48,20 +51,6 @@ class ImplicitRecommender(Recommender):
     alpha: float
     epsilon: float
     threshold: float | None
-
-    def _check_common(self) -> None:
-        """The checks every implicit model shares: sizes, threads, seed and how values become signal."""
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_float("init_std", self.init_std, 0.0)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        check_choice("confidence", self.confidence, CONFIDENCES)
-        check_float("alpha", self.alpha, 0.0)
-        check_float("epsilon", self.epsilon, 0.0, low_open=True)
-        if self.threshold is not None:
-            check_float("threshold", self.threshold)
 
     def _positives(self, train: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user rows, item rows, w = confidence - 1) of the interactions that count as positive.
@@ -142,6 +131,24 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
 
     _saved_arrays = ("user_factors_", "item_factors_")
 
+    param_spec = (
+        N_FACTORS.but(search=[16, 32, 64, 128]),
+        N_EPOCHS.but(search=[10, 15, 25]),
+        REGULARIZATION.but(doc="L2 weight on the factors, not scaled by counts.", low_open=True,
+                           search=(1.0, 100.0, "log")),
+        Param("alpha", float, "Confidence scale: c = 1 + w, w from alpha by `confidence`.", low=0.0,
+              search=(0.0, 10.0, "float")),
+        Param("confidence", str, "w = alpha (binary), alpha * value (linear) or alpha * log(1 + value / epsilon).",
+              choices=CONFIDENCES),
+        Param("epsilon", float, "Scale of the value in the log confidence.", low=0.0, low_open=True),
+        THRESHOLD,
+        SOLVER,
+        CG_STEPS,
+        INIT_STD,
+        N_THREADS,
+        RANDOM_STATE,
+    )  # fmt: skip
+
     def __init__(
         self,
         n_factors: int = 64,
@@ -170,12 +177,6 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         self.init_std = init_std
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        self._check_common()
-        check_float("regularization", self.regularization, 0.0, low_open=True)
-        check_choice("solver", self.solver, ("cg", "cholesky"))
-        check_int("cg_steps", self.cg_steps, 1)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         users, items, weights = self._positives(train)
@@ -285,6 +286,22 @@ class BPR(EpochLoop, ImplicitRecommender):
     alpha = 0.0
     epsilon = 1.0
 
+    param_spec = (
+        N_FACTORS.but(search=[32, 64, 128]),
+        N_EPOCHS.but(search=(30, 150, "int")),
+        LEARNING_RATE.but(search=(0.005, 0.1, "log")),
+        REGULARIZATION.but(doc="L2 weight on user and item factors (per sample).", search=(0.001, 0.05, "log")),
+        BIAS_REGULARIZATION.but(doc="L2 weight on the item biases (per sample).", search=(0.0005, 0.05, "log")),
+        Param("negative_sampling", str, "Negatives drawn uniformly or in proportion to item popularity.",
+              choices=("uniform", "popularity")),
+        Param("verify_negatives", bool, "Redraw a negative the user did interact with."),
+        THRESHOLD,
+        INIT_STD,
+        N_BLOCKS,
+        N_THREADS,
+        RANDOM_STATE,
+    )  # fmt: skip
+
     def __init__(
         self,
         n_factors: int = 64,
@@ -317,17 +334,6 @@ class BPR(EpochLoop, ImplicitRecommender):
     def _fold_in_regularization(self) -> tuple[float, float]:
         # BPR learns no least-squares objective; fold-in fits one (confidence 1) on its item factors.
         return 1.0, 0.0
-
-    def _check_params(self) -> None:
-        self._check_common()
-        if self.n_blocks is not None:
-            check_int("n_blocks", self.n_blocks, 1)
-        check_float("learning_rate", self.learning_rate, 0.0, low_open=True)
-        check_float("regularization", self.regularization, 0.0)
-        check_float("bias_regularization", self.bias_regularization, 0.0)
-        check_choice("negative_sampling", self.negative_sampling, ("uniform", "popularity"))
-        if not isinstance(self.verify_negatives, bool):
-            raise ParameterError(f"verify_negatives must be True or False, got {self.verify_negatives!r}")
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

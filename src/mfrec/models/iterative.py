@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from mfrec._validation import check_float, check_int
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import ParameterError, TrainingError
+from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import score_pairs
 from mfrec.models.base import EpochCallback
 from mfrec.ranking import ndcg
@@ -125,14 +124,6 @@ class EarlyStopping(EpochLoop):
     restore_best: bool
     random_state: int | None
     history_: list[dict[str, Any]]
-
-    def _check_early_stopping(self) -> None:
-        if not isinstance(self.early_stopping, bool):
-            raise ParameterError(f"early_stopping must be True or False, got {self.early_stopping!r}")
-        check_float("validation_fraction", self.validation_fraction, 0.0, 0.9, low_open=True)
-        check_int("patience", self.patience, 1)
-        if not isinstance(self.restore_best, bool):
-            raise ParameterError(f"restore_best must be True or False, got {self.restore_best!r}")
 
     def _prepare_validation(
         self, train: Interactions, validation: Interactions | None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
+from mfrec.models.params import (
+    BIAS_REGULARIZATION, BIASED, EARLY_STOPPING, INIT_STD, LEARNING_RATE, N_BLOCKS, N_EPOCHS, N_FACTORS, N_THREADS,
+    RANDOM_STATE, REGULARIZATION, Param,
+)  # fmt: skip
 
 
 class MatrixFactorization(EarlyStopping, Recommender):
@@ -41,12 +44,12 @@ class MatrixFactorization(EarlyStopping, Recommender):
     learning_rate : float, default=0.005
         Step size for the factors.
     regularization : float, default=0.1
-        L2 weight on the factors (both sides unless ``user_reg``/``item_reg`` set).
+        L2 weight on the factors (both sides unless ``user_regularization``/``item_regularization`` set).
     bias_regularization : float, default=0.02
     bias_learning_rate : float, optional
         Step size for the biases; defaults to ``learning_rate``.
-    user_reg, item_reg : float, optional
-        Per-side factor regularisation overriding ``regularization``.
+    user_regularization, item_regularization : float, optional
+        Per-side factor regularisation overriding ``regularization`` (formerly ``user_reg``/``item_reg``).
     lr_decay : float, default=1.0
         Multiplier applied to both learning rates after each epoch (1 = constant).
     init_std : float, default=0.05
@@ -88,6 +91,28 @@ class MatrixFactorization(EarlyStopping, Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_")
 
+    param_spec = (
+        N_FACTORS.but(search=[64, 128, 192, 256, 384, 512]),
+        N_EPOCHS.but(search=(60, 200, "int")),
+        LEARNING_RATE.but(search=(0.002, 0.012, "log")),
+        REGULARIZATION.but(doc="L2 weight on the factors, both sides unless user_/item_regularization is set."),
+        Param("user_regularization", float, "L2 weight on user factors; None: regularization.", low=0.0,
+              search=(0.03, 0.3, "log"), aliases=("user_reg",)),
+        Param("item_regularization", float, "L2 weight on item factors; None: regularization.", low=0.0,
+              search=(0.03, 0.3, "log"), aliases=("item_reg",)),
+        BIAS_REGULARIZATION.but(search=(0.005, 0.2, "log")),
+        Param("bias_learning_rate", float, "Step size for the biases; None: learning_rate.", low=0.0,
+              search=(0.001, 0.02, "log")),
+        Param("lr_decay", float, "Multiplier of both learning rates after each epoch (1 = constant).", low=0.0,
+              high=1.0, low_open=True, search=[1.0, 0.99, 0.98, 0.96]),
+        INIT_STD.but(search=[0.01, 0.02, 0.05, 0.1]),
+        BIASED,
+        N_BLOCKS,
+        *EARLY_STOPPING,
+        N_THREADS,
+        RANDOM_STATE,
+    )  # fmt: skip
+
     def __init__(
         self,
         n_factors: int = 128,
@@ -97,8 +122,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         *,
         bias_regularization: float = 0.02,
         bias_learning_rate: float | None = None,
-        user_reg: float | None = None,
-        item_reg: float | None = None,
+        user_regularization: float | None = None,
+        item_regularization: float | None = None,
         lr_decay: float = 1.0,
         init_std: float = 0.05,
         biased: bool = True,
@@ -116,8 +141,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.regularization = regularization
         self.bias_regularization = bias_regularization
         self.bias_learning_rate = bias_learning_rate
-        self.user_reg = user_reg
-        self.item_reg = item_reg
+        self.user_regularization = user_regularization
+        self.item_regularization = item_regularization
         self.lr_decay = lr_decay
         self.init_std = init_std
         self.biased = biased
@@ -129,26 +154,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_float("learning_rate", self.learning_rate, 0.0, low_open=True)
-        check_float("regularization", self.regularization, 0.0)
-        check_float("bias_regularization", self.bias_regularization, 0.0)
-        for name in ("bias_learning_rate", "user_reg", "item_reg"):
-            if getattr(self, name) is not None:
-                check_float(name, getattr(self, name), 0.0)
-        check_float("lr_decay", self.lr_decay, 0.0, 1.0, low_open=True)
-        check_float("init_std", self.init_std, 0.0)
-        if self.n_blocks is not None:
-            check_int("n_blocks", self.n_blocks, 1)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        self._check_early_stopping()
-
     def _fold_in_regularization(self) -> tuple[float, float]:
-        reg = self.user_reg if self.user_reg is not None else self.regularization
+        reg = self.user_regularization if self.user_regularization is not None else self.regularization
         return float(reg), float(self.bias_regularization)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
@@ -170,8 +177,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
-        reg_user = self.user_reg if self.user_reg is not None else self.regularization
-        reg_item = self.item_reg if self.item_reg is not None else self.regularization
+        reg_user = self.user_regularization if self.user_regularization is not None else self.regularization
+        reg_item = self.item_regularization if self.item_regularization is not None else self.regularization
         reg_bias = self.bias_regularization
 
         def step(epoch: int) -> float:

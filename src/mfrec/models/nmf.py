@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
-from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError
 from mfrec.kernels.als import squared_error
@@ -13,6 +12,7 @@ from mfrec.kernels.nmf import nmf_half_step
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
+from mfrec.models.params import EARLY_STOPPING, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, REGULARIZATION, Param
 
 
 class NMF(EarlyStopping, Recommender):
@@ -54,6 +54,17 @@ class NMF(EarlyStopping, Recommender):
     #: fold_in solves a new user's factors by non-negative least squares, with no bias (NMF has none).
     nonnegative_factors = True
 
+    param_spec = (
+        N_FACTORS.but(search=[5, 10, 15, 20, 40]),
+        N_EPOCHS.but(search=[40, 60, 100]),
+        REGULARIZATION.but(doc="L2 weight, per rating of the row.", search=(0.02, 0.5, "log")),
+        Param("init_low", float, "Factors start uniform in [init_low, init_high].", low=0.0),
+        Param("init_high", float, "Upper end of the initial uniform factors.", low="init_low", low_open=True),
+        *EARLY_STOPPING,
+        N_THREADS,
+        RANDOM_STATE,
+    )
+
     def __init__(
         self,
         n_factors: int = 20,
@@ -80,17 +91,6 @@ class NMF(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_float("regularization", self.regularization, 0.0)
-        check_float("init_low", self.init_low, 0.0)
-        check_float("init_high", self.init_high, self.init_low, low_open=True)
-        if self.n_threads is not None:
-            check_int("n_threads", self.n_threads, 0)
-        check_seed("random_state", self.random_state)
-        self._check_early_stopping()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         if train.ratings.min() < 0:

@@ -6,10 +6,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, svds
 
-from mfrec._validation import check_choice, check_int, check_seed
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.params import N_FACTORS, RANDOM_STATE, Param
 
 
 class TruncatedSVD(Recommender):
@@ -45,15 +45,17 @@ class TruncatedSVD(Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_", "singular_values_")
 
+    param_spec = (
+        N_FACTORS.but(doc="Rank k of the SVD (< min(users, items)).", search=[2, 5, 10, 15, 25, 40]),
+        Param("impute", str, "Missing cells take the item's mean (centred by users) or the user's.",
+              choices=("item", "user"), search=["item", "user"]),
+        RANDOM_STATE.but(doc="Seed of ARPACK's start vector."),
+    )  # fmt: skip
+
     def __init__(self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0) -> None:
         self.n_factors = n_factors
         self.impute = impute
         self.random_state = random_state
-
-    def _check_params(self) -> None:
-        check_int("n_factors", self.n_factors, 1)
-        check_choice("impute", self.impute, ("item", "user"))
-        check_seed("random_state", self.random_state)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         m, n = train.n_users, train.n_items
