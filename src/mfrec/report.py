@@ -4,7 +4,8 @@ A *run folder* holds ``run.json`` (dataset summary, protocol, metrics per model 
 their spread, per-epoch histories), ``model/`` (the main model, saved as usual) and the
 data: a path to the original file when there is one, else ``ratings.parquet`` (and
 ``items.parquet`` for titles and genres). ``mfrec report RUN`` turns it into an HTML
-file with every chart embedded, so it can be mailed or opened offline.
+file with every chart embedded, so it can be mailed or opened offline. ``mfrec report
+MODEL_DIR`` does the same for a saved model folder alone (:mod:`mfrec.model_report`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from mfrec.models.base import Recommender
 from mfrec.persistence import jsonable, load_model
 
 RUN_FILE = "run.json"
+
+#: The page style shared by the run and the model reports.
+STYLE = """body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; } th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+thead th, tbody th { text-align: left; } img { max-width: 100%; } section { margin-top: 2em; }"""
 
 
 def write_run(
@@ -64,7 +70,10 @@ def run_file(folder: str | Path) -> Path:
     """The ``run.json`` of a run folder; DataError naming the folder when it is not one."""
     path = Path(folder) / RUN_FILE
     if not path.is_file():
-        raise DataError(f"{folder} is not a run folder (no {RUN_FILE}); make one with mfrec demo or evaluate --run-dir")
+        raise DataError(
+            f"{folder} is not a run folder (no {RUN_FILE}) nor a saved model (no model.json); make one with "
+            "mfrec demo, mfrec evaluate --run-dir or mfrec train -o"
+        )
     return path
 
 
@@ -110,6 +119,28 @@ def _png(figure: Any, save_as: Path | None = None) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def figure_sections(charts: dict[str, Any], images: str | Path | None) -> str:
+    """Each non-None figure of ``charts`` as a titled section with the PNG embedded (and saved under ``images``)."""
+    if images is not None:
+        Path(images).mkdir(parents=True, exist_ok=True)
+
+    def file_for(title: str) -> Path | None:
+        return None if images is None else Path(images) / (title.lower().replace(" ", "-").replace("/", "") + ".png")
+
+    return "".join(
+        f'<section><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
+        f'src="data:image/png;base64,{_png(fig, file_for(title))}"></section>'
+        for title, fig in charts.items()
+        if fig is not None
+    )
+
+
+def facts_table(facts: list[tuple[str, str]]) -> str:
+    """A two-column table of (label, value) rows, escaped."""
+    rows = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in facts)
+    return f"<table>{rows}</table>"
+
+
 def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
     body = []
@@ -145,12 +176,16 @@ def _cold_start_table(cold: dict[str, Any]) -> str:
 
 
 def build_report(folder: str | Path, images: str | Path | None = None) -> str:
-    """The HTML of the report on a run folder: summary, evaluation table and every chart.
+    """The HTML of the report on a run folder (or a saved model folder): summary, tables and every chart.
 
     With ``images``, each chart is also written there as a PNG named after its section.
     """
     from mfrec import plot
 
+    if not (Path(folder) / RUN_FILE).is_file() and (Path(folder) / "model.json").is_file():
+        from mfrec.model_report import build_model_report
+
+        return build_model_report(folder, images)
     run, data, model = read_run(folder)
     k = run.get("k", 10)
     results = run["results"]
@@ -173,18 +208,7 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
     cold = run.get("cold_start") or {}
     if cold.get("curve"):
         charts["Cold start"] = plot.cold_start_curve(cold["curve"], k=cold["k"])
-    if images is not None:
-        Path(images).mkdir(parents=True, exist_ok=True)
-
-    def file_for(title: str) -> Path | None:
-        return None if images is None else Path(images) / (title.lower().replace(" ", "-").replace("/", "") + ".png")
-
-    figures = "".join(
-        f'<section><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
-        f'src="data:image/png;base64,{_png(fig, file_for(title))}"></section>'
-        for title, fig in charts.items()
-        if fig is not None
-    )
+    figures = figure_sections(charts, images)
     share = summary["top_items_share"]
     facts = [
         ("users", f"{summary['users']:,}"), ("items", f"{summary['items']:,}"), ("ratings", f"{summary['ratings']:,}"),
@@ -192,18 +216,15 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
         ("mean rating", f"{summary['rating_mean']:.3f}"),
         ("long tail", f"top 10% of items get {share['10%']:.0%} of the ratings"),
     ]  # fmt: skip
-    fact_rows = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in facts)
     metric_columns = ["rmse", "mae", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", f"coverage@{k}"]
     title = f"mfrec report: {html.escape(summary.get('name') or 'run')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }}
-thead th, tbody th {{ text-align: left; }} img {{ max-width: 100%; }} section {{ margin-top: 2em; }}
+{STYLE}
 </style></head><body>
 <h1>{title}</h1>
-<section id="dataset"><h2>Dataset</h2><table>{fact_rows}</table></section>
+<section id="dataset"><h2>Dataset</h2>{facts_table(facts)}</section>
 <section id="evaluation"><h2>Evaluation</h2>
 <p>Protocol <code>{html.escape(run['protocol'])}</code>; ranking at {k}: candidates are the items a user has not
 rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard deviation over splits.</p>
@@ -215,7 +236,7 @@ rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard d
 
 
 def write_report(folder: str | Path, output: str | Path, images: str | Path | None = None) -> Path:
-    """Write the report on run ``folder`` to the HTML file ``output`` (and the charts to ``images``)."""
+    """Write the report on run or model ``folder`` to the HTML file ``output`` (and the charts to ``images``)."""
     output = Path(output)
     output.write_text(build_report(folder, images), encoding="utf-8")
     return output

@@ -350,12 +350,17 @@ def similar(
 @app.command()
 @handle_errors
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (from mfrec demo or evaluate --run-dir).")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (from mfrec demo or evaluate --run-dir) or a saved "
+                                                 "model folder (from mfrec train -o).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
     images: Annotated[Path | None, typer.Option(help="Also write each chart as a PNG in this folder.")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """One self-contained HTML page: dataset summary, evaluation table, curves, spectrum, embedding map."""
+    """One self-contained HTML page: dataset summary, evaluation table, curves, spectrum, embedding map.
+
+    Given a saved model folder instead of a run: the model's parameters, learning curve, factors and
+    the popularity of what it recommends.
+    """
     from mfrec.report import write_report
 
     if not quiet:
