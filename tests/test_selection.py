@@ -86,7 +86,8 @@ def test_local_candidates_stay_inside_the_space():
     space = SEARCH_SPACES["sgd"]
     rng = np.random.default_rng(0)
     best = {"n_factors": 192, "n_epochs": 199, "learning_rate": 0.0119, "user_regularization": 0.06,
-            "item_regularization": 0.09, "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0, "init_std": 0.02}  # fmt: skip
+            "item_regularization": 0.09, "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0,
+            "init_std": 0.02}  # fmt: skip
     for _ in range(200):
         candidate = _near(space, best, rng)
         for name, spec in space.items():

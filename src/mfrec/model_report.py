@@ -111,7 +111,7 @@ def history_chart(history: list[dict[str, Any]]) -> Any:
     groups = [[c for c in columns if c.endswith("rmse")]] + [[c] for c in columns if not c.endswith("rmse")]
     groups = [g for g in groups if g]
     fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 4.5), dpi=110, squeeze=False)
-    for ax, group in zip(axes[0], groups):
+    for ax, group in zip(axes[0], groups, strict=True):
         for column in group:
             rows = [row for row in history if row.get(column) is not None]
             style = "--" if column.startswith("train") else "-"

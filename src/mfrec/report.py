@@ -30,7 +30,8 @@ RUN_FILE = "run.json"
 
 #: The page style shared by the run and the model reports.
 STYLE = """body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; } th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
 thead th, tbody th { text-align: left; } img { max-width: 100%; } section { margin-top: 2em; }"""
 
 

@@ -81,9 +81,10 @@ class Biases(Recommender):
         b_u = np.zeros(train.n_users)
         b_i = np.zeros(train.n_items)
         self.global_mean_ = mu
+        reg_user, reg_item = self.user_bias_regularization, self.item_bias_regularization
         for epoch in range(1, self.n_epochs + 1):
-            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (self.item_bias_regularization + n_item)
-            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (self.user_bias_regularization + n_user)
+            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (reg_item + n_item)
+            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (reg_user + n_user)
             self.user_bias_ = b_u.astype(np.float32)
             self.item_bias_ = b_i.astype(np.float32)
             row: dict[str, Any] = {"epoch": epoch, "train_rmse": _rmse(self, train)}

@@ -177,8 +177,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
-        reg_user = self.user_regularization if self.user_regularization is not None else self.regularization
-        reg_item = self.item_regularization if self.item_regularization is not None else self.regularization
+        reg_user = self.regularization if self.user_regularization is None else self.user_regularization
+        reg_item = self.regularization if self.item_regularization is None else self.item_regularization
         reg_bias = self.bias_regularization
 
         def step(epoch: int) -> float:
