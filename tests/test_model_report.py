@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from mfrec.cli import app
 from mfrec.data import random_split, synthetic
 from mfrec.exceptions import DataError
-from mfrec.model_report import recommendation_popularity
-from mfrec.models import BPR, MatrixFactorization, Popularity
+from mfrec.model_report import history_chart, recommendation_popularity
+from mfrec.models import BPR, GlobalMean, MatrixFactorization, Popularity
 from mfrec.report import build_report
 
 
@@ -43,6 +43,10 @@ def test_a_model_folder_gets_its_own_report(saved):
 def test_models_without_factors_or_rating_history_still_report(saved):
     page = build_report(saved / "popularity")
     assert "<h2>Factors</h2>" not in page and "<h2>Popularity of recommendations</h2>" in page
+    GlobalMean().fit(synthetic(100, 50, 1_000, seed=1)).save(saved / "mean")
+    mean = build_report(saved / "mean")  # no factors, no history: model facts and recommendations only
+    assert "<h2>Learning curve</h2>" not in mean and "<h2>Popularity of recommendations</h2>" in mean
+    assert history_chart([{"epoch": 1, "seconds": 0.1}]) is None
     bpr = build_report(saved / "bpr")
     assert "<h2>Learning curve</h2>" in bpr and "<h2>Factors</h2>" in bpr  # BPR records train_auc, not RMSE
 

@@ -104,12 +104,14 @@ def factor_chart(model: Recommender) -> Any:
 
 
 def history_chart(history: list[dict[str, Any]]) -> Any:
-    """One panel per quantity recorded per epoch (RMSE train and validation together, loss, AUC, NDCG)."""
+    """One panel per quantity recorded per epoch (RMSE train and validation together, loss, AUC, NDCG); None if none."""
     import matplotlib.pyplot as plt
 
     columns = [c for c in dict.fromkeys(key for row in history for key in row) if c not in ("epoch", "seconds")]
     groups = [[c for c in columns if c.endswith("rmse")]] + [[c] for c in columns if not c.endswith("rmse")]
     groups = [g for g in groups if g]
+    if not groups:  # a history of timings only: nothing to draw
+        return None
     fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 4.5), dpi=110, squeeze=False)
     for ax, group in zip(axes[0], groups, strict=True):
         for column in group:
@@ -133,7 +135,7 @@ def build_model_report(folder: str | Path, images: str | Path | None = None, *, 
     popularity = recommendation_popularity(model, k)
     labels = None if model.item_labels_ is None else pd.Series(model.item_labels_, index=model.item_map_.ids)
     charts = {
-        "Learning curve": history_chart(model.history_) if model.history_ else None,
+        "Learning curve": history_chart(model.history_),
         "Factors": factor_chart(model) if model.n_factors_ else None,
         "Item embeddings": plot.embedding_map(model, labels=labels) if model.n_factors_ else None,
         "Popularity of recommendations": popularity_chart(popularity),
