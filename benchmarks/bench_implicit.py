@@ -66,7 +66,8 @@ def mfrec_lists(name: str, params: dict, split_names: list[str]) -> list[dict[st
     lists = []
     for split in split_names:
         train, test = split_data[split]
-        model = make_model(name, n_threads=2, **params).fit(train)
+        threads = {} if name == "popularity" else {"n_threads": 2}  # popularity has nothing to parallelise
+        model = make_model(name, **threads, **params).fit(train)
         users = [u for u in np.unique(test.user_ids.to_ids(test.user_idx)).tolist() if u in set(train.user_ids.ids)]
         recs = model.recommend(users, n=10)
         lists.append({str(u): group["item"].astype(int).tolist() for u, group in recs.groupby("user", sort=False)})
