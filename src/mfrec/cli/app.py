@@ -13,6 +13,7 @@ from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     AsJson,
     Duplicates,
+    Encoding,
     Epochs,
     Factors,
     ItemCol,
@@ -86,6 +87,7 @@ def train(
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
     duplicates: Duplicates = "last",
+    encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
     ratings_log: Annotated[Path | None, typer.Option(help="Also train on the ratings logged by mfrec serve "
@@ -101,7 +103,7 @@ def train(
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
-    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
+    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
     interactions = load(data, with_timestamps=False, **options)
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
@@ -164,6 +166,7 @@ def evaluate(
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
     duplicates: Duplicates = "last",
+    encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -180,11 +183,11 @@ def evaluate(
     build_model(model, chosen)  # validate before spending time on data
     if protocol == "cold-start":
         _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, run_dir, json_output, quiet,
-                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))  # fmt: skip
+                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))  # fmt: skip
         return
     full, splits = make_splits(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
-        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
+        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
     )  # fmt: skip
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
     results: dict[str, dict[str, Any]] = {}
@@ -198,9 +201,11 @@ def evaluate(
         from mfrec.report import write_run
 
         fitted = {name: result.pop("first_model") for name, result in results.items()}
-        data_path = Path(data) if Path(data).exists() else None
+        from mfrec.data.readers import resolve_source
+
+        data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
-            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
         write_run(run_dir, full, results, fitted[model], protocol=protocol, k=k, data_path=data_path,
                   histories={name: m.history_ for name, m in fitted.items() if m.history_})  # fmt: skip
     payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,

@@ -6,6 +6,7 @@ import functools
 import json
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -31,7 +32,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
 UserCol = Annotated[str, typer.Option(help="Name of the user column.")]
 ItemCol = Annotated[str, typer.Option(help="Name of the item column.")]
-RatingCol = Annotated[str, typer.Option(help="Name of the rating column.")]
+RatingCol = Annotated[str, typer.Option(help="Name of the rating column; 'none' for a file of (user, item) pairs "
+                                             "(implicit feedback, every row counts 1).")]
+Encoding = Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV file, e.g. latin-1 (default: UTF-8, "
+                                                   "else latin-1 with a warning).")]
 RatingScale = Annotated[str | None, typer.Option(help="Declared rating scale 'LOW,HIGH', e.g. '1,5'.")]
 Duplicates = Annotated[str, typer.Option(help="Repeated (user, item) pairs: last | mean | error.")]
 ModelName = Annotated[str, typer.Option("--model", "-m", help=f"One of: {', '.join(MODELS)}.")]
@@ -56,9 +60,12 @@ def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed
 
 
 def read_options(sep: str | None, user_col: str, item_col: str, rating_col: str, rating_scale: str | None,
-                 duplicates: str) -> dict[str, Any]:  # fmt: skip
-    options: dict[str, Any] = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col,
-                               "duplicates": duplicates}  # fmt: skip
+                 duplicates: str, encoding: str | None = None) -> dict[str, Any]:  # fmt: skip
+    no_rating = rating_col.strip().lower() in ("none", "")
+    options: dict[str, Any] = {"user_col": user_col, "item_col": item_col,
+                               "rating_col": None if no_rating else rating_col, "duplicates": duplicates}  # fmt: skip
+    if encoding:
+        options["encoding"] = encoding
     if sep:
         options["sep"] = sep.encode().decode("unicode_escape")  # lets '\t' be typed as such
     if rating_scale:
@@ -119,7 +126,9 @@ def handle_errors(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return command(*args, **kwargs)
         except (MfrecError, OSError) as exc:
             message = str(exc) if isinstance(exc, MfrecError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
             message = _cli_spelling(message)
@@ -132,9 +141,24 @@ def handle_errors(command: Callable) -> Callable:
     return wrapper
 
 
+_FLAG_SPELLING = [
+    (re.compile(r"\b(\w+)_col='<name>'"), lambda m: f"--{m.group(1)}-col NAME"),
+    (re.compile(r"\brating_col=None\b"), lambda m: "--rating-col none"),
+    (re.compile(r"\b(encoding|sep)='<[^']*>'"), lambda m: f"--{m.group(1)} {m.group(1).upper()}"),
+    (re.compile(r"\b(encoding|sep)='([^'<]*)'"), lambda m: f"--{m.group(1)} {m.group(2)}"),
+    (re.compile(r"\bsep=\.\.\."), lambda m: "--sep SEP"),
+]
+
+
+def _one_line_warning(message: Warning | str, category: type, *args: Any, **kwargs: Any) -> None:
+    stderr.print(f"[yellow]warning:[/] {_cli_spelling(str(message))}", markup=True, soft_wrap=True)
+
+
 def _cli_spelling(message: str) -> str:
     """The library names Python arguments (``user_col='<name>'``); on the command line, name the flag."""
-    return re.sub(r"\b(\w+)_col='<name>'", lambda m: f"--{m.group(1)}-col NAME", message)
+    for pattern, flag in _FLAG_SPELLING:
+        message = pattern.sub(flag, message)
+    return message
 
 
 def print_json(payload: Any) -> None:
