@@ -101,3 +101,63 @@ def test_dataset_name_works_for_info_train_and_evaluate(ml100k_path, tmp_path):
     assert json.loads(evaluated.stdout)["rmse"] < 1.0
     line = _one_line_error(run("datasets", "info", "ml-100x", **env))
     assert "no such file or folder: ml-100x" in line and "ml-100k" in line
+
+
+# ------------------------------------------------------------------ issue 12 #14: --version, 80-column tables
+
+
+def test_version():
+    from mfrec import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"mfrec {__version__}"
+
+
+def test_recommend_and_explain_tables_fit_80_columns(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from mfrec.models import MatrixFactorization
+
+    rng = np.random.default_rng(0)
+    titles = [f"A Rather Long Film Title Number {i}, The Director's Cut ({1950 + i})" for i in range(40)]
+    users = rng.integers(0, 30, 600)
+    frame = pd.DataFrame({"user": users, "item": rng.choice(titles, 600), "rating": rng.integers(1, 6, 600)})
+    frame = frame.drop_duplicates(["user", "item"])
+    MatrixFactorization(n_factors=4, n_epochs=5, random_state=0).fit(frame).save(tmp_path / "m")
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    result = subprocess.run([sys.executable, "-m", "mfrec", "recommend", str(tmp_path / "m"), "-u", "3", "-n", "4",
+                             "--explain"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 80, "\n" + result.stdout
+    header = next(line for line in lines if "rank" in line)
+    assert header.split() == ["user", "rank", "item", "score", "score_kind", "source", "because"]
+    assert sum(line.split()[1:2] in (["1"], ["2"], ["3"], ["4"]) for line in lines if line.strip()) == 4
+
+
+# ------------------------------------------------------------------ issue 12 #10: cold-start progress has a total
+
+
+def test_cold_start_progress_counts_to_a_known_total(tmp_path):
+    from mfrec.data import synthetic
+    from mfrec.evaluation.coldstart import cold_start_curve
+    from mfrec.models import Biases
+
+    calls = []
+    curve = cold_start_curve(synthetic(300, 80, 9_000, seed=0), Biases, n_users=20, revealed=(0, 2, 5),
+                             progress=lambda done, total, note: calls.append((done, total, note)))  # fmt: skip
+    # 1 base fit + 3 methods (no side-info: no attributes) x 3 points + 2 retrains (none at 0), one by one.
+    assert [done for done, _, _ in calls] == list(range(1, 13)) and {total for _, total, _ in calls} == {12}
+    assert len(curve) == 9 and calls[-1][2] == "retrain at 5 revealed"
+    path = tmp_path / "r.csv"
+    synthetic(300, 80, 9_000, seed=0).to_frame().to_csv(path, index=False)
+    result = run("evaluate", path, "--protocol", "cold-start", "-m", "baseline", "--cold-users", 20)
+    assert result.exit_code == 0, result.output
+    # Default points 0, 1, 3, 5, 10, 20: 1 + 3 x 6 + 5 steps.
+    assert "cold-start curve" in result.stderr and "24/24" in result.stderr and "/?" not in result.stderr

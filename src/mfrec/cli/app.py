@@ -30,6 +30,7 @@ from mfrec.cli.common import (
     Threads,
     UserCol,
     build_model,
+    frame_table,
     handle_errors,
     metrics_table,
     model_flags,
@@ -50,6 +51,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mfrec import __version__
+
+        stdout.print(f"mfrec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print mfrec's version and exit.")] = False,
+) -> None:  # fmt: skip
+    pass
+
+
 app.add_typer(datasets_cli.app, name="datasets")
 app.command()(serve_cli.serve)
 
@@ -321,7 +340,13 @@ def recommend(
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
     else:
-        stdout.print(frame.to_string(index=False))
+        stdout.print(frame_table(_reading_order(frame)))
+
+
+def _reading_order(frame: Any) -> Any:
+    """Who, which rank, what (id and title), how sure, then the why: the order a reader scans a list in."""
+    first = [c for c in ("user", "rank", "item", "title", "score", "score_kind", "source", "because") if c in frame]
+    return frame[first + [c for c in frame.columns if c not in first]]
 
 
 def _item_rating(text: str) -> tuple[str, float]:
@@ -349,7 +374,7 @@ def similar(
     if json_output:
         print_json({"similar": frame.to_dict(orient="records")})
     else:
-        stdout.print(frame.to_string(index=False))
+        stdout.print(frame_table(frame))
 
 
 @app.command()

@@ -174,7 +174,10 @@ def print_json(payload: Any) -> None:
 
 @contextmanager
 def progress_bar(quiet: bool, description: str, total: int | None):
-    """A rich progress bar on stderr; yields ``advance(n=1, **fields)`` (a no-op when quiet)."""
+    """A rich progress bar on stderr; yields ``advance(n=1, note="", total=None)`` (a no-op when quiet).
+
+    ``total`` may be given late, by the first ``advance`` that knows it, so the bar shows "3/14", never "3/?".
+    """
     if quiet:
         yield lambda *args, **kwargs: None
         return
@@ -183,8 +186,8 @@ def progress_bar(quiet: bool, description: str, total: int | None):
     with Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task(description, total=total, note="")
 
-        def advance(n: int = 1, note: str = "") -> None:
-            progress.update(task, advance=n, note=note)
+        def advance(n: int = 1, note: str = "", total: int | None = None) -> None:
+            progress.update(task, advance=n, note=note, **({"total": total} if total is not None else {}))
 
         yield advance
 
@@ -219,3 +222,33 @@ def warm_cold_table(rows: dict[str, dict[str, Any]]) -> Table:
             cells += [f"{result[f'{m}_{group}']:.4f}" if result[f"ratings_{group}"] else "-" for m in ("rmse", "mae")]
         table.add_row(name, *cells)
     return table
+
+
+_WRAPPED = ("title", "because", "because_title")  # free text: wraps inside its column, never across the table
+
+
+def frame_table(frame: Any, title: str | None = None) -> Table:
+    """A DataFrame as a table that fits the terminal (80 columns and up): numbers stay on one line, text wraps.
+
+    Numbers and short ids keep their full width; free text (title, because, long string ids) shares
+    what is left and wraps within its own column, so a row never spills into the next line's columns.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    for column in frame.columns:
+        numeric = frame[column].dtype.kind in "iuf"
+        longest = int(frame[column].astype(str).str.len().max()) if len(frame) else 0
+        wrapped = column in _WRAPPED or (not numeric and longest > 16)  # long string ids wrap too
+        table.add_column(str(column), justify="right" if numeric else "left", no_wrap=not wrapped,
+                         ratio=(2 if column == "because" else 1) if wrapped else None, overflow="fold")  # fmt: skip
+    for row in frame.itertuples(index=False):
+        # One reason per line: "A; B; C" wrapped mid-title is hard to read.
+        table.add_row(*(_cell(value).replace("; ", "\n") if column == "because" else _cell(value)
+                        for column, value in zip(frame.columns, row)))  # fmt: skip
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
