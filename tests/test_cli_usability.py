@@ -161,3 +161,39 @@ def test_cold_start_progress_counts_to_a_known_total(tmp_path):
     assert result.exit_code == 0, result.output
     # Default points 0, 1, 3, 5, 10, 20: 1 + 3 x 6 + 5 steps.
     assert "cold-start curve" in result.stderr and "24/24" in result.stderr and "/?" not in result.stderr
+
+
+# ------------------------------------------------------------------ issue 12 #9: compiling is said, and not timed
+
+
+def test_compile_notice_speaks_once_and_only_for_a_real_compile():
+    from numba import njit
+
+    from mfrec._compile import NOTICE, compile_notice
+
+    said = []
+
+    @njit  # no disk cache: this compiles on its first call in every process
+    def double(x):
+        return 2 * x
+
+    with compile_notice(said.append) as listener:
+        double(1)
+        double(2.5)  # a second signature: compiled too, but said only once
+        double(3)
+    assert said == [NOTICE] and listener.compiled == 2
+    with compile_notice(said.append) as listener:
+        double(4)  # already compiled: silent
+    assert said == [NOTICE] and listener.compiled == 0
+
+
+def test_warm_up_leaves_nothing_to_compile_in_the_timed_fit(planted):
+    from mfrec._compile import compile_notice, warm_up
+    from mfrec.models import ALS, MatrixFactorization
+
+    for model in (MatrixFactorization(n_factors=8, n_epochs=2), ALS(n_factors=8, n_epochs=2, solver="cg")):
+        warm_up([model])
+        assert not hasattr(model, "user_factors_")  # a copy was fitted, not the model
+        with compile_notice(lambda text: None) as listener:
+            model.fit(planted)
+        assert listener.compiled == 0, type(model).__name__

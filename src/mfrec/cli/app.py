@@ -41,6 +41,7 @@ from mfrec.cli.common import (
     stderr,
     stdout,
     warm_cold_table,
+    warm_kernels,
 )  # fmt: skip
 from mfrec.exceptions import ParameterError, UnknownIdError
 from mfrec.models import MODELS
@@ -130,6 +131,7 @@ def train(
         interactions = with_log(interactions, ratings_log, duplicates=duplicates)
     if not quiet:
         stderr.print(f"{interactions}")
+    warm_kernels([estimator], quiet)
     total = getattr(estimator, "n_epochs", None)
     with progress_bar(quiet, f"training {model}", total) as advance:
         estimator.fit(interactions, callback=lambda row: advance(1, note=_training_note(row)))
@@ -209,6 +211,7 @@ def evaluate(
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
     )  # fmt: skip
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
+    warm_kernels([make_model(model, **chosen)] + [make_model(name) for name in names[1:]], quiet)
     results: dict[str, dict[str, Any]] = {}
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
