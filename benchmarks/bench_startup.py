@@ -54,16 +54,16 @@ for _ in range(args.rounds):
                 notices.setdefault(name, []).append("compiling kernels (first run only)" in stderr)
 
 lines = ["## Start-up: a process's first seconds", "",
-         f"`python benchmarks/bench_startup.py --rounds {args.rounds}` — {machine()}. Median wall seconds over "
-         f"{args.rounds} interleaved rounds on a shared machine (compare the ratio, not the seconds). `mfrec train` "
-         "is ml-100k, default SGD; `fit s` is the fit time it reports.", "",
+         (f"`python benchmarks/bench_startup.py --rounds {args.rounds}` — {machine()}. Median wall seconds over "
+          f"{args.rounds} interleaved rounds on a shared machine (compare the ratio, not the seconds). `mfrec train` "
+          "is ml-100k, default SGD; `fit s` is the fit time it reports."), "",
          "| process | wall s | fit s | said \"compiling kernels\" |", "|---|---|---|---|"]  # fmt: skip
 for name, values in rows.items():
     fit = f"{statistics.median(fits[name]):.2f}" if name in fits else ""
     said = ("yes" if all(notices[name]) else "no" if not any(notices[name]) else "sometimes") if name in notices else ""
     lines.append(f"| {name} | {statistics.median(values):.2f} | {fit} | {said} |")
 empty, filled = (statistics.median(rows[f"mfrec train sgd, {c} kernel cache"]) for c in ("empty", "filled"))
-lines += ["", f"The first run after an install takes {empty / filled:.1f}x the wall time of a later one; the fit "
-          "time it reports is the same fit either way, not the compile."]  # fmt: skip
+lines += ["", (f"The first run after an install takes {empty / filled:.1f}x the wall time of a later one; the fit "
+               "time it reports is the same fit either way, not the compile.")]  # fmt: skip
 write_section("startup", "\n".join(lines))
 print("\n".join(lines))

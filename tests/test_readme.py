@@ -75,7 +75,7 @@ def mfrec_lines(block: Block) -> list[tuple[int, str]]:
         if block.language == "console":
             if not line.startswith("$ ") and not pending:
                 continue  # output shown after a command
-            line = line[2:] if line.startswith("$ ") else line
+            line = line.removeprefix("$ ")
         if not pending:
             first = block.line + offset
         if line.endswith("\\"):
@@ -104,7 +104,7 @@ def steps(blocks: list[Block]) -> list[tuple[str, int, str]]:
 
 
 def test_extractor_reads_blocks_markers_and_mfrec_lines():
-    text = "\n".join([
+    text = "\n".join([  # noqa: FLY002 - one README line per item reads best
         "intro", "```python", "x = 1", "```", "",
         "<!-- not-tested: downloads 250 MB -->", "", "```bash", "mfrec datasets download ml-25m", "```",
         "```console", "$ mfrec train a \\", "    --epochs 2   # short", "saved ...", "$ pip install x", "```",
@@ -158,7 +158,7 @@ def _run_shell(command: str, line: int, work: Path) -> None:
     script = f'set -eo pipefail\nmfrec() {{ "{sys.executable}" -m mfrec "$@"; }}\n{command}\n'
     try:
         result = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                                timeout=_STEP_SECONDS)  # fmt: skip
+                                timeout=_STEP_SECONDS, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         pytest.fail(f"README.md:{line}: `{command}` ran past {_STEP_SECONDS} s; move it to benchmarks/", pytrace=False)
     if result.returncode != 0:
@@ -174,7 +174,7 @@ def test_readme_runs_as_printed(readme_workdir, capsys):
         cpu = _cpu_seconds()
         if kind == "python":
             try:
-                exec(compile(code, f"README.md:{line}", "exec"), namespace)
+                exec(compile(code, f"README.md:{line}", "exec"), namespace)  # noqa: S102 - running the README is the test
             except Exception as exc:  # name the README line, keep the traceback for the details
                 raise AssertionError(f"README.md python block at line {line} failed: {type(exc).__name__}: {exc}") from exc
         else:
