@@ -197,3 +197,10 @@ def test_warm_up_leaves_nothing_to_compile_in_the_timed_fit(planted):
         with compile_notice(lambda text: None) as listener:
             model.fit(planted)
         assert listener.compiled == 0, type(model).__name__
+
+
+def test_warm_up_skips_what_the_tiny_set_cannot_take():
+    from mfrec._compile import warm_up
+    from mfrec.models import TruncatedSVD
+
+    warm_up([TruncatedSVD(n_factors=200)])  # more factors than the tiny set's items: skipped, not an error
