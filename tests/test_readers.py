@@ -175,3 +175,24 @@ def test_a_dataset_name_works_wherever_a_path_does(ml100k_path, monkeypatch):
     assert len(make_splits("ml-100k", "ml100k-ua")[1]) == 1
     with pytest.raises(DataError, match="no such file or folder: nothing-here.*nor a dataset name"):
         load("nothing-here")
+
+
+def test_files_that_are_not_delimited_text_say_what_they_are(tmp_path):
+    parquet = tmp_path / "real.parquet"
+    pd.DataFrame({"user": [1], "item": [2], "rating": [3.0]}).to_parquet(parquet)
+    disguised = tmp_path / "ratings.csv"
+    disguised.write_bytes(parquet.read_bytes())
+    with pytest.raises(DataError, match=r"ratings\.csv is a Parquet file; give it a \.parquet name"):
+        load(disguised)
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("user,item,rating\n1,2,3\n")
+    with pytest.raises(DataError, match=r"broken\.parquet: not a readable Parquet file .*\.csv"):
+        load(broken)
+    binary = tmp_path / "blob.csv"
+    binary.write_bytes(b"user,item\x00\x01\x02")
+    with pytest.raises(DataError, match="binary"):
+        load(binary)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("user,item,rating\n")
+    with pytest.raises(DataError, match=r"header\.csv has no rows"):
+        load(header_only)

@@ -54,7 +54,7 @@ def from_frame(
         if col is not None and col not in frame.columns:
             hint = ", or rating_col=None for implicit data without one" if arg == "rating_col" else ""
             raise DataError(
-                f"missing column {col!r}; got {list(map(str, frame.columns))}; pass {arg}='<name>' to use another "
+                f"missing column {col!r}; got {_shown_columns(frame.columns)}; pass {arg}='<name>' to use another "
                 f"column{hint}"
             )
     return from_arrays(
@@ -68,6 +68,12 @@ def from_frame(
         name=name,
         **info,
     )
+
+
+def _shown_columns(columns: Any, most: int = 8) -> str:
+    """The columns for an error message: at most ``most``, each cut to 30 characters (a binary file has wild ones)."""
+    names = [name if len(name) <= 30 else name[:27] + "..." for name in map(str, columns)]
+    return str(names[:most])[:-1] + (f", ... {len(names) - most} more]" if len(names) > most else "]")
 
 
 def _sniff_separator(first_line: str) -> str:
@@ -113,6 +119,11 @@ def _sniff_encoding(path: Path) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if sample.startswith(b"PAR1"):
+        raise DataError(f"{path} is a Parquet file; give it a .parquet name to read it as one")
+    if b"\x00" in sample:
+        raise DataError(f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
+                        "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')")  # fmt: skip
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError as exc:
@@ -235,6 +246,8 @@ def _read_delimited(path: Path, sep: str | None, header: bool | None, user_col: 
         frame = pd.read_csv(source, sep=read_sep, header=None, names=names_in_order, encoding=read_encoding)
         if timestamp_col is None and ncols >= 4:
             timestamp_col = "timestamp"
+    if frame.empty:
+        raise DataError(f"no interactions: {path} has no rows after its first line")
     kwargs.setdefault("name", path.stem)
     return from_frame(
         frame, user_col=user_col, item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,
@@ -258,7 +271,11 @@ def read_parquet(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
-    available = pq.read_schema(path).names
+    try:
+        available = pq.read_schema(path).names
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); "
+                        "a text file needs a .csv or .tsv name") from None  # fmt: skip
     if not with_timestamps:
         timestamp_col = None
     elif timestamp_col is None and "timestamp" in available:
