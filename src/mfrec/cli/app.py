@@ -31,6 +31,7 @@ from mfrec.cli.common import (
     UserCol,
     build_model,
     frame_table,
+    global_options,
     handle_errors,
     metrics_table,
     model_flags,
@@ -38,6 +39,7 @@ from mfrec.cli.common import (
     print_json,
     progress_bar,
     read_options,
+    reading_order,
     stderr,
     stdout,
     warm_cold_table,
@@ -52,24 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        from mfrec import __version__
-
-        stdout.print(f"mfrec {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                          help="Print mfrec's version and exit.")] = False,
-) -> None:  # fmt: skip
-    pass
-
-
+app.callback()(global_options)
 app.add_typer(datasets_cli.app, name="datasets")
 app.command()(serve_cli.serve)
 
@@ -343,13 +328,7 @@ def recommend(
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
     else:
-        stdout.print(frame_table(_reading_order(frame)))
-
-
-def _reading_order(frame: Any) -> Any:
-    """Who, which rank, what (id and title), how sure, then the why: the order a reader scans a list in."""
-    first = [c for c in ("user", "rank", "item", "title", "score", "score_kind", "source", "because") if c in frame]
-    return frame[first + [c for c in frame.columns if c not in first]]
+        stdout.print(frame_table(reading_order(frame)))
 
 
 def _item_rating(text: str) -> tuple[str, float]:

@@ -260,3 +260,23 @@ def _cell(value: Any) -> str:
         return "" if np.isnan(value) else f"{value:.3f}"
     return str(value)
 
+
+def reading_order(frame: Any) -> Any:
+    """Who, which rank, what (id and title), how sure, then the why: the order a reader scans a list in."""
+    first = [c for c in ("user", "rank", "item", "title", "score", "score_kind", "source", "because") if c in frame]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mfrec import __version__
+
+        stdout.print(f"mfrec {__version__}")
+        raise typer.Exit()
+
+
+def global_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print mfrec's version and exit.")] = False,
+) -> None:  # fmt: skip
+    """Options of ``mfrec`` itself (before the command): ``--version``."""
