@@ -9,7 +9,9 @@ A block that must not run here (it downloads, or takes minutes) is preceded by t
 
     <!-- not-tested: why, in a few words -->
 
-Use it sparingly: heavy commands belong in benchmarks/, and every skip has to say why.
+Use it sparingly: heavy commands belong in benchmarks/, and every skip has to say why. A command
+that does not return by itself (``mfrec serve``) needs the marker too, or a block that starts it in
+the background and stops it (``mfrec serve ... & pid=$!; ...; kill $pid`` on one line).
 """
 
 from __future__ import annotations
@@ -160,7 +162,8 @@ def _run_shell(command: str, line: int, work: Path) -> None:
         result = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True,
                                 timeout=_STEP_SECONDS, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
-        pytest.fail(f"README.md:{line}: `{command}` ran past {_STEP_SECONDS} s; move it to benchmarks/", pytrace=False)
+        pytest.fail(f"README.md:{line}: `{command}` ran past {_STEP_SECONDS} s; move it to benchmarks/ or mark its "
+                    "block <!-- not-tested: reason -->", pytrace=False)  # fmt: skip
     if result.returncode != 0:
         pytest.fail(f"README.md:{line}: `{command}` exited {result.returncode}\n{result.stdout[-2000:]}\n"
                     f"{result.stderr[-3000:]}", pytrace=False)  # fmt: skip
