@@ -11,11 +11,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
+#: Each benchmark run writes its results under here (git-ignored); RESULTS.md changes only on request.
+RUNS = HERE / "runs"
+#: ``--update-results`` on any benchmark's command line: also rewrite its RESULTS.md section. Taken out of
+#: sys.argv here, before the scripts parse their own options, so every benchmark accepts it.
+UPDATE_RESULTS = "--update-results" in sys.argv
+while "--update-results" in sys.argv:
+    sys.argv.remove("--update-results")
 PEERS_PYTHON = HERE / ".peers" / "bin" / "python"
 MFREC = Path(sys.executable).with_name("mfrec")
 #: The MovieLens 100k folder beside the repository (never committed: its licence forbids it).
@@ -121,8 +128,25 @@ def machine() -> str:
     return f"{cpu}, Python {platform.python_version()}, {date.today().isoformat()}"
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace the ``name`` section of RESULTS.md (between marker comments), or append it."""
+def write_section(name: str, body: str, *, update_results: bool | None = None) -> Path:
+    """Write the ``name`` section to a run folder; with ``--update-results``, also into RESULTS.md.
+
+    Every run leaves ``benchmarks/runs/<UTC time>-<name>/section.md`` (untracked), so reproducing a
+    figure never dirties the tree; RESULTS.md's section (between marker comments) is replaced, or
+    appended, only when asked (issue 12 #13). Returns the run folder.
+    """
+    update = UPDATE_RESULTS if update_results is None else update_results
+    run = RUNS / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{name}"
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "section.md").write_text(body.strip() + "\n")
+    where = f"{RESULTS} updated" if update else "RESULTS.md untouched (pass --update-results to update it)"
+    print(f"results written to {run / 'section.md'}; {where}", file=sys.stderr)
+    if update:
+        _replace_section(name, body)
+    return run
+
+
+def _replace_section(name: str, body: str) -> None:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     block = f"{start}\n{body.strip()}\n{end}"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"

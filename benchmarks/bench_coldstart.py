@@ -1,11 +1,15 @@
 """Cold start and incremental updates on ml-100k: fold-in latency, the cold-start curve, partial_fit vs refit.
 
-usage: python benchmarks/bench_coldstart.py [--ml100k DIR]
+usage: python benchmarks/bench_coldstart.py [--ml100k DIR] [--update-results]
+
+Results go to benchmarks/runs/<UTC time>-coldstart/ (and the curve as curve.json there);
+RESULTS.md is rewritten only with --update-results.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -81,5 +85,6 @@ lines += [f"partial_fit with the next 1% of ratings ({len(new):,}) vs a full ref
           f"remaining 9% ({len(later):,}), best of 3: partial_fit {partial_seconds * 1e3:.1f} ms, refit "
           f"{full_seconds * 1e3:.0f} ms (**{full_seconds / partial_seconds:.1f}x** faster); RMSE "
           f"{rows[0][2]:.4f} vs {rows[0][3]:.4f} (gap {rows[0][2] - rows[0][3]:+.4f})."]  # fmt: skip
-write_section("coldstart", "\n".join(lines))
+run = write_section("coldstart", "\n".join(lines))
+(run / "curve.json").write_text(json.dumps(curve, indent=2))
 print("\n".join(lines))

@@ -1,9 +1,11 @@
 """The command line: each command end to end, JSON output, and one-line errors with exit code 2."""
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -131,9 +133,12 @@ def test_demo_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
     result = run("demo", "-o", tmp_path / "demo", "-q")
     assert result.exit_code == 0
     assert "synthetic movie set" in result.stdout and "Top-10 recommendations" in result.stdout
-    for name in ("learning_curves.png", "metrics.png", "model/model.json", "report.html", "run.json",
-                 "ratings.parquet", "items.parquet"):
+    for name in ("model/model.json", "report.html", "run.json", "ratings.parquet", "items.parquet"):
         assert (tmp_path / "demo" / name).is_file()
+    # The charts are the ones the README shows, under the README's names (issue 12 #11).
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = set(re.findall(r"\(docs/images/([\w-]+\.png)\)", readme))
+    assert len(shown) == 4 and {path.name for path in (tmp_path / "demo").glob("*.png")} == shown
 
 
 @pytest.mark.realdata

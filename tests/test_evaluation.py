@@ -47,8 +47,13 @@ def test_factor_model_beats_baseline_on_planted_structure(planted):
 @pytest.mark.parametrize("protocol", ["holdout", "temporal", "leave-last", "kfold"])
 def test_protocols_make_disjoint_splits(planted, protocol):
     _, splits = make_splits(planted, protocol, folds=2)
+    every_pair = set(map(tuple, planted.to_frame()[["user", "item"]].to_numpy().tolist()))
     for train, test in splits:
-        assert len(train) + len(test) <= len(planted) and len(test) > 0
+        train_pairs = set(map(tuple, train.to_frame()[["user", "item"]].to_numpy().tolist()))
+        test_pairs = set(map(tuple, test.to_frame()[["user", "item"]].to_numpy().tolist()))
+        assert len(test_pairs) > 0 and not train_pairs & test_pairs  # no rating is both trained on and tested
+        assert len(train_pairs) == len(train) and len(test_pairs) == len(test)  # and none appears twice
+        assert train_pairs | test_pairs == every_pair  # every rating lands on one side
 
 
 def test_protocol_errors(planted, tmp_path):

@@ -278,3 +278,15 @@ def test_recommend_scores_say_what_they_are(name, planted):
         predicted = model.predict(model_rows["user"], model_rows["item"])
         np.testing.assert_allclose(model_rows["score"], predicted, atol=1e-4)
         assert model_rows["score"].between(1.0, 5.0).all()
+
+
+def test_predict_frame_takes_predicts_unknown_policy(tutorial):
+    """The README's predict_frame contract: unknown="fallback" flags the row, unknown="error" raises (issue 12 #3)."""
+    model = make_model("baseline").fit(tutorial)
+    frame = model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"], unknown="fallback")
+    assert frame["fallback"].tolist() == [False, True]
+    assert frame["prediction"].tolist() == pytest.approx(model.predict(["Alice", "ghost"], ["Titanic", "Titanic"]).tolist())
+    with pytest.raises(UnknownIdError, match="ghost"):
+        model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"], unknown="error")
+    with pytest.raises(ParameterError, match="unknown"):
+        model.predict_frame(["Alice"], ["Titanic"], unknown="maybe")

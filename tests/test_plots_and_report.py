@@ -142,3 +142,37 @@ def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
     assert "40 users unseen" in table and "<th>0</th><th>5</th><th>20</th>" in table
     assert "<tr><th>retrain</th><td>RMSE</td><td>1.0500</td><td>1.0000</td><td>0.8500</td></tr>" in table
     assert "<tr><th>fold-in</th><td>NDCG@5</td><td>0.1000</td><td>0.1500</td><td>0.3000</td></tr>" in table
+
+
+# ------------------------------------------------------------------ every chart says what it shows (issue 12 #11)
+
+
+def test_learning_curves_say_which_curves_and_show_the_baseline_only_beside_validation():
+    from mfrec.plot import learning_curves
+
+    trained = [{"epoch": e, "train_rmse": 1.0 / e} for e in range(1, 4)]
+    alone = learning_curves({"sgd": trained}, baseline_rmse=0.94)
+    ax = alone.axes[0]
+    assert "without a validation set" in ax.get_title()
+    assert not any("baseline" in text.get_text() for text in ax.get_legend().get_texts())
+    validated = [{**row, "val_rmse": 1.1 / row["epoch"]} for row in trained]
+    both = learning_curves({"sgd": validated}, baseline_rmse=0.94).axes[0]
+    assert "validation" in both.get_title()
+    assert any("baseline, held out (0.940)" in text.get_text() for text in both.get_legend().get_texts())
+
+
+def test_metric_bars_title_says_what_the_bars_and_error_bars_are():
+    from mfrec.plot import metric_bars
+
+    one = metric_bars({"sgd": {"rmse": 0.9, "mae": 0.7, "ndcg@10": 0.1}})
+    assert one._suptitle.get_text() == "Held-out metrics by model (one split)"
+    several = metric_bars({"sgd": {"rmse": 0.9, "mae": 0.7, "ndcg@10": 0.1, "std": {"rmse": 0.01}}})
+    assert "error bars: standard deviation" in several._suptitle.get_text()
+
+
+def test_report_promises_a_spread_only_when_it_shows_one():
+    from mfrec.report import _spread_note
+
+    assert "no spread" in _spread_note({"sgd": {"rmse": 0.9, "folds": 1}, "baseline": {"rmse": 0.94}})
+    assert _spread_note({"sgd": {"rmse": 0.9, "folds": 5, "std": {"rmse": 0.01}}}) == (
+        "Mean &plusmn; standard deviation over 5 splits.")

@@ -101,3 +101,98 @@ def test_ml100k_reader(ml100k_path):
     assert data.item_info.loc[1, "genres"] == "Animation|Children's|Comedy"
     assert data.user_info.loc[1, "occupation"] == "technician"
     assert np.isclose(data.ratings.mean(), 3.52986, atol=1e-5)
+
+
+# ------------------------------------------------------------------ reading failures and encodings (issue 11 #11)
+
+
+def test_ragged_row_names_the_file_and_the_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("user,item,rating\n1,2,3\n2,3,4\n3,4,5,6\n")
+    with pytest.raises(DataError, match=r"ragged\.csv: line 4 has 4 fields where the lines above have 3"):
+        read_csv(path)
+
+
+def test_latin1_file_is_sniffed_with_a_warning_or_read_as_told(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("user,item,rating\nJosé,Café,3\nZoë,Crème,4\n".encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"latin\.csv: line 2 is not UTF-8; reading the file as latin-1"):
+        data = read_csv(path)
+    assert sorted(data.user_ids.ids.tolist()) == ["José", "Zoë"]
+    assert sorted(read_csv(path, encoding="latin-1").item_ids.ids.tolist()) == ["Café", "Crème"]
+    with pytest.raises(DataError, match=r"latin\.csv: line 2 is not valid utf-8; pass encoding='latin-1'"):
+        read_csv(path, encoding="utf-8")
+    with pytest.raises(DataError, match="unknown encoding 'klingon'"):
+        read_csv(path, encoding="klingon")
+
+
+def test_undecodable_bytes_far_into_the_file_are_found_on_their_line(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{u},{u % 7},3\n" for u in range(20_000))  # > the 64 KB sniffing sample
+    path.write_bytes(b"user,item,rating\n" + rows.encode() + "Zoë,1,4\n".encode("latin-1"))
+    with pytest.warns(UserWarning, match="line 20002 is not UTF-8"):
+        assert len(read_csv(path)) == 20_001
+    with pytest.raises(DataError, match="line 20002 is not valid utf-8"):
+        read_csv(path, encoding="utf-8")
+
+
+def test_utf8_bom_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfuser,item,rating\n1,2,3\n")
+    assert read_csv(path).n_users == 1
+
+
+# ------------------------------------------------------------------ two-column logs (issue 12 #5)
+
+
+def test_two_column_log_header_is_never_an_interaction(tmp_path):
+    path = tmp_path / "plays.csv"
+    path.write_text("uid,song\n1,17\n2,18\n2,17\n")
+    data = read_csv(path, user_col="uid", item_col="song", rating_col=None)
+    assert len(data) == 3 and sorted(data.user_ids.ids.tolist()) == [1, 2]
+    assert data.ratings.tolist() == [1.0, 1.0, 1.0]
+    headerless = tmp_path / "plain.csv"
+    headerless.write_text("a,x\nb,y\n")
+    assert sorted(read_csv(headerless, rating_col=None).user_ids.ids.tolist()) == ["a", "b"]
+
+
+def test_two_column_file_without_rating_col_none_says_how(tmp_path):
+    path = tmp_path / "plays.csv"
+    path.write_text("user,item\n1,17\n")
+    with pytest.raises(DataError, match="missing column 'rating'.*rating_col=None"):
+        read_csv(path)
+
+
+# ------------------------------------------------------------------ dataset names (issue 12 #6)
+
+
+@pytest.mark.realdata
+def test_a_dataset_name_works_wherever_a_path_does(ml100k_path, monkeypatch):
+    from mfrec.evaluation import make_splits
+
+    monkeypatch.setenv("MFREC_DATA", str(ml100k_path.parent))
+    assert len(load("ml-100k")) == 100_000
+    assert len(make_splits("ml-100k", "ml100k-ua")[1]) == 1
+    with pytest.raises(DataError, match="no such file or folder: nothing-here.*nor a dataset name"):
+        load("nothing-here")
+
+
+def test_files_that_are_not_delimited_text_say_what_they_are(tmp_path):
+    parquet = tmp_path / "real.parquet"
+    pd.DataFrame({"user": [1], "item": [2], "rating": [3.0]}).to_parquet(parquet)
+    disguised = tmp_path / "ratings.csv"
+    disguised.write_bytes(parquet.read_bytes())
+    with pytest.raises(DataError, match=r"ratings\.csv is a Parquet file; give it a \.parquet name"):
+        load(disguised)
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("user,item,rating\n1,2,3\n")
+    with pytest.raises(DataError, match=r"broken\.parquet: not a readable Parquet file .*\.csv"):
+        load(broken)
+    binary = tmp_path / "blob.csv"
+    binary.write_bytes(b"user,item\x00\x01\x02")
+    with pytest.raises(DataError, match="binary"):
+        load(binary)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("user,item,rating\n")
+    with pytest.raises(DataError, match=r"header\.csv has no rows"):
+        load(header_only)

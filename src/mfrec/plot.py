@@ -32,6 +32,9 @@ def learning_curves(
 ) -> Figure:
     """Train (dashed) and validation (solid) RMSE per epoch for each model; the baseline as a grey line.
 
+    The baseline (a held-out RMSE) is drawn only when there is a validation curve to compare it
+    with; the title says which curves the chart holds.
+
     Epochs without a validation figure (e.g. Bayesian MF's burn-in) are left out of
     the validation line. ``metric="ndcg@10"`` adds a second panel with the validation
     NDCG@10 recorded by ``fit(validation=..., track_ndcg=10)``.
@@ -59,11 +62,15 @@ def learning_curves(
         if validated:
             ax.plot([row["epoch"] for row in validated], [row["val_rmse"] for row in validated], "-", color=color,
                     label=f"{name} validation")  # fmt: skip
-    if baseline_rmse is not None:
-        ax.axhline(baseline_rmse, color="0.5", linestyle=":", label=f"biases baseline ({baseline_rmse:.3f})")
+    validated = any(row.get("val_rmse") is not None for history in histories.values() for row in history)
+    # The baseline's RMSE is measured on held-out ratings: drawn only beside a validation curve, never
+    # against a train curve alone, which it would flatter.
+    if baseline_rmse is not None and validated:
+        ax.axhline(baseline_rmse, color="0.5", linestyle=":", label=f"biases baseline, held out ({baseline_rmse:.3f})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("RMSE")
-    ax.set_title("Learning curves")
+    ax.set_title("RMSE per epoch: train (dashed) and validation (solid)" if validated
+                 else "Train RMSE per epoch (fitted without a validation set)")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", frameon=False)
     if panels == 2:
@@ -91,6 +98,9 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
         ax.set_title(metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.margins(y=0.15)
+    spread = any(any(result.get("std", {}).get(m) for m in metrics) for result in results.values())
+    fig.suptitle("Held-out metrics by model" + (" (mean over splits; error bars: standard deviation)" if spread
+                                                else " (one split)"), fontsize=11)  # fmt: skip
     fig.tight_layout()
     return fig
 

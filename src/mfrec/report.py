@@ -176,6 +176,14 @@ def _cold_start_table(cold: dict[str, Any]) -> str:
     )
 
 
+def _spread_note(results: dict[str, dict[str, Any]]) -> str:
+    """What the table's numbers are: a mean &plusmn; sd only when there were several splits to spread over."""
+    splits = max((int(result.get("folds", 1)) for result in results.values()), default=1)
+    if splits > 1:
+        return f"Mean &plusmn; standard deviation over {splits} splits."
+    return "One train/test split, so no spread to show: each figure is that split's."
+
+
 def build_report(folder: str | Path, images: str | Path | None = None) -> str:
     """The HTML of the report on a run folder (or a saved model folder): summary, tables and every chart.
 
@@ -228,7 +236,7 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
 <section id="dataset"><h2>Dataset</h2>{facts_table(facts)}</section>
 <section id="evaluation"><h2>Evaluation</h2>
 <p>Protocol <code>{html.escape(run['protocol'])}</code>; ranking at {k}: candidates are the items a user has not
-rated in train, relevant items are test ratings &ge; 4. Mean &plusmn; standard deviation over splits.</p>
+rated in train, relevant items are test ratings &ge; 4. {_spread_note(results)}</p>
 {_table(results, metric_columns)}</section>
 {figures}
 {_cold_start_table(cold) if cold.get("curve") else ""}

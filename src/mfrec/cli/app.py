@@ -13,6 +13,7 @@ from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     AsJson,
     Duplicates,
+    Encoding,
     Epochs,
     Factors,
     ItemCol,
@@ -29,6 +30,8 @@ from mfrec.cli.common import (
     Threads,
     UserCol,
     build_model,
+    frame_table,
+    global_options,
     handle_errors,
     metrics_table,
     model_flags,
@@ -36,9 +39,11 @@ from mfrec.cli.common import (
     print_json,
     progress_bar,
     read_options,
+    reading_order,
     stderr,
     stdout,
     warm_cold_table,
+    warm_kernels,
 )  # fmt: skip
 from mfrec.exceptions import ParameterError, UnknownIdError
 from mfrec.models import MODELS
@@ -49,6 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.callback()(global_options)
 app.add_typer(datasets_cli.app, name="datasets")
 app.command()(serve_cli.serve)
 
@@ -86,6 +92,7 @@ def train(
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
     duplicates: Duplicates = "last",
+    encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
     ratings_log: Annotated[Path | None, typer.Option(help="Also train on the ratings logged by mfrec serve "
@@ -101,7 +108,7 @@ def train(
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
-    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
+    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
     interactions = load(data, with_timestamps=False, **options)
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
@@ -109,6 +116,7 @@ def train(
         interactions = with_log(interactions, ratings_log, duplicates=duplicates)
     if not quiet:
         stderr.print(f"{interactions}")
+    warm_kernels([estimator], quiet)
     total = getattr(estimator, "n_epochs", None)
     with progress_bar(quiet, f"training {model}", total) as advance:
         estimator.fit(interactions, callback=lambda row: advance(1, note=_training_note(row)))
@@ -164,6 +172,7 @@ def evaluate(
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
     duplicates: Duplicates = "last",
+    encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
@@ -180,13 +189,14 @@ def evaluate(
     build_model(model, chosen)  # validate before spending time on data
     if protocol == "cold-start":
         _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, run_dir, json_output, quiet,
-                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))  # fmt: skip
+                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))  # fmt: skip
         return
     full, splits = make_splits(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
-        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
+        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
     )  # fmt: skip
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
+    warm_kernels([make_model(model, **chosen)] + [make_model(name) for name in names[1:]], quiet)
     results: dict[str, dict[str, Any]] = {}
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
@@ -198,9 +208,11 @@ def evaluate(
         from mfrec.report import write_run
 
         fitted = {name: result.pop("first_model") for name, result in results.items()}
-        data_path = Path(data) if Path(data).exists() else None
+        from mfrec.data.readers import resolve_source
+
+        data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
-            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates))
+            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
         write_run(run_dir, full, results, fitted[model], protocol=protocol, k=k, data_path=data_path,
                   histories={name: m.history_ for name, m in fitted.items() if m.history_})  # fmt: skip
     payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,
@@ -316,7 +328,7 @@ def recommend(
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
     else:
-        stdout.print(frame.to_string(index=False))
+        stdout.print(frame_table(reading_order(frame)))
 
 
 def _item_rating(text: str) -> tuple[str, float]:
@@ -344,7 +356,7 @@ def similar(
     if json_output:
         print_json({"similar": frame.to_dict(orient="records")})
     else:
-        stdout.print(frame.to_string(index=False))
+        stdout.print(frame_table(frame))
 
 
 @app.command()

@@ -24,8 +24,7 @@ def cold_start_command(data: str, model: str, params: dict[str, Any], users: int
     interactions = load(data, **options)
     with progress_bar(quiet, "cold-start curve", None) as advance:
         curve = cold_start_curve(interactions, lambda: make_model(model, **params), n_users=users, seed=seed, k=k,
-                                 threshold=threshold)  # fmt: skip
-        advance(1)
+                                 threshold=threshold, progress=lambda done, total, note: advance(1, note, total))  # fmt: skip
     if plot is not None:
         from mfrec.plot import cold_start_curve as draw
 

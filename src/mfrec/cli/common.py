@@ -6,6 +6,7 @@ import functools
 import json
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -32,7 +33,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
 UserCol = Annotated[str, typer.Option(help="Name of the user column.")]
 ItemCol = Annotated[str, typer.Option(help="Name of the item column.")]
-RatingCol = Annotated[str, typer.Option(help="Name of the rating column.")]
+RatingCol = Annotated[str, typer.Option(help="Name of the rating column; 'none' for a file of (user, item) pairs "
+                                             "(implicit feedback, every row counts 1).")]
+Encoding = Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV file, e.g. latin-1 (default: UTF-8, "
+                                                   "else latin-1 with a warning).")]
 RatingScale = Annotated[str | None, typer.Option(help="Declared rating scale 'LOW,HIGH', e.g. '1,5'.")]
 Duplicates = Annotated[str, typer.Option(help="Repeated (user, item) pairs: last | mean | error.")]
 ModelName = Annotated[str, typer.Option("--model", "-m", help=f"One of: {', '.join(MODELS)}.")]
@@ -57,9 +61,12 @@ def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed
 
 
 def read_options(sep: str | None, user_col: str, item_col: str, rating_col: str, rating_scale: str | None,
-                 duplicates: str) -> dict[str, Any]:  # fmt: skip
-    options: dict[str, Any] = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col,
-                               "duplicates": duplicates}  # fmt: skip
+                 duplicates: str, encoding: str | None = None) -> dict[str, Any]:  # fmt: skip
+    no_rating = rating_col.strip().lower() in ("none", "")
+    options: dict[str, Any] = {"user_col": user_col, "item_col": item_col,
+                               "rating_col": None if no_rating else rating_col, "duplicates": duplicates}  # fmt: skip
+    if encoding:
+        options["encoding"] = encoding
     if sep:
         options["sep"] = sep.encode().decode("unicode_escape")  # lets '\t' be typed as such
     if rating_scale:
@@ -94,6 +101,14 @@ def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs
     return params
 
 
+def warm_kernels(models: list[Recommender], quiet: bool, **fit_options: Any) -> None:
+    """Compile what the models' fit will call on a tiny set first (saying so on a first run), so fit times are fits."""
+    from mfrec._compile import compile_notice, warm_up
+
+    with compile_notice(lambda text: None if quiet else stderr.print(text)):
+        warm_up(models, **fit_options)
+
+
 def build_model(name: str, params: dict[str, Any]) -> Recommender:
     return make_model(name, **params)  # set_params checks every value against the spec
 
@@ -107,7 +122,9 @@ def handle_errors(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                return command(*args, **kwargs)
         except (MfrecError, OSError) as exc:
             message = str(exc) if isinstance(exc, MfrecError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
             message = _cli_spelling(message)
@@ -120,9 +137,24 @@ def handle_errors(command: Callable) -> Callable:
     return wrapper
 
 
+_FLAG_SPELLING = [
+    (re.compile(r"\b(\w+)_col='<name>'"), lambda m: f"--{m.group(1)}-col NAME"),
+    (re.compile(r"\brating_col=None\b"), lambda m: "--rating-col none"),
+    (re.compile(r"\b(encoding|sep)='<[^']*>'"), lambda m: f"--{m.group(1)} {m.group(1).upper()}"),
+    (re.compile(r"\b(encoding|sep)='([^'<]*)'"), lambda m: f"--{m.group(1)} {m.group(2)}"),
+    (re.compile(r"\bsep=\.\.\."), lambda m: "--sep SEP"),
+]
+
+
+def _one_line_warning(message: Warning | str, category: type, *args: Any, **kwargs: Any) -> None:
+    stderr.print(f"[yellow]warning:[/] {_cli_spelling(str(message))}", markup=True, soft_wrap=True)
+
+
 def _cli_spelling(message: str) -> str:
     """The library names Python arguments (``user_col='<name>'``); on the command line, name the flag."""
-    return re.sub(r"\b(\w+)_col='<name>'", lambda m: f"--{m.group(1)}-col NAME", message)
+    for pattern, flag in _FLAG_SPELLING:
+        message = pattern.sub(flag, message)
+    return message
 
 
 def print_json(payload: Any) -> None:
@@ -138,7 +170,10 @@ def print_json(payload: Any) -> None:
 
 @contextmanager
 def progress_bar(quiet: bool, description: str, total: int | None):
-    """A rich progress bar on stderr; yields ``advance(n=1, **fields)`` (a no-op when quiet)."""
+    """A rich progress bar on stderr; yields ``advance(n=1, note="", total=None)`` (a no-op when quiet).
+
+    ``total`` may be given late, by the first ``advance`` that knows it, so the bar shows "3/14", never "3/?".
+    """
     if quiet:
         yield lambda *args, **kwargs: None
         return
@@ -147,8 +182,8 @@ def progress_bar(quiet: bool, description: str, total: int | None):
     with Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task(description, total=total, note="")
 
-        def advance(n: int = 1, note: str = "") -> None:
-            progress.update(task, advance=n, note=note)
+        def advance(n: int = 1, note: str = "", total: int | None = None) -> None:
+            progress.update(task, advance=n, note=note, **({"total": total} if total is not None else {}))
 
         yield advance
 
@@ -183,3 +218,53 @@ def warm_cold_table(rows: dict[str, dict[str, Any]]) -> Table:
             cells += [f"{result[f'{m}_{group}']:.4f}" if result[f"ratings_{group}"] else "-" for m in ("rmse", "mae")]
         table.add_row(name, *cells)
     return table
+
+
+_WRAPPED = ("title", "because", "because_title")  # free text: wraps inside its column, never across the table
+
+
+def frame_table(frame: Any, title: str | None = None) -> Table:
+    """A DataFrame as a table that fits the terminal (80 columns and up): numbers stay on one line, text wraps.
+
+    Numbers and short ids keep their full width; free text (title, because, long string ids) shares
+    what is left and wraps within its own column, so a row never spills into the next line's columns.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    for column in frame.columns:
+        numeric = frame[column].dtype.kind in "iuf"
+        longest = int(frame[column].astype(str).str.len().max()) if len(frame) else 0
+        wrapped = column in _WRAPPED or (not numeric and longest > 16)  # long string ids wrap too
+        table.add_column(str(column), justify="right" if numeric else "left", no_wrap=not wrapped,
+                         ratio=(2 if column == "because" else 1) if wrapped else None, overflow="fold")  # fmt: skip
+    for row in frame.itertuples(index=False):
+        # One reason per line: "A; B; C" wrapped mid-title is hard to read.
+        table.add_row(*(_cell(value).replace("; ", "\n") if column == "because" else _cell(value)
+                        for column, value in zip(frame.columns, row)))  # fmt: skip
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def reading_order(frame: Any) -> Any:
+    """Who, which rank, what (id and title), how sure, then the why: the order a reader scans a list in."""
+    first = [c for c in ("user", "rank", "item", "title", "score", "score_kind", "source", "because") if c in frame]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from mfrec import __version__
+
+        stdout.print(f"mfrec {__version__}")
+        raise typer.Exit()
+
+
+def global_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print mfrec's version and exit.")] = False,
+) -> None:  # fmt: skip
+    """Options of ``mfrec`` itself (before the command): ``--version``."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mfrec.cli.common import (
-    AsJson, Duplicates, ItemCol, Quiet, RatingCol, RatingScale, Sep, UserCol, handle_errors, print_json,
+    AsJson, Duplicates, Encoding, ItemCol, Quiet, RatingCol, RatingScale, Sep, UserCol, handle_errors, print_json,
     progress_bar, read_options, stderr, stdout,
 )  # fmt: skip
 
@@ -45,12 +45,13 @@ def info(
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
     duplicates: Duplicates = "last",
+    encoding: Encoding = None,
     json_output: AsJson = False,
 ) -> None:
     """Users, items, ratings, sparsity, rating scale and the popularity long tail."""
     from mfrec.data import load, summarize
 
-    summary = summarize(load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)))
+    summary = summarize(load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)))
     if json_output:
         print_json(summary)
         return
@@ -71,7 +72,8 @@ def info(
 @app.command()
 @handle_errors
 def synth(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet file to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write; its suffix picks the format: "
+                                                                ".parquet, .csv or .tsv.")],
     users: Annotated[int, typer.Option(help="Number of users.")] = 10_000,
     items: Annotated[int, typer.Option(help="Number of items.")] = 5_000,
     ratings: Annotated[int, typer.Option(help="Number of ratings.")] = 1_000_000,
@@ -79,13 +81,14 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Write a synthetic ratings set (low-rank taste + biases + noise, power-law popularity) to Parquet."""
-    from mfrec.data.synthetic import SyntheticSpec, write_parquet
+    """Write a synthetic ratings set (low-rank taste + biases + noise, power-law popularity) as Parquet, CSV or TSV."""
+    from mfrec.data.synthetic import SyntheticSpec, synthetic_format, write_synthetic
 
     spec = SyntheticSpec(n_users=users, n_items=items, n_ratings=ratings, n_factors=factors, seed=seed)
     spec.check()
+    synthetic_format(output)  # refuse an unknown suffix before generating anything
     with progress_bar(quiet, "generating", ratings) as advance:
-        write_parquet(output, spec, progress=advance)
+        write_synthetic(output, spec, progress=advance)
     if not quiet:
         stdout.print(f"wrote {ratings:,} ratings to {output}")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +52,10 @@ def from_frame(
     wanted = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col, "timestamp_col": timestamp_col}
     for arg, col in wanted.items():
         if col is not None and col not in frame.columns:
+            hint = ", or rating_col=None for implicit data without one" if arg == "rating_col" else ""
             raise DataError(
-                f"missing column {col!r}; got {list(map(str, frame.columns))}; pass {arg}='<name>' to use another column"
+                f"missing column {col!r}; got {_shown_columns(frame.columns)}; pass {arg}='<name>' to use another "
+                f"column{hint}"
             )
     return from_arrays(
         frame[user_col],
@@ -65,6 +70,12 @@ def from_frame(
     )
 
 
+def _shown_columns(columns: Any, most: int = 8) -> str:
+    """The columns for an error message: at most ``most``, each cut to 30 characters (a binary file has wild ones)."""
+    names = [name if len(name) <= 30 else name[:27] + "..." for name in map(str, columns)]
+    return str(names[:most])[:-1] + (f", ... {len(names) - most} more]" if len(names) > most else "]")
+
+
 def _sniff_separator(first_line: str) -> str:
     for sep in _SEPARATORS:
         if sep in first_line:
@@ -75,15 +86,87 @@ def _sniff_separator(first_line: str) -> str:
 _HEADER_WORDS = {"user", "item", "rating", "userid", "movieid", "itemid", "user_id", "item_id", "timestamp"}
 
 
-def _looks_like_header(fields: list[str]) -> bool:
-    """A first line is a header when its rating field is not a number (or, with two columns, a known name)."""
-    if len(fields) >= 3:
-        try:
-            float(fields[2])
-        except ValueError:
-            return True
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
         return False
-    return any(f.strip().lower() in _HEADER_WORDS for f in fields)
+    return True
+
+
+def _looks_like_header(fields: list[str], next_fields: list[str] | None, names: set[str]) -> bool:
+    """A first line is a header when it names a column, or has text where the lines below have numbers.
+
+    With three or more fields a non-numeric rating field is enough; with two (an implicit log:
+    user, item) a field that is text above numbers (``uid,song`` over ``1,17``) or a known
+    column name marks the header, so it is never read as an interaction.
+    """
+    lowered = {field.strip().lower() for field in fields}
+    if lowered & (_HEADER_WORDS | {name.lower() for name in names}):
+        return True
+    if len(fields) >= 3 and not _is_number(fields[2]):
+        return True
+    if next_fields is None or len(next_fields) != len(fields):
+        return False
+    return any(not _is_number(top) and _is_number(below) for top, below in zip(fields, next_fields))
+
+
+def _sniff_encoding(path: Path) -> str:
+    """utf-8 (with or without a BOM) when the start of the file decodes as such, else latin-1 with a warning."""
+    with path.open("rb") as handle:
+        sample = handle.read(1 << 16)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample.startswith(b"PAR1"):
+        raise DataError(f"{path} is a Parquet file; give it a .parquet name to read it as one")
+    if b"\x00" in sample:
+        raise DataError(f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
+                        "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')")  # fmt: skip
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        _warn_latin1(path, sample[: exc.start].count(b"\n") + 1)
+        return "latin-1"
+    return "utf-8"
+
+
+def _warn_latin1(path: Path, line: int) -> None:
+    warnings.warn(f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
+                  "(pass encoding='<name>' if it is another encoding)", UserWarning, stacklevel=4)  # fmt: skip
+
+
+def _undecodable_line(path: Path, encoding: str) -> int:
+    """1-based number of the first line of ``path`` that ``encoding`` cannot decode (0 if none)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block, final=False)
+            except UnicodeDecodeError as exc:
+                return line + block[: exc.start].count(b"\n")
+            line += block.count(b"\n")
+    return 0
+
+
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _reading_error(path: Path, exc: Exception, encoding: str) -> DataError:
+    """One line naming the file, the line and what to do, for a failure of the CSV parser."""
+    if isinstance(exc, UnicodeDecodeError):
+        line = _undecodable_line(path, encoding)
+        return DataError(f"{path}: line {line or '?'} is not valid {encoding}; pass encoding='latin-1' "
+                         "(or the file's encoding)")  # fmt: skip
+    ragged = _RAGGED.search(str(exc))
+    if ragged:
+        expected, line, saw = ragged.groups()
+        return DataError(f"{path}: line {line} has {saw} fields where the lines above have {expected}; "
+                         "fix or remove that row, or pass sep='<separator>' if the separator was misdetected")  # fmt: skip
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected")
 
 
 def read_csv(
@@ -96,42 +179,75 @@ def read_csv(
     rating_col: str | None = "rating",
     timestamp_col: str | None = None,
     with_timestamps: bool = True,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     **kwargs: Any,
 ) -> Interactions:
     """Interactions from a delimited text file.
 
     The separator (``::``, tab, comma, semicolon, pipe or space) and whether the
     first line is a header are detected unless given. A file without a header is
-    read positionally as user, item, rating[, timestamp] and those names apply.
+    read positionally as user, item, rating[, timestamp] and those names apply;
+    ``rating_col=None`` reads a two-column log (user, item) as implicit data.
+    ``encoding=None`` reads UTF-8 and falls back to latin-1 with a warning when the
+    file is not UTF-8. A row with the wrong number of fields or bytes the encoding
+    cannot read raise :class:`DataError` naming the file and the line.
+
+    Examples
+    --------
+    >>> data = read_csv("plays.csv", rating_col=None, encoding="latin-1")  # doctest: +SKIP
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
-    with path.open(encoding=encoding, errors="replace") as handle:
+    given = encoding is not None
+    encoding = encoding or _sniff_encoding(path)
+    try:
+        return _read_delimited(path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps,
+                               encoding, kwargs)  # fmt: skip
+    except UnicodeDecodeError as exc:
+        if given:
+            raise _reading_error(path, exc, encoding) from None
+        _warn_latin1(path, _undecodable_line(path, encoding))
+        return _read_delimited(path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps,
+                               "latin-1", kwargs)  # fmt: skip
+    except (pd.errors.ParserError, LookupError) as exc:
+        if isinstance(exc, LookupError) and not isinstance(exc, UnicodeError):
+            raise DataError(f"unknown encoding {encoding!r}; pass e.g. encoding='utf-8' or 'latin-1'") from None
+        raise _reading_error(path, exc, encoding) from None
+
+
+def _read_delimited(path: Path, sep: str | None, header: bool | None, user_col: str, item_col: str,
+                    rating_col: str | None, timestamp_col: str | None, with_timestamps: bool, encoding: str,
+                    kwargs: dict[str, Any]) -> Interactions:  # fmt: skip
+    with path.open(encoding=encoding) as handle:
         first_line = handle.readline().rstrip("\r\n")
+        second_line = handle.readline().rstrip("\r\n")
     if not first_line:
         raise DataError(f"no interactions: {path} is empty")
     sep = sep or _sniff_separator(first_line)
     fields = first_line.split(sep)
     if header is None:
-        header = _looks_like_header(fields)
+        names = {name for name in (user_col, item_col, rating_col, timestamp_col) if name}
+        header = _looks_like_header(fields, second_line.split(sep) if second_line else None, names)
     source: Any = path
     read_sep = sep
+    read_encoding: str | None = encoding
     if len(sep) > 1:
         # pandas needs its slow python engine for multi-character separators; one pass of
         # str.replace is ~20x faster on ml-1m/ml-10m.
-        source = io.StringIO(path.read_text(encoding=encoding, errors="replace").replace(sep, "\x1f"))
-        read_sep = "\x1f"
+        source = io.StringIO(path.read_text(encoding=encoding).replace(sep, "\x1f"))
+        read_sep, read_encoding = "\x1f", None
     if header:
-        frame = pd.read_csv(source, sep=read_sep, encoding=None if len(sep) > 1 else encoding)
+        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding)
     else:
         ncols = len(fields)
-        names = [user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"][:ncols]
-        names += [f"extra_{i}" for i in range(ncols - len(names))]
-        frame = pd.read_csv(source, sep=read_sep, header=None, names=names, encoding=None if len(sep) > 1 else encoding)
+        names_in_order = [user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"][:ncols]
+        names_in_order += [f"extra_{i}" for i in range(ncols - len(names_in_order))]
+        frame = pd.read_csv(source, sep=read_sep, header=None, names=names_in_order, encoding=read_encoding)
         if timestamp_col is None and ncols >= 4:
             timestamp_col = "timestamp"
+    if frame.empty:
+        raise DataError(f"no interactions: {path} has no rows after its first line")
     kwargs.setdefault("name", path.stem)
     return from_frame(
         frame, user_col=user_col, item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,
@@ -155,7 +271,11 @@ def read_parquet(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
-    available = pq.read_schema(path).names
+    try:
+        available = pq.read_schema(path).names
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); "
+                        "a text file needs a .csv or .tsv name") from None  # fmt: skip
     if not with_timestamps:
         timestamp_col = None
     elif timestamp_col is None and "timestamp" in available:
@@ -188,6 +308,27 @@ def read_parquet(
     )
 
 
+def resolve_source(source: str | Path) -> Path:
+    """The path ``source`` names: an existing file or folder, else a MovieLens release name such as ``"ml-100k"``.
+
+    A name is looked up like :func:`mfrec.data.movielens.locate` does ($MFREC_DATA, the cache,
+    then a download), so a dataset name works wherever a path does.
+
+    Examples
+    --------
+    >>> resolve_source("ml-100k")  # doctest: +SKIP
+    PosixPath('../shared/data/ml-100k')
+    """
+    from mfrec.data import movielens
+
+    path = Path(source).expanduser()
+    if path.exists():
+        return path
+    if str(source) in movielens.RELEASES:
+        return movielens.locate(str(source))
+    raise DataError(f"no such file or folder: {path} (nor a dataset name: {', '.join(movielens.RELEASES)})")
+
+
 def load(source: Any, **kwargs: Any) -> Interactions:
     """Interactions from whatever ``source`` is: Interactions, DataFrame, (users, items, ratings), file or MovieLens folder.
 
@@ -206,16 +347,16 @@ def load(source: Any, **kwargs: Any) -> Interactions:
     if isinstance(source, tuple) and len(source) in (2, 3, 4):
         return from_arrays(*source, **kwargs)
     if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
+        path = resolve_source(source)
         if path.is_dir():
             kwargs.pop("with_timestamps", None)  # MovieLens is small enough to always keep them
             # A MovieLens folder has a fixed layout: column names and separators describe files only.
-            for option in ("user_col", "item_col", "rating_col", "timestamp_col", "sep"):
+            for option in ("user_col", "item_col", "rating_col", "timestamp_col", "sep", "encoding", "header"):
                 kwargs.pop(option, None)
             return movielens.load_movielens(path, **kwargs)
-        if not path.exists():
-            raise DataError(f"no such file or folder: {path}")
         if path.suffix.lower() in (".parquet", ".pq"):
+            kwargs.pop("encoding", None)
+            kwargs.pop("sep", None)
             return read_parquet(path, **kwargs)
         return read_csv(path, **kwargs)
     raise DataError(

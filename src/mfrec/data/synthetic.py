@@ -17,7 +17,7 @@ import pandas as pd
 
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import ParameterError
+from mfrec.exceptions import DataError, ParameterError
 from mfrec.kernels.synthetic import generate_chunk
 
 _T_START = 1_500_000_000  # 2017-07-14, an arbitrary but fixed origin
@@ -172,6 +172,42 @@ def write_parquet(path: str | Path, spec: SyntheticSpec, *, chunk_ratings: int =
     finally:
         if writer is not None:
             writer.close()
+    return path
+
+
+SYNTH_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def synthetic_format(path: str | Path) -> str:
+    """``"parquet"`` or the text separator that ``path``'s suffix names; DataError for any other suffix."""
+    kind = SYNTH_FORMATS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise DataError(f"cannot tell the format of {Path(path).name!r} from its suffix; use one of "
+                        f"{', '.join(SYNTH_FORMATS)}")  # fmt: skip
+    return kind
+
+
+def write_synthetic(path: str | Path, spec: SyntheticSpec, *, chunk_ratings: int = 5_000_000, progress=None) -> Path:
+    """Write the synthetic set in the format ``path``'s suffix names: .parquet/.pq, .csv or .tsv; refuse others.
+
+    Text files get a header (user, item, rating, timestamp) and are written chunk by chunk too.
+
+    Examples
+    --------
+    >>> write_synthetic("small.csv", SyntheticSpec(n_users=50, n_items=20, n_ratings=500))  # doctest: +SKIP
+    PosixPath('small.csv')
+    """
+    path = Path(path)
+    kind = synthetic_format(path)
+    if kind == "parquet":
+        return write_parquet(path, spec, chunk_ratings=chunk_ratings, progress=progress)
+    spec.check()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for index, frame in enumerate(iter_chunks(spec, chunk_ratings=chunk_ratings)):
+            frame.to_csv(handle, sep=kind, header=index == 0, index=False)
+            if progress:
+                progress(len(frame))
     return path
 
 

@@ -54,8 +54,12 @@ def cold_start_curve(
     user_attributes: pd.DataFrame | None = None,
     attribute_regularization: float = 10.0,
     methods: Sequence[str] = METHODS,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The curve as a list of ``{"method", "revealed", "rmse", "ndcg@k", "users"}`` rows.
+
+    ``progress(done, total, note)`` is called after each step (a model fitted, a point of the
+    curve measured), so a caller can show how far along the curve is.
 
     ``user_attributes`` defaults to ``data.user_info`` (ML-100k: age, gender,
     occupation); without attributes the ``side-info`` method is skipped.
@@ -100,11 +104,19 @@ def cold_start_curve(
     item_ids = data.item_ids.ids
     attributes = data.user_info if user_attributes is None else user_attributes
     wanted = [m for m in methods if m != "side-info" or attributes is not None]
+    total = 1 + len(revealed) * len(wanted) + ("retrain" in wanted) * sum(n > 0 for n in revealed)
+    done = [0]
+
+    def step(note: str) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total, note)
 
     base = factory().fit(train)
     if "side-info" in wanted:
         base.fit_attributes(attributes, regularization=attribute_regularization)
     popularity = Popularity().fit(train)
+    step("base model fitted")
 
     # Each held-out user's items (original ids) and ratings in reveal order, looked up once.
     user_items = [item_ids[data.item_idx[cells_of]] for cells_of in per_user]
@@ -130,6 +142,7 @@ def cold_start_curve(
                 # The one NDCG definition (metrics.ndcg_at_k), in item ids: a liked item the model does not
                 # know stays relevant and counts as a miss, as in the main protocol.
                 ndcgs.append(ndcg_at_k(model.item_map_.to_ids(top).tolist(), set(test_items[liked].tolist()), k))
+        step(f"{method} at {n} revealed")
         return {"method": method, "revealed": n, "rmse": float(np.sqrt(np.concatenate(errors).mean())),
                 f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip
 
@@ -156,6 +169,7 @@ def cold_start_curve(
                 keep = ~is_held[data.user_idx]
                 keep[shown_cells] = True
                 refit = factory().fit(data.subset(keep, name=f"{data.name}:retrain-{n}"))
+                step(f"retrained with {n} revealed")
 
             def retrained(j: int, refit: Recommender = refit) -> tuple[Recommender, Any]:
                 row = int(refit.user_map_.lookup([user_ids[j]], missing="negative")[0])

@@ -7,7 +7,7 @@ from typing import Any
 
 from mfrec.data.interactions import Interactions
 from mfrec.data.movielens import predefined_folds
-from mfrec.data.readers import load
+from mfrec.data.readers import load, resolve_source
 from mfrec.data.split import Split, kfold, leave_last_n, random_split, temporal_split
 from mfrec.exceptions import DataError, ParameterError
 
@@ -43,7 +43,9 @@ def make_splits(
     if protocol == "cold-start":
         raise ParameterError("cold-start is a curve, not a split: use mfrec.evaluation.cold_start_curve")
     if protocol.startswith("ml100k-"):
-        if not isinstance(source, (str, Path)) or not Path(source).is_dir():
+        if isinstance(source, (str, Path)):
+            source = resolve_source(source)  # "ml-100k" works as well as its path
+        if not isinstance(source, Path) or not source.is_dir():
             raise DataError(f"protocol {protocol!r} needs the path of the ml-100k folder, got {source!r}")
         which = {"ml100k-folds": "u", "ml100k-ua": "ua", "ml100k-ub": "ub"}[protocol]
         return None, predefined_folds(source, which)

@@ -200,9 +200,25 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         user_rows, item_rows = self._pair_rows(users, items)
         return self._predict_rows(user_rows, item_rows)
 
-    def predict_frame(self, users: Any, items: Any) -> pd.DataFrame:
-        """Predictions as a DataFrame with ``known_user``, ``known_item`` and a ``fallback`` flag."""
+    def predict_frame(self, users: Any, items: Any, *, unknown: str = "fallback") -> pd.DataFrame:
+        """Predictions as a DataFrame with ``known_user``, ``known_item`` and a ``fallback`` flag.
+
+        ``unknown`` is :meth:`predict`'s policy: ``"fallback"`` answers an unknown user or
+        item with the fallback and sets ``fallback=True`` on its row; ``"error"`` raises
+        :class:`UnknownIdError` naming the id.
+
+        Examples
+        --------
+        >>> model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"])  # doctest: +SKIP
+            user     item  prediction  known_user  known_item  fallback
+        0  Alice  Titanic    2.1         True        True     False
+        1  ghost  Titanic    3.6        False        True      True
+        """
         self._require_fitted()
+        check_choice("unknown", unknown, ("error", "fallback"))
+        if unknown == "error":
+            self.user_map_.lookup(users, what="user")
+            self.item_map_.lookup(items, what="item")
         user_rows, item_rows = self._pair_rows(users, items)
         frame = pd.DataFrame(
             {

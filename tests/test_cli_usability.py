@@ -1,0 +1,206 @@
+"""What a new user trips over on the command line: reading errors, encodings, formats, dataset names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mfrec.cli import app
+
+runner = CliRunner()
+
+
+def run(*args, **env):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False, env=env or None)
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in result.output, result.stderr
+    return lines[0]
+
+
+# ------------------------------------------------------------------ issue 11 #11: reading failures
+
+
+def test_ragged_csv_is_one_line_naming_file_and_line(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("user,item,rating\n1,2,3\n2,3,4\n3,4,5,6\n")
+    line = _one_line_error(run("datasets", "info", path))
+    assert "ragged.csv: line 4 has 4 fields" in line and "--sep SEP" in line
+
+
+def test_latin1_file_warns_in_one_line_and_encoding_flag_reads_it(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("user,item,rating\nJosé,Café,3\nZoë,Crème,4\n".encode("latin-1"))
+    result = run("datasets", "info", path, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ratings"] == 2
+    assert "warning: " in result.stderr and "line 2 is not UTF-8" in result.stderr and "--encoding" in result.stderr
+    assert "Traceback" not in result.stderr and "UserWarning" not in result.stderr
+    assert run("datasets", "info", path, "--encoding", "latin-1", "--json").stderr == ""
+    line = _one_line_error(run("datasets", "info", path, "--encoding", "utf-8"))
+    assert "latin.csv: line 2 is not valid utf-8; pass --encoding latin-1" in line
+
+
+# ------------------------------------------------------------------ issue 12 #4: synth writes what the suffix says
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_synth_writes_the_format_its_suffix_names(tmp_path, suffix):
+    path = tmp_path / f"small{suffix}"
+    assert run("datasets", "synth", "--users", 50, "--items", 30, "--ratings", 500, "-o", path, "-q").exit_code == 0
+    head = path.read_bytes()[:40]
+    if suffix == ".parquet":
+        assert head.startswith(b"PAR1")
+    else:
+        assert head.decode().startswith("user,item,rating,timestamp" if suffix == ".csv" else "user\titem\trating")
+    info = run("datasets", "info", path, "--json")
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.stdout)["ratings"] == 500
+
+
+def test_synth_refuses_an_unknown_suffix_before_writing(tmp_path):
+    line = _one_line_error(run("datasets", "synth", "--users", 50, "--items", 30, "--ratings", 500,
+                               "-o", tmp_path / "small.xlsx", "-q"))  # fmt: skip
+    assert "'small.xlsx'" in line and ".csv" in line and not (tmp_path / "small.xlsx").exists()
+
+
+# ------------------------------------------------------------------ issue 12 #5: --rating-col none
+
+
+def test_rating_col_none_reads_a_two_column_log(tmp_path):
+    path = tmp_path / "plays.csv"
+    path.write_text("user,item\n" + "".join(f"{u},{i}\n" for u in range(1, 21) for i in range(1, 11) if (u + i) % 3))
+    line = _one_line_error(run("datasets", "info", path))
+    assert "missing column 'rating'" in line and "--rating-col none" in line
+    result = run("datasets", "info", path, "--rating-col", "none", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["users"] == 20  # the header row is not a user
+    trained = run("train", path, "--rating-col", "none", "-m", "bpr", "--epochs", 2, "-o", tmp_path / "m", "-q", "--json")
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout)["ratings"] == len(path.read_text().splitlines()) - 1
+
+
+# ------------------------------------------------------------------ issue 12 #6: dataset names
+
+
+@pytest.mark.realdata
+def test_dataset_name_works_for_info_train_and_evaluate(ml100k_path, tmp_path):
+    env = {"MFREC_DATA": str(ml100k_path.parent)}
+    info = run("datasets", "info", "ml-100k", "--json", **env)
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.stdout)["ratings"] == 100_000
+    trained = run("train", "ml-100k", "-m", "baseline", "-o", tmp_path / "m", "-q", "--json", **env)
+    assert trained.exit_code == 0 and json.loads(trained.stdout)["ratings"] == 100_000, trained.output
+    evaluated = run("evaluate", "ml-100k", "--protocol", "ml100k-ua", "-m", "baseline", "--no-baselines", "--json", **env)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["rmse"] < 1.0
+    line = _one_line_error(run("datasets", "info", "ml-100x", **env))
+    assert "no such file or folder: ml-100x" in line and "ml-100k" in line
+
+
+# ------------------------------------------------------------------ issue 12 #14: --version, 80-column tables
+
+
+def test_version():
+    from mfrec import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"mfrec {__version__}"
+
+
+def test_recommend_and_explain_tables_fit_80_columns(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from mfrec.models import MatrixFactorization
+
+    rng = np.random.default_rng(0)
+    titles = [f"A Rather Long Film Title Number {i}, The Director's Cut ({1950 + i})" for i in range(40)]
+    users = rng.integers(0, 30, 600)
+    frame = pd.DataFrame({"user": users, "item": rng.choice(titles, 600), "rating": rng.integers(1, 6, 600)})
+    frame = frame.drop_duplicates(["user", "item"])
+    MatrixFactorization(n_factors=4, n_epochs=5, random_state=0).fit(frame).save(tmp_path / "m")
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    result = subprocess.run([sys.executable, "-m", "mfrec", "recommend", str(tmp_path / "m"), "-u", "3", "-n", "4",
+                             "--explain"], env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 80, "\n" + result.stdout
+    header = next(line for line in lines if "rank" in line)
+    assert header.split() == ["user", "rank", "item", "score", "score_kind", "source", "because"]
+    assert sum(line.split()[1:2] in (["1"], ["2"], ["3"], ["4"]) for line in lines if line.strip()) == 4
+
+
+# ------------------------------------------------------------------ issue 12 #10: cold-start progress has a total
+
+
+def test_cold_start_progress_counts_to_a_known_total(tmp_path):
+    from mfrec.data import synthetic
+    from mfrec.evaluation.coldstart import cold_start_curve
+    from mfrec.models import Biases
+
+    calls = []
+    curve = cold_start_curve(synthetic(300, 80, 9_000, seed=0), Biases, n_users=20, revealed=(0, 2, 5),
+                             progress=lambda done, total, note: calls.append((done, total, note)))  # fmt: skip
+    # 1 base fit + 3 methods (no side-info: no attributes) x 3 points + 2 retrains (none at 0), one by one.
+    assert [done for done, _, _ in calls] == list(range(1, 13)) and {total for _, total, _ in calls} == {12}
+    assert len(curve) == 9 and calls[-1][2] == "retrain at 5 revealed"
+    path = tmp_path / "r.csv"
+    synthetic(300, 80, 9_000, seed=0).to_frame().to_csv(path, index=False)
+    result = run("evaluate", path, "--protocol", "cold-start", "-m", "baseline", "--cold-users", 20)
+    assert result.exit_code == 0, result.output
+    # Default points 0, 1, 3, 5, 10, 20: 1 + 3 x 6 + 5 steps.
+    assert "cold-start curve" in result.stderr and "24/24" in result.stderr and "/?" not in result.stderr
+
+
+# ------------------------------------------------------------------ issue 12 #9: compiling is said, and not timed
+
+
+def test_compile_notice_speaks_once_and_only_for_a_real_compile():
+    from numba import njit
+
+    from mfrec._compile import NOTICE, compile_notice
+
+    said = []
+
+    @njit  # no disk cache: this compiles on its first call in every process
+    def double(x):
+        return 2 * x
+
+    with compile_notice(said.append) as listener:
+        double(1)
+        double(2.5)  # a second signature: compiled too, but said only once
+        double(3)
+    assert said == [NOTICE] and listener.compiled == 2
+    with compile_notice(said.append) as listener:
+        double(4)  # already compiled: silent
+    assert said == [NOTICE] and listener.compiled == 0
+
+
+def test_warm_up_leaves_nothing_to_compile_in_the_timed_fit(planted):
+    from mfrec._compile import compile_notice, warm_up
+    from mfrec.models import ALS, MatrixFactorization
+
+    for model in (MatrixFactorization(n_factors=8, n_epochs=2), ALS(n_factors=8, n_epochs=2, solver="cg")):
+        warm_up([model])
+        assert not hasattr(model, "user_factors_")  # a copy was fitted, not the model
+        with compile_notice(lambda text: None) as listener:
+            model.fit(planted)
+        assert listener.compiled == 0, type(model).__name__
+
+
+def test_warm_up_skips_what_the_tiny_set_cannot_take():
+    from mfrec._compile import warm_up
+    from mfrec.models import TruncatedSVD
+
+    warm_up([TruncatedSVD(n_factors=200)])  # more factors than the tiny set's items: skipped, not an error
