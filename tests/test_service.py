@@ -55,6 +55,21 @@ def test_known_user_gets_model_recommendations_with_titles_and_never_seen_items(
     assert all(r["title"].startswith("Film ") and r["because"] for r in body["items"])
 
 
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_the_fast_request_path_answers_exactly_what_recommend_answers(client, model_dir, exclude_seen):
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    for user in (1, 7, 60):
+        body = recs(client, user, n=12, exclude_seen=exclude_seen)
+        expected = model.recommend(user, n=12, exclude_seen=exclude_seen)
+        assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+        assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-6)
+        assert [r["title"] for r in body["items"]] == expected["title"].tolist()
+    fallback = model.recommend("nobody", n=4, unknown="fallback")
+    assert [r["item"] for r in recs(client, "nobody", n=4)["items"]] == fallback["item"].tolist()
+
+
 def test_unknown_user_gets_the_popularity_fallback_and_says_so(client):
     body = recs(client, "nobody", n=3)
     assert body["source"] == "popularity" and len(body["items"]) == 3
@@ -78,9 +93,10 @@ def test_known_user_with_new_ratings_is_folded_in_from_training_plus_new_ratings
     client.post("/users/7/ratings", json={"ratings": [{"item": 2, "rating": 5}]})
     body = recs(client, 7, n=30)
     assert body["source"] == "fold-in"
-    start, stop = model.seen_indptr_[model.user_map_.lookup([7])[0] :][:2]
-    seen = set(model.item_map_.to_ids(model.seen_indices_[start:stop]).tolist()) | {2}
+    seen = set(model.seen_items(7).index.tolist()) | {2}
     assert seen.isdisjoint(r["item"] for r in body["items"])
+    expected = model.recommend(7, n=30, new_user_ratings={**model.seen_items(7).to_dict(), 2: 5.0})
+    assert [r["item"] for r in body["items"]] == expected["item"].tolist()
 
 
 def test_request_id_makes_a_retry_idempotent(client, tmp_path):
@@ -239,3 +255,18 @@ def test_index_page_is_self_contained(client):
     page = client.get("/")
     assert page.status_code == 200 and "<script>" in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no CDN: works offline
+
+
+def test_seen_items_is_the_public_view_of_a_users_training_ratings(model_dir):
+    from service_support import small_data
+
+    from mfrec.exceptions import UnknownIdError
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    frame = small_data().to_frame()
+    expected = frame.loc[frame["user"] == 7].set_index("item")["rating"].sort_index()
+    seen = model.seen_items(7)
+    assert seen.sort_index().to_dict() == expected.to_dict() and seen.index.name == "item"
+    with pytest.raises(UnknownIdError, match="ghost"):
+        model.seen_items("ghost")
