@@ -51,6 +51,7 @@ def test_known_user_gets_model_recommendations_with_titles_and_never_seen_items(
     assert body["source"] == "model"
     expected = model.recommend(7, n=5)
     assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+    assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-5)
     assert [r["rank"] for r in body["items"]] == [1, 2, 3, 4, 5]
     assert all(r["title"].startswith("Film ") and r["because"] for r in body["items"])
 
@@ -97,6 +98,7 @@ def test_known_user_with_new_ratings_is_folded_in_from_training_plus_new_ratings
     assert seen.isdisjoint(r["item"] for r in body["items"])
     expected = model.recommend(7, n=30, new_user_ratings={**model.seen_items(7).to_dict(), 2: 5.0})
     assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+    assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-5)
 
 
 def test_request_id_makes_a_retry_idempotent(client, tmp_path):

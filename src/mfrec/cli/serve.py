@@ -34,7 +34,7 @@ def serve(
     import uvicorn
 
     from mfrec.service import create_app
-    from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE
+    from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE, one_blas_thread
 
     token = None
     if token_file is not None:
@@ -42,6 +42,7 @@ def serve(
         if not token:
             stderr.print(f"{token_file} is empty: write the bearer token in it")
             raise typer.Exit(2)
+    one_blas_thread()
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     if workers == 1:
         uvicorn.run(create_app(model_dir, db, token=token), **options)

@@ -23,6 +23,7 @@ import numpy as np
 
 from mfrec import ranking
 from mfrec.models import Recommender
+from mfrec.models.coldstart import score_folded
 from mfrec.persistence import load_model, read_metadata
 from mfrec.service.store import RatingStore
 
@@ -61,13 +62,16 @@ class Served:
     item_rows: dict[str, int] = field(default_factory=dict)
     item_json: list[Any] = field(default_factory=list)
     titles: list[str] | None = None
+    item_native: list[Any] = field(default_factory=list)
     _popular: dict[tuple[int, bool], list[dict[str, Any]]] = field(default_factory=dict)
+    _trained: dict[str, dict[Any, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         model = self.model
         # Ids arrive as URL text: the text of an integer id is its decimal spelling, as IdMap matches it.
         self.user_rows = {str(u): r for r, u in enumerate(model.user_map_.ids.tolist())}
-        self.item_json = [as_json_id(i) for i in model.item_map_.ids.tolist()]
+        self.item_native = model.item_map_.ids.tolist()
+        self.item_json = [as_json_id(i) for i in self.item_native]
         self.item_rows = {str(i): r for r, i in enumerate(self.item_json)}
         self.titles = None if model.item_labels_ is None else model.item_labels_.tolist()
 
@@ -87,49 +91,59 @@ class Served:
         model = self.model
         combined: dict[Any, float] = {}
         if user in self.user_rows:
-            seen = model.seen_items(model.user_map_.ids[self.user_rows[user]])
-            combined.update(zip(seen.index.tolist(), seen.tolist(), strict=True))
-        ids = model.item_map_.ids
+            if user not in self._trained:  # the training part never changes for this model: read it once
+                seen = model.seen_items(model.user_map_.ids[self.user_rows[user]])
+                self._trained[user] = dict(zip(seen.index.tolist(), seen.tolist(), strict=True))
+            combined.update(self._trained[user])
+        ids = self.item_native
         for item, rating in logged.items():
             row = self.item_rows.get(item)
             if row is not None:
-                combined[ids[row].item() if isinstance(ids[row], np.generic) else ids[row]] = rating
+                combined[ids[row]] = rating
         return combined
 
     def recommend(self, user: str, n: int, exclude_seen: bool = True, explain: bool = False) -> tuple[str, list[dict]]:
         """(source, items as JSON-ready dicts) for ``user``: the request path of ``GET recommendations``.
 
-        A known user without new ratings is ranked by :func:`mfrec.ranking.top_n_rows` and
-        answered from the pre-built lookups; fold-in, explanations and the popularity
-        fallback go through :meth:`Recommender.recommend` (the fallback list is cached).
+        Ranked by the public API, answered from the pre-built lookups (no DataFrame): a known
+        user by :func:`mfrec.ranking.top_n_rows`; a user with new ratings by
+        :meth:`Recommender.fold_in` and :func:`mfrec.ranking.top_of_scores`, as
+        :meth:`Recommender.recommend` does; the popularity fallback is cached per model.
+        Explanations go through :meth:`Recommender.recommend`.
         """
         single_threaded()
         model = self.model
         combined = self.ratings_of(user)
         row = self.user_rows.get(user)
-        if combined is None and row is not None and not explain:
+        if explain:
+            if combined is not None:
+                frame = model.recommend(user, n=n, exclude_seen=exclude_seen, new_user_ratings=combined, explain=True)
+            else:
+                frame = model.recommend(model.user_map_.ids[row] if row is not None else user, n=n,
+                                        exclude_seen=exclude_seen, unknown="fallback", explain=True)  # fmt: skip
+            source = str(frame["source"].iloc[0]) if len(frame) else ("model" if row is not None else "popularity")
+            return source, self._frame_json(frame)
+        if combined is not None:
+            folded = model.fold_in(combined)
+            rows, scores = ranking.top_of_scores(model, score_folded(model, folded), n,
+                                                 exclude=folded.item_rows if exclude_seen else None)  # fmt: skip
+            kind = "popularity" if folded.source == "popularity" else model.score_kind
+            return folded.source, self._rows_json(rows.tolist(), self._shown(scores, kind))
+        if row is not None:
             rows, scores, counts = ranking.top_n_rows(model, np.array([row], np.int32), n,
                                                       exclude_seen=exclude_seen, n_threads=1)  # fmt: skip
-            rows, scores = rows[0, : counts[0]], scores[0, : counts[0]]
-            if model.score_kind == "rating":
-                scores = np.clip(scores, *model.rating_scale_)
-            return "model", self._rows_json(rows.tolist(), scores.tolist())
-        if combined is None and row is None and not explain:
-            key = (n, exclude_seen)
-            if key not in self._popular:
-                self._popular[key] = self._frame_json(model.recommend(user, n=n, exclude_seen=exclude_seen,
-                                                                      unknown="fallback"))  # fmt: skip
-            return "popularity", self._popular[key]
-        if combined is not None:
-            frame = model.recommend(user, n=n, exclude_seen=exclude_seen, new_user_ratings=combined, explain=explain)
-        else:
-            frame = model.recommend(model.user_map_.ids[row] if row is not None else user, n=n,
-                                    exclude_seen=exclude_seen, unknown="fallback", explain=explain)  # fmt: skip
-        if len(frame):
-            source = str(frame["source"].iloc[0])
-        else:
-            source = "model" if row is not None else ("fold-in" if combined else "popularity")
-        return source, self._frame_json(frame)
+            return "model", self._rows_json(rows[0, : counts[0]].tolist(), self._shown(scores[0, : counts[0]]))
+        key = (n, exclude_seen)
+        if key not in self._popular:
+            frame = model.recommend(user, n=n, exclude_seen=exclude_seen, unknown="fallback")
+            self._popular[key] = self._frame_json(frame)
+        return "popularity", self._popular[key]
+
+    def _shown(self, scores: np.ndarray, kind: str | None = None) -> list[float]:
+        """Scores as ``recommend`` shows them: predicted ratings clipped to the scale, like ``predict``."""
+        if (kind or self.model.score_kind) == "rating":
+            scores = np.clip(scores, *self.model.rating_scale_)
+        return scores.tolist()
 
     def _rows_json(self, rows: list[int], scores: list[float], because: list[str] | None = None) -> list[dict]:
         titles = self.titles
