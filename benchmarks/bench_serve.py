@@ -15,7 +15,9 @@ The generator is a raw asyncio HTTP/1.1 client (keep-alive, ``--concurrency`` co
 sending its next request when the previous answer is in), so it costs far less CPU than the server
 it measures; it still shares the machine with it, and the figures say so. Latency is from writing
 the request to reading the whole answer; throughput is completed requests (pairs) over the measured
-wall time. The first ``--warmup`` requests are not measured. Output: a table on stdout; ``--out``
+wall time; the server's CPU time (all workers, from /proc) per request and over the wall time ("cores
+busy": above 1 with one worker means its request threads ran at once, i.e. scoring did not hold the
+GIL), and the generator's own CPU time per request. The first ``--warmup`` requests are not measured. Output: a table on stdout; ``--out``
 also writes results.json and results.md there; ``--write-results`` replaces the ``serve`` section
 of benchmarks/RESULTS.md.
 """
@@ -179,9 +181,9 @@ def measure(name: str, model_dir: Path, jobs: list[list[bytes]], args: argparse.
     server = Server(model_dir, folder / f"{name}.sqlite", args.workers)
     try:
         asyncio.run(_drive(server.port, jobs[: args.warmup], args.concurrency))
-        cpu = server.cpu_seconds()
+        cpu, own = server.cpu_seconds(), time.process_time()
         latencies, failures, wall = asyncio.run(_drive(server.port, jobs[args.warmup :], args.concurrency))
-        cpu = server.cpu_seconds() - cpu
+        cpu, own = server.cpu_seconds() - cpu, time.process_time() - own
         rss = server.rss_mb()
     finally:
         server.stop()
@@ -189,7 +191,8 @@ def measure(name: str, model_dir: Path, jobs: list[list[bytes]], args: argparse.
     return {"scenario": name, "workers": args.workers, "concurrency": args.concurrency, "measured": len(latencies),
             "failures": failures, "per_s": len(latencies) / wall, "p50_ms": float(np.percentile(ms, 50)),
             "p95_ms": float(np.percentile(ms, 95)), "p99_ms": float(np.percentile(ms, 99)),
-            "server_cpu_ms_per_request": cpu * 1e3 / len(latencies),
+            "server_cpu_ms_per_request": cpu * 1e3 / len(latencies), "server_cores_busy": cpu / wall,
+            "generator_cpu_ms_per_request": own * 1e3 / len(latencies),
             "rss_mb_per_worker": [round(r) for r in rss]}  # fmt: skip
 
 
@@ -244,14 +247,15 @@ def main() -> None:
                   f"{os.getloadavg()[0]:.1f} at the end; the load generator (one asyncio process, keep-alive "
                   "connections) shares the machine with the server.")  # fmt: skip
     header = ("| scenario | workers | connections | measured | failed | req/s | p50 ms | p95 ms | p99 ms | "
-              "server CPU ms / req | RSS MB / worker |")  # fmt: skip
+              "server CPU ms / req | server cores busy | generator CPU ms / req | RSS MB / worker |")  # fmt: skip
     lines = ["## HTTP service: `mfrec serve` under load on loopback", "", conditions, "", header,
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         label = names[row["scenario"]] + (f" ({row['items']:,} items)" if "items" in row else "")
         lines.append(f"| {label} | {row['workers']} | {row['concurrency']} | {row['measured']:,} | {row['failures']} | "
                      f"{row['per_s']:,.0f} | {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['p99_ms']:.2f} | "
-                     f"{row['server_cpu_ms_per_request']:.2f} | "
+                     f"{row['server_cpu_ms_per_request']:.2f} | {row['server_cores_busy']:.2f} | "
+                     f"{row['generator_cpu_ms_per_request']:.2f} | "
                      f"{', '.join(map(str, row['rss_mb_per_worker']))} |")  # fmt: skip
     table = "\n".join(lines)
     print(table)

@@ -272,3 +272,17 @@ def test_seen_items_is_the_public_view_of_a_users_training_ratings(model_dir):
     assert seen.sort_index().to_dict() == expected.to_dict() and seen.index.name == "item"
     with pytest.raises(UnknownIdError, match="ghost"):
         model.seen_items("ghost")
+
+
+def test_per_request_kernels_release_the_gil_and_concurrent_requests_agree_with_serial_ones(client, model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mfrec.kernels.predict import score_pairs, top_k
+
+    # Scoring is BLAS (releases the GIL) then these numba kernels: request threads overlap on big catalogues.
+    assert top_k.targetoptions["nogil"] and score_pairs.targetoptions["nogil"]
+    served = client.app.state.holder.fresh()
+    users = [str(u) for u in range(1, 61)] * 4
+    serial = [served.recommend(u, 10) for u in users]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda u: served.recommend(u, 10), users)) == serial
