@@ -148,6 +148,21 @@ async def _drive(port: int, jobs: list[list[bytes]], concurrency: int) -> tuple[
     return latencies, failures, time.perf_counter() - started
 
 
+def fsync_ms(folder: Path, n: int = 200) -> tuple[float, float]:
+    """p50 and p99 of one small write + fsync in ``folder``: the floor under a durable POST (one commit, one fsync)."""
+    path = folder / "fsync.probe"
+    times = []
+    with path.open("wb") as handle:
+        for _ in range(n):
+            handle.write(b"x" * 100)
+            handle.flush()
+            t0 = time.perf_counter()
+            os.fsync(handle.fileno())
+            times.append(time.perf_counter() - t0)
+    path.unlink()
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
+
+
 def get(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
 
@@ -215,6 +230,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
+        disk = fsync_ms(folder)
         if "recs" in scenarios or "foldin" in scenarios:
             ml_dir, data = ml100k_model(folder, args.factors)
             users = data.user_ids.ids
@@ -245,7 +261,8 @@ def main() -> None:
     command = f"python benchmarks/bench_serve.py --workers {args.workers} --requests {args.requests}"
     conditions = (f"`{command} --concurrency {args.concurrency}` — {machine()}, {os.cpu_count()} CPUs, load average "
                   f"{os.getloadavg()[0]:.1f} at the end; the load generator (one asyncio process, keep-alive "
-                  "connections) shares the machine with the server.")  # fmt: skip
+                  f"connections) shares the machine with the server. The log's disk: fsync p50 {disk[0]:.1f} ms, "
+                  f"p99 {disk[1]:.1f} ms (every POST waits for one).")  # fmt: skip
     header = ("| scenario | workers | connections | measured | failed | req/s | p50 ms | p95 ms | p99 ms | "
               "server CPU ms / req | server cores busy | generator CPU ms / req | RSS MB / worker |")  # fmt: skip
     lines = ["## HTTP service: `mfrec serve` under load on loopback", "", conditions, "", header,
