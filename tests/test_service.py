@@ -286,3 +286,18 @@ def test_per_request_kernels_release_the_gil_and_concurrent_requests_agree_with_
     serial = [served.recommend(u, 10) for u in users]
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(lambda u: served.recommend(u, 10), users)) == serial
+
+
+def test_the_service_uses_only_public_model_api():
+    import ast
+
+    # The rows behind seen_items(): a layout the models may change, so the service reads the accessor.
+    layout = {"seen_indptr_", "seen_indices_", "seen_ratings_"}
+    private = set()
+    for path in sorted((ROOT / "src" / "mfrec" / "service").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and (node.attr in layout or (
+                    node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self"))):  # fmt: skip
+                private.add(f"{path.name}: {node.attr}")
+    assert not private, f"the service reaches into private attributes: {sorted(private)}"
