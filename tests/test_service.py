@@ -301,3 +301,17 @@ def test_the_service_uses_only_public_model_api():
                     and not (isinstance(node.value, ast.Name) and node.value.id == "self"))):  # fmt: skip
                 private.add(f"{path.name}: {node.attr}")
     assert not private, f"the service reaches into private attributes: {sorted(private)}"
+
+
+def test_each_worker_builds_its_app_from_the_environment_token_file_included(model_dir, tmp_path, monkeypatch):
+    from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE, app_from_environment
+
+    (tmp_path / "token").write_text("s3cret\n")
+    monkeypatch.setenv(ENV_MODEL_DIR, str(model_dir))
+    monkeypatch.setenv(ENV_DB, str(tmp_path / "log.sqlite"))
+    monkeypatch.setenv(ENV_TOKEN_FILE, str(tmp_path / "token"))
+    monkeypatch.setattr("mfrec.service.app.one_blas_thread", lambda: None)  # leave the test process's BLAS alone
+    client = TestClient(app_from_environment())
+    payload = {"ratings": [{"item": 1, "rating": 3}]}
+    assert client.post("/users/a/ratings", json=payload).status_code == 401
+    assert client.post("/users/a/ratings", json=payload, headers={"Authorization": "Bearer s3cret"}).status_code == 201
