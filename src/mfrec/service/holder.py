@@ -28,6 +28,13 @@ from mfrec.persistence import load_model, read_metadata
 from mfrec.service.store import RatingStore
 
 _thread = threading.local()
+# Issue 14's rankers ("will pick" x "will like") order a rating model's lists by another score than the
+# rating shown. Where they exist, the lists here are ordered and shown as recommend() orders and shows them.
+_RANK_FOLDED = getattr(ranking, "rank_scores_folded", None)
+try:
+    from mfrec.rankers import uses_ranker as _uses_ranker  # type: ignore[import-not-found]
+except ImportError:
+    _uses_ranker = None
 
 
 def single_threaded() -> None:
@@ -63,6 +70,8 @@ class Served:
     item_json: list[Any] = field(default_factory=list)
     titles: list[str] | None = None
     item_native: list[Any] = field(default_factory=list)
+    item_ids: Any = None
+    ranked: bool = False
     _popular: dict[tuple[int, bool], list[dict[str, Any]]] = field(default_factory=dict)
     _trained: dict[str, dict[Any, float]] = field(default_factory=dict)
 
@@ -70,10 +79,12 @@ class Served:
         model = self.model
         # Ids arrive as URL text: the text of an integer id is its decimal spelling, as IdMap matches it.
         self.user_rows = {str(u): r for r, u in enumerate(model.user_map_.ids.tolist())}
-        self.item_native = model.item_map_.ids.tolist()
+        self.item_ids = model.item_map_.ids
+        self.item_native = self.item_ids.tolist()
         self.item_json = [as_json_id(i) for i in self.item_native]
         self.item_rows = {str(i): r for r, i in enumerate(self.item_json)}
         self.titles = None if model.item_labels_ is None else model.item_labels_.tolist()
+        self.ranked = _uses_ranker is not None and bool(_uses_ranker(model))
 
     def sync(self, store: RatingStore) -> None:
         """Take in the ratings other requests (or other worker processes) logged since the last sync."""
@@ -125,14 +136,18 @@ class Served:
             return source, self._frame_json(frame)
         if combined is not None:
             folded = model.fold_in(combined)
-            rows, scores = ranking.top_of_scores(model, score_folded(model, folded), n,
-                                                 exclude=folded.item_rows if exclude_seen else None)  # fmt: skip
+            scores = score_folded(model, folded)  # what the list shows: the predicted rating (or the counts)
+            order = _RANK_FOLDED(model, folded) if _RANK_FOLDED is not None else scores
+            rows, _ = ranking.top_of_scores(model, order, n, exclude=folded.item_rows if exclude_seen else None)
             kind = "popularity" if folded.source == "popularity" else model.score_kind
-            return folded.source, self._rows_json(rows.tolist(), self._shown(scores, kind))
+            return folded.source, self._rows_json(rows.tolist(), self._shown(scores[rows], kind))
         if row is not None:
             rows, scores, counts = ranking.top_n_rows(model, np.array([row], np.int32), n,
                                                       exclude_seen=exclude_seen, n_threads=1)  # fmt: skip
-            return "model", self._rows_json(rows[0, : counts[0]].tolist(), self._shown(scores[0, : counts[0]]))
+            rows, scores = rows[0, : counts[0]], scores[0, : counts[0]]
+            if self.ranked and rows.size:  # ordered by the ranker's score; show the predicted rating
+                scores = model.predict(np.repeat(model.user_map_.ids[row : row + 1], rows.size), self.item_ids[rows])
+            return "model", self._rows_json(rows.tolist(), self._shown(scores))
         key = (n, exclude_seen)
         if key not in self._popular:
             frame = model.recommend(user, n=n, exclude_seen=exclude_seen, unknown="fallback")
