@@ -51,8 +51,24 @@ def test_known_user_gets_model_recommendations_with_titles_and_never_seen_items(
     assert body["source"] == "model"
     expected = model.recommend(7, n=5)
     assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+    assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-5)
     assert [r["rank"] for r in body["items"]] == [1, 2, 3, 4, 5]
     assert all(r["title"].startswith("Film ") and r["because"] for r in body["items"])
+
+
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_the_fast_request_path_answers_exactly_what_recommend_answers(client, model_dir, exclude_seen):
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    for user in (1, 7, 60):
+        body = recs(client, user, n=12, exclude_seen=exclude_seen)
+        expected = model.recommend(user, n=12, exclude_seen=exclude_seen)
+        assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+        assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-6)
+        assert [r["title"] for r in body["items"]] == expected["title"].tolist()
+    fallback = model.recommend("nobody", n=4, unknown="fallback")
+    assert [r["item"] for r in recs(client, "nobody", n=4)["items"]] == fallback["item"].tolist()
 
 
 def test_unknown_user_gets_the_popularity_fallback_and_says_so(client):
@@ -78,9 +94,11 @@ def test_known_user_with_new_ratings_is_folded_in_from_training_plus_new_ratings
     client.post("/users/7/ratings", json={"ratings": [{"item": 2, "rating": 5}]})
     body = recs(client, 7, n=30)
     assert body["source"] == "fold-in"
-    start, stop = model.seen_indptr_[model.user_map_.lookup([7])[0] :][:2]
-    seen = set(model.item_map_.to_ids(model.seen_indices_[start:stop]).tolist()) | {2}
+    seen = set(model.seen_items(7).index.tolist()) | {2}
     assert seen.isdisjoint(r["item"] for r in body["items"])
+    expected = model.recommend(7, n=30, new_user_ratings={**model.seen_items(7).to_dict(), 2: 5.0})
+    assert [r["item"] for r in body["items"]] == expected["item"].tolist()
+    assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-5)
 
 
 def test_request_id_makes_a_retry_idempotent(client, tmp_path):
@@ -239,3 +257,61 @@ def test_index_page_is_self_contained(client):
     page = client.get("/")
     assert page.status_code == 200 and "<script>" in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no CDN: works offline
+
+
+def test_seen_items_is_the_public_view_of_a_users_training_ratings(model_dir):
+    from service_support import small_data
+
+    from mfrec.exceptions import UnknownIdError
+    from mfrec.models import Recommender
+
+    model = Recommender.load(model_dir)
+    frame = small_data().to_frame()
+    expected = frame.loc[frame["user"] == 7].set_index("item")["rating"].sort_index()
+    seen = model.seen_items(7)
+    assert seen.sort_index().to_dict() == expected.to_dict() and seen.index.name == "item"
+    with pytest.raises(UnknownIdError, match="ghost"):
+        model.seen_items("ghost")
+
+
+def test_per_request_kernels_release_the_gil_and_concurrent_requests_agree_with_serial_ones(client, model_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mfrec.kernels.predict import score_pairs, top_k
+
+    # Scoring is BLAS (releases the GIL) then these numba kernels: request threads overlap on big catalogues.
+    assert top_k.targetoptions["nogil"] and score_pairs.targetoptions["nogil"]
+    served = client.app.state.holder.fresh()
+    users = [str(u) for u in range(1, 61)] * 4
+    serial = [served.recommend(u, 10) for u in users]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda u: served.recommend(u, 10), users)) == serial
+
+
+def test_the_service_uses_only_public_model_api():
+    import ast
+
+    # The rows behind seen_items(): a layout the models may change, so the service reads the accessor.
+    layout = {"seen_indptr_", "seen_indices_", "seen_ratings_"}
+    private = set()
+    for path in sorted((ROOT / "src" / "mfrec" / "service").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and (node.attr in layout or (
+                    node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self"))):  # fmt: skip
+                private.add(f"{path.name}: {node.attr}")
+    assert not private, f"the service reaches into private attributes: {sorted(private)}"
+
+
+def test_each_worker_builds_its_app_from_the_environment_token_file_included(model_dir, tmp_path, monkeypatch):
+    from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE, app_from_environment
+
+    (tmp_path / "token").write_text("s3cret\n")
+    monkeypatch.setenv(ENV_MODEL_DIR, str(model_dir))
+    monkeypatch.setenv(ENV_DB, str(tmp_path / "log.sqlite"))
+    monkeypatch.setenv(ENV_TOKEN_FILE, str(tmp_path / "token"))
+    monkeypatch.setattr("mfrec.service.app.one_blas_thread", lambda: None)  # leave the test process's BLAS alone
+    client = TestClient(app_from_environment())
+    payload = {"ratings": [{"item": 1, "rating": 3}]}
+    assert client.post("/users/a/ratings", json=payload).status_code == 401
+    assert client.post("/users/a/ratings", json=payload, headers={"Authorization": "Bearer s3cret"}).status_code == 201

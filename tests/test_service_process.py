@@ -116,3 +116,43 @@ def test_ten_hot_reloads_under_load_fail_no_request(tmp_path):
         server.stop()
     assert failures == []
     assert len(results) > 0 and len(versions) >= 2
+
+
+def test_two_workers_share_the_log_and_a_reload_reaches_both(tmp_path):
+    """Each worker loads the model itself; a reload or a rating through one worker is seen by the other."""
+    model_dir = tmp_path / "model"
+    save_small_model(model_dir, seed=0)
+    server = Server(model_dir, tmp_path / "log.sqlite", "--workers", "2")
+
+    def answers(path: str, tries: int = 400) -> dict[int, list]:
+        """Bodies by worker pid, each request on a new connection, until both workers answered twice."""
+        seen: dict[int, list] = {}
+        for _ in range(tries):
+            with httpx.Client(base_url=server.url, timeout=10) as fresh:  # a new connection may reach either worker
+                pid = fresh.get("/health").json()["pid"]
+                seen.setdefault(pid, []).append(fresh.get(path).json())
+            if len(seen) == 2 and min(len(v) for v in seen.values()) >= 2:
+                break
+        return seen
+
+    try:
+        before = answers("/model")
+        assert len(before) == 2, "the kernel never handed a connection to the second worker"
+        old = {body["version"] for bodies in before.values() for body in bodies}
+        assert len(old) == 1
+
+        save_small_model(model_dir, seed=1, n_factors=6)
+        assert httpx.post(server.url + "/admin/reload", timeout=60).status_code == 200
+        after = answers("/model")
+        assert len(after) == 2
+        for bodies in after.values():  # every answer after the reload, in either worker, is the new model
+            assert {b["version"] for b in bodies} != old and {b["params"]["n_factors"] for b in bodies} == {6}
+
+        posted = httpx.post(server.url + "/users/walk-in/ratings", json={"ratings": [{"item": 3, "rating": 5}]})
+        assert posted.status_code == 201
+        recs = answers("/users/walk-in/recommendations?n=30")
+        assert len(recs) == 2
+        for bodies in recs.values():
+            assert all(b["source"] == "fold-in" and 3 not in [r["item"] for r in b["items"]] for b in bodies)
+    finally:
+        server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -21,10 +22,11 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     token_file: Annotated[Path | None, typer.Option(help="File holding the bearer token that write and admin "
                                                          "endpoints then require.")] = None,  # fmt: skip
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes, each loads the model (README).")] = 1,
 ) -> None:
     """Serve recommendations over HTTP, log ratings durably and fold them in live.
 
-    Example: mfrec serve model/ --db ratings.sqlite --port 8000
+    Example: mfrec serve model/ --db ratings.sqlite --port 8000 --workers 2
     """
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         stderr.print(INSTALL_HINT, markup=False, soft_wrap=True)
@@ -32,6 +34,7 @@ def serve(
     import uvicorn
 
     from mfrec.service import create_app
+    from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE, one_blas_thread
 
     token = None
     if token_file is not None:
@@ -39,5 +42,14 @@ def serve(
         if not token:
             stderr.print(f"{token_file} is empty: write the bearer token in it")
             raise typer.Exit(2)
-    app = create_app(model_dir, db, token=token)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    one_blas_thread()
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(model_dir, db, token=token), **options)
+        return
+    # Each worker process builds its own app (and loads its own copy of the model) from these variables.
+    create_app(model_dir, db, token=token)  # fail here, once, on a bad folder or log, not in every worker
+    os.environ[ENV_MODEL_DIR], os.environ[ENV_DB] = str(model_dir.resolve()), str(db.resolve())
+    if token_file is not None:
+        os.environ[ENV_TOKEN_FILE] = str(token_file.resolve())
+    uvicorn.run("mfrec.service.app:app_from_environment", factory=True, workers=workers, **options)

@@ -31,7 +31,7 @@ async function show() {
   try {
     const data = await call("GET", "/users/" + user + "/recommendations?n=10");
     $("source").textContent = data.source + (data.source === "popularity" ? " (cold start: rate a few items)" : "");
-    const rows = $("recs"); rows.innerHTML = "";
+    const rows = $("recs"); rows.innerHTML = ""; rows.dataset.user = data.user;
     for (const rec of data.items) {
       const tr = document.createElement("tr"); tr.className = "rec";
       const name = rec.title ? rec.title + " (" + rec.item + ")" : String(rec.item);

@@ -103,6 +103,7 @@ class ModelOut(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: str
+    pid: int = Field(description="The worker process that answered (mfrec serve --workers N runs N).")
 
 
 class ErrorDetail(BaseModel):

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS requests (
     n_ratings INTEGER NOT NULL,
     logged_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS service_state (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 
@@ -66,6 +70,15 @@ class RatingStore(Protocol):
     def count(self, logged_after: float = 0.0) -> int:
         """How many ratings were logged after ``logged_after``."""
 
+    def marker(self) -> object:
+        """A cheap value that changes whenever anything (any process) committed to the store."""
+
+    def generation(self) -> int:
+        """The served model's generation: how many times any worker reloaded the model."""
+
+    def bump_generation(self) -> int:
+        """Increment the generation (durably) and return the new value."""
+
     def close(self) -> None: ...
 
 
@@ -90,6 +103,7 @@ class SQLiteStore:
         # writes are serialised anyway, and reads of a few rows are microseconds.
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
         self._lock = threading.Lock()
+        self._commits = 0  # this connection's own commits: data_version only counts other connections'
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
@@ -113,6 +127,7 @@ class SQLiteStore:
                     [(user, item, float(value), now, request_id) for item, value in ratings],
                 )
                 self._conn.execute("COMMIT")
+                self._commits += 1
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -129,6 +144,30 @@ class SQLiteStore:
     def count(self, logged_after: float = 0.0) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM ratings WHERE logged_at > ?", (logged_after,)).fetchone()[0])
+
+    def marker(self) -> tuple[int, int]:
+        # PRAGMA data_version changes when another connection (another worker) commits: one cheap call.
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0]), self._commits
+
+    def generation(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM service_state WHERE key = 'generation'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def bump_generation(self) -> int:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("INSERT INTO service_state VALUES ('generation', 1) "
+                                   "ON CONFLICT (key) DO UPDATE SET value = value + 1")  # fmt: skip
+                value = int(self._conn.execute("SELECT value FROM service_state WHERE key = 'generation'").fetchone()[0])
+                self._conn.execute("COMMIT")
+                self._commits += 1
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return value
 
     def close(self) -> None:
         with self._lock:
