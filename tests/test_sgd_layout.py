@@ -71,3 +71,29 @@ def test_padded_fit_publishes_unpadded_factors_that_predict_like_the_model():
     by_hand = (model.global_mean_ + model.user_bias_[users] + model.item_bias_[items]
                + np.einsum("ij,ij->i", model.user_factors_[users], model.item_factors_[items]))  # fmt: skip
     np.testing.assert_allclose(model.predict([0, 5], [0, 3]), np.clip(by_hand, 1, 5), rtol=1e-5)
+
+
+def test_bpr_block_on_padded_rows_matches_unpadded_and_draws_only_negatives(rng):
+    from mfrec.kernels.bpr import bpr_block
+
+    n_users, n_items, k, n = 30, 80, 10, 150
+    users = np.sort(rng.integers(0, n_users, n)).astype(np.int32)
+    items = rng.integers(0, n_items, n).astype(np.int32)
+    keep = np.unique(users.astype(np.int64) * n_items + items)  # one cell per (user, item), items sorted per user
+    users, items = (keep // n_items).astype(np.int32), (keep % n_items).astype(np.int32)
+    P = rng.normal(0, 0.1, (n_users, k)).astype(np.float32)
+    Q = rng.normal(0, 0.1, (n_items, k)).astype(np.float32)
+    Pp, Qp = aligned_rows(P), aligned_rows(Q)
+    bias, bias_p = np.zeros(n_items, np.float32), np.zeros(n_items, np.float32)
+    pool = np.empty(0, np.int32)
+    args = (f32(0.05), f32(0.01), f32(0.01), f32(0.01), True, np.uint64(12345))
+    Q_before = Q.copy()
+    correct = bpr_block(0, len(users), users, items, 0, n_items, pool, 0, 0, P, Q, bias, *args)
+    correct_p = bpr_block(0, len(users), users, items, 0, n_items, pool, 0, 0, Pp, Qp, bias_p, *args)
+    assert correct_p == correct and 0 < correct < len(users)
+    np.testing.assert_allclose(Pp[:, :k], P, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(Qp[:, :k], Q, rtol=1e-4, atol=1e-6)
+    assert not Pp[:, k:].any() and not Qp[:, k:].any()
+    # An item none of the users has is only ever a negative: its bias can only go down.
+    never = np.setdiff1d(np.arange(n_items), items)
+    assert never.size and (bias[never] <= 0).all() and (Q[never] != Q_before[never]).any()
