@@ -11,7 +11,9 @@ from mfrec.models import MatrixFactorization
 f32 = np.float32
 
 
-@pytest.mark.parametrize(("k", "width"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16), (16, 16), (50, 64), (64, 64), (100, 112)])
+@pytest.mark.parametrize(
+    ("k", "width"), [(1, 1), (2, 2), (3, 4), (8, 8), (9, 16), (16, 16), (50, 64), (64, 64), (100, 112)]
+)
 def test_padded_width_is_whole_vectors_or_a_power_of_two(k, width):
     assert padded_width(k) == width
 
