@@ -50,16 +50,28 @@ STATISTIC = (
 )
 
 
-def mfrec_slope(data: Path, model: str, factors: int, threads: int, *extra: str) -> tuple[float, float]:
+def mfrec_slope(
+    data: Path, model: str, factors: int, threads: int, *extra: str, executable: str | Path | None = None
+) -> tuple[float, float]:
     """mfrec's per-epoch time by the shared statistic (``mfrec train``'s fit_seconds at 1 and at
-    ``SLOPE_EPOCHS`` epochs), and the peak RSS MB of the longer run."""
-    fits = []
+    ``SLOPE_EPOCHS`` epochs), and the peak RSS MB of the longer run. ``executable``: another build's mfrec."""
+    wall, _, peak = mfrec_slopes(data, model, factors, threads, *extra, executable=executable)
+    return wall, peak
+
+
+def mfrec_slopes(
+    data: Path, model: str, factors: int, threads: int, *extra: str, executable: str | Path | None = None
+) -> tuple[float, float, float]:
+    """Like :func:`mfrec_slope`, plus the slope of the process's CPU seconds (user + system, all threads):
+    (wall s / epoch, CPU s / epoch, peak RSS MB). CPU time is what a crowded machine distorts least."""
+    fits, cpus = [], []
     for epochs in (1, SLOPE_EPOCHS):
         with tempfile.TemporaryDirectory() as out:
-            stdout, peak = run_measured([MFREC, "train", data, "-m", model, "-k", factors, "--epochs", epochs,
+            stdout, peak, cpu = run_timed([executable or MFREC, "train", data, "-m", model, "-k", factors, "--epochs", epochs,
                                          "--threads", threads, *extra, "--json", "--quiet", "-o", out])  # fmt: skip
         fits.append(last_json(stdout)["fit_seconds"])
-    return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), peak
+        cpus.append(cpu)
+    return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), (cpus[1] - cpus[0]) / (SLOPE_EPOCHS - 1), peak
 
 
 def grid(**values: list) -> list[dict]:
@@ -106,12 +118,18 @@ def synthetic_file(users: int, items: int, ratings: int) -> Path:
 
 def run_measured(command: list[str]) -> tuple[str, float]:
     """Run ``command``; return its stdout and its peak RSS in MB (GNU time's %M)."""
+    stdout, peak, _ = run_timed(command)
+    return stdout, peak
+
+
+def run_timed(command: list[str]) -> tuple[str, float, float]:
+    """Run ``command``; return its stdout, peak RSS in MB and CPU seconds, user + system (GNU time)."""
     time_binary = shutil.which("time") or "/usr/bin/time"
-    completed = subprocess.run([time_binary, "-f", "%M", *map(str, command)], capture_output=True, text=True)
+    completed = subprocess.run([time_binary, "-f", "%M %U %S", *map(str, command)], capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed:\n{completed.stderr[-2000:]}")
-    peak_kb = int(completed.stderr.strip().splitlines()[-1])
-    return completed.stdout, peak_kb / 1024
+    peak_kb, user, system = completed.stderr.strip().splitlines()[-1].split()
+    return completed.stdout, int(peak_kb) / 1024, float(user) + float(system)
 
 
 def last_json(text: str) -> dict:

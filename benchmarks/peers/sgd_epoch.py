@@ -4,11 +4,13 @@ usage: sgd_epoch.py libmf|libmf-cli|surprise FILE K THREADS EPOCHS [MAX_RATINGS]
 Per-epoch time = (fit with EPOCHS epochs - fit with 1 epoch) / (EPOCHS - 1), the statistic every engine
 gets (benchmarks/_common.py), so loading and set-up are excluded. ``libmf`` is LibMF's library through its
 Python binding, loading setup_peers.sh's AVX + OpenMP build; ``libmf-cli`` is LibMF's own ``mf-train``
-built with the same flags, fed a text file (each fit is one ``mf-train`` run). Prints JSON.
+built with the same flags, fed a text file (each fit is one ``mf-train`` run). Prints JSON; ``epoch_cpu_seconds``
+is the same slope of CPU seconds (all threads, user + system), the figure a crowded machine distorts least.
 """
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,10 +31,21 @@ n = len(ratings)
 peers = Path(sys.executable).parents[1]  # setup_peers.sh puts its builds beside the venv's bin/
 
 
+def cpu_seconds():
+    """CPU seconds of this process and its finished children, all threads, user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(fit):
-    started = time.perf_counter()
+    """Wall seconds of ``fit()``; its CPU seconds go to ``cpu_used``."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     fit()
+    cpu_used.append(cpu_seconds() - cpu)
     return time.perf_counter() - started
+
+
+cpu_used = []
 
 
 if engine == "libmf":
@@ -75,4 +88,6 @@ else:
 
 one, many = fit(1), fit(epochs)
 per_epoch = (many - one) / (epochs - 1)
-print(json.dumps({"engine": engine, "ratings": int(n), "epoch_seconds": per_epoch, "ratings_per_second": n / per_epoch}))
+cpu_per_epoch = (cpu_used[1] - cpu_used[0]) / (epochs - 1)
+print(json.dumps({"engine": engine, "ratings": int(n), "epoch_seconds": per_epoch, "ratings_per_second": n / per_epoch,
+                  "epoch_cpu_seconds": cpu_per_epoch}))  # fmt: skip

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_value
+
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 _MULT = np.uint64(2685821657736338717)
@@ -73,6 +75,15 @@ def bpr_block(start, end, users, items, group_lo, group_hi, pool, pool_lo, pool_
     Negatives come from item rows group_lo:group_hi (uniform), or, when
     ``pool_hi > pool_lo``, from pool[pool_lo:pool_hi] (the group's items once per
     interaction: by popularity). Returns the count of samples with x_uij > 0.
+
+    Each negative is drawn ``PREFETCH_AHEAD`` samples before its use, so its row
+    (random, like the positive's) is on its way from L2 while earlier samples
+    compute; a draw that turns out to be one of the user's positives is redrawn
+    at use (``verify``), as before. P, Q may be zero-padded (``aligned_rows``).
+
+    The draw and the membership test are written out here, not called: numba
+    wraps a call that takes an array in an atomic incref/decref of the array's
+    refcount, shared by both threads' cores, and that cost more than the math.
     """
     k = P.shape[1]
     n_group = group_hi - group_lo
@@ -81,30 +92,54 @@ def bpr_block(start, end, users, items, group_lo, group_hi, pool, pool_lo, pool_
     run_start = start
     run_end = start
     lr = learning_rate
+    pending = np.empty(PREFETCH_AHEAD, np.int64)  # negatives of samples idx .. idx + PREFETCH_AHEAD - 1
+    for slot in range(min(PREFETCH_AHEAD, end - start)):
+        state, v = _xorshift(state)
+        pending[slot] = pool[pool_lo + _below(v, n_pool)] if n_pool > 0 else group_lo + _below(v, n_group)
+        prefetch_row(Q, pending[slot])
     for idx in range(start, end):
-        u = users[idx]
+        slot = (idx - start) % PREFETCH_AHEAD
+        j = pending[slot]
+        ahead = idx + PREFETCH_AHEAD
+        if ahead < end:
+            state, v = _xorshift(state)
+            drawn = np.int64(pool[pool_lo + _below(v, n_pool)] if n_pool > 0 else group_lo + _below(v, n_group))
+            pending[slot] = drawn
+            prefetch_row(Q, drawn)
+            prefetch_value(item_bias, drawn)
+            prefetch_row(Q, np.uint64(items[ahead]))
+            prefetch_row(P, np.uint64(users[ahead]))
+        u = np.uint64(users[idx])
         if idx >= run_end:  # a new user: find the run of its cells (its positives in this group)
             run_start = idx
             run_end = idx + 1
-            while run_end < end and users[run_end] == u:
+            while run_end < end and users[run_end] == users[idx]:
                 run_end += 1
-        i = items[idx]
-        j = i
-        for _ in range(_MAX_TRIES):
-            state, v = _xorshift(state)
-            j = pool[pool_lo + _below(v, n_pool)] if n_pool > 0 else group_lo + _below(v, n_group)
-            if not verify or not _contains(items, run_start, run_end, j):
+        i = np.int64(items[idx])
+        tries = 1
+        while verify and tries < _MAX_TRIES:
+            lo = run_start  # binary search of j among the user's positives in this block (sorted)
+            hi = run_end
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if items[mid] < j:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == run_end or items[lo] != j:
                 break
+            state, v = _xorshift(state)
+            j = np.int64(pool[pool_lo + _below(v, n_pool)] if n_pool > 0 else group_lo + _below(v, n_group))
+            tries += 1
         if j == i:
             continue
         pu = P[u]
-        qi = Q[i]
-        qj = Q[j]
+        qi = Q[np.uint64(i)]  # unsigned rows: no negative-index wrap-around on the accesses
+        qj = Q[np.uint64(j)]
         x = item_bias[i] - item_bias[j]
         for a in range(k):
             x += pu[a] * (qi[a] - qj[a])
-        if x > 0.0:
-            correct += 1
+        correct += x > 0.0  # no branch: it would go either way on 1 sample in 6
         gz = lr / (np.float32(1.0) + np.exp(x))  # learning rate x sigma(-x), the gradient of log sigma(x)
         for a in range(k):
             u_a = pu[a]

@@ -7,12 +7,22 @@ sub-epochs cover every block once. Threads therefore never write the same row,
 and the result does not depend on how many threads run the blocks. Inside a
 block ratings are ordered by user, so ``P[u]`` stays in L1 while the block's
 slice of ``Q`` stays in L2.
+
+Where the time goes (benchmarks/RESULTS.md, "SGD and BPR against the hardware"):
+an update is ~8k flops on 2 x 4k bytes of factor rows, far below this CPU's
+compute peak, so the epoch is bound by moving rows: P is streamed from DRAM once
+per item group, Q gathered at random from L2. Hence the kernel asks for the rows
+of the rating ``PREFETCH_AHEAD`` places ahead, and the factor matrices come from
+:func:`mfrec.kernels.rows.aligned_rows` (rows on cache lines, width padded to the
+vector width). The k loops compile to AVX-512 FMAs (checked with ``inspect_asm``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
 
 # No 'nnan'/'ninf': divergence must stay visible as inf/nan for the caller's check.
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -64,13 +74,19 @@ def sgd_block(start, end, users, items, ratings, P, Q, user_bias, item_bias, glo
               lr, lr_bias, reg_user, reg_item, reg_user_bias, reg_item_bias, biased):  # fmt: skip
     """One pass over rows ``start:end``; updates P, Q and the biases in place.
 
-    Returns the sum of squared errors measured before each update.
+    Returns the sum of squared errors measured before each update. P and Q may be
+    zero-padded beyond the model's k (``aligned_rows``): padding stays zero.
     """
     k = P.shape[1]
     sq_error = 0.0
     for idx in range(start, end):
-        u = users[idx]
-        i = items[idx]
+        ahead = idx + PREFETCH_AHEAD
+        if ahead < end:  # Q[i] is a random row: its load would stall the update without the hint
+            prefetch_row(Q, np.uint64(items[ahead]))
+            prefetch_row(P, np.uint64(users[ahead]))
+        # Unsigned rows: numba then skips the negative-index wrap-around on every access.
+        u = np.uint64(users[idx])
+        i = np.uint64(items[idx])
         p = P[u]
         q = Q[i]
         dot = np.float32(0.0)

@@ -19,6 +19,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError, TrainingError
 from mfrec.kernels.als import balanced_chunks
 from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
+from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.implicit_als import (
     gram,
     implicit_cg_step,
@@ -353,8 +354,9 @@ class BPR(EpochLoop, ImplicitRecommender):
             pool_ptr = np.searchsorted(pool, layout.item_starts).astype(np.int64)
         else:
             pool, pool_ptr = np.empty(0, np.int32), np.zeros(n_blocks + 1, np.int64)
-        P = (rng.standard_normal((train.n_users, k)) * self.init_std).astype(np.float32)
-        Q = (rng.standard_normal((train.n_items, k)) * self.init_std).astype(np.float32)
+        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded.
+        P = aligned_rows((rng.standard_normal((train.n_users, k)) * self.init_std).astype(np.float32))
+        Q = aligned_rows((rng.standard_normal((train.n_items, k)) * self.init_std).astype(np.float32))
         b_i = np.zeros(train.n_items, np.float32)
         self.n_threads_ = resolve_threads(self.n_threads)
         block_correct = np.zeros(n_blocks * n_blocks, np.int64)
@@ -370,7 +372,7 @@ class BPR(EpochLoop, ImplicitRecommender):
 
         def publish() -> None:  # back to the original row order
             self.global_mean_ = 0.0
-            self.user_factors_, self.item_factors_ = P[layout.user_row], Q[layout.item_row]
+            self.user_factors_, self.item_factors_ = P[layout.user_row, :k], Q[layout.item_row, :k]
             self.user_bias_ = np.zeros(train.n_users, np.float32)
             self.item_bias_ = b_i[layout.item_row]
 

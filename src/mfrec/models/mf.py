@@ -6,6 +6,7 @@ import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
+from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
@@ -172,8 +173,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
         mu = float(train.ratings.mean()) if self.biased else 0.0
-        P = rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32)
-        Q = rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32)
+        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded.
+        P = aligned_rows(rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32))
+        Q = aligned_rows(rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32))
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
@@ -196,8 +198,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
 
         def publish() -> None:  # back to the original row order
             self.global_mean_ = mu
-            self.user_factors_ = P[user_row]
-            self.item_factors_ = Q[item_row]
+            self.user_factors_ = P[user_row, :k]
+            self.item_factors_ = Q[item_row, :k]
             self.user_bias_ = b_u[user_row]
             self.item_bias_ = b_i[item_row]
 
