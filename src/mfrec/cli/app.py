@@ -102,7 +102,7 @@ def train(
     if not quiet:
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
-    interactions = load(data, with_timestamps=False, **options)
+    interactions = load(data, with_timestamps=False, order="user", **options)  # grouped rows: the CSR itself
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 

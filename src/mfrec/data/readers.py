@@ -198,7 +198,10 @@ def load(source: Any, **kwargs: Any) -> Interactions:
     1
     """
     from mfrec.data import movielens
+    from mfrec.data.chunked import read_chunked, wants_chunked
 
+    # order="user" (rows grouped by user, for training) needs the chunked reader; other sources ignore it.
+    order = kwargs.pop("order", None)
     if isinstance(source, Interactions):
         return source
     if isinstance(source, pd.DataFrame):
@@ -215,6 +218,8 @@ def load(source: Any, **kwargs: Any) -> Interactions:
             return movielens.load_movielens(path, **kwargs)
         if not path.exists():
             raise DataError(f"no such file or folder: {path}")
+        if order is not None or wants_chunked(path):  # larger than memory, or bound for training
+            return read_chunked(path, order=order or "file", **kwargs)
         if path.suffix.lower() in (".parquet", ".pq"):
             return read_parquet(path, **kwargs)
         return read_csv(path, **kwargs)
