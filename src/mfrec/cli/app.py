@@ -291,15 +291,29 @@ def recommend(
                                                      "(repeat; folded in, no retraining).")] = None,
     unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")] = "error",
     explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
+    all_users: Annotated[bool, typer.Option("--all", help="Every user (or the --user ones), streamed to -o.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Parquet file for --all.")] = None,
     json_output: AsJson = False,
 ) -> None:
-    """Top-N items for users of a saved model, or for a new user given by --rated.
+    """Top-N items for users of a saved model, or for a new user given by --rated; --all writes Parquet.
 
-    Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ -r 50=5 -r 181=4
+    Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ --all -o recs.parquet
     """
     from mfrec.persistence import load_model
 
     model = load_model(model_dir)
+    if all_users:
+        from mfrec.batch import recommend_all
+
+        if output is None:
+            raise ParameterError("--all writes Parquet: give -o FILE.parquet")
+        with progress_bar(json_output, "recommending", len(model.user_map_) if not user else len(user)) as advance:
+            done = recommend_all(model, output, n=n, users=user or None, exclude_seen=not include_seen, progress=advance)
+        if json_output:
+            print_json(done)
+        else:
+            stdout.print(f"wrote {done['rows']:,} rows for {done['users']:,} users to {output}")
+        return
     if rated:
         pairs = dict(_item_rating(text) for text in rated)
         frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,

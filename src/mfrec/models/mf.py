@@ -196,4 +196,5 @@ class MatrixFactorization(EarlyStopping, Recommender):
 
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        del layout, users, items, ratings  # the blocked copy of the ratings goes before publish's copies of P, Q
         publish()
