@@ -73,9 +73,7 @@ def recommend_all(
     n = check_int("n", n, 1)
     chunk_users = check_int("chunk_users", chunk_users, 1)
     user_rows = (
-        np.arange(len(model.user_map_), dtype=np.int32)
-        if users is None
-        else model.user_map_.lookup(users, what="user")
+        np.arange(len(model.user_map_), dtype=np.int32) if users is None else model.user_map_.lookup(users, what="user")
     )
     allowed = candidate_mask(model, items, exclude_items)
     user_ids, item_ids = model.user_map_.ids, model.item_map_.ids
@@ -113,4 +111,4 @@ def recommend_all(
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
-    return {"users": int(len(user_rows)), "rows": int(rows), "row_groups": groups, "output": str(output)}
+    return {"users": len(user_rows), "rows": int(rows), "row_groups": groups, "output": str(output)}
