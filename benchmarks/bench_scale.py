@@ -24,6 +24,7 @@ are generated into --data-dir if missing; nothing is written into the repository
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -107,12 +108,12 @@ def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) 
         model.save(Path(folder) / "model")
         mark("save")
     walls = [t[2] for t in ticks[1:]] or [ticks[0][2]]
-    cpus = [b[1] - a[1] for a, b in zip(ticks, ticks[1:])] or [float("nan")]
+    cpus = [b[1] - a[1] for a, b in itertools.pairwise(ticks)] or [float("nan")]
     cpu_epoch = statistics.median(cpus)
     layout = next(s for s in stages if s["stage"] == "layout")
     layout["cpu"] = ticks[0][1] - cpu_epoch  # end of layout = first epoch's end minus one epoch of CPU
     rows = []
-    for before, after in zip(stages, stages[1:]):
+    for before, after in itertools.pairwise(stages):
         rows.append({"stage": after["stage"], "seconds": after["wall"] - before["wall"],
                      "cpu_seconds": after["cpu"] - before["cpu"], "peak_mb": after["peak_mb"],
                      "rss_mb": after["rss_mb"]})  # fmt: skip
@@ -130,7 +131,7 @@ def run_child(path: Path, args: argparse.Namespace) -> dict:
                "--threads", str(args.threads), "--epochs", str(args.epochs)]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"child failed on {path.name}:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -154,9 +155,11 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
     lines = [
         f"## Scale: {args.model}, k = {args.factors}, {args.threads} threads, {args.epochs} epochs, one machine",
         "",
-        f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}` — "
-        f"{conditions}. Each run is a child process; seconds are wall (CPU in brackets), medians over rounds; "
-        "peak RSS is the child's `ru_maxrss` (Python, numba and Arrow included).",
+        (
+            f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}` — "
+            f"{conditions}. Each run is a child process; seconds are wall (CPU in brackets), medians over rounds; "
+            "peak RSS is the child's `ru_maxrss` (Python, numba and Arrow included)."
+        ),
         "",
         "| ratings | users x items | "
         + " | ".join(f"{n} s" for n in names if n != "epochs")
@@ -173,7 +176,7 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
     lines += ["", "Cost growth (each size against the one before):", ""]
     lines += ["| from -> to | ratings x | s / epoch x | CPU s / epoch x | peak RSS x | (peak - start) bytes / rating |",
               "|---|---|---|---|---|---|"]  # fmt: skip
-    for a, b in zip(results, results[1:]):
+    for a, b in itertools.pairwise(results):
         lines.append(
             f"| {a['ratings'] / 1e6:g}M -> {b['ratings'] / 1e6:g}M | {b['ratings'] / a['ratings']:.1f} "
             f"| {b['epoch_seconds'] / a['epoch_seconds']:.2f} | {b['epoch_cpu_seconds'] / a['epoch_cpu_seconds']:.2f} "
@@ -213,7 +216,7 @@ def main() -> None:
                   f"(CPU {result['epoch_cpu_seconds']:.2f}), peak {result['peak_mb']:,.0f} MB, "
                   f"load {result['load_average']:.1f}", file=sys.stderr)  # fmt: skip
     results = [median_run(runs[size]) for size in sizes if runs[size]]
-    from _common import machine  # noqa: PLC0415 (benchmarks/ is the script's folder, not a package)
+    from _common import machine
 
     loads = [r["load_average"] for size in sizes for r in runs[size]]
     conditions = (f"{machine()}, {os.cpu_count()} cores shared with other work (1-min load average "
