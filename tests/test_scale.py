@@ -30,3 +30,35 @@ def test_train_reads_grouped_rows_and_saves(tmp_path):
                                  "--json", "-q"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["ratings"] == 5000
+
+
+def test_ranking_on_a_seeded_user_sample():
+    from mfrec.data import random_split, synthetic
+    from mfrec.evaluation import score
+    from mfrec.models import Biases
+
+    train, test = random_split(synthetic(400, 100, 12_000, seed=3), 0.2, seed=0)
+    model = Biases().fit(train)
+    everyone = score(model, train, test)
+    sampled = score(model, train, test, max_users=50, seed=1)
+    assert (sampled["users_evaluated"], sampled["users_eligible"]) == (50, everyone["users_evaluated"])
+    assert sampled["ndcg@10"] == score(model, train, test, max_users=50, seed=1)["ndcg@10"]  # seeded
+    assert sampled["ndcg@10"] != everyone["ndcg@10"] and sampled["rmse"] == everyone["rmse"]  # ratings: all of them
+    whole = score(model, train, test, max_users=10_000)
+    assert [whole[key] for key in ("ndcg@10", "users_evaluated")] == [
+        everyone[key] for key in ("ndcg@10", "users_evaluated")
+    ]
+
+
+def test_cli_evaluate_states_the_sample(tmp_path):
+    from mfrec.data import synthetic
+
+    path = tmp_path / "r.csv"
+    synthetic(400, 100, 12_000, seed=3).to_frame().to_csv(path, index=False)
+    result = runner.invoke(app, ["evaluate", str(path), "--protocol", "temporal", "-m", "baseline", "--no-baselines",
+                                 "--rank-users", "40", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ranking: 40 user-folds evaluated (a seeded sample of " in result.stdout
+    payload = json.loads(runner.invoke(app, ["evaluate", str(path), "-m", "baseline", "--no-baselines", "--json",
+                                             "-q", "--rank-users", "0"]).stdout)  # fmt: skip
+    assert payload["users_evaluated"] == payload["users_eligible"] > 40

@@ -157,6 +157,8 @@ def evaluate(
     run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report; "
                                                       "with cold-start, add the curve to this run.")] = None,
     cold_users: Annotated[int, typer.Option(help="Users held out entirely (cold-start).")] = 200,
+    rank_users: Annotated[int, typer.Option(help="Rank a seeded sample of this many test users per split "
+                                                 "(ranking scores every item for each; 0 = all).")] = 10_000,
     plot: Annotated[Path | None, typer.Option(help="Write the cold-start curve as a PNG here (cold-start).")] = None,
     sep: Sep = None,
     user_col: UserCol = "user",
@@ -186,13 +188,15 @@ def evaluate(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates),
     )  # fmt: skip
+    full = full if run_dir is not None else None  # 2 GB at 100M ratings, and the splits are what counts
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
     results: dict[str, dict[str, Any]] = {}
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
             factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
             results[name] = run_evaluation(factory, splits, k=k, threshold=threshold, keep_first_model=run_dir is not None,
-                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"))  # fmt: skip
+                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"),
+                                           max_users=rank_users or None)  # fmt: skip
     if run_dir is not None:
         from mfrec.data import load
         from mfrec.report import write_run
@@ -215,8 +219,10 @@ def evaluate(
         if any(result.get("ratings_cold") for result in results.values()):
             stdout.print(warm_cold_table(results))
         first = results[model]
+        eligible, evaluated = first["users_eligible"], first["users_evaluated"]
+        sample = f" (a seeded sample of {eligible:,})" if eligible > evaluated else ""
         stdout.print(
-            f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
+            f"ranking: {evaluated:,} user-folds evaluated{sample}, {first['users_skipped']} without a test "
             f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
         )
 
@@ -303,17 +309,9 @@ def recommend(
 
     model = load_model(model_dir)
     if all_users:
-        from mfrec.batch import recommend_all
+        from mfrec.cli.batch import recommend_all_command
 
-        if output is None:
-            raise ParameterError("--all writes Parquet: give -o FILE.parquet")
-        with progress_bar(json_output, "recommending", len(model.user_map_) if not user else len(user)) as advance:
-            done = recommend_all(model, output, n=n, users=user or None, exclude_seen=not include_seen, progress=advance)
-        if json_output:
-            print_json(done)
-        else:
-            stdout.print(f"wrote {done['rows']:,} rows for {done['users']:,} users to {output}")
-        return
+        return recommend_all_command(model, output, n, user, include_seen, json_output)
     if rated:
         pairs = dict(_item_rating(text) for text in rated)
         frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,

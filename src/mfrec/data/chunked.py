@@ -357,7 +357,7 @@ def read_chunked(
     scale = rating_scale_of(arrays["rating"], rating_scale, rating_col or "rating")
     stage("encode")
     data = assemble(
-        arrays, user_map, item_map, scale, duplicates=duplicates, group_by_user=order == "user",
+        arrays, user_map, item_map, scale, duplicates=duplicates, group_by_user=order == "user", keep_csr=False,
         columns=(user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"),
         name=name or path.stem, **info,
     )  # fmt: skip

@@ -312,6 +312,7 @@ def assemble(
     duplicates: DuplicatePolicy = "last",
     columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
     group_by_user: bool = False,
+    keep_csr: bool = True,
     **info: Any,
 ) -> Interactions:
     """Interactions from encoded, validated arrays: merge duplicate pairs, build the user CSR.
@@ -320,7 +321,8 @@ def assemble(
     (int64 or None) in input order; they are popped from the dict so the caller keeps no
     reference and each intermediate is freed as soon as it is replaced. With
     ``group_by_user`` the result's rows are grouped by user (input order inside a user):
-    the COO arrays then *are* the CSR, one copy of the ratings instead of two.
+    the COO arrays then *are* the CSR, one copy of the ratings instead of two. ``keep_csr=False``
+    frees the CSR built for the duplicate check (``user_csr()`` rebuilds it when asked).
     """
     user_col, item_col = columns[0], columns[1]
     user_idx, item_idx, rating_values = arrays.pop("user"), arrays.pop("item"), arrays.pop("rating")
@@ -359,6 +361,8 @@ def assemble(
             time_values = regroup(user_idx, csr[0], time_values)
         fill_rows(csr[0], user_idx)  # in place: the user of each grouped row
         item_idx, rating_values = csr[1], csr[2]
+    elif not keep_csr:
+        csr = None
     return Interactions(
         user_idx=np.ascontiguousarray(user_idx, dtype=np.int32),
         item_idx=np.ascontiguousarray(item_idx, dtype=np.int32),
