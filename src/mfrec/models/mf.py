@@ -10,7 +10,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
-from mfrec.models.iterative import EarlyStopping
+from mfrec.models.iterative import EarlyStopping, init_factors
 
 
 class MatrixFactorization(EarlyStopping, Recommender):
@@ -165,8 +165,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
         mu = float(train.ratings.mean()) if self.biased else 0.0
-        P = rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32)
-        Q = rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32)
+        P = init_factors(rng, self.init_std, n_users, k)
+        Q = init_factors(rng, self.init_std, n_items, k)
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
