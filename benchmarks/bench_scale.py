@@ -153,9 +153,9 @@ def median_run(runs: list[dict]) -> dict:
 NOTES = """
 Where the growth is not linear, and why (the same causes at every run; the multipliers move with the load):
 
-- **Memory is linear**: ~33 bytes a rating above the interpreter (12 for the rows grouped by user, which are also the
-  CSR; 12 for SGD's blocked copy; 4 + 4 for P and Q at 100 ratings a user and k = 64; the rest Arrow's pool and
-  the allocator). The fixed ~330 MB of Python, numba and Arrow is why 5M -> 20M looks sub-linear.
+- **Memory is linear**: ~33 bytes a rating above the interpreter before `init_factors`, ~27 after (12 for the rows
+  grouped by user, which are also the CSR; 12 for SGD's blocked copy; 2.6 for P at 100 ratings a user and k = 64,
+  0.5 for Q; before, 5 more for the float64 draw of P). The fixed ~330 MB of Python, numba and Arrow is why 5M -> 20M looks sub-linear.
 - **CPU per epoch grows ~1.3x faster than the ratings from 20M to 100M**: the grid has B = 25 blocks at 50k items and
   B = 64 (the cap) at 200k, so a user has 100 / B ratings per block: 4 at 20M, 1.6 at 100M. Each block touches each of
   its users' P rows once, so at 100M almost every update loads a 256-byte P row from DRAM (P is 256 MB, far past any
