@@ -160,7 +160,9 @@ Where the growth is not linear, and why (the same causes at every run; the multi
   B = 64 (the cap) at 200k, so a user has 100 / B ratings per block: 4 at 20M, 1.6 at 100M. Each block touches each of
   its users' P rows once, so at 100M almost every update loads a 256-byte P row from DRAM (P is 256 MB, far past any
   cache). A finer grid is worse, not better: B = 98, which keeps an item block in L2, measured 6.6-7.3 CPU s / epoch
-  against 5.2-5.4 at B = 64 (same 100M set, 2 threads, interleaved).
+  against 5.2-5.4 at B = 64 (same 100M set, 2 threads, interleaved). A coarser one helps: B = 32 (`n_blocks=32`)
+  measured 4.9-5.0 against 5.9-7.0 at B = 64 (one round, 3 epochs, load ~8); the default grid stays until
+  interleaved rounds confirm it.
 - **Distinct ids and layout grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow
   L2; the block layout scatters into B x B = 4,096 block cursors at 100M against 625 at 20M (cache and TLB misses).
 - **Save** writes the seen-item CSR (8 bytes a rating) and fsyncs it: disk-bound, linear in bytes.
