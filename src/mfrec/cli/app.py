@@ -109,7 +109,7 @@ def train(
     if not quiet:
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
-    interactions = load(data, with_timestamps=False, **options)
+    interactions = load(data, with_timestamps=False, order="user", **options)  # big files: grouped rows = the CSR
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 
@@ -165,6 +165,8 @@ def evaluate(
     run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report; "
                                                       "with cold-start, add the curve to this run.")] = None,
     cold_users: Annotated[int, typer.Option(help="Users held out entirely (cold-start).")] = 200,
+    rank_users: Annotated[int, typer.Option(help="Rank a seeded sample of this many test users per split "
+                                                 "(ranking scores every item for each; 0 = all).")] = 10_000,
     plot: Annotated[Path | None, typer.Option(help="Write the cold-start curve as a PNG here (cold-start).")] = None,
     sep: Sep = None,
     user_col: UserCol = "user",
@@ -195,6 +197,7 @@ def evaluate(
         data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
     )  # fmt: skip
+    full = full if run_dir is not None else None  # 2 GB at 100M ratings, and the splits are what counts
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
     warm_kernels([make_model(model, **chosen)] + [make_model(name) for name in names[1:]], quiet)
     results: dict[str, dict[str, Any]] = {}
@@ -202,7 +205,8 @@ def evaluate(
         for name in names:
             factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
             results[name] = run_evaluation(factory, splits, k=k, threshold=threshold, keep_first_model=run_dir is not None,
-                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"))  # fmt: skip
+                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"),
+                                           max_users=rank_users or None)  # fmt: skip
     if run_dir is not None:
         from mfrec.data import load
         from mfrec.report import write_run
@@ -227,8 +231,10 @@ def evaluate(
         if any(result.get("ratings_cold") for result in results.values()):
             stdout.print(warm_cold_table(results))
         first = results[model]
+        eligible, evaluated = first["users_eligible"], first["users_evaluated"]
+        sample = f" (a seeded sample of {eligible:,})" if eligible > evaluated else ""
         stdout.print(
-            f"ranking: {first['users_evaluated']} user-folds evaluated, {first['users_skipped']} without a test "
+            f"ranking: {evaluated:,} user-folds evaluated{sample}, {first['users_skipped']} without a test "
             f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
         )
 
@@ -303,15 +309,21 @@ def recommend(
                                                      "(repeat; folded in, no retraining).")] = None,
     unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")] = "error",
     explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
+    all_users: Annotated[bool, typer.Option("--all", help="Every user (or the --user ones), streamed to -o.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Parquet file for --all.")] = None,
     json_output: AsJson = False,
 ) -> None:
-    """Top-N items for users of a saved model, or for a new user given by --rated.
+    """Top-N items for users of a saved model, or for a new user given by --rated; --all writes Parquet.
 
-    Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ -r 50=5 -r 181=4
+    Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ --all -o recs.parquet
     """
     from mfrec.persistence import load_model
 
     model = load_model(model_dir)
+    if all_users:
+        from mfrec.cli.batch import recommend_all_command
+
+        return recommend_all_command(model, output, n, user, include_seen, json_output)
     if rated:
         pairs = dict(_item_rating(text) for text in rated)
         frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,

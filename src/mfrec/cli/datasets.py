@@ -74,9 +74,9 @@ def info(
 def synth(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write; its suffix picks the format: "
                                                                 ".parquet, .csv or .tsv.")],
-    users: Annotated[int, typer.Option(help="Number of users.")] = 10_000,
-    items: Annotated[int, typer.Option(help="Number of items.")] = 5_000,
-    ratings: Annotated[int, typer.Option(help="Number of ratings.")] = 1_000_000,
+    users: Annotated[int | None, typer.Option(help="Number of users (default ratings/100, >= 10,000).")] = None,
+    items: Annotated[int | None, typer.Option(help="Number of items (default ratings/500, >= 5,000).")] = None,
+    ratings: Annotated[int, typer.Option(help="Number of ratings (written in 5M-row chunks, any size).")] = 1_000_000,
     factors: Annotated[int, typer.Option(help="Rank of the hidden taste.")] = 8,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     quiet: Quiet = False,
@@ -84,6 +84,9 @@ def synth(
     """Write a synthetic ratings set (low-rank taste + biases + noise, power-law popularity) as Parquet, CSV or TSV."""
     from mfrec.data.synthetic import SyntheticSpec, synthetic_format, write_synthetic
 
+    # The defaults keep the shape of the 20M set (100 ratings a user, 0.2% dense): 1M users x 200k items at 100M.
+    users = users if users is not None else max(10_000, ratings // 100)
+    items = items if items is not None else max(5_000, ratings // 500)
     spec = SyntheticSpec(n_users=users, n_items=items, n_ratings=ratings, n_factors=factors, seed=seed)
     spec.check()
     synthetic_format(output)  # refuse an unknown suffix before generating anything

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
-from mfrec.kernels.sparse import count_duplicates, csr_by_user, merge_duplicates
+from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup
 
 DuplicatePolicy = Literal["last", "mean", "error"]
 DUPLICATE_POLICIES = ("last", "mean", "error")
@@ -275,23 +275,58 @@ def from_arrays(
             raise DataError(f"column {col!r} has {len(values)} values but column {user_col!r} has {n}")
 
     rating_values = np.ones(n, dtype=np.float32) if ratings is None else _as_ratings(ratings, rating_col)
+    scale = rating_scale_of(rating_values, rating_scale, rating_col)
+    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col)
+    user_idx, user_map = _encode_ids(users, user_col)
+    item_idx, item_map = _encode_ids(items, item_col)
+    arrays = {"user": user_idx, "item": item_idx, "rating": rating_values, "timestamp": time_values}
+    del user_idx, item_idx, rating_values, time_values
+    return assemble(arrays, user_map, item_map, scale, duplicates=duplicates, columns=columns, item_info=item_info,
+                    user_info=user_info, name=name)  # fmt: skip
+
+
+def rating_scale_of(rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating") -> tuple[float, float]:
+    """The declared scale checked against float32 ``rating_values``, or the scale inferred from them."""
     if rating_scale is None:
         scale = (float(rating_values.min()), float(rating_values.max()))
         if scale[0] == scale[1]:
             scale = (min(scale[0], 0.0), max(scale[1], 1.0))
-    else:
-        scale = check_rating_scale(rating_scale)
-        outside = (rating_values < scale[0]) | (rating_values > scale[1])
-        if outside.any():
-            row = _first_row(outside)
-            raise DataError(
-                f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
-                f"[{scale[0]:g}, {scale[1]:g}] (first at row {row}: {rating_values[row]:g})"
-            )
-    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col)
-    user_idx, user_map = _encode_ids(users, user_col)
-    item_idx, item_map = _encode_ids(items, item_col)
+        return scale
+    scale = check_rating_scale(rating_scale)
+    outside = (rating_values < scale[0]) | (rating_values > scale[1])
+    if outside.any():
+        row = _first_row(outside)
+        raise DataError(
+            f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
+            f"[{scale[0]:g}, {scale[1]:g}] (first at row {row}: {rating_values[row]:g})"
+        )
+    return scale
 
+
+def assemble(
+    arrays: dict[str, np.ndarray | None],
+    user_map: IdMap,
+    item_map: IdMap,
+    scale: tuple[float, float],
+    *,
+    duplicates: DuplicatePolicy = "last",
+    columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
+    group_by_user: bool = False,
+    keep_csr: bool = True,
+    **info: Any,
+) -> Interactions:
+    """Interactions from encoded, validated arrays: merge duplicate pairs, build the user CSR.
+
+    ``arrays`` holds ``user``/``item`` (int32 rows), ``rating`` (float32) and ``timestamp``
+    (int64 or None) in input order; they are popped from the dict so the caller keeps no
+    reference and each intermediate is freed as soon as it is replaced. With
+    ``group_by_user`` the result's rows are grouped by user (input order inside a user):
+    the COO arrays then *are* the CSR, one copy of the ratings instead of two. ``keep_csr=False``
+    frees the CSR built for the duplicate check (``user_csr()`` rebuilds it when asked).
+    """
+    user_col, item_col = columns[0], columns[1]
+    user_idx, item_idx, rating_values = arrays.pop("user"), arrays.pop("item"), arrays.pop("rating")
+    time_values = arrays.pop("timestamp", None)
     # The CSR is needed by every model anyway; checking it for repeats costs no extra memory.
     # Only when there are duplicates do we pay for the row-tracking merge.
     csr = csr_by_user(user_idx, item_idx, rating_values, len(user_map))
@@ -312,12 +347,22 @@ def from_arrays(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
             f"(first: {pair!r} at rows {first_a} and {first_b})",
             DuplicateRatingsWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         rating_values = (merged if duplicates == "mean" else rating_values)[keep]
         user_idx, item_idx = user_idx[keep], item_idx[keep]
         time_values = None if time_values is None else time_values[keep]
 
+    if group_by_user:
+        if csr is None:
+            csr = csr_by_user(user_idx, item_idx, rating_values, len(user_map))
+        del item_idx, rating_values
+        if time_values is not None:
+            time_values = regroup(user_idx, csr[0], time_values)
+        fill_rows(csr[0], user_idx)  # in place: the user of each grouped row
+        item_idx, rating_values = csr[1], csr[2]
+    elif not keep_csr:
+        csr = None
     return Interactions(
         user_idx=np.ascontiguousarray(user_idx, dtype=np.int32),
         item_idx=np.ascontiguousarray(item_idx, dtype=np.int32),
@@ -326,9 +371,7 @@ def from_arrays(
         item_ids=item_map,
         timestamps=time_values,
         rating_scale=scale,
-        item_info=item_info,
-        user_info=user_info,
-        name=name,
         n_duplicates=int(dropped),
         _csr_cache={} if csr is None else {"user": csr},
+        **info,
     )

@@ -339,7 +339,10 @@ def load(source: Any, **kwargs: Any) -> Interactions:
     1
     """
     from mfrec.data import movielens
+    from mfrec.data.chunked import read_chunked, wants_chunked
 
+    # order="user" (rows grouped by user, for training) needs the chunked reader; other sources ignore it.
+    order = kwargs.pop("order", None)
     if isinstance(source, Interactions):
         return source
     if isinstance(source, pd.DataFrame):
@@ -354,6 +357,10 @@ def load(source: Any, **kwargs: Any) -> Interactions:
             for option in ("user_col", "item_col", "rating_col", "timestamp_col", "sep", "encoding", "header"):
                 kwargs.pop(option, None)
             return movielens.load_movielens(path, **kwargs)
+        if wants_chunked(path):  # larger than memory: read in chunks, grouped by user when bound for training
+            if kwargs.get("encoding") is None:
+                kwargs.pop("encoding", None)  # the chunked reader takes UTF-8 unless told otherwise
+            return read_chunked(path, order=order or "file", **kwargs)
         if path.suffix.lower() in (".parquet", ".pq"):
             kwargs.pop("encoding", None)
             kwargs.pop("sep", None)

@@ -31,8 +31,13 @@ ModelFactory = Callable[[], Recommender]
 BASELINES = ("baseline", "popularity", "global-mean")
 
 
-def score(model: Recommender, train: Interactions, test: Interactions, *, k: int = 10, threshold: float = 4.0) -> dict[str, Any]:
+def score(model: Recommender, train: Interactions, test: Interactions, *, k: int = 10, threshold: float = 4.0,
+          max_users: int | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Metrics of a model already fitted on ``train``, measured on ``test``.
+
+    Ranking scores every item for each test user, so on large data ``max_users`` ranks a
+    seeded uniform sample of that many of the evaluable users (``users_evaluated`` is the
+    sample, ``users_eligible`` how many there were); rating metrics always use every test rating.
 
     Models that do not predict ratings (``predicts_ratings`` False) get ranking metrics only.
     Rating metrics are also split by who answered: ``warm`` test ratings (user and item both
@@ -55,6 +60,11 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     counts = np.diff(indptr)
     evaluable = (counts > 0) & (user_rows_all >= 0)
     users = np.flatnonzero(evaluable)
+    eligible = int(users.size)
+    if max_users is not None and users.size > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+        evaluable = np.zeros_like(evaluable)
+        evaluable[users] = True
     rel_counts = counts[users]
     rel_indptr = np.concatenate([[0], np.cumsum(rel_counts)]).astype(np.int64)
     # order groups the relevant rows by test user; keep the groups of evaluable users.
@@ -71,6 +81,7 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     valid = recs[np.arange(recs.shape[1])[None, :] < rec_count[:, None]]
     result[f"coverage@{k}"] = float(np.unique(valid).size / max(1, len(model.item_map_)))
     result["users_evaluated"] = int(users.size)
+    result["users_eligible"] = eligible
     result["users_skipped"] = int(((counts == 0) & (user_rows_all >= 0)).sum())
     result["users_cold"] = int((user_rows_all < 0).sum())
     return result
@@ -103,12 +114,14 @@ def evaluate(
     threshold: float = 4.0,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
     keep_first_model: bool = False,
+    max_users: int | None = None,
 ) -> dict[str, Any]:
     """Fit a fresh model from ``factory`` on each split's train and score it on its test.
 
     Returns the mean of every metric over folds, their standard deviation under
     ``std``, the per-fold results under ``per_fold`` and the total fit time; with
-    ``keep_first_model`` the model fitted on the first split is under ``first_model``.
+    ``keep_first_model`` the model fitted on the first split is under ``first_model``;
+    ``max_users`` samples the users ranked per split (see :func:`score`).
     """
     per_fold = []
     first_model = None
@@ -117,7 +130,7 @@ def evaluate(
         started = time.perf_counter()
         model.fit(train)
         fit_seconds = time.perf_counter() - started
-        result = score(model, train, test, k=k, threshold=threshold)
+        result = score(model, train, test, k=k, threshold=threshold, max_users=max_users, seed=fold)
         result["fit_seconds"] = fit_seconds
         per_fold.append(result)
         if keep_first_model and first_model is None:
@@ -126,7 +139,7 @@ def evaluate(
             on_fold(fold, result)
     keys = [key for key, value in per_fold[0].items() if isinstance(value, float)]
     summary: dict[str, Any] = {key: _mean([r[key] for r in per_fold]) for key in keys}
-    for key in ("users_evaluated", "users_skipped", "users_cold", "ratings_warm", "ratings_cold"):
+    for key in ("users_evaluated", "users_eligible", "users_skipped", "users_cold", "ratings_warm", "ratings_cold"):
         if key in per_fold[0]:
             summary[key] = int(sum(r[key] for r in per_fold))
     summary["std"] = {key: float(np.std([r[key] for r in per_fold])) for key in keys}

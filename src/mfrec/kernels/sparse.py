@@ -111,3 +111,23 @@ def count_duplicates(indptr, indices, n_items):
                 repeats += 1
             owner[i] = u
     return repeats
+
+
+@njit(cache=True, nogil=True)
+def regroup(keys, indptr, values):
+    """``values`` reordered stably by ``keys`` into the groups of ``indptr`` (one new array, no int64 permutation)."""
+    cursor = indptr[:-1].copy()
+    out = np.empty_like(values)
+    for r in range(keys.shape[0]):
+        k = keys[r]
+        out[cursor[k]] = values[r]
+        cursor[k] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def fill_rows(indptr, out):
+    """Write ``k`` into ``out[indptr[k]:indptr[k+1]]`` for every group ``k``, in place."""
+    for k in range(indptr.shape[0] - 1):
+        for p in range(indptr[k], indptr[k + 1]):
+            out[p] = k

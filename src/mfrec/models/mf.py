@@ -10,7 +10,7 @@ from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
-from mfrec.models.iterative import EarlyStopping
+from mfrec.models.iterative import EarlyStopping, init_factors
 from mfrec.models.params import (
     BIAS_REGULARIZATION, BIASED, EARLY_STOPPING, INIT_STD, LEARNING_RATE, N_BLOCKS, N_EPOCHS, N_FACTORS, N_THREADS,
     RANDOM_STATE, REGULARIZATION, Param,
@@ -173,9 +173,10 @@ class MatrixFactorization(EarlyStopping, Recommender):
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
         mu = float(train.ratings.mean()) if self.biased else 0.0
-        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded.
-        P = aligned_rows(rng.normal(0.0, self.init_std, (n_users, k)).astype(np.float32))
-        Q = aligned_rows(rng.normal(0.0, self.init_std, (n_items, k)).astype(np.float32))
+        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded,
+        # drawn in row chunks so no float64 temporary of the whole matrix exists.
+        P = aligned_rows(init_factors(rng, self.init_std, n_users, k))
+        Q = aligned_rows(init_factors(rng, self.init_std, n_items, k))
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
@@ -205,4 +206,5 @@ class MatrixFactorization(EarlyStopping, Recommender):
 
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
+        del layout, users, items, ratings  # the blocked copy of the ratings goes before publish's copies of P, Q
         publish()

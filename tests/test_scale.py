@@ -1,0 +1,64 @@
+"""The one-machine scale path: synth defaults, the bounded-memory train path, sampled ranking evaluation."""
+
+import json
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from mfrec.cli.app import app
+
+runner = CliRunner()
+
+
+def test_synth_sizes_users_and_items_from_ratings(tmp_path):
+    out = tmp_path / "big.parquet"
+    result = runner.invoke(app, ["datasets", "synth", "--ratings", "1200000", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_rows == 1_200_000
+    table = pq.read_table(out, columns=["user", "item"])
+    # ratings/100 users (at least 10,000) and ratings/500 items (at least 5,000), as the 20M and 100M sets.
+    assert table.column("user").to_numpy().max() == 12_000
+    assert table.column("item").to_numpy().max() <= 5_000
+
+
+def test_train_reads_grouped_rows_and_saves(tmp_path):
+    out = tmp_path / "r.parquet"
+    assert runner.invoke(app, ["datasets", "synth", "--users", "300", "--items", "80", "--ratings", "5000",
+                               "-o", str(out), "-q"]).exit_code == 0  # fmt: skip
+    result = runner.invoke(app, ["train", str(out), "--factors", "4", "--epochs", "2", "-o", str(tmp_path / "m"),
+                                 "--json", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ratings"] == 5000
+
+
+def test_ranking_on_a_seeded_user_sample():
+    from mfrec.data import random_split, synthetic
+    from mfrec.evaluation import score
+    from mfrec.models import Biases
+
+    train, test = random_split(synthetic(400, 100, 12_000, seed=3), 0.2, seed=0)
+    model = Biases().fit(train)
+    everyone = score(model, train, test)
+    sampled = score(model, train, test, max_users=50, seed=1)
+    assert (sampled["users_evaluated"], sampled["users_eligible"]) == (50, everyone["users_evaluated"])
+    assert sampled["ndcg@10"] == score(model, train, test, max_users=50, seed=1)["ndcg@10"]  # seeded
+    assert sampled["ndcg@10"] != everyone["ndcg@10"] and sampled["rmse"] == everyone["rmse"]  # ratings: all of them
+    whole = score(model, train, test, max_users=10_000)
+    assert [whole[key] for key in ("ndcg@10", "users_evaluated")] == [
+        everyone[key] for key in ("ndcg@10", "users_evaluated")
+    ]
+
+
+def test_cli_evaluate_states_the_sample(tmp_path):
+    from mfrec.data import synthetic
+
+    path = tmp_path / "r.csv"
+    synthetic(400, 100, 12_000, seed=3).to_frame().to_csv(path, index=False)
+    result = runner.invoke(app, ["evaluate", str(path), "--protocol", "temporal", "-m", "baseline", "--no-baselines",
+                                 "--rank-users", "40", "-q"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ranking: 40 user-folds evaluated (a seeded sample of " in result.stdout
+    payload = json.loads(runner.invoke(app, ["evaluate", str(path), "-m", "baseline", "--no-baselines", "--json",
+                                             "-q", "--rank-users", "0"]).stdout)  # fmt: skip
+    assert payload["users_evaluated"] == payload["users_eligible"] > 40
