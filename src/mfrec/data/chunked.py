@@ -100,12 +100,13 @@ def _csv_options(path: Path, sep: str | None, header: bool | None, encoding: str
 
     with path.open(encoding=encoding, errors="replace") as handle:
         first_line = handle.readline().rstrip("\r\n")
+        second_line = handle.readline().rstrip("\r\n")
     if not first_line:
         raise DataError(f"no interactions: {path} is empty")
     sep = sep or _sniff_separator(first_line)
     fields = first_line.split(sep)
     if header is None:
-        header = _looks_like_header(fields)
+        header = _looks_like_header(fields, second_line.split(sep) if second_line else None, set(names))
     if header:
         return {"sep": sep, "header": True, "names": None, "encoding": encoding, "available": fields}
     names = (names + [f"extra_{i}" for i in range(len(fields))])[: len(fields)]
@@ -372,5 +373,8 @@ def wants_chunked(path: Path) -> bool:
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(path).metadata.num_rows >= CHUNKED_MIN_ROWS
+        try:
+            return pq.ParquetFile(path).metadata.num_rows >= CHUNKED_MIN_ROWS
+        except Exception:  # not readable as Parquet: the in-memory reader says what the file is instead
+            return False
     return False

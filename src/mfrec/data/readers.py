@@ -329,6 +329,16 @@ def resolve_source(source: str | Path) -> Path:
     raise DataError(f"no such file or folder: {path} (nor a dataset name: {', '.join(movielens.RELEASES)})")
 
 
+def _readable_parquet(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.ParquetFile(path)
+    except Exception:  # read_parquet below turns it into a one-line error naming the file
+        return False
+    return True
+
+
 def load(source: Any, **kwargs: Any) -> Interactions:
     """Interactions from whatever ``source`` is: Interactions, DataFrame, (users, items, ratings), file or MovieLens folder.
 
@@ -357,7 +367,10 @@ def load(source: Any, **kwargs: Any) -> Interactions:
             for option in ("user_col", "item_col", "rating_col", "timestamp_col", "sep", "encoding", "header"):
                 kwargs.pop(option, None)
             return movielens.load_movielens(path, **kwargs)
-        if wants_chunked(path):  # larger than memory: read in chunks, grouped by user when bound for training
+        # In chunks: a big file (larger than memory), or Parquet bound for training (order="user": the rows come
+        # grouped, so they are the CSR). A small CSV keeps the reader that sniffs encodings and explains bad rows.
+        is_parquet = path.suffix.lower() in (".parquet", ".pq")
+        if wants_chunked(path) or (order is not None and is_parquet and _readable_parquet(path)):
             if kwargs.get("encoding") is None:
                 kwargs.pop("encoding", None)  # the chunked reader takes UTF-8 unless told otherwise
             return read_chunked(path, order=order or "file", **kwargs)
