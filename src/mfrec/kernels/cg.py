@@ -44,6 +44,15 @@ def _gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
         wt[jj], ct[jj] = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)
 
 
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def _dot(a, b, d):
+    """a[:d] . b[:d], inlined into the (separately compiled) tile functions so it stays in registers."""
+    s = np.float32(0.0)
+    for i in range(d):
+        s += a[i] * b[i]
+    return s
+
+
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _add_sym_times(B, v, out, k):
     """out[:k] += B v for symmetric B: columns as rows, so the inner loop is a vector update, not a sum."""
@@ -61,8 +70,8 @@ def _residual_tile(G, wt, ct, m, d, x, r, pred, track):
     while jj + 1 < m:  # two neighbours at a time: two independent dot products in flight
         g0 = G[jj]
         g1 = G[jj + 1]
-        d0 = dot(g0, x, d)
-        d1 = dot(g1, x, d)
+        d0 = _dot(g0, x, d)
+        d1 = _dot(g1, x, d)
         c0 = ct[jj] - wt[jj] * d0
         c1 = ct[jj + 1] - wt[jj + 1] * d1
         for a in range(d):
@@ -73,7 +82,7 @@ def _residual_tile(G, wt, ct, m, d, x, r, pred, track):
         jj += 2
     if jj < m:
         g0 = G[jj]
-        d0 = dot(g0, x, d)
+        d0 = _dot(g0, x, d)
         c0 = ct[jj] - wt[jj] * d0
         for a in range(d):
             r[a] += c0 * g0[a]
@@ -88,8 +97,8 @@ def _apply_tile(G, wt, m, d, p, Ap, dots, track):
     while jj + 1 < m:
         g0 = G[jj]
         g1 = G[jj + 1]
-        d0 = dot(g0, p, d)
-        d1 = dot(g1, p, d)
+        d0 = _dot(g0, p, d)
+        d1 = _dot(g1, p, d)
         if track:
             dots[jj] = d0
             dots[jj + 1] = d1
@@ -100,7 +109,7 @@ def _apply_tile(G, wt, m, d, p, Ap, dots, track):
         jj += 2
     if jj < m:
         g0 = G[jj]
-        d0 = dot(g0, p, d)
+        d0 = _dot(g0, p, d)
         if track:
             dots[jj] = d0
         d0 *= wt[jj]
