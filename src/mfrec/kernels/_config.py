@@ -25,10 +25,11 @@ EXACT_SUM = {"nsz", "arcp", "contract", "afn"}
 SCRATCH_PAD = 64
 
 # Bytes of neighbour factors one thread gathers at a time. A row whose neighbours fit is gathered once and
-# every CG pass reads it from cache; a longer row is streamed through the buffer tile by tile on every
-# pass, so scratch memory is bounded whatever the longest row (an item with 10M interactions at k = 64
-# needed a 2.5 GB buffer per thread before). 2 MiB is 8,192 neighbours at k = 64 (about an L2 cache).
-GATHER_TILE_BYTES = 2 << 20
+# every CG pass reads the buffer sequentially; a longer row is re-gathered (random reads of the other side)
+# tile by tile on every pass, so scratch memory is bounded whatever the longest row (an item with 10M
+# interactions at k = 64 needed a 2.5 GB buffer per thread before). 32 MiB is 131,072 neighbours at k = 64:
+# large enough that popular items stay on the gather-once path, small next to the factor matrices.
+GATHER_TILE_BYTES = 32 << 20
 
 # CG stops when the squared residual norm falls below this (float32 has nothing left to gain).
 CG_TOLERANCE = 1e-20

@@ -6,8 +6,8 @@ current solution (Takacs, Pilaszy & Tikk 2011). The matrix is never formed: a st
 with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
 
 Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
-steps and the final loss read them from cache, and the other side's factors are read from memory once per
-half-step. The buffer holds at most ``tile`` neighbours (_config.GATHER_TILE_BYTES): a longer row is
+steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
+are read at random once per half-step. The buffer holds at most ``tile`` neighbours (_config.GATHER_TILE_BYTES): a longer row is
 streamed through it tile by tile on every pass. Both paths sum in the same order (tiles are even and the
 loops take neighbours two at a time), so a row gets the same bits either way.
 """
