@@ -1,14 +1,40 @@
-"""Settings shared by the numba kernels: one fastmath flag set and the scratch-layout constants."""
+"""Settings shared by the numba kernels: one fastmath flag set, the scratch layout and the gather tile."""
 
 from __future__ import annotations
 
 # LLVM fast-math flags for every kernel. No "nnan"/"ninf": pivot and curvature tests must see NaN and inf.
-# "reassoc" lets reductions vectorise, so a reduction's order is fixed only by the loop's shape; see SCRATCH_PAD.
+# "reassoc" lets a reduction vectorise; its order is then fixed by the loop's shape (vector width, unroll,
+# trip count), which is the same in every process on one CPU. Kernels keep every reduction in a loop that
+# stores nothing, so LLVM never versions it behind a runtime alias check (see SCRATCH_PAD).
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+# The flags of the CG core, whose sums decide the fitted factors: FAST without "reassoc". Measured (issue 12
+# #8): with "reassoc" in the parallel CG kernel, a process that compiled it and a process that loaded it from
+# the numba cache summed in different orders, so the same fit gave one of two results (factors apart by up
+# to 5e-6). Without it every sum in the kernel runs in source order; the one hot reduction, linalg.dot, is a
+# small function of its own compiled with FAST, whose code is the same either way (measured, and tested by
+# tests/test_als_kernels.py in fresh processes with a cold cache).
+EXACT_SUM = {"nsz", "arcp", "contract", "afn"}
 
 # Floats of padding after each small per-row vector a kernel allocates together. A loop that both writes
 # vectors and sums a reduction is vectorised behind a runtime check that the vectors lie at least
 # (vector width x unroll) bytes apart, and otherwise runs a scalar twin that sums in another order. Separate
 # small allocations land at distances that vary between processes, so the same fit gave different bits
-# from run to run (issue 12 #8); vectors kept in one padded block are always far enough apart.
+# from run to run (issue 12 #8). Vectors kept in one padded block are always far enough apart, and the
+# kernels also keep reductions out of loops that store.
 SCRATCH_PAD = 64
+
+# Bytes of neighbour factors one thread gathers at a time. A row whose neighbours fit is gathered once and
+# every CG pass reads the buffer sequentially; a longer row is re-gathered (random reads of the other side)
+# tile by tile on every pass, so scratch memory is bounded whatever the longest row (an item with 10M
+# interactions at k = 64 needed a 2.5 GB buffer per thread before). 32 MiB is 131,072 neighbours at k = 64:
+# large enough that popular items stay on the gather-once path, small next to the factor matrices.
+GATHER_TILE_BYTES = 32 << 20
+
+# CG stops when the squared residual norm falls below this (float32 has nothing left to gain).
+CG_TOLERANCE = 1e-20
+
+
+def gather_tile(width: int) -> int:
+    """Neighbours per gather tile for factor rows of ``width`` floats: even (CG pairs neighbours), >= 2."""
+    return max(2, GATHER_TILE_BYTES // (4 * max(1, width)) // 2 * 2)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# No nnan: the pivot test must see NaN.
-FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+from mfrec.kernels._config import FAST
+
+__all__ = ["FAST", "cholesky_factor", "cholesky_solve", "dot", "solve_lower", "solve_upper_t"]
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -66,3 +67,17 @@ def cholesky_solve(A, b, x):
     solve_lower(A, b, y)
     solve_upper_t(A, y, x)
     return True
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def dot(a, b, d):
+    """sum a[:d] * b[:d] in float32, vectorised (FAST's reassoc) in a function of its own.
+
+    Kept out of line on purpose: compiled alone, its code (and so its summation order) is the same in a
+    process that compiles it and one that loads it from the numba cache, which is not true of reductions
+    vectorised inside the large parallel CG kernel (see _config.EXACT_SUM).
+    """
+    s = np.float32(0.0)
+    for i in range(d):
+        s += a[i] * b[i]
+    return s

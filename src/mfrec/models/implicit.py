@@ -27,6 +27,7 @@ from mfrec.kernels.implicit_als import (
     implicit_loss,
 )
 from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.als import cg_breakdown_error, resolve_solver
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EpochLoop
@@ -107,9 +108,10 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
     epsilon : float, default=1.0
     threshold : float, optional
         Only values >= threshold are interactions (e.g. 4 to read ratings as "liked").
-    solver : {"cg", "cholesky"}, default="cg"
+    solver : {"auto", "cg", "cholesky"}, default="auto"
         "cg": ``cg_steps`` of conjugate gradient warm-started at the previous
-        solution (Takacs et al. 2011); "cholesky": the exact solve, O(k^3) per row.
+        solution (Takacs et al. 2011); "cholesky": the exact solve, O(k^3) per row;
+        "auto": "cg" when ``n_factors >= 32``, else "cholesky" (``solver_`` after ``fit``).
     cg_steps : int, default=3
     init_std : float, default=0.01
     n_threads : int, optional
@@ -160,7 +162,7 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         confidence: str = "binary",
         epsilon: float = 1.0,
         threshold: float | None = None,
-        solver: str = "cg",
+        solver: str = "auto",
         cg_steps: int = 3,
         init_std: float = 0.01,
         n_threads: int | None = None,
@@ -190,6 +192,7 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         Y = (rng.standard_normal((train.n_items, k)) * self.init_std).astype(np.float32)
         reg = np.float32(self.regularization)
         self.n_threads_ = resolve_threads(self.n_threads)
+        self.solver_ = solver = resolve_solver(self.solver, k)
         n_chunks = 16 * self.n_threads_
         chunks = {"user": balanced_chunks(by_user[0], n_chunks), "item": balanced_chunks(by_item[0], n_chunks)}
         item_loss = np.zeros(train.n_items, np.float64)
@@ -198,12 +201,14 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         def half(csr, target, fixed, side: str) -> np.ndarray:
             """Solve every row of ``target`` with ``fixed`` fixed; returns fixed's Gram matrix."""
             YtY = gram(fixed)
-            if self.solver == "cg":
+            if solver == "cg":
                 losses = item_loss if side == "item" else np.empty(0, np.float64)
                 # Rows of equal cell counts do not cost the same (long rows fall out of cache),
                 # so threads take chunks one at a time rather than in fixed halves.
                 with numba.parallel_chunksize(1):
-                    implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, chunks[side], losses)
+                    broken = implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, chunks[side], losses)
+                if broken:
+                    raise cg_breakdown_error("implicit ALS", broken, side, self.regularization)
                 return YtY
             status = np.zeros(target.shape[0], np.int8)
             implicit_cholesky_step(*csr, fixed, YtY, target, reg, status)
@@ -218,7 +223,7 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
             half(by_user, X, Y, "user")
             XtX = half(by_item, Y, X, "item")
             # The CG item half measured the loss as it went; the Cholesky path needs a pass.
-            data_loss = item_loss.sum() if self.solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
+            data_loss = item_loss.sum() if solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
             penalty = self.regularization * (float(np.square(X, dtype=np.float64).sum())
                                              + float(np.square(Y, dtype=np.float64).sum()))  # fmt: skip
             return (data_loss + penalty) / n_cells

@@ -365,8 +365,12 @@ N_BLOCKS = Param(
 )  # fmt: skip
 N_THREADS = Param("n_threads", int, "Threads for training and scoring; None: all cores.", low=0, optional=True)
 RANDOM_STATE = Param("random_state", int, "Seed; None draws a fresh one every fit.", low=0, optional=True)
-SOLVER = Param("solver", str, "Row solve: exact Cholesky or cg_steps of warm-started conjugate gradient.",
-               choices=("cholesky", "cg"))  # fmt: skip
+SOLVER = Param(
+    "solver",
+    str,
+    "Row solve: exact Cholesky, cg_steps of warm-started conjugate gradient, or auto (CG from 32 factors up).",
+    choices=("auto", "cholesky", "cg"),
+)
 CG_STEPS = Param("cg_steps", int, "Conjugate-gradient steps per row and epoch (solver='cg').", low=1)
 THRESHOLD = Param("threshold", float, "Only values >= threshold are interactions (e.g. 4: 'liked').", optional=True)
 

@@ -1,0 +1,255 @@
+"""The one conjugate-gradient half-step, shared by explicit and implicit ALS.
+
+Solves each row's system (B + sum_j w_j z_j z_j^T + Lambda) x = sum_j c_j z_j (the terms are defined in
+:mod:`mfrec.kernels.normal_equations`) by ``cg_steps`` of conjugate gradient warm-started at the row's
+current solution (Takacs, Pilaszy & Tikk 2011). The matrix is never formed: a step costs O(n k) for a row
+with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
+
+Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
+steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
+are read at random once per half-step. The buffer holds at most ``tile`` neighbours (_config.GATHER_TILE_BYTES): a longer row is
+streamed through it tile by tile on every pass. Both paths sum in the same order (tiles are even and the
+loops take neighbours two at a time), so a row gets the same bits either way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
+from mfrec.kernels.linalg import dot
+from mfrec.kernels.normal_equations import neighbour_terms
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_value
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
+    """G[:m] = z_j, wt[:m] = w_j, ct[:m] = c_j for neighbours ``lo:lo+m``."""
+    k = Y.shape[1]
+    for jj in range(m):
+        j = lo + jj
+        if jj + PREFETCH_AHEAD < m:
+            ahead = np.intp(indices[j + PREFETCH_AHEAD])
+            prefetch_row(Y, ahead)
+            if biased:
+                prefetch_value(y_bias, ahead)
+        i = indices[j]
+        y = Y[i]
+        g = G[jj]
+        for a in range(k):
+            g[a] = y[a]
+        if biased:
+            g[k] = 1.0
+        wt[jj], ct[jj] = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def _dot(a, b, d):
+    """a[:d] . b[:d], inlined into the (separately compiled) tile functions so it stays in registers."""
+    s = np.float32(0.0)
+    for i in range(d):
+        s += a[i] * b[i]
+    return s
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _add_sym_times(B, v, out, k):
+    """out[:k] += B v for symmetric B: columns as rows, so the inner loop is a vector update, not a sum."""
+    for e in range(k):
+        ve = v[e]
+        row = B[e]
+        for a in range(k):
+            out[a] += row[a] * ve
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _residual_tile(G, wt, ct, m, d, x, r, pred, track):
+    """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``."""
+    jj = 0
+    while jj + 1 < m:  # two neighbours at a time: two independent dot products in flight
+        g0 = G[jj]
+        g1 = G[jj + 1]
+        d0 = _dot(g0, x, d)
+        d1 = _dot(g1, x, d)
+        c0 = ct[jj] - wt[jj] * d0
+        c1 = ct[jj + 1] - wt[jj + 1] * d1
+        for a in range(d):
+            r[a] += c0 * g0[a] + c1 * g1[a]
+        if track:
+            pred[jj] = d0
+            pred[jj + 1] = d1
+        jj += 2
+    if jj < m:
+        g0 = G[jj]
+        d0 = _dot(g0, x, d)
+        c0 = ct[jj] - wt[jj] * d0
+        for a in range(d):
+            r[a] += c0 * g0[a]
+        if track:
+            pred[jj] = d0
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
+def _apply_tile(G, wt, m, d, p, Ap, dots, track):
+    """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track``."""
+    jj = 0
+    while jj + 1 < m:
+        g0 = G[jj]
+        g1 = G[jj + 1]
+        d0 = _dot(g0, p, d)
+        d1 = _dot(g1, p, d)
+        if track:
+            dots[jj] = d0
+            dots[jj + 1] = d1
+        d0 *= wt[jj]
+        d1 *= wt[jj + 1]
+        for a in range(d):
+            Ap[a] += d0 * g0[a] + d1 * g1[a]
+        jj += 2
+    if jj < m:
+        g0 = G[jj]
+        d0 = _dot(g0, p, d)
+        if track:
+            dots[jj] = d0
+        d0 *= wt[jj]
+        for a in range(d):
+            Ap[a] += d0 * g0[a]
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT_SUM)
+def _tile_loss(ct, pred, m, implicit):
+    """The tile's share of the row loss: sum (c - d)^2 (explicit), sum c (1 - d)^2 - d^2 (implicit)."""
+    s = 0.0
+    for jj in range(m):
+        d = pred[jj]
+        if implicit:
+            s += ct[jj] * (1.0 - d) * (1.0 - d) - d * d
+        else:
+            s += (ct[jj] - d) * (ct[jj] - d)
+    return s
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=EXACT_SUM)
+def cg_rows(indptr, indices, values, Y, y_bias, mu, base, X, x_bias, reg, reg_bias, weighted, implicit, biased,
+            cg_steps, chunks, tile, row_loss):  # fmt: skip
+    """``cg_steps`` of CG per row, warm-started at ``X[u]`` (and ``x_bias[u]``); returns the breakdown count.
+
+    Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: chunks int64[c+1]: row
+    boundaries balanced by neighbour count, one scratch buffer each (results do not depend on them);
+    tile: neighbours per gather buffer (even); row_loss float64[n] or empty: when not empty, receives
+    each row's loss at its new solution without the regulariser: sum (c_j - z_j . x)^2 (explicit, the
+    squared training error) or x^T B x + sum [c_j (1 - z_j . x)^2 - (z_j . x)^2] (implicit: the loss over
+    every cell, rewritten so that only observed cells are visited). For a row that fits one tile the
+    predictions are kept up to date from the CG steps' dot products, so the loss costs no extra pass.
+
+    Returns the number of rows whose CG stopped on a non-positive or NaN curvature p^T A p: A is positive
+    definite when Lambda > 0, so such a row means the data or the factors hold inf/NaN (the fit diverged).
+    """
+    k = Y.shape[1]
+    d = k + 1 if biased else k
+    want_loss = row_loss.shape[0] > 0
+    breakdowns = np.zeros(chunks.shape[0] - 1, dtype=np.int64)
+    for c in prange(chunks.shape[0] - 1):
+        first, last = chunks[c], chunks[c + 1]
+        longest = 2
+        for u in range(first, last):
+            longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
+        G = np.empty((longest, d), dtype=np.float32)
+        wt = np.empty(longest, dtype=np.float32)
+        ct = np.empty(longest, dtype=np.float32)
+        pred = np.empty(longest, dtype=np.float32)
+        dots = np.empty(longest, dtype=np.float32)
+        vectors = np.empty((5, d + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
+        x = vectors[0]
+        r = vectors[1]
+        p = vectors[2]
+        Ap = vectors[3]
+        lam = vectors[4]
+        for u in range(first, last):
+            start = indptr[u]
+            n = indptr[u + 1] - start
+            xu = X[u]
+            if n == 0:  # (B + Lambda) x = 0
+                xu[:] = 0.0
+                if x_bias.shape[0] > 0:
+                    x_bias[u] = 0.0
+                if want_loss:
+                    row_loss[u] = 0.0
+                continue
+            scale = np.float32(n) if weighted else np.float32(1.0)
+            for a in range(k):
+                lam[a] = reg * scale
+                x[a] = xu[a]
+            if biased:
+                lam[k] = reg_bias * scale
+                x[k] = x_bias[u]
+            resident = n <= tile
+            track = resident and want_loss
+            if resident:
+                _gather(indices, values, Y, y_bias, mu, start, n, G, wt, ct, implicit, biased)
+            # r = b - A x = sum (c_j - w_j z_j . x) z_j - (B + Lambda) x
+            for a in range(d):
+                r[a] = lam[a] * x[a]
+            if implicit:
+                _add_sym_times(base, x, r, k)
+            for a in range(d):
+                r[a] = -r[a]
+            for lo in range(0, n, tile):
+                m = min(tile, n - lo)
+                if not resident:
+                    _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                _residual_tile(G, wt, ct, m, d, x, r, pred, track)
+            for a in range(d):
+                p[a] = r[a]
+            rs_old = dot(r, r, d)
+            for _ in range(cg_steps):
+                if rs_old < CG_TOLERANCE:
+                    break
+                for a in range(d):
+                    Ap[a] = lam[a] * p[a]
+                if implicit:
+                    _add_sym_times(base, p, Ap, k)
+                for lo in range(0, n, tile):
+                    m = min(tile, n - lo)
+                    if not resident:
+                        _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                    _apply_tile(G, wt, m, d, p, Ap, dots, track)
+                pAp = dot(p, Ap, d)
+                if not pAp > 0.0:
+                    breakdowns[c] += 1
+                    break
+                alpha = rs_old / pAp
+                if track:  # x moves by alpha p, so each prediction moves by alpha (z_j . p)
+                    for jj in range(n):
+                        pred[jj] += alpha * dots[jj]
+                for a in range(d):
+                    x[a] += alpha * p[a]
+                    r[a] -= alpha * Ap[a]
+                rs_new = dot(r, r, d)
+                beta = rs_new / rs_old
+                for a in range(d):
+                    p[a] = r[a] + beta * p[a]
+                rs_old = rs_new
+            for a in range(k):
+                xu[a] = x[a]
+            if x_bias.shape[0] > 0:
+                x_bias[u] = x[k] if biased else 0.0
+            if want_loss:
+                loss = 0.0
+                if implicit:  # x^T B x
+                    for a in range(k):
+                        Ap[a] = 0.0
+                    _add_sym_times(base, x, Ap, k)
+                    loss += dot(x, Ap, k)
+                if resident:
+                    loss += _tile_loss(ct, pred, n, implicit)
+                else:
+                    for lo in range(0, n, tile):
+                        m = min(tile, n - lo)
+                        _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                        for jj in range(m):
+                            pred[jj] = dot(G[jj], x, d)
+                        loss += _tile_loss(ct, pred, m, implicit)
+                row_loss[u] = loss
+    return breakdowns.sum()

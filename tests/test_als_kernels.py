@@ -1,0 +1,140 @@
+"""The shared ALS kernels: one CG core with bounded gather tiles, breakdowns that are never silent,
+solver="auto", and bit-identical implicit ALS across fresh processes."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mfrec.data import from_arrays
+from mfrec.exceptions import TrainingError
+from mfrec.kernels._config import gather_tile
+from mfrec.kernels.als import als_cg_step, balanced_chunks
+from mfrec.kernels.implicit_als import gram, implicit_cg_step
+from mfrec.kernels.sparse import csr_by_user
+from mfrec.models import ALS, ImplicitALS
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def _long_rows(rng, n_rows=3, n_cols=400, k=6):
+    """A few rows that each see most of the other side: far longer than a 6-neighbour tile."""
+    rows = np.repeat(np.arange(n_rows), n_cols)
+    cols = np.tile(np.arange(n_cols), n_rows)
+    keep = rng.random(rows.size) < 0.8
+    rows, cols = rows[keep].astype(np.int32), cols[keep].astype(np.int32)
+    values = rng.integers(1, 6, rows.size).astype(np.float32)
+    Y = rng.normal(0, 0.3, (n_cols, k)).astype(np.float32)
+    return csr_by_user(rows, cols, values, n_rows), Y
+
+
+@pytest.mark.parametrize("tile", [2, 6, 64])
+def test_explicit_cg_row_longer_than_the_tile_matches_the_untiled_solve(rng, tile):
+    csr, Y = _long_rows(rng)
+    y_bias = rng.normal(0, 0.1, Y.shape[0]).astype(np.float32)
+    chunks = balanced_chunks(csr[0], 2)
+    solutions, losses = [], []
+    for t in (tile, 1 << 20):
+        X = np.full((3, Y.shape[1]), 0.01, np.float32)
+        x_bias = np.zeros(3, np.float32)
+        error = np.zeros(3)
+        assert als_cg_step(*csr, Y, y_bias, 3.5, X, x_bias, 0.1, 0.05, True, True, 4, chunks, error, tile=t) == 0
+        solutions.append((X, x_bias))
+        losses.append(error)
+    np.testing.assert_array_equal(solutions[0][0], solutions[1][0])
+    np.testing.assert_array_equal(solutions[0][1], solutions[1][1])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+def test_implicit_cg_row_longer_than_the_tile_matches_the_untiled_solve(rng):
+    csr, Y = _long_rows(rng)
+    weights = (csr[2] / 2).astype(np.float32)
+    chunks = balanced_chunks(csr[0], 2)
+    solutions, losses = [], []
+    for t in (4, 1 << 20):
+        X = np.full((3, Y.shape[1]), 0.01, np.float32)
+        loss = np.zeros(3)
+        assert implicit_cg_step(csr[0], csr[1], weights, Y, gram(Y), X, 0.5, 3, chunks, loss, tile=t) == 0
+        solutions.append(X)
+        losses.append(loss)
+    np.testing.assert_array_equal(solutions[0], solutions[1])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+def test_gather_tile_is_bounded_and_even():
+    assert gather_tile(64) == 131_072  # 32 MiB of float32 rows of 64
+    assert gather_tile(65) % 2 == 0 and gather_tile(65) * 65 * 4 <= 32 << 20
+    assert gather_tile(10**9) == 2
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+def test_cg_counts_rows_whose_curvature_is_not_positive(rng, implicit):
+    rows = np.repeat(np.arange(4), 5).astype(np.int32)
+    cols = np.tile(np.arange(5), 4).astype(np.int32)
+    csr = csr_by_user(rows, cols, np.ones(20, np.float32), 4)
+    Y = rng.normal(0, 0.3, (5, 3)).astype(np.float32)
+    Y[2, 1] = np.nan  # a diverged neighbour: every row that sees it gets a NaN curvature
+    X = np.full((4, 3), 0.1, np.float32)
+    chunks = balanced_chunks(csr[0], 2)
+    if implicit:
+        broken = implicit_cg_step(*csr, Y, gram(Y), X, 0.5, 3, chunks, np.empty(0))
+    else:
+        broken = als_cg_step(*csr, Y, np.zeros(5, np.float32), 3.0, X, np.zeros(4, np.float32), 0.1, 0.1, True, True,
+                             3, chunks, np.empty(0))  # fmt: skip
+    assert broken == 4
+
+
+def test_als_cg_divergence_raises_instead_of_returning_garbage():
+    # Ratings this large overflow float32 inside CG (r^T r = inf, then inf / inf): before, the factors
+    # silently became NaN and every recommendation list came back short.
+    users, items = np.divmod(np.random.default_rng(0).choice(60 * 40, 600, replace=False), 40)
+    data = from_arrays(users, items, np.random.default_rng(1).uniform(1e36, 3e38, 600))
+    with pytest.raises(TrainingError, match=r"ALS diverged: conjugate gradient .* on \d+ user rows"):
+        ALS(n_factors=4, n_epochs=2, solver="cg", biased=False).fit(data)
+
+
+def test_implicit_als_divergence_raises():
+    data = from_arrays(*np.divmod(np.random.default_rng(0).choice(60 * 40, 600, replace=False), 40))
+    with pytest.raises(TrainingError, match=r"implicit ALS diverged: .*increase regularization"):
+        ImplicitALS(n_factors=4, n_epochs=2, alpha=1e38, solver="cg").fit(data)
+
+
+@pytest.mark.parametrize("model_class", [ALS, ImplicitALS])
+def test_auto_solver_takes_cg_from_32_factors_and_cholesky_below(planted, model_class):
+    assert model_class().solver == "auto"
+    assert model_class(n_factors=32, n_epochs=1).fit(planted).solver_ == "cg"
+    assert model_class(n_factors=8, n_epochs=1).fit(planted).solver_ == "cholesky"
+    assert model_class(n_factors=8, n_epochs=1, solver="cg").fit(planted).solver_ == "cg"
+
+
+_FIT_AND_HASH = textwrap.dedent(
+    """
+    import hashlib, sys
+    from mfrec.data import synthetic
+    from mfrec.models import ImplicitALS
+    data = synthetic(2_000, 400, 40_000, seed=3)
+    for threads in (1, 2):
+        m = ImplicitALS(n_factors=8, n_epochs=3, solver="cg", n_threads=threads).fit(data)
+        print(hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
+    """
+)
+
+
+def test_implicit_als_is_bit_identical_across_fresh_processes_and_cold_caches(tmp_path, planted):
+    """Issue 12 #8: a fresh process compiling the kernels from scratch, one loading them from that cache,
+    and this process all give the same bits, for 1 and 2 threads."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(SRC)}
+    hashes = []
+    for _ in range(2):  # the first run compiles into the empty cache, the second loads from it
+        done = subprocess.run([sys.executable, "-c", _FIT_AND_HASH], env=env, capture_output=True, text=True,
+                              check=True)  # fmt: skip
+        hashes += done.stdout.split()
+    import hashlib
+
+    m = ImplicitALS(n_factors=8, n_epochs=3, solver="cg", n_threads=1).fit(planted)
+    hashes.append(hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
+    assert len(hashes) == 5 and len(set(hashes)) == 1, hashes
