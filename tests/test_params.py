@@ -146,7 +146,7 @@ def test_cli_rejects_an_unknown_parameter_listing_the_valid_ones(tmp_path):
     assert result.exit_code == 2
     assert "ALS has no parameter 'n_factor'; valid: n_factors, n_epochs, regularization" in result.output
     result = CliRunner().invoke(app, ["train", str(data), "-m", "als", "-p", "solver=lu", "-o", str(tmp_path / "m")])
-    assert result.exit_code == 2 and "solver must be one of 'cholesky', 'cg', got 'lu'" in result.output
+    assert result.exit_code == 2 and "solver must be one of 'auto', 'cholesky', 'cg', got 'lu'" in result.output
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
