@@ -37,6 +37,9 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     validation_fraction, patience, restore_best
         See :class:`~mfrec.models.iterative.EarlyStopping`.
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -69,6 +72,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         patience: int = 3,
         restore_best: bool = True,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -86,6 +90,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         self.patience = patience
         self.restore_best = restore_best
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

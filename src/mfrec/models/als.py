@@ -46,6 +46,9 @@ class ALS(EarlyStopping, Recommender):
         See :class:`~mfrec.models.iterative.EarlyStopping`.
     n_threads : int, optional
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -77,6 +80,7 @@ class ALS(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -93,6 +97,7 @@ class ALS(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

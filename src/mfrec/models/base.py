@@ -32,6 +32,7 @@ from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.latent import Latent
 from mfrec.models.topn import TopN
 from mfrec.models.updates import Updates
+from mfrec.rankers import fit_ranker
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -119,6 +120,7 @@ class Recommender(TopN, Updates, Latent):
         train, valid = self._prepare_validation(train, valid)
         self._remember(train, seen=given)
         started = time.perf_counter()
+        fit_ranker(self)  # first, so per-epoch ranking metrics measure the lists users get
         self._fit(train, valid, callback)
         self.fit_seconds_ = time.perf_counter() - started
         return self

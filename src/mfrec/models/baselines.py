@@ -48,6 +48,9 @@ class Biases(Recommender):
     reg_user, reg_item : float, default=5.0, 3.0
         Shrinkage towards zero, in units of "pseudo-ratings" (measured on ML-100k folds).
     n_epochs : int, default=10
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -57,10 +60,12 @@ class Biases(Recommender):
     4.0
     """
 
-    def __init__(self, reg_user: float = 5.0, reg_item: float = 3.0, n_epochs: int = 10) -> None:
+    def __init__(self, reg_user: float = 5.0, reg_item: float = 3.0, n_epochs: int = 10, *,
+                 rank_by: str = "pick-like") -> None:
         self.reg_user = reg_user
         self.reg_item = reg_item
         self.n_epochs = n_epochs
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_float("reg_user", self.reg_user, 0.0)

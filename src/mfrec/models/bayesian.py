@@ -47,6 +47,9 @@ class BayesianMF(Recommender):
         Keep every ``thin``-th sample after burn-in (fewer stored factors).
     n_threads : int, optional
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Attributes
     ----------
@@ -76,6 +79,7 @@ class BayesianMF(Recommender):
         thin: int = 1,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -83,6 +87,7 @@ class BayesianMF(Recommender):
         self.thin = thin
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

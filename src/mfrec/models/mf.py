@@ -64,6 +64,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Threads for training and scoring; default all cores.
     random_state : int, default=0
         Seed for the initial factors and the block layout.
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Attributes
     ----------
@@ -109,6 +112,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -128,6 +132,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

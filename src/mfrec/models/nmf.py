@@ -41,6 +41,9 @@ class NMF(EarlyStopping, Recommender):
         Factors start uniform in [init_low, init_high] (both >= 0).
     early_stopping, validation_fraction, patience, restore_best
         See :class:`~mfrec.models.iterative.EarlyStopping`.
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -68,6 +71,7 @@ class NMF(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -80,6 +84,7 @@ class NMF(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)

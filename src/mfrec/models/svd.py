@@ -34,6 +34,9 @@ class TruncatedSVD(Recommender):
     impute : {"item", "user"}, default="item"
     random_state : int, default=0
         Seed of ARPACK's start vector (makes the result reproducible).
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -45,10 +48,12 @@ class TruncatedSVD(Recommender):
 
     _saved_arrays = ("user_factors_", "item_factors_", "singular_values_")
 
-    def __init__(self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0) -> None:
+    def __init__(self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0, *,
+                 rank_by: str = "pick-like") -> None:
         self.n_factors = n_factors
         self.impute = impute
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _check_params(self) -> None:
         check_int("n_factors", self.n_factors, 1)
