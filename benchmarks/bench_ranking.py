@@ -94,7 +94,8 @@ def fold_table(splits: list, models: list[str], with_candidates: bool) -> None:
             if with_candidates:
                 for label, scorer in candidates(model).items():
                     extra.setdefault(label, {}).setdefault(name, []).append(
-                        measure(model, train, test, "rating", scorer)[f"ndcg@{K}"])
+                        measure(model, train, test, "rating", scorer)[f"ndcg@{K}"]
+                    )
         print(f"| {name} | {mean(before, f'ndcg@{K}'):.4f} | {mean(after, f'ndcg@{K}'):.4f} "
               f"| {mean(before, 'rmse'):.4f} | {mean(after, 'rmse'):.4f} | {mean(after, f'coverage@{K}'):.3f} "
               f"| {mean(after, f'popularity@{K}'):.1f} | {mean(after, f'novelty@{K}'):.2f} |", flush=True)  # fmt: skip
@@ -134,8 +135,11 @@ def cold_start_table(data: Any, models: list[str]) -> None:
     for name in models:
         cells = {}
         for ranking in ("rating", "pick-like"):
-            curve = cold_start_curve(interactions, lambda: make_model(name, rank_by=ranking), revealed=(5, 10),
-                                     methods=("fold-in", "popularity"), k=K)  # fmt: skip
+
+            def factory(name: str = name, ranking: str = ranking) -> Recommender:
+                return make_model(name, rank_by=ranking)
+
+            curve = cold_start_curve(interactions, factory, revealed=(5, 10), methods=("fold-in", "popularity"), k=K)
             for row in curve:
                 cells[(row["method"], row["revealed"], ranking)] = row[f"ndcg@{K}"]
         print(f"| {name} | " + " | ".join(

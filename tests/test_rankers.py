@@ -23,7 +23,9 @@ def long_tail(seed: int = 0):
     rng = np.random.default_rng(seed)
     users, items, ratings = [], [], []
     for u in range(300):
-        chosen = rng.choice(N_POPULAR, 12, replace=False, p=np.linspace(2, 1, N_POPULAR) / np.linspace(2, 1, N_POPULAR).sum())
+        chosen = rng.choice(
+            N_POPULAR, 12, replace=False, p=np.linspace(2, 1, N_POPULAR) / np.linspace(2, 1, N_POPULAR).sum()
+        )
         users += [u] * chosen.size
         items += chosen.tolist()
         ratings += rng.choice([3.0, 4.0, 4.0, 5.0], chosen.size).tolist()
@@ -77,7 +79,10 @@ def test_every_ranking_caller_uses_rank_scores(data, fitted):
     assert not np.allclose(expected, fitted.score_items(rows))  # the ranker changes the order
     items, _, _ = ranking.top_n_rows(fitted, rows, 5)
     for r, row in enumerate(rows):
-        unseen = np.setdiff1d(np.arange(len(fitted.item_map_)), fitted.seen_indices_[fitted.seen_indptr_[row]:fitted.seen_indptr_[row + 1]])
+        unseen = np.setdiff1d(
+            np.arange(len(fitted.item_map_)),
+            fitted.seen_indices_[fitted.seen_indptr_[row] : fitted.seen_indptr_[row + 1]],
+        )
         best = unseen[np.argsort(-expected[r, unseen], kind="stable")[:5]]
         assert set(items[r]) == set(best)
     listed = fitted.recommend([5], n=5)["item"].tolist()
