@@ -143,7 +143,7 @@ def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
              for offset, method in ((0.0, "fold-in"), (0.05, "retrain")) for n in (0, 5, 20)]  # fmt: skip
     attach_cold_start(tmp_path / "run", curve, model="sgd", k=5)
     page = build_report(tmp_path / "run")
-    assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 5
+    assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 6
     table = page[page.index('id="cold-start-table"'):]
     assert "40 users unseen" in table and "<th>0</th><th>5</th><th>20</th>" in table
     assert "<tr><th>retrain</th><td>RMSE</td><td>1.0500</td><td>1.0000</td><td>0.8500</td></tr>" in table

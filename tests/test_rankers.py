@@ -175,3 +175,13 @@ def test_score_reports_coverage_popularity_and_novelty(data, fitted):
     # Lists of rare items are less popular and more novel than the default lists.
     assert before["popularity@5"] < result["popularity@5"]
     assert before["novelty@5"] > result["novelty@5"]
+
+
+def test_attribute_only_users_get_the_average_users_picks(data, fitted):
+    import pandas as pd
+
+    attributes = pd.DataFrame({"group": np.where(np.arange(300) % 2 == 0, "a", "b")}, index=np.arange(300))
+    model = Biases(reg_user=0.5, reg_item=0.1).fit(data).fit_attributes(attributes)
+    frame = model.recommend(user_attributes={"group": "a"}, n=5)
+    assert (frame["source"] == "attributes").all()
+    assert not RARE & set(frame["item"])
