@@ -22,8 +22,8 @@ protocol rank the same way. ``rank_by="rating"`` restores ranking by predicted r
 Chosen by measuring the alternatives on ML-100k folds u1-u5 (``benchmarks/bench_ranking.py
 --candidates``): a lower confidence bound on the rating, a minimum-support filter and
 popularity x rating stayed below a most-popular chart (NDCG@10 0.198) or barely above it
-for every model; "pick" alone (the implicit model's own list, 0.388) was below "pick x
-like" (0.400-0.419) for every model.
+(0.204-0.228) for every model; "pick" alone (0.383) was below "pick x like" (0.397-0.415)
+for every model.
 
 Examples
 --------
