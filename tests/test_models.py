@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mfrec import ranking
 from mfrec.data import from_arrays, random_split
 from mfrec.exceptions import NotFittedError, ParameterError, TrainingError, UnknownIdError
 from mfrec.models import MODELS, Biases, GlobalMean, MatrixFactorization, Popularity, make_model
@@ -88,7 +89,10 @@ def test_recommend_excludes_seen_and_returns_original_ids(name, planted):
     assert len(recs) == 50 and (recs.groupby("user")["rank"].apply(list) == [list(range(1, 11))] * 5).all()
     seen = set(zip(*planted.to_frame()[["user", "item"]].to_numpy().T))
     assert not any((u, i) in seen for u, i in zip(recs.user, recs.item))
-    assert recs.groupby("user")["score"].apply(lambda s: s.is_monotonic_decreasing).all()
+    # Listed best first: by the ranking score (pick x like for rating models, whose shown score is the rating).
+    order = ranking.rank_scores(model, model.user_map_.lookup(recs.user))[
+        np.arange(len(recs)), model.item_map_.lookup(recs.item)]  # fmt: skip
+    assert pd.Series(order).groupby(recs.user.to_numpy()).apply(lambda s: s.is_monotonic_decreasing).all()
     with pytest.raises(UnknownIdError, match="user 'ghost' is not known"):
         model.recommend("ghost")
 

@@ -100,16 +100,21 @@ def test_embedding_map_needs_factors(fitted):
         plot.embedding_map(Popularity().fit(train))
 
 
+def test_recommended_popularity_against_the_catalogue(fitted):
+    model = fitted[3]
+    assert_picture(plot.recommended_popularity(model, k=5), (880, 495))
+
+
 def test_report_has_every_section_and_embeds_images(fitted, tmp_path):
     data, train, test, model, *_ = fitted
     results = {"sgd": score(model, train, test), "baseline": score(Biases().fit(train), train, test)}
     write_run(tmp_path / "run", data, results, model, protocol="holdout")
     page = build_report(tmp_path / "run")
     for section in ("Dataset", "Evaluation", "Learning curves", "Model comparison", "Singular-value spectrum",
-                    "Item embeddings"):  # fmt: skip
+                    "Item embeddings", "Recommended item popularity"):  # fmt: skip
         assert f"<h2>{section}</h2>" in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 4 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert len(images) == 5 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "<th>baseline</th>" in page and "http" not in page.replace("http-equiv", "")  # self-contained
 
 
@@ -121,7 +126,8 @@ def test_report_command_and_bad_folder(fitted, tmp_path):
                                  str(tmp_path / "img"), "-q"], catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0 and (tmp_path / "r.html").stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [
-        "item-embeddings.png", "learning-curves.png", "model-comparison.png", "singular-value-spectrum.png"]
+        "item-embeddings.png", "learning-curves.png", "model-comparison.png", "recommended-item-popularity.png",
+        "singular-value-spectrum.png"]
     failed = runner.invoke(app, ["report", str(tmp_path), "-q"])
     assert failed.exit_code == 2 and "is not a run folder" in failed.stderr
     with pytest.raises(DataError):
@@ -137,7 +143,7 @@ def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
              for offset, method in ((0.0, "fold-in"), (0.05, "retrain")) for n in (0, 5, 20)]  # fmt: skip
     attach_cold_start(tmp_path / "run", curve, model="sgd", k=5)
     page = build_report(tmp_path / "run")
-    assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 5
+    assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 6
     table = page[page.index('id="cold-start-table"'):]
     assert "40 users unseen" in table and "<th>0</th><th>5</th><th>20</th>" in table
     assert "<tr><th>retrain</th><td>RMSE</td><td>1.0500</td><td>1.0000</td><td>0.8500</td></tr>" in table

@@ -30,7 +30,9 @@ FORMAT_NAME = "mfrec-model"
 FORMAT_VERSION = 2
 _COMMON_ARRAYS = ("user_bias_", "item_bias_", "seen_indptr_", "seen_indices_", "item_counts_")
 # Written when present; a model saved without them still loads (it cannot partial_fit or use attributes).
-_OPTIONAL_ARRAYS = ("seen_ratings_", "user_attribute_weights_", "item_attribute_weights_")
+# The pick x like ranker's arrays (mfrec.rankers): without them a model ranks by predicted rating.
+_OPTIONAL_ARRAYS = ("seen_ratings_", "user_attribute_weights_", "item_attribute_weights_", "pick_user_factors_",
+                    "pick_item_factors_")  # fmt: skip
 _HISTORY_PREFIX = "history."
 
 def _registry() -> dict[str, type[Recommender]]:
@@ -304,6 +306,11 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
             need(name, "f", 2, (None, (k or 0) + 1))
     if "item_labels" in arrays:
         need("item_labels", "U", 1, (n_items,))
+    if ("pick_user_factors_" in arrays) != ("pick_item_factors_" in arrays):
+        fail("holds one of pick_user_factors_ / pick_item_factors_ without the other")
+    if "pick_user_factors_" in arrays:
+        pick_k = need("pick_user_factors_", "f", 2, (n_users, None)).shape[1]
+        need("pick_item_factors_", "f", 2, (n_items, pick_k))
     checked = {*_COMMON_ARRAYS, *_OPTIONAL_ARRAYS, "user_ids", "item_ids", "item_labels", "user_factors_",
                "item_factors_", "singular_values_"}  # fmt: skip
     history = [name for name in arrays if name.startswith(_HISTORY_PREFIX)]

@@ -234,3 +234,35 @@ def embedding_map(
     ax.grid(alpha=0.2)
     fig.tight_layout()
     return fig
+
+
+def recommended_popularity(model: Recommender, *, k: int = 10, max_users: int = 2_000) -> Figure:
+    """Popularity of recommended items against the catalogue: who gets into the top-``k`` lists?
+
+    Two cumulative distributions over the number of training ratings of an item (log
+    scale): the catalogue's items, and the items in the top-``k`` lists of up to
+    ``max_users`` users (one entry per list slot, ranked as ``recommend`` ranks). A
+    recommender stuck on obscure items sits left of the catalogue; a popularity chart
+    sits at the far right.
+    """
+    from mfrec.ranking import top_n_rows
+
+    n_users = len(model.user_map_)
+    users = np.linspace(0, n_users - 1, min(n_users, max_users)).astype(np.int32)
+    items, _, counts = top_n_rows(model, users, k)
+    slots = items[np.arange(items.shape[1])[None, :] < counts[:, None]]
+    popularity = np.maximum(model.item_counts_, 1)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for index, (label, values) in enumerate((("catalogue items", popularity),
+                                             (f"recommended items (top-{k} of {users.size} users)", popularity[slots]))):  # fmt: skip
+        shown = np.sort(values)
+        ax.step(shown, np.arange(1, shown.size + 1) / max(1, shown.size), where="post", color=f"C{index}",
+                label=f"{label}: median {np.median(values):.0f}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("training ratings of the item (log scale)")
+    ax.set_ylabel("share of items at or below")
+    ax.set_title(f"{type(model).__name__}: popularity of recommended items against the catalogue", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,8 +1,13 @@
 """Top-N ranking over any fitted model: the one path evaluation, the CLI, the service and Spark share.
 
 A model only has to score (``model.score_items(user_rows)``: float32[users, items]);
-candidate selection (exclude seen items, allow- and deny-lists), the finite-score
-check and the top-N selection are composed around it here, once:
+the ranker (:mod:`mfrec.rankers`: for rating models "will pick" x "will like" unless
+``rank_by="rating"``), candidate selection (exclude seen items, allow- and deny-lists),
+the finite-score check and the top-N selection are composed around it here, once:
+
+* :func:`rank_scores` / :func:`rank_scores_folded` are the scores every list is ordered
+  by (known users / a folded-in user): callers that rank themselves use these, never
+  ``score_items``;
 
 * :func:`top_n` speaks original ids and returns a DataFrame (what
   :meth:`Recommender.recommend` returns for known users);
@@ -35,6 +40,7 @@ from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import top_k
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sparse import group_rows
+from mfrec.rankers import rank_folded, rank_user_rows
 
 if TYPE_CHECKING:
     from mfrec.data.interactions import Interactions
@@ -42,6 +48,28 @@ if TYPE_CHECKING:
 
 # Score blocks of users x all items are built this many cells at a time (64 MB of float32).
 SCORE_BLOCK_CELLS = 1 << 24
+
+
+def rank_scores(model: Recommender, user_rows: np.ndarray) -> np.ndarray:
+    """The scores lists are ordered by, float32[len(user_rows), n_items], for known users' internal rows.
+
+    ``model.score_items`` passed through the model's ranker: for a rating model with
+    ``rank_by="pick-like"`` (the default) the pick x like score of :mod:`mfrec.rankers`,
+    otherwise the model's own scores.
+    """
+    rows = np.asarray(user_rows, dtype=np.int32)
+    return rank_user_rows(model, rows, model.score_items(rows))
+
+
+def rank_scores_folded(model: Recommender, folded: Any) -> np.ndarray:
+    """The scores a folded-in user's list is ordered by, float32[n_items] (the same ranker as :func:`rank_scores`).
+
+    ``folded`` is what :meth:`Recommender.fold_in` returns; the popularity fallback ranks by counts.
+    """
+    from mfrec.models.coldstart import score_folded
+
+    scores = score_folded(model, folded)
+    return scores if folded.source == "popularity" else rank_folded(model, folded.item_rows, scores)
 
 
 def candidate_mask(model: Recommender, items: Sequence[Any] | None = None,
@@ -76,7 +104,7 @@ def top_n_rows(model: Recommender, user_rows: np.ndarray, k: int, *, exclude_see
                n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Top-``k`` by internal rows: (item rows int32[U, k], raw scores float32[U, k], valid counts int32[U]).
 
-    Scores are the model's ranking scores (unclipped). A user with fewer than ``k``
+    Scores are the ranking scores of :func:`rank_scores` (unclipped). A user with fewer than ``k``
     candidates gets fewer valid entries (``counts``); the rest are -1 / NaN.
     """
     n_items = len(model.item_map_)
@@ -90,7 +118,7 @@ def top_n_rows(model: Recommender, user_rows: np.ndarray, k: int, *, exclude_see
     with num_threads(n_threads):
         for start in range(0, len(user_rows), batch):
             rows = np.ascontiguousarray(user_rows[start : start + batch], dtype=np.int32)
-            scores = np.ascontiguousarray(model.score_items(rows), dtype=np.float32)
+            scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
             check_finite(model, scores)
             sl = slice(start, start + len(rows))
             top_k(scores, rows, model.seen_indptr_, model.seen_indices_, exclude_seen, allowed, k,

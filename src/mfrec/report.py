@@ -213,6 +213,7 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
             color_by=None if item_info is None or "genres" not in item_info else item_info["genres"],
             labels=None if item_info is None or "title" not in item_info else item_info["title"],
         ) if model.n_factors_ else None,
+        "Recommended item popularity": plot.recommended_popularity(model, k=k),
     }  # fmt: skip
     cold = run.get("cold_start") or {}
     if cold.get("curve"):
@@ -225,7 +226,8 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
         ("mean rating", f"{summary['rating_mean']:.3f}"),
         ("long tail", f"top 10% of items get {share['10%']:.0%} of the ratings"),
     ]  # fmt: skip
-    metric_columns = ["rmse", "mae", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", f"coverage@{k}"]
+    metric_columns = ["rmse", "mae", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", f"coverage@{k}",
+                      f"popularity@{k}", f"novelty@{k}"]  # fmt: skip
     title = f"mfrec report: {html.escape(summary.get('name') or 'run')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -189,15 +189,16 @@ def progress_bar(quiet: bool, description: str, total: int | None):
 
 
 def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
-    """Models as rows, metrics as columns; narrow enough for an 80-column terminal."""
+    """Models as rows, metrics as columns: accuracy, then what the lists look like (coverage, popularity, novelty)."""
     columns = {"rmse": "RMSE", "mae": "MAE", f"ndcg@{k}": f"NDCG@{k}", f"precision@{k}": f"P@{k}",
-               f"recall@{k}": f"R@{k}", f"map@{k}": f"MAP@{k}", f"coverage@{k}": f"cov@{k}", "fit_seconds": "fit s"}  # fmt: skip
+               f"recall@{k}": f"R@{k}", f"map@{k}": f"MAP@{k}", f"coverage@{k}": f"cov@{k}",
+               f"popularity@{k}": f"pop@{k}", f"novelty@{k}": f"nov@{k}", "fit_seconds": "fit s"}  # fmt: skip
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     table.add_column("model", no_wrap=True, min_width=max(map(len, rows)))
     for header in columns.values():
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for name, result in rows.items():
-        digits = {"fit_seconds": 2, "rmse": 4, "mae": 4}
+        digits = {"fit_seconds": 2, "rmse": 4, "mae": 4, f"popularity@{k}": 0, f"novelty@{k}": 2}
         table.add_row(name, *(f"{result[c]:.{digits.get(c, 3)}f}" if c in result else "-" for c in columns))
     return table
 

@@ -2,7 +2,8 @@
 
 from mfrec.evaluation.evaluate import BASELINES, evaluate, score
 from mfrec.evaluation.metrics import (
-    average_precision_at_k, catalogue_coverage, hit_rate_at_k, mae, ndcg_at_k, precision_at_k, recall_at_k, rmse,
+    average_precision_at_k, catalogue_coverage, hit_rate_at_k, mae, mean_popularity, ndcg_at_k, novelty, precision_at_k,
+    recall_at_k, rmse,
 )  # fmt: skip
 from mfrec.evaluation.protocols import PROTOCOLS, make_splits
 from mfrec.evaluation.selection import (
@@ -12,5 +13,6 @@ from mfrec.evaluation.selection import (
 __all__ = [
     "evaluate", "score", "make_splits", "cross_validate", "grid_search", "random_search", "clone",
     "SearchResult", "SEARCH_SPACES", "PROTOCOLS", "BASELINES", "rmse", "mae", "precision_at_k",
-    "recall_at_k", "ndcg_at_k", "average_precision_at_k", "hit_rate_at_k", "catalogue_coverage",
+    "recall_at_k", "ndcg_at_k", "average_precision_at_k", "hit_rate_at_k", "catalogue_coverage", "mean_popularity",
+    "novelty",
 ]  # fmt: skip

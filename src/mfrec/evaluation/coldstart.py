@@ -34,8 +34,7 @@ from mfrec.evaluation.metrics import ndcg_at_k
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Popularity
-from mfrec.models.coldstart import score_folded
-from mfrec.ranking import top_of_scores
+from mfrec.ranking import rank_scores, rank_scores_folded, top_of_scores
 
 REVEALED = (0, 1, 3, 5, 10, 20)
 METHODS = ("fold-in", "side-info", "popularity", "retrain")
@@ -131,10 +130,10 @@ def cold_start_curve(
             test_items, test_ratings = user_items[j][most:], user_ratings[j][most:]
             if isinstance(user, (int, np.integer)):  # a user row of a retrained model
                 predicted = model.predict([user_ids[j]] * len(test_items), test_items)
-                scores = model.score_items(np.array([user], np.int32))[0]
+                scores = rank_scores(model, np.array([user], np.int32))[0]
             else:
                 predicted = model.predict_new_user(user, test_items)
-                scores = score_folded(model, user)
+                scores = rank_scores_folded(model, user)
             errors.append((predicted - test_ratings) ** 2)
             liked = test_ratings >= threshold
             if liked.any():  # liked items the model does not know cannot be ranked: left out of the ideal

@@ -19,7 +19,7 @@ import numpy as np
 
 from mfrec.data.interactions import Interactions
 from mfrec.data.split import Split
-from mfrec.evaluation.metrics import mae, rmse
+from mfrec.evaluation.metrics import mae, mean_popularity, novelty, rmse
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sparse import group_rows
 from mfrec.models.base import Recommender
@@ -40,6 +40,10 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
     sample, ``users_eligible`` how many there were); rating metrics always use every test rating.
 
     Models that do not predict ratings (``predicts_ratings`` False) get ranking metrics only.
+    Besides accuracy, the lists are described: ``coverage@k`` (share of the catalogue in any
+    list), ``popularity@k`` (mean training ratings of a recommended item; the catalogue's mean
+    is ``catalogue_popularity``) and ``novelty@k`` (mean self-information in bits, see
+    :func:`~mfrec.evaluation.metrics.novelty`).
     Rating metrics are also split by who answered: ``warm`` test ratings (user and item both
     seen in train, answered by the model) and ``cold`` ones (answered by the fallback), with
     their counts ``ratings_warm`` / ``ratings_cold`` (NaN metrics when a group is empty).
@@ -80,6 +84,10 @@ def score(model: Recommender, train: Interactions, test: Interactions, *, k: int
         result[f"{name}@{k}"] = float(means[j])
     valid = recs[np.arange(recs.shape[1])[None, :] < rec_count[:, None]]
     result[f"coverage@{k}"] = float(np.unique(valid).size / max(1, len(model.item_map_)))
+    # What the lists look like, next to the catalogue: ratings per recommended item, and how surprising they are.
+    result[f"popularity@{k}"] = mean_popularity(valid, model.item_counts_)
+    result[f"novelty@{k}"] = novelty(valid, model.item_counts_, max(1, len(model.user_map_)))
+    result["catalogue_popularity"] = float(model.item_counts_.mean()) if len(model.item_counts_) else float("nan")
     result["users_evaluated"] = int(users.size)
     result["users_eligible"] = eligible
     result["users_skipped"] = int(((counts == 0) & (user_rows_all >= 0)).sum())

@@ -131,3 +131,34 @@ def catalogue_coverage(recommended_lists: Iterable[Sequence[Any]], n_items: int)
     for items in recommended_lists:
         seen.update(items)
     return len(seen) / n_items
+
+
+def mean_popularity(item_rows: Any, item_counts: Any) -> float:
+    """Average popularity of recommended items: the mean number of training ratings of ``item_rows``.
+
+    A most-popular chart scores high, a list of obscure items low; compare with the catalogue's
+    mean (``item_counts.mean()``).
+
+    >>> mean_popularity([0, 1, 1], [10, 4, 0])
+    6.0
+    """
+    rows = np.asarray(item_rows, dtype=np.int64).ravel()
+    return float(np.asarray(item_counts, dtype=np.float64)[rows].mean()) if rows.size else float("nan")
+
+
+def novelty(item_rows: Any, item_counts: Any, n_users: int) -> float:
+    """Mean self-information of recommended items, -log2(share of training users who rated the item), in bits.
+
+    An item every user rated carries 0 bits; one rated by a single user of 1024 carries 10.
+    Items with no training rating count as rated once.
+
+    >>> novelty([0, 1], [512, 1], 1024)
+    5.5
+    """
+    if n_users < 1:
+        raise ParameterError(f"n_users must be positive, got {n_users!r}")
+    rows = np.asarray(item_rows, dtype=np.int64).ravel()
+    if not rows.size:
+        return float("nan")
+    counts = np.maximum(np.asarray(item_counts, dtype=np.float64)[rows], 1.0)
+    return float(np.mean(-np.log2(counts / n_users)))

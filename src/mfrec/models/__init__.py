@@ -6,8 +6,8 @@ from mfrec.exceptions import ParameterError
 from mfrec.models.adam import EmbeddingAdam
 from mfrec.models.als import ALS
 from mfrec.models.base import Recommender
-from mfrec.models.bayesian import BayesianMF
 from mfrec.models.baselines import Biases, GlobalMean, Popularity
+from mfrec.models.bayesian import BayesianMF
 from mfrec.models.implicit import BPR, ImplicitALS
 from mfrec.models.mf import MatrixFactorization
 from mfrec.models.nmf import NMF

@@ -9,8 +9,17 @@ from mfrec.kernels.adam import adam_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
-    BIAS_REGULARIZATION, BIASED, EARLY_STOPPING, INIT_STD, LEARNING_RATE, N_EPOCHS, N_FACTORS, RANDOM_STATE,
-    REGULARIZATION, Param,
+    BIAS_REGULARIZATION,
+    BIASED,
+    EARLY_STOPPING,
+    INIT_STD,
+    LEARNING_RATE,
+    N_EPOCHS,
+    N_FACTORS,
+    RANDOM_STATE,
+    RANK_BY,
+    REGULARIZATION,
+    Param,
 )  # fmt: skip
 
 
@@ -40,6 +49,9 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     validation_fraction, patience, restore_best
         See :class:`~mfrec.models.iterative.EarlyStopping`.
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -67,6 +79,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         BIASED,
         *EARLY_STOPPING,
         RANDOM_STATE,
+        RANK_BY,
     )
 
     def __init__(
@@ -88,6 +101,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         patience: int = 3,
         restore_best: bool = True,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -105,6 +119,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         self.patience = patience
         self.restore_best = restore_best
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

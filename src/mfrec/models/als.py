@@ -14,8 +14,19 @@ from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
-    BIAS_REGULARIZATION, BIASED, CG_STEPS, EARLY_STOPPING, INIT_STD, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE,
-    REGULARIZATION, SOLVER, Param,
+    BIAS_REGULARIZATION,
+    BIASED,
+    CG_STEPS,
+    EARLY_STOPPING,
+    INIT_STD,
+    N_EPOCHS,
+    N_FACTORS,
+    N_THREADS,
+    RANDOM_STATE,
+    RANK_BY,
+    REGULARIZATION,
+    SOLVER,
+    Param,
 )  # fmt: skip
 
 #: From this many factors up, solver="auto" takes CG: its warm-started steps match the exact solve's
@@ -72,6 +83,9 @@ class ALS(EarlyStopping, Recommender):
         See :class:`~mfrec.models.iterative.EarlyStopping`.
     n_threads : int, optional
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -99,6 +113,7 @@ class ALS(EarlyStopping, Recommender):
         *EARLY_STOPPING,
         N_THREADS,
         RANDOM_STATE,
+        RANK_BY,
     )  # fmt: skip
 
     def __init__(
@@ -119,6 +134,7 @@ class ALS(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -135,6 +151,7 @@ class ALS(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

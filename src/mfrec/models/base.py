@@ -33,6 +33,7 @@ from mfrec.models.latent import Latent
 from mfrec.models.params import Parametrized
 from mfrec.models.topn import TopN
 from mfrec.models.updates import Updates
+from mfrec.rankers import fit_ranker
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -94,6 +95,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         train, valid = self._prepare_validation(train, valid)
         self._remember(train, seen=given)
         started = time.perf_counter()
+        fit_ranker(self)  # first, so per-epoch ranking metrics measure the lists users get
         self._fit(train, valid, callback)
         self.fit_seconds_ = time.perf_counter() - started
         return self

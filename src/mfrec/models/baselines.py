@@ -8,7 +8,7 @@ import numpy as np
 
 from mfrec.data.interactions import Interactions
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.params import N_EPOCHS, Param
+from mfrec.models.params import N_EPOCHS, RANK_BY, Param
 
 
 def _rmse(model: Recommender, data: Interactions) -> float:
@@ -49,6 +49,9 @@ class Biases(Recommender):
         Shrinkage towards zero, in units of "pseudo-ratings" (measured on ML-100k folds);
         formerly ``reg_user`` and ``reg_item``.
     n_epochs : int, default=10
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -64,14 +67,21 @@ class Biases(Recommender):
         Param("item_bias_regularization", float, "Shrinkage of item biases, in pseudo-ratings.", low=0.0,
               search=(0.5, 30.0, "log"), aliases=("reg_item",)),
         N_EPOCHS.but(doc="Alternating half-steps (items then users)."),
+        RANK_BY,
     )  # fmt: skip
 
     def __init__(
-        self, user_bias_regularization: float = 5.0, item_bias_regularization: float = 3.0, n_epochs: int = 10
+        self,
+        user_bias_regularization: float = 5.0,
+        item_bias_regularization: float = 3.0,
+        n_epochs: int = 10,
+        *,
+        rank_by: str = "pick-like",
     ) -> None:
         self.user_bias_regularization = user_bias_regularization
         self.item_bias_regularization = item_bias_regularization
         self.n_epochs = n_epochs
+        self.rank_by = rank_by
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         mu = float(train.ratings.mean())

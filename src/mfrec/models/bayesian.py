@@ -14,7 +14,7 @@ from mfrec.kernels.bpmf import sample_rows
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, Param
+from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
 
 
 class BayesianMF(Recommender):
@@ -47,6 +47,9 @@ class BayesianMF(Recommender):
         Keep every ``thin``-th sample after burn-in (fewer stored factors).
     n_threads : int, optional
     random_state : int, default=0
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Attributes
     ----------
@@ -74,6 +77,7 @@ class BayesianMF(Recommender):
         Param("thin", int, "Keep every thin-th sample after burn-in.", low=1),
         N_THREADS,
         RANDOM_STATE,
+        RANK_BY,
     )
 
     def __init__(
@@ -85,6 +89,7 @@ class BayesianMF(Recommender):
         thin: int = 1,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -92,6 +97,7 @@ class BayesianMF(Recommender):
         self.thin = thin
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     @staticmethod
     def _draw_normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

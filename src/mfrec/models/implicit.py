@@ -19,21 +19,32 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError, TrainingError
 from mfrec.kernels.als import balanced_chunks
 from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
-from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.implicit_als import (
     gram,
     implicit_cg_step,
     implicit_cholesky_step,
     implicit_loss,
 )
+from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.als import cg_breakdown_error, resolve_solver
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EpochLoop
 from mfrec.models.params import (
-    BIAS_REGULARIZATION, CG_STEPS, INIT_STD, LEARNING_RATE, N_BLOCKS, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE,
-    REGULARIZATION, SOLVER, THRESHOLD, Param,
+    BIAS_REGULARIZATION,
+    CG_STEPS,
+    INIT_STD,
+    LEARNING_RATE,
+    N_BLOCKS,
+    N_EPOCHS,
+    N_FACTORS,
+    N_THREADS,
+    RANDOM_STATE,
+    REGULARIZATION,
+    SOLVER,
+    THRESHOLD,
+    Param,
 )  # fmt: skip
 
 CONFIDENCES = ("binary", "linear", "log")

@@ -12,8 +12,19 @@ from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping, init_factors
 from mfrec.models.params import (
-    BIAS_REGULARIZATION, BIASED, EARLY_STOPPING, INIT_STD, LEARNING_RATE, N_BLOCKS, N_EPOCHS, N_FACTORS, N_THREADS,
-    RANDOM_STATE, REGULARIZATION, Param,
+    BIAS_REGULARIZATION,
+    BIASED,
+    EARLY_STOPPING,
+    INIT_STD,
+    LEARNING_RATE,
+    N_BLOCKS,
+    N_EPOCHS,
+    N_FACTORS,
+    N_THREADS,
+    RANDOM_STATE,
+    RANK_BY,
+    REGULARIZATION,
+    Param,
 )  # fmt: skip
 
 
@@ -68,6 +79,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Threads for training and scoring; default all cores.
     random_state : int, default=0
         Seed for the initial factors and the block layout.
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Attributes
     ----------
@@ -112,6 +126,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         *EARLY_STOPPING,
         N_THREADS,
         RANDOM_STATE,
+        RANK_BY,
     )  # fmt: skip
 
     def __init__(
@@ -135,6 +150,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -154,6 +170,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         reg = self.user_regularization if self.user_regularization is not None else self.regularization

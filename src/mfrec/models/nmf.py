@@ -12,7 +12,16 @@ from mfrec.kernels.nmf import nmf_half_step
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
-from mfrec.models.params import EARLY_STOPPING, N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, REGULARIZATION, Param
+from mfrec.models.params import (
+    EARLY_STOPPING,
+    N_EPOCHS,
+    N_FACTORS,
+    N_THREADS,
+    RANDOM_STATE,
+    RANK_BY,
+    REGULARIZATION,
+    Param,
+)
 
 
 class NMF(EarlyStopping, Recommender):
@@ -41,6 +50,9 @@ class NMF(EarlyStopping, Recommender):
         Factors start uniform in [init_low, init_high] (both >= 0).
     early_stopping, validation_fraction, patience, restore_best
         See :class:`~mfrec.models.iterative.EarlyStopping`.
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -63,6 +75,7 @@ class NMF(EarlyStopping, Recommender):
         *EARLY_STOPPING,
         N_THREADS,
         RANDOM_STATE,
+        RANK_BY,
     )
 
     def __init__(
@@ -79,6 +92,7 @@ class NMF(EarlyStopping, Recommender):
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        rank_by: str = "pick-like",
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -91,6 +105,7 @@ class NMF(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.n_threads = n_threads
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         if train.ratings.min() < 0:

@@ -372,6 +372,8 @@ SOLVER = Param(
     choices=("auto", "cholesky", "cg"),
 )
 CG_STEPS = Param("cg_steps", int, "Conjugate-gradient steps per row and epoch (solver='cg').", low=1)
+RANK_BY = Param("rank_by", str, "How recommend orders lists: 'pick-like' ('will pick' x 'will like', see "
+                "mfrec.rankers) or 'rating' (the predicted rating).", choices=("pick-like", "rating"))
 THRESHOLD = Param("threshold", float, "Only values >= threshold are interactions (e.g. 4: 'liked').", optional=True)
 
 #: The parameters of :class:`~mfrec.models.iterative.EarlyStopping`.

@@ -9,7 +9,7 @@ from scipy.sparse.linalg import LinearOperator, svds
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.params import N_FACTORS, RANDOM_STATE, Param
+from mfrec.models.params import N_FACTORS, RANDOM_STATE, RANK_BY, Param
 
 
 class TruncatedSVD(Recommender):
@@ -34,6 +34,9 @@ class TruncatedSVD(Recommender):
     impute : {"item", "user"}, default="item"
     random_state : int, default=0
         Seed of ARPACK's start vector (makes the result reproducible).
+    rank_by : {"pick-like", "rating"}, default="pick-like"
+        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
+        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
 
     Examples
     --------
@@ -50,12 +53,16 @@ class TruncatedSVD(Recommender):
         Param("impute", str, "Missing cells take the item's mean (centred by users) or the user's.",
               choices=("item", "user"), search=["item", "user"]),
         RANDOM_STATE.but(doc="Seed of ARPACK's start vector."),
+        RANK_BY,
     )  # fmt: skip
 
-    def __init__(self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0) -> None:
+    def __init__(
+        self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0, *, rank_by: str = "pick-like"
+    ) -> None:
         self.n_factors = n_factors
         self.impute = impute
         self.random_state = random_state
+        self.rank_by = rank_by
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         m, n = train.n_users, train.n_items

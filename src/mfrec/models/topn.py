@@ -14,6 +14,7 @@ import pandas as pd
 from mfrec import ranking
 from mfrec._validation import check_choice, check_int
 from mfrec.exceptions import ParameterError
+from mfrec.rankers import uses_ranker
 
 
 class TopN:
@@ -66,8 +67,11 @@ class TopN:
         "popularity") and ``score_kind`` (what ``score`` is on that row), plus
         ``title`` when the training data had titles. ``score_kind`` is "rating"
         for rating models: the predicted rating clipped to the scale, as
-        :meth:`predict` gives it (ranking uses the unclipped value, so ties at the
-        top of the scale keep their order); "preference" for implicit models (an
+        :meth:`predict` gives it. Rating models order their lists by "will pick" x
+        "will like" (``rank_by="pick-like"``, the default: see :mod:`mfrec.rankers`),
+        so a less likely pick with a higher predicted rating can come later; with
+        ``rank_by="rating"`` they order by the unclipped predicted rating (ties at
+        the top of the scale keep their order). "preference" for implicit models (an
         unbounded ranking score); "popularity" for the popularity fallback and
         the Popularity baseline (the item's number of training interactions).
 
@@ -90,6 +94,8 @@ class TopN:
         known = user_rows >= 0
         item_rows, scores, counts = self._recommend_rows(user_rows[known], n, exclude_seen=exclude_seen, allowed=allowed)
         keep = np.arange(item_rows.shape[1])[None, :] < counts[:, None]
+        if uses_ranker(self):  # ordered by pick x like; the score shown is still the predicted rating
+            scores[keep] = self._predict_rows(np.repeat(user_rows[known], counts).astype(np.int32), item_rows[keep])
         frame = pd.DataFrame(
             {
                 "user": np.repeat(self.user_map_.to_ids(user_rows[known]), counts),
@@ -120,7 +126,10 @@ class TopN:
                           explain: bool) -> pd.DataFrame:  # fmt: skip
         from mfrec.models.coldstart import score_folded
 
-        rows, scores = self._top_of(score_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed)
+        rows, scores = self._top_of(ranking.rank_scores_folded(self, folded), folded.item_rows if exclude_seen else None,
+                                    n, allowed)  # fmt: skip
+        if uses_ranker(self) and folded.source != "popularity":
+            scores = score_folded(self, folded)[rows]
         kind = "popularity" if folded.source == "popularity" else self.score_kind
         frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
                               "score": self._shown_scores(scores, kind), "rank": np.arange(1, rows.size + 1),

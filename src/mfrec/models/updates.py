@@ -122,7 +122,13 @@ class Updates:
             raise ParameterError(f"{type(self).__name__} does not support partial_fit (its objective is not the "
                                  "least-squares update partial_fit runs); refit it on all the data")  # fmt: skip
         check_int("passes", passes, 1)
+        from mfrec.rankers import refresh_users
+
+        before = np.diff(self.seen_indptr_)
         partial_fit(self, data, passes, **read_options)
+        after = np.diff(self.seen_indptr_)
+        changed = np.flatnonzero(after[: before.size] != before)
+        refresh_users(self, np.concatenate([changed, np.arange(before.size, after.size)]))  # their picks changed
         return self
 
     def _fold_in_regularization(self) -> tuple[float, float]:
@@ -170,6 +176,9 @@ class Updates:
             self.user_factors_ = np.vstack([self.user_factors_, np.zeros((extra_users, k), np.float32)])
             self.item_factors_ = np.vstack([self.item_factors_, new_factors]).astype(np.float32)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(extra_items, np.int64)])
+        from mfrec.rankers import extend
+
+        extend(self, extra_users, extra_items)
         if self.item_labels_ is not None and extra_items:
             labels = item_labels
             if labels is None:
