@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from mfrec.spark.scoring import predict, recommend_all
 from mfrec.spark.session import require_spark, session
-from mfrec.spark.training import train
+from mfrec.spark.training import SparkFit, fit, train
 from mfrec.spark.tuning import tune
 
-__all__ = ["predict", "recommend_all", "require_spark", "session", "train", "tune"]
+__all__ = ["SparkFit", "fit", "predict", "recommend_all", "require_spark", "session", "train", "tune"]
