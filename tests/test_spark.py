@@ -189,3 +189,15 @@ def test_cli_trains_on_spark_and_recommends_all_through_spark(spark, ratings, tm
     refused = runner.invoke(app, ["train", str(tmp_path / "ratings.parquet"), "--engine", "spark", "-m", "sgd",
                                   "-o", str(tmp_path / "other")])  # fmt: skip
     assert refused.exit_code == 2 and "als and implicit-als" in refused.output
+
+
+def test_missing_pyspark_is_reported_with_what_to_install(monkeypatch):
+    import sys
+
+    from mfrec.exceptions import ParameterError
+    from mfrec.spark.session import require_spark
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark now raises ImportError
+    assert "pip install 'mfrec[spark]'" in missing()
+    with pytest.raises(ParameterError, match="pyspark"):
+        require_spark()
