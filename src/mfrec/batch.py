@@ -1,11 +1,11 @@
-"""Batch top-N for every user, streamed to Parquet one chunk of users at a time.
+"""Top-N for every user, a block of users at a time: streamed to Parquet here, or run inside Spark tasks.
 
-Nothing of size users x items exists: each chunk of ``chunk_users`` users is scored
-in blocks by :func:`mfrec.ranking.top_n_rows` (64 MB of scores at a time), reduced
-to its top ``n`` and written as one Parquet row group. Memory is the model plus
-one chunk, whatever the number of users. The rows are those of
-:meth:`Recommender.recommend` for the same users (``user, item, score, rank``;
-``score`` is the predicted rating clipped to the scale for rating models).
+Both engines use :func:`recommendation_batches`, so ``mfrec recommend --all`` on one machine
+and ``--engine spark`` write the same rows, and those rows are what
+:meth:`Recommender.recommend` answers for the same users (``user, item, score, rank``).
+Nothing of size users x items exists: ``recommend`` scores a block in slices through
+:mod:`mfrec.ranking`, and each block becomes one Parquet row group, so memory is the model
+plus one block whatever the number of users.
 
 Examples
 --------
@@ -23,26 +23,71 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from mfrec._validation import check_int
-from mfrec.ranking import candidate_mask, top_n_rows
+from mfrec.exceptions import ParameterError
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
 
-#: Users per Parquet row group: 50k users x top-10 is 500k rows (~8 MB).
+#: Users per block (one Parquet row group): 50k users x top-10 is 500k rows (~8 MB).
 CHUNK_USERS = 50_000
+#: The columns of a batch of recommendations, in order.
+COLUMNS = ("user", "item", "score", "rank")
 
 
-def _id_type(ids: np.ndarray) -> Any:
-    import pyarrow as pa
-
+def id_type(ids: np.ndarray) -> pa.DataType:
+    """The Arrow type of an id column: int64 for integer ids, else string."""
     return pa.int64() if ids.dtype.kind in "iu" else pa.string()
+
+
+def schema(model: Recommender) -> pa.Schema:
+    """Arrow schema of ``model``'s recommendations: ``user, item`` as its ids, ``score`` float32, ``rank`` int32."""
+    return pa.schema(
+        [
+            ("user", id_type(model.user_map_.ids)),
+            ("item", id_type(model.item_map_.ids)),
+            ("score", pa.float32()),
+            ("rank", pa.int32()),
+        ]
+    )
+
+
+def recommendation_batches(
+    model: Recommender,
+    users: Any = None,
+    n: int = 10,
+    *,
+    exclude_seen: bool = True,
+    items: Any = None,
+    exclude_items: Any = None,
+    batch_size: int = 10_000,
+) -> Iterator[pd.DataFrame]:
+    """``model.recommend`` for ``users`` (default: every user it knows), ``batch_size`` users per DataFrame.
+
+    Each frame has the columns ``user, item, score, rank`` with the dtypes of :func:`schema`.
+    Unknown users are refused before the first batch.
+    """
+    model._require_fitted()
+    check_int("n", n, 1)
+    check_int("batch_size", batch_size, 1)
+    if users is None:
+        ids = model.user_map_.ids
+    else:
+        ids = model.user_map_.to_ids(model.user_map_.lookup(users, what="user"))
+    for start in range(0, len(ids), batch_size):
+        recs = model.recommend(
+            ids[start : start + batch_size], n, exclude_seen=exclude_seen, items=items, exclude_items=exclude_items
+        )
+        frame = recs.loc[:, list(COLUMNS)].reset_index(drop=True)
+        yield frame.astype({"score": np.float32, "rank": np.int32})
 
 
 def recommend_all(
@@ -55,60 +100,55 @@ def recommend_all(
     items: Any = None,
     exclude_items: Any = None,
     chunk_users: int = CHUNK_USERS,
-    n_threads: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write the top-``n`` of every user (or of ``users``) to the Parquet file ``output``.
 
-    ``items`` / ``exclude_items`` are an allow- and a deny-list as in
-    :meth:`Recommender.recommend`. The file is written beside ``output`` and renamed
-    into place at the end, so a reader never sees half a file. ``progress(k)`` is
-    called after each chunk with the number of users done. Returns ``{"users",
-    "rows", "row_groups", "output"}``.
+    ``items`` / ``exclude_items`` are an allow- and a deny-list as in :meth:`Recommender.recommend`.
+    The file is written beside ``output`` and renamed into place at the end, so a reader never
+    sees half a file. ``progress(k)`` is called after each block with the number of users done.
+    Returns ``{"users", "rows", "row_groups", "output"}``.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     model._require_fitted()
-    n = check_int("n", n, 1)
     chunk_users = check_int("chunk_users", chunk_users, 1)
-    user_rows = (
-        np.arange(len(model.user_map_), dtype=np.int32) if users is None else model.user_map_.lookup(users, what="user")
-    )
-    allowed = candidate_mask(model, items, exclude_items)
-    user_ids, item_ids = model.user_map_.ids, model.item_map_.ids
-    clip = model.score_kind == "rating"
-    schema = pa.schema(
-        [("user", _id_type(user_ids)), ("item", _id_type(item_ids)), ("score", pa.float32()), ("rank", pa.int32())]
-    )
     output = Path(output)
+    if output.is_dir():
+        raise ParameterError(f"{output} is a folder; give a file name such as recs.parquet")
+    n_users = len(model.user_map_) if users is None else len(model.user_map_.lookup(users, what="user"))
+    batches = recommendation_batches(
+        model, users, n, exclude_seen=exclude_seen, items=items, exclude_items=exclude_items, batch_size=chunk_users
+    )
+    arrow_schema = schema(model)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
-    rows = groups = 0
+    rows = groups = done = 0
     try:
-        with pq.ParquetWriter(partial, schema) as writer:
-            for start in range(0, len(user_rows), chunk_users):
-                chunk = user_rows[start : start + chunk_users]
-                top, scores, counts = top_n_rows(model, chunk, n, exclude_seen=exclude_seen, allowed=allowed,
-                                                 n_threads=n_threads)  # fmt: skip
-                keep = np.arange(top.shape[1])[None, :] < counts[:, None]
-                shown = np.clip(scores[keep], *model.rating_scale_) if clip else scores[keep]
-                ranks = np.broadcast_to(np.arange(1, top.shape[1] + 1, dtype=np.int32), top.shape)[keep]
-                table = pa.table(
-                    {
-                        "user": pa.array(np.repeat(user_ids[chunk], counts), type=schema.field("user").type),
-                        "item": pa.array(item_ids[top[keep]], type=schema.field("item").type),
-                        "score": pa.array(shown.astype(np.float32, copy=False)),
-                        "rank": pa.array(ranks),
-                    },
-                    schema=schema,
-                )
-                writer.write_table(table)
-                rows += table.num_rows
+        with pq.ParquetWriter(partial, arrow_schema) as writer:
+            for frame in batches:
+                writer.write_table(pa.Table.from_pandas(frame, schema=arrow_schema, preserve_index=False))
+                rows += len(frame)
                 groups += 1
                 if progress:
-                    progress(len(chunk))
+                    block = min(chunk_users, n_users - done)
+                    done += block
+                    progress(block)
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
-    return {"users": len(user_rows), "rows": int(rows), "row_groups": groups, "output": str(output)}
+    return {"users": n_users, "rows": int(rows), "row_groups": groups, "output": str(output)}
+
+
+def write_recommendations(
+    model: Recommender, path: str | os.PathLike, n: int = 10, *, users: Any = None, exclude_seen: bool = True,
+    batch_size: int = 10_000,
+) -> int:  # fmt: skip
+    """:func:`recommend_all` returning just the number of rows written.
+
+    Examples
+    --------
+    >>> write_recommendations(model, "recs.parquet", n=10)  # doctest: +SKIP
+    9430
+    """
+    return recommend_all(model, path, n=n, users=users, exclude_seen=exclude_seen, chunk_users=batch_size)["rows"]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from mfrec.cli import datasets as datasets_cli
+from mfrec.cli import engine as engine_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
 from mfrec.cli.coldstart import cold_start_command as _cold_start
@@ -98,14 +99,21 @@ def train(
     quiet: Quiet = False,
     ratings_log: Annotated[Path | None, typer.Option(help="Also train on the ratings logged by mfrec serve "
                                                           "(its SQLite --db); the log wins on repeats.")] = None,
+    engine: engine_cli.Engine = "local",
+    master: engine_cli.Master = None,
 ) -> None:
-    """Fit a model on DATA and save it to --output.
+    """Fit a model on DATA and save it to --output (--engine spark: als or implicit-als on Spark MLlib).
 
     Example: mfrec train ratings.csv --model sgd --factors 64 --epochs 20 -o model/
     """
     from mfrec.data import load
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
+    engine_cli.check_engine(engine)
+    if engine == "spark":
+        options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
+        return engine_cli.train_on_spark(data, output, model, model_params(model, flags, params, param), options,
+                                         master, json_output, quiet)  # fmt: skip
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
@@ -255,21 +263,21 @@ def recommend(
                                                      "(repeat; folded in, no retraining).")] = None,
     unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")] = "error",
     explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
-    all_users: Annotated[bool, typer.Option("--all", help="Every user (or the --user ones), streamed to -o.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Parquet file for --all.")] = None,
+    all_users: engine_cli.AllUsers = False,
+    output: engine_cli.ParquetOut = None,
+    engine: engine_cli.Engine = "local",
+    master: engine_cli.Master = None,
     json_output: AsJson = False,
 ) -> None:
-    """Top-N items for users of a saved model, or for a new user given by --rated; --all writes Parquet.
+    """Top-N items for users of a saved model, for a new user given by --rated, or for --all users to Parquet.
 
     Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ --all -o recs.parquet
     """
     from mfrec.persistence import load_model
 
-    model = load_model(model_dir)
     if all_users:
-        from mfrec.cli.batch import recommend_all_command
-
-        return recommend_all_command(model, output, n, user, include_seen, json_output)
+        return engine_cli.recommend_all(model_dir, output, n, user, include_seen, engine, master, json_output)
+    model = load_model(model_dir)
     if rated:
         pairs = dict(_item_rating(text) for text in rated)
         frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,

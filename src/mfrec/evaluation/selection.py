@@ -124,12 +124,22 @@ def _init_worker(splits: list[Split]) -> None:
     _WORKER_SPLITS = splits
 
 
-def _score_candidate(name: str, params: dict[str, Any], k: int, threshold: float) -> tuple[dict[str, Any], float]:
+def score_candidate(name: str, params: dict[str, Any], splits: Sequence[Split], *, k: int = 10,
+                    threshold: float = 4.0) -> tuple[dict[str, Any], float]:  # fmt: skip
+    """Cross-validate one candidate, ``make_model(name, **params)``, on ``splits``: (mean/std metrics, seconds).
+
+    What every search runs per candidate; callers that schedule candidates elsewhere
+    (``mfrec.spark.tune`` runs them as Spark tasks) use it too.
+    """
     started = time.perf_counter()
     model = make_model(name, **params)
-    result = evaluate(lambda: clone(model), _WORKER_SPLITS, k=k, threshold=threshold)
+    result = evaluate(lambda: clone(model), list(splits), k=k, threshold=threshold)
     result.pop("per_fold", None)
     return result, time.perf_counter() - started
+
+
+def _score_candidate(name: str, params: dict[str, Any], k: int, threshold: float) -> tuple[dict[str, Any], float]:
+    return score_candidate(name, params, _WORKER_SPLITS, k=k, threshold=threshold)
 
 
 def _check_model(name: str) -> None:
@@ -222,6 +232,14 @@ def search(
                 if on_result:
                     on_result(params, scores[metric])
     return result
+
+
+def sample_candidates(name: str, count: int, *, space: dict[str, Any] | None = None, seed: int = 0) -> list[dict[str, Any]]:
+    """``count`` candidates for ``name``: the model's defaults first, then draws from ``space`` (default its search space)."""
+    _check_model(name)
+    space = SEARCH_SPACES.get(name, {}) if space is None else space
+    rng = np.random.default_rng(seed)
+    return [{}] + [_sample(space, rng) for _ in range(count - 1)]
 
 
 def grid_search(name: str, grid: dict[str, Sequence[Any]], splits: Sequence[Split], **options: Any) -> SearchResult:
