@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -67,8 +67,26 @@ def mfrec_slopes(
     fits, cpus = [], []
     for epochs in (1, SLOPE_EPOCHS):
         with tempfile.TemporaryDirectory() as out:
-            stdout, peak, cpu = run_timed([executable or MFREC, "train", data, "-m", model, "-k", factors, "--epochs", epochs,
-                                         "--threads", threads, *extra, "--json", "--quiet", "-o", out])  # fmt: skip
+            stdout, peak, cpu = run_timed(
+                [
+                    executable or MFREC,
+                    "train",
+                    data,
+                    "-m",
+                    model,
+                    "-k",
+                    factors,
+                    "--epochs",
+                    epochs,
+                    "--threads",
+                    threads,
+                    *extra,
+                    "--json",
+                    "--quiet",
+                    "-o",
+                    out,
+                ]
+            )
         fits.append(last_json(stdout)["fit_seconds"])
         cpus.append(cpu)
     return (fits[1] - fits[0]) / (SLOPE_EPOCHS - 1), (cpus[1] - cpus[0]) / (SLOPE_EPOCHS - 1), peak
@@ -79,7 +97,9 @@ def grid(**values: list) -> list[dict]:
     return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
 
 
-def ranked_scores(tests: list, lists: list[dict[str, list]], k: int = 10, threshold: float = 4.0) -> tuple[float, float]:
+def ranked_scores(
+    tests: list, lists: list[dict[str, list]], k: int = 10, threshold: float = 4.0
+) -> tuple[float, float]:
     """Mean NDCG@k and P@k of top-k lists, one function for every engine's lists (issue 11 #3).
 
     ``tests[s]`` is split s's test Interactions, ``lists[s]`` maps a user id (as str) to that user's ranked item
@@ -111,8 +131,25 @@ def synthetic_file(users: int, items: int, ratings: int) -> Path:
     """The benchmark's synthetic Parquet file (seed 0), generated with ``mfrec datasets synth`` if missing."""
     path = HERE / ".data" / f"synth-{users}x{items}-{ratings}.parquet"
     if not path.exists():
-        subprocess.run([str(MFREC), "datasets", "synth", "--users", str(users), "--items", str(items),
-                        "--ratings", str(ratings), "--seed", "0", "-o", str(path), "--quiet"], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                str(MFREC),
+                "datasets",
+                "synth",
+                "--users",
+                str(users),
+                "--items",
+                str(items),
+                "--ratings",
+                str(ratings),
+                "--seed",
+                "0",
+                "-o",
+                str(path),
+                "--quiet",
+            ],
+            check=True,
+        )
     return path
 
 
@@ -154,7 +191,7 @@ def write_section(name: str, body: str, *, update_results: bool | None = None) -
     appended, only when asked (issue 12 #13). Returns the run folder.
     """
     update = UPDATE_RESULTS if update_results is None else update_results
-    run = RUNS / f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{name}"
+    run = RUNS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{name}"
     run.mkdir(parents=True, exist_ok=True)
     (run / "section.md").write_text(body.strip() + "\n")
     where = f"{RESULTS} updated" if update else "RESULTS.md untouched (pass --update-results to update it)"

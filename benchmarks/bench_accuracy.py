@@ -77,11 +77,17 @@ def relevant_scores(split_names: list[str], outputs: dict[str, dict]) -> dict[st
     """RMSE, MAE (per split, then the mean over splits) and NDCG/P@10 of one engine's outputs on some splits."""
     tests = [splits[name][1] for name in split_names]
     ndcg, precision = ranked_scores(tests, [outputs[name]["lists"] for name in split_names])
-    errors = [(rmse(test.ratings, outputs[name]["pred"]), mae(test.ratings, outputs[name]["pred"]))
-              for name, test in zip(split_names, tests)]  # fmt: skip
-    return {"rmse": float(np.mean([e[0] for e in errors])), "mae": float(np.mean([e[1] for e in errors])),
-            "ndcg": ndcg, "precision": precision,
-            "fit_seconds": float(np.mean([outputs[name]["fit_seconds"] for name in split_names]))}  # fmt: skip
+    errors = [
+        (rmse(test.ratings, outputs[name]["pred"]), mae(test.ratings, outputs[name]["pred"]))
+        for name, test in zip(split_names, tests)
+    ]
+    return {
+        "rmse": float(np.mean([e[0] for e in errors])),
+        "mae": float(np.mean([e[1] for e in errors])),
+        "ndcg": ndcg,
+        "precision": precision,
+        "fit_seconds": float(np.mean([outputs[name]["fit_seconds"] for name in split_names])),
+    }
 
 
 def mfrec_outputs(name: str, params: dict, split_names: list[str]) -> dict[str, dict]:
@@ -139,15 +145,22 @@ if not args.skip_search:
     selection = GROUPS["u1..u5 (selection)"]
     for label, candidates in SEARCH.items():
         if label.startswith("mfrec"):
-            scored = [(relevant_scores(selection, mfrec_outputs("sgd", params, selection))["rmse"], params)
-                      for params in candidates]  # fmt: skip
+            scored = [
+                (relevant_scores(selection, mfrec_outputs("sgd", params, selection))["rmse"], params)
+                for params in candidates
+            ]
         else:
             configs = {f"c{i}": {"algo": "svd", **params} for i, params in enumerate(candidates)}
             outputs = surprise_outputs(configs, selection)
-            scored = [(relevant_scores(selection, outputs[f"c{i}"])["rmse"], params) for i, params in enumerate(candidates)]
+            scored = [
+                (relevant_scores(selection, outputs[f"c{i}"])["rmse"], params) for i, params in enumerate(candidates)
+            ]
         best_score, best = min(scored, key=lambda pair: pair[0])
-        outputs = (mfrec_outputs("sgd", best, every_split) if label.startswith("mfrec")
-                   else surprise_outputs({"best": {"algo": "svd", **best}}, every_split)["best"])  # fmt: skip
+        outputs = (
+            mfrec_outputs("sgd", best, every_split)
+            if label.startswith("mfrec")
+            else surprise_outputs({"best": {"algo": "svd", **best}}, every_split)["best"]
+        )
         rows[f"{label}, tuned"] = {group: relevant_scores(names, outputs) for group, names in GROUPS.items()}
         search_lines.append(f"- {label}: {len(candidates)} candidates, best `{best}` (selection RMSE {best_score:.4f})")
         print(search_lines[-1], flush=True)
@@ -170,8 +183,12 @@ for name, by_group in rows.items():
     cells = " | ".join(f"{r['rmse']:.4f} | {r['ndcg']:.4f}" for r in by_group.values())
     lines.append(f"| {name} | {cells} | {by_group['u1..u5 (selection)']['fit_seconds']:.2f} |")
 if search_lines:
-    lines += ["", "Equal-budget search (selection on u1..u5 mean RMSE; the tuned rows above are reported on every split):",
-              "", *search_lines]  # fmt: skip
+    lines += [
+        "",
+        "Equal-budget search (selection on u1..u5 mean RMSE; the tuned rows above are reported on every split):",
+        "",
+        *search_lines,
+    ]
 if "ML-1M temporal 80/20" not in GROUPS:
     lines += ["", "ML-1M: not run here (offline, no cached copy); `mfrec datasets fetch ml-1m` then re-run."]
 write_section("accuracy", "\n".join(lines))

@@ -51,11 +51,15 @@ for round_ in range(args.rounds):
 n = args.ratings
 median = {name: (statistics.median(r[0] for r in rows), max(r[1] for r in rows)) for name, rows in runs.items()}
 lines = [
-    (f"## Explicit ALS: synthetic {n / 1e6:.0f}M ratings ({args.users:,} x {args.items:,}), k = {args.factors}, "
-     f"{args.threads} threads"),
+    (
+        f"## Explicit ALS: synthetic {n / 1e6:.0f}M ratings ({args.users:,} x {args.items:,}), k = {args.factors}, "
+        f"{args.threads} threads"
+    ),
     "",
-    (f"`python benchmarks/bench_als.py --rounds {args.rounds}` — {machine()}. One iteration = users + items. "
-     f"CG: 3 steps per row, warm-started. {STATISTIC} ({args.rounds} rounds)."),
+    (
+        f"`python benchmarks/bench_als.py --rounds {args.rounds}` — {machine()}. One iteration = users + items. "
+        f"CG: 3 steps per row, warm-started. {STATISTIC} ({args.rounds} rounds)."
+    ),
     "",
     "| engine | s / iteration (median) | M ratings / s | peak RSS MB | per round s |",
     "|---|---|---|---|---|",

@@ -48,8 +48,11 @@ try:
         for model in models:
             for threads in (1, 2) if round_ % 2 == 0 else (2, 1):  # alternate which goes first
                 times[model, threads].append(fit_seconds(model, threads))
-            print(f"round {round_ + 1} {model}: 1 thread {times[model, 1][-1]:.3f} s, "
-                  f"2 threads {times[model, 2][-1]:.3f} s", flush=True)  # fmt: skip
+            print(
+                f"round {round_ + 1} {model}: 1 thread {times[model, 1][-1]:.3f} s, "
+                f"2 threads {times[model, 2][-1]:.3f} s",
+                flush=True,
+            )
 finally:
     hog.kill()
     hog.wait()
@@ -57,16 +60,20 @@ finally:
 lines = [
     f"## Contention: 1 vs 2 threads next to a busy-loop process, synthetic {args.ratings:,} ratings",
     "",
-    (f"`python benchmarks/bench_contention.py` — {machine()}; {args.rounds} interleaved rounds. Statistic: median "
-     "over rounds of the wall time of `fit` (warm kernels), and median of the per-round ratio 2-thread / 1-thread. "
-     "Bar (issue 11 #18): ratio <= 1.5."),
+    (
+        f"`python benchmarks/bench_contention.py` — {machine()}; {args.rounds} interleaved rounds. Statistic: median "
+        "over rounds of the wall time of `fit` (warm kernels), and median of the per-round ratio 2-thread / 1-thread. "
+        "Bar (issue 11 #18): ratio <= 1.5."
+    ),
     "",
     "| model | 1 thread s (median) | 2 threads s (median) | ratio 2 / 1 (median of rounds) | ratios per round |",
     "|---|---|---|---|---|",
 ]
 for model in models:
     ratios = [two / one for one, two in zip(times[model, 1], times[model, 2])]
-    lines.append(f"| mfrec {model} | {statistics.median(times[model, 1]):.3f} | {statistics.median(times[model, 2]):.3f} "
-                 f"| **{statistics.median(ratios):.2f}** | {', '.join(f'{r:.2f}' for r in ratios)} |")  # fmt: skip
+    lines.append(
+        f"| mfrec {model} | {statistics.median(times[model, 1]):.3f} | {statistics.median(times[model, 2]):.3f} "
+        f"| **{statistics.median(ratios):.2f}** | {', '.join(f'{r:.2f}' for r in ratios)} |"
+    )
 write_section("contention", "\n".join(lines))
 print("\n".join(lines))

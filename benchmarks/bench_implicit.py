@@ -75,8 +75,13 @@ def mfrec_lists(name: str, params: dict, split_names: list[str]) -> list[dict[st
 
 
 def peer_lists(configs: dict[str, dict], split_names: list[str]) -> dict[str, list[dict[str, list[int]]]]:
-    command = [str(peers_python), str(HERE / "peers/implicit_folds.py"), args.ml100k, ",".join(split_names),
-               json.dumps(configs)]  # fmt: skip
+    command = [
+        str(peers_python),
+        str(HERE / "peers/implicit_folds.py"),
+        args.ml100k,
+        ",".join(split_names),
+        json.dumps(configs),
+    ]
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
@@ -107,28 +112,38 @@ for model in ("als", "bpr"):
     candidates = GRIDS["mfrec", model]
     selection = [scored(mfrec_lists(name, params, SELECT), SELECT)[0] for params in candidates]
     best = candidates[int(np.argmax(selection))]
-    add_row(f"mfrec {name} ({describe(best)})", f"tuned: best of {len(candidates)} on u1..u5",
-            mfrec_lists(name, best, SELECT), mfrec_lists(name, best, REPORT))  # fmt: skip
+    add_row(
+        f"mfrec {name} ({describe(best)})",
+        f"tuned: best of {len(candidates)} on u1..u5",
+        mfrec_lists(name, best, SELECT),
+        mfrec_lists(name, best, REPORT),
+    )
     configs = {str(i): {"model": model, **params} for i, params in enumerate(GRIDS["implicit", model])}
     peer = peer_lists(configs, SELECT)
     selection = [scored(peer[str(i)], SELECT)[0] for i in range(len(configs))]
     best = GRIDS["implicit", model][int(np.argmax(selection))]
     report = peer_lists({"best": {"model": model, **best}}, REPORT)["best"]
-    add_row(f"implicit {model.upper()} ({describe(best)})", f"tuned: best of {len(configs)} on u1..u5",
-            [peer[str(int(np.argmax(selection)))][i] for i in range(5)], report)  # fmt: skip
+    add_row(
+        f"implicit {model.upper()} ({describe(best)})",
+        f"tuned: best of {len(configs)} on u1..u5",
+        [peer[str(int(np.argmax(selection)))][i] for i in range(5)],
+        report,
+    )
 popularity = mfrec_lists("popularity", {}, SELECT), mfrec_lists("popularity", {}, REPORT)
 add_row("mfrec popularity", "no parameters", *popularity)
 
 lines = [
     "## Implicit feedback: ml-100k read as interactions",
     "",
-    (f"`python benchmarks/bench_implicit.py` — {machine()}. Every training rating is an interaction; candidates "
-     "are the items not in the user's training set; relevant = test rating >= 4. Every top-10 list (mfrec's and "
-     "implicit's) is scored by the same function, `_common.ranked_scores` (mfrec.evaluation.metrics per user); "
-     "mean over users within a split, then over splits. Equal tuning budget: per model, each library searches a "
-     "grid of the same size (ALS: factors x regularization x alpha x iterations = 16; BPR: learning rate x "
-     "regularization x factors = 8), chosen on the u1..u5 mean NDCG@10. The u1..u5 columns of tuned rows are "
-     "therefore selection scores; ua/ub (mean of the two splits) were not used for any choice."),
+    (
+        f"`python benchmarks/bench_implicit.py` — {machine()}. Every training rating is an interaction; candidates "
+        "are the items not in the user's training set; relevant = test rating >= 4. Every top-10 list (mfrec's and "
+        "implicit's) is scored by the same function, `_common.ranked_scores` (mfrec.evaluation.metrics per user); "
+        "mean over users within a split, then over splits. Equal tuning budget: per model, each library searches a "
+        "grid of the same size (ALS: factors x regularization x alpha x iterations = 16; BPR: learning rate x "
+        "regularization x factors = 8), chosen on the u1..u5 mean NDCG@10. The u1..u5 columns of tuned rows are "
+        "therefore selection scores; ua/ub (mean of the two splits) were not used for any choice."
+    ),
     "",
     "| model | chosen | NDCG@10 u1..u5 | P@10 u1..u5 | NDCG@10 ua/ub | P@10 ua/ub |",
     "|---|---|---|---|---|---|",
@@ -157,17 +172,26 @@ if not args.skip_speed:
     median = {name: (statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for name, rs in runs.items()}
     lines += [
         "",
-        (f"Speed: synthetic 20M interactions (200,000 x 50,000), k = 64, 2 threads; one ALS iteration (users + "
-         f"items) or one BPR epoch (20M samples). {STATISTIC} ({args.rounds} rounds)."),
+        (
+            f"Speed: synthetic 20M interactions (200,000 x 50,000), k = 64, 2 threads; one ALS iteration (users + "
+            f"items) or one BPR epoch (20M samples). {STATISTIC} ({args.rounds} rounds)."
+        ),
         "",
         "| engine | s / iteration (median) | M interactions / s | peak RSS MB | per round s |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {name} | {s:.3f} | {20 / s:.1f} | {peak:,.0f} | {', '.join(f'{r[0]:.3f}' for r in runs[name])} |"
-              for name, (s, peak) in median.items()]  # fmt: skip
+    lines += [
+        f"| {name} | {s:.3f} | {20 / s:.1f} | {peak:,.0f} | {', '.join(f'{r[0]:.3f}' for r in runs[name])} |"
+        for name, (s, peak) in median.items()
+    ]
     als_ratio = median["implicit ALS (CG)"][0] / median["mfrec implicit-als (CG, 3 steps)"][0]
     bpr_ratio = median["implicit BPR"][0] / median["mfrec bpr"][0]
-    lines += ["", (f"Ratios of medians (same run): mfrec ALS is **{als_ratio:.2f}x** implicit's ALS speed, mfrec BPR "
-                   f"**{bpr_ratio:.2f}x** implicit's BPR speed.")]  # fmt: skip
+    lines += [
+        "",
+        (
+            f"Ratios of medians (same run): mfrec ALS is **{als_ratio:.2f}x** implicit's ALS speed, mfrec BPR "
+            f"**{bpr_ratio:.2f}x** implicit's BPR speed."
+        ),
+    ]
 write_section("implicit", "\n".join(lines))
 print("\n".join(lines))

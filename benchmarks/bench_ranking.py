@@ -53,8 +53,13 @@ def candidates(model: Recommender) -> dict[str, Callable[[np.ndarray], np.ndarra
     }
 
 
-def measure(model: Recommender, train: Interactions, test: Interactions, ranking: str,
-            scorer: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:  # fmt: skip
+def measure(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    ranking: str,
+    scorer: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, Any]:
     """``score`` of the fitted ``model`` with its lists ordered by ``ranking`` (or by ``scorer``)."""
     saved = model.rank_by
     model.rank_by = ranking
@@ -73,15 +78,20 @@ def mean(rows: list[dict[str, Any]], key: str) -> float:
 
 def fold_table(splits: list, models: list[str], with_candidates: bool) -> None:
     print(f"\n## ML-100k folds u1..u{len(splits)}: NDCG@{K} and RMSE (mean over folds)\n")
-    print(f"| model | NDCG@{K} by rating (before) | NDCG@{K} default (pick x like) | RMSE by rating | RMSE default "
-          f"| coverage@{K} | popularity@{K} | novelty@{K} |")  # fmt: skip
+    print(
+        f"| model | NDCG@{K} by rating (before) | NDCG@{K} default (pick x like) | RMSE by rating | RMSE default "
+        f"| coverage@{K} | popularity@{K} | novelty@{K} |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in ("popularity", "implicit-als"):
         rows = []
         for train, test in splits:
             rows.append(score(make_model(name).fit(train), train, test, k=K))
-        print(f"| {name} | | {mean(rows, f'ndcg@{K}'):.4f} | | | {mean(rows, f'coverage@{K}'):.3f} "
-              f"| {mean(rows, f'popularity@{K}'):.1f} | {mean(rows, f'novelty@{K}'):.2f} |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | | {mean(rows, f'ndcg@{K}'):.4f} | | | {mean(rows, f'coverage@{K}'):.3f} "
+            f"| {mean(rows, f'popularity@{K}'):.1f} | {mean(rows, f'novelty@{K}'):.2f} |",
+            flush=True,
+        )
     catalogue = []
     extra: dict[str, dict[str, list[float]]] = {}
     for name in models:
@@ -96,9 +106,12 @@ def fold_table(splits: list, models: list[str], with_candidates: bool) -> None:
                     extra.setdefault(label, {}).setdefault(name, []).append(
                         measure(model, train, test, "rating", scorer)[f"ndcg@{K}"]
                     )
-        print(f"| {name} | {mean(before, f'ndcg@{K}'):.4f} | {mean(after, f'ndcg@{K}'):.4f} "
-              f"| {mean(before, 'rmse'):.4f} | {mean(after, 'rmse'):.4f} | {mean(after, f'coverage@{K}'):.3f} "
-              f"| {mean(after, f'popularity@{K}'):.1f} | {mean(after, f'novelty@{K}'):.2f} |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | {mean(before, f'ndcg@{K}'):.4f} | {mean(after, f'ndcg@{K}'):.4f} "
+            f"| {mean(before, 'rmse'):.4f} | {mean(after, 'rmse'):.4f} | {mean(after, f'coverage@{K}'):.3f} "
+            f"| {mean(after, f'popularity@{K}'):.1f} | {mean(after, f'novelty@{K}'):.2f} |",
+            flush=True,
+        )
     print(f"\nCatalogue: mean ratings per item {np.mean(catalogue):.1f}.")
     if with_candidates:
         print(f"\n### Other rankings weighed (NDCG@{K}, same fitted models)\n")
@@ -115,13 +128,18 @@ def temporal_table(data: Any, models: list[str]) -> None:
     print("|---|---|---|---|---|")
     for name in ("popularity", "implicit-als"):
         result = score(make_model(name).fit(train), train, test, k=K)
-        print(f"| {name} | | {result[f'ndcg@{K}']:.4f} | {result[f'popularity@{K}']:.1f} "
-              f"| {result['users_evaluated']} |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | | {result[f'ndcg@{K}']:.4f} | {result[f'popularity@{K}']:.1f} | {result['users_evaluated']} |",
+            flush=True,
+        )
     for name in models:
         model = make_model(name).fit(train)
         before, after = measure(model, train, test, "rating"), measure(model, train, test, "pick-like")
-        print(f"| {name} | {before[f'ndcg@{K}']:.4f} | {after[f'ndcg@{K}']:.4f} | {after[f'popularity@{K}']:.1f} "
-              f"| {after['users_evaluated']} |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | {before[f'ndcg@{K}']:.4f} | {after[f'ndcg@{K}']:.4f} | {after[f'popularity@{K}']:.1f} "
+            f"| {after['users_evaluated']} |",
+            flush=True,
+        )
 
 
 def cold_start_table(data: Any, models: list[str]) -> None:
@@ -129,8 +147,10 @@ def cold_start_table(data: Any, models: list[str]) -> None:
 
     interactions = load(data)
     print(f"\n## Cold-start protocol (200 held-out users, seed 0, mfrec's defaults): NDCG@{K} at 5 and 10 revealed\n")
-    print("| model | fold-in @5 by rating | fold-in @5 default | popularity @5 | fold-in @10 by rating "
-          "| fold-in @10 default | popularity @10 |")  # fmt: skip
+    print(
+        "| model | fold-in @5 by rating | fold-in @5 default | popularity @5 | fold-in @10 by rating "
+        "| fold-in @10 default | popularity @10 |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name in models:
         cells = {}
@@ -143,10 +163,16 @@ def cold_start_table(data: Any, models: list[str]) -> None:
             curve = cold_start_curve(interactions, factory, methods=("fold-in", "popularity"), k=K)
             for row in curve:
                 cells[(row["method"], row["revealed"], ranking)] = row[f"ndcg@{K}"]
-        print(f"| {name} | " + " | ".join(
-            f"{cells[key]:.4f}" for n in (5, 10)
-            for key in (("fold-in", n, "rating"), ("fold-in", n, "pick-like"), ("popularity", n, "rating"))
-        ) + " |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | "
+            + " | ".join(
+                f"{cells[key]:.4f}"
+                for n in (5, 10)
+                for key in (("fold-in", n, "rating"), ("fold-in", n, "pick-like"), ("popularity", n, "rating"))
+            )
+            + " |",
+            flush=True,
+        )
 
 
 def lists(data: Any, models: list[str], users: list[str]) -> None:

@@ -88,9 +88,15 @@ def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) 
     stages: list[dict] = []
 
     def mark(stage: str, wall: float | None = None, cpu: float | None = None) -> None:
-        stages.append({"stage": stage, "wall": time.perf_counter() if wall is None else wall,
-                       "cpu": time.process_time() if cpu is None else cpu,
-                       "peak_mb": peak_rss_mb(), "rss_mb": current_rss_mb()})  # fmt: skip
+        stages.append(
+            {
+                "stage": stage,
+                "wall": time.perf_counter() if wall is None else wall,
+                "cpu": time.process_time() if cpu is None else cpu,
+                "peak_mb": peak_rss_mb(),
+                "rss_mb": current_rss_mb(),
+            }
+        )
 
     mark("start")
     data = read_chunked(path, order="user", with_timestamps=False, on_stage=mark)
@@ -114,21 +120,48 @@ def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) 
     layout["cpu"] = ticks[0][1] - cpu_epoch  # end of layout = first epoch's end minus one epoch of CPU
     rows = []
     for before, after in itertools.pairwise(stages):
-        rows.append({"stage": after["stage"], "seconds": after["wall"] - before["wall"],
-                     "cpu_seconds": after["cpu"] - before["cpu"], "peak_mb": after["peak_mb"],
-                     "rss_mb": after["rss_mb"]})  # fmt: skip
-    return {"ratings": len(data), "users": data.n_users, "items": data.n_items, "model": model_name,
-            "stages": rows, "epoch_seconds": statistics.median(walls), "epoch_cpu_seconds": cpu_epoch,
-            "epoch_seconds_all": [t[2] for t in ticks], "peak_mb": peak_rss_mb(),
-            "baseline_mb": stages[0]["rss_mb"], "load_average": os.getloadavg()[0]}  # fmt: skip
+        rows.append(
+            {
+                "stage": after["stage"],
+                "seconds": after["wall"] - before["wall"],
+                "cpu_seconds": after["cpu"] - before["cpu"],
+                "peak_mb": after["peak_mb"],
+                "rss_mb": after["rss_mb"],
+            }
+        )
+    return {
+        "ratings": len(data),
+        "users": data.n_users,
+        "items": data.n_items,
+        "model": model_name,
+        "stages": rows,
+        "epoch_seconds": statistics.median(walls),
+        "epoch_cpu_seconds": cpu_epoch,
+        "epoch_seconds_all": [t[2] for t in ticks],
+        "peak_mb": peak_rss_mb(),
+        "baseline_mb": stages[0]["rss_mb"],
+        "load_average": os.getloadavg()[0],
+    }
 
 
 # --------------------------------------------------------------------------- the parent: rounds, table
 
 
 def run_child(path: Path, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--child", str(path), "--model", args.model, "--factors", str(args.factors),
-               "--threads", str(args.threads), "--epochs", str(args.epochs)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(path),
+        "--model",
+        args.model,
+        "--factors",
+        str(args.factors),
+        "--threads",
+        str(args.threads),
+        "--epochs",
+        str(args.epochs),
+    ]
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
     done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
@@ -191,12 +224,18 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
         by = {s["stage"]: s for s in r["stages"]}
         cells = [f"{r['ratings'] / 1e6:g}M", f"{r['users']:,} x {r['items']:,}"]
         cells += [f"{by[n]['seconds']:.1f} ({by[n]['cpu_seconds']:.1f})" for n in names if n != "epochs"]
-        cells += [f"{r['epoch_seconds']:.2f} ({r['epoch_cpu_seconds']:.2f})", f"{r['ratings'] / r['epoch_seconds'] / 1e6:.1f}",
-                  f"{r['peak_mb']:,.0f}", f"{by['assemble']['rss_mb']:,.0f}"]  # fmt: skip
+        cells += [
+            f"{r['epoch_seconds']:.2f} ({r['epoch_cpu_seconds']:.2f})",
+            f"{r['ratings'] / r['epoch_seconds'] / 1e6:.1f}",
+            f"{r['peak_mb']:,.0f}",
+            f"{by['assemble']['rss_mb']:,.0f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Cost growth (each size against the one before):", ""]
-    lines += ["| from -> to | ratings x | s / epoch x | CPU s / epoch x | peak RSS x | (peak - start) bytes / rating |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "| from -> to | ratings x | s / epoch x | CPU s / epoch x | peak RSS x | (peak - start) bytes / rating |",
+        "|---|---|---|---|---|---|",
+    ]
     for a, b in itertools.pairwise(results):
         lines.append(
             f"| {a['ratings'] / 1e6:g}M -> {b['ratings'] / 1e6:g}M | {b['ratings'] / a['ratings']:.1f} "
@@ -233,15 +272,20 @@ def main() -> None:
                 continue
             result = run_child(files[size], args)
             runs[size].append(result)
-            print(f"round {round_ + 1}, {size / 1e6:g}M: {result['epoch_seconds']:.2f} s/epoch "
-                  f"(CPU {result['epoch_cpu_seconds']:.2f}), peak {result['peak_mb']:,.0f} MB, "
-                  f"load {result['load_average']:.1f}", file=sys.stderr)  # fmt: skip
+            print(
+                f"round {round_ + 1}, {size / 1e6:g}M: {result['epoch_seconds']:.2f} s/epoch "
+                f"(CPU {result['epoch_cpu_seconds']:.2f}), peak {result['peak_mb']:,.0f} MB, "
+                f"load {result['load_average']:.1f}",
+                file=sys.stderr,
+            )
     results = [median_run(runs[size]) for size in sizes if runs[size]]
     from _common import machine
 
     loads = [r["load_average"] for size in sizes for r in runs[size]]
-    conditions = (f"{machine()}, {os.cpu_count()} cores shared with other work (1-min load average "
-                  f"{min(loads):.1f}-{max(loads):.1f} during the runs)")  # fmt: skip
+    conditions = (
+        f"{machine()}, {os.cpu_count()} cores shared with other work (1-min load average "
+        f"{min(loads):.1f}-{max(loads):.1f} during the runs)"
+    )
     text = table(results, args, conditions)
     print(text)
     if args.write:

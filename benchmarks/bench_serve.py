@@ -54,9 +54,24 @@ class Server:
     def __init__(self, model_dir: Path, db: Path, workers: int):
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-        self.process = subprocess.Popen([sys.executable, "-m", "mfrec", "serve", str(model_dir), "--db", str(db),
-                                         "--port", str(self.port), "--workers", str(workers)],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mfrec",
+                "serve",
+                str(model_dir),
+                "--db",
+                str(db),
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -169,8 +184,9 @@ def get(path: str) -> bytes:
 
 def post(path: str, body: dict) -> bytes:
     data = json.dumps(body).encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode() + data  # fmt: skip
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
 
 
 def ml100k_model(folder: Path, factors: int) -> tuple[Path, object]:
@@ -203,12 +219,21 @@ def measure(name: str, model_dir: Path, jobs: list[list[bytes]], args: argparse.
     finally:
         server.stop()
     ms = np.asarray(latencies) * 1e3
-    return {"scenario": name, "workers": args.workers, "concurrency": args.concurrency, "measured": len(latencies),
-            "failures": failures, "per_s": len(latencies) / wall, "p50_ms": float(np.percentile(ms, 50)),
-            "p95_ms": float(np.percentile(ms, 95)), "p99_ms": float(np.percentile(ms, 99)),
-            "server_cpu_ms_per_request": cpu * 1e3 / len(latencies), "server_cores_busy": cpu / wall,
-            "generator_cpu_ms_per_request": own * 1e3 / len(latencies),
-            "rss_mb_per_worker": [round(r) for r in rss]}  # fmt: skip
+    return {
+        "scenario": name,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "measured": len(latencies),
+        "failures": failures,
+        "per_s": len(latencies) / wall,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "server_cpu_ms_per_request": cpu * 1e3 / len(latencies),
+        "server_cores_busy": cpu / wall,
+        "generator_cpu_ms_per_request": own * 1e3 / len(latencies),
+        "rss_mb_per_worker": [round(r) for r in rss],
+    }
 
 
 def main() -> None:
@@ -250,34 +275,53 @@ def main() -> None:
             for k in range(total):
                 user = light[k % len(light)] if k < 10 * len(light) else f"walk-in-{k % 500}"
                 posts[user] = posts.get(user, 0) + 1
-                body = {"ratings": [{"item": int(rng.choice(items)), "rating": int(rng.integers(1, 6))}],
-                        "request_id": f"bench-{k}"}  # fmt: skip
+                body = {
+                    "ratings": [{"item": int(rng.choice(items)), "rating": int(rng.integers(1, 6))}],
+                    "request_id": f"bench-{k}",
+                }
                 jobs.append([post(f"/users/{user}/ratings", body), get(f"/users/{user}/recommendations?n=10")])
             rows.append(measure("foldin", ml_dir, jobs, args, folder))
             rows[-1]["users"] = len(posts)
 
-    names = {"recs": "recommendations, ML-100k, k = 64", "catalogue": "recommendations, 50k-item catalogue, k = 64",
-             "foldin": "POST rating + next recommendations (pair), users with <= 50 ratings"}  # fmt: skip
+    names = {
+        "recs": "recommendations, ML-100k, k = 64",
+        "catalogue": "recommendations, 50k-item catalogue, k = 64",
+        "foldin": "POST rating + next recommendations (pair), users with <= 50 ratings",
+    }
     command = f"python benchmarks/bench_serve.py --workers {args.workers} --requests {args.requests}"
-    conditions = (f"`{command} --concurrency {args.concurrency}` — {machine()}, {os.cpu_count()} CPUs, load average "
-                  f"{os.getloadavg()[0]:.1f} at the end; the load generator (one asyncio process, keep-alive "
-                  f"connections) shares the machine with the server. The log's disk: fsync p50 {disk[0]:.1f} ms, "
-                  f"p99 {disk[1]:.1f} ms (every POST waits for one).")  # fmt: skip
-    header = ("| scenario | workers | connections | measured | failed | req/s | p50 ms | p95 ms | p99 ms | "
-              "server CPU ms / req | server cores busy | generator CPU ms / req | RSS MB / worker |")  # fmt: skip
-    lines = ["## HTTP service: `mfrec serve` under load on loopback", "", conditions, "", header,
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    conditions = (
+        f"`{command} --concurrency {args.concurrency}` — {machine()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; the load generator (one asyncio process, keep-alive "
+        f"connections) shares the machine with the server. The log's disk: fsync p50 {disk[0]:.1f} ms, "
+        f"p99 {disk[1]:.1f} ms (every POST waits for one)."
+    )
+    header = (
+        "| scenario | workers | connections | measured | failed | req/s | p50 ms | p95 ms | p99 ms | "
+        "server CPU ms / req | server cores busy | generator CPU ms / req | RSS MB / worker |"
+    )
+    lines = [
+        "## HTTP service: `mfrec serve` under load on loopback",
+        "",
+        conditions,
+        "",
+        header,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         label = names[row["scenario"]] + (f" ({row['items']:,} items)" if "items" in row else "")
-        lines.append(f"| {label} | {row['workers']} | {row['concurrency']} | {row['measured']:,} | {row['failures']} | "
-                     f"{row['per_s']:,.0f} | {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['p99_ms']:.2f} | "
-                     f"{row['server_cpu_ms_per_request']:.2f} | {row['server_cores_busy']:.2f} | "
-                     f"{row['generator_cpu_ms_per_request']:.2f} | "
-                     f"{', '.join(map(str, row['rss_mb_per_worker']))} |")  # fmt: skip
-    bars = ("Bars (issue 15, for a quiet 2-core machine): recommendations >= 800 req/s with p99 <= 25 ms; "
-            "50k-item catalogue p99 <= 40 ms; POST + next recommendations p99 <= 10 ms. Latency percentiles include "
-            "waiting for a core: on a shared machine read them with the load average above; server CPU ms / req "
-            "does not depend on the load, and a durable POST cannot answer faster than the disk's fsync.")
+        lines.append(
+            f"| {label} | {row['workers']} | {row['concurrency']} | {row['measured']:,} | {row['failures']} | "
+            f"{row['per_s']:,.0f} | {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['p99_ms']:.2f} | "
+            f"{row['server_cpu_ms_per_request']:.2f} | {row['server_cores_busy']:.2f} | "
+            f"{row['generator_cpu_ms_per_request']:.2f} | "
+            f"{', '.join(map(str, row['rss_mb_per_worker']))} |"
+        )
+    bars = (
+        "Bars (issue 15, for a quiet 2-core machine): recommendations >= 800 req/s with p99 <= 25 ms; "
+        "50k-item catalogue p99 <= 40 ms; POST + next recommendations p99 <= 10 ms. Latency percentiles include "
+        "waiting for a core: on a shared machine read them with the load average above; server CPU ms / req "
+        "does not depend on the load, and a durable POST cannot answer faster than the disk's fsync."
+    )
     lines += ["", bars]
     table = "\n".join(lines)
     print(table)

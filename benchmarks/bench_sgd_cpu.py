@@ -84,8 +84,10 @@ def main() -> None:
     for round_ in range(args.rounds):
         for name, measure in engines.items():
             runs[name].append(measure())
-        print(f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1][0]:.3f} s {r[-1][1]:.3f} CPU s" for n, r in runs.items()),
-              flush=True)  # fmt: skip
+        print(
+            f"round {round_ + 1}: " + ", ".join(f"{n} {r[-1][0]:.3f} s {r[-1][1]:.3f} CPU s" for n, r in runs.items()),
+            flush=True,
+        )
     median = {name: tuple(statistics.median(r[j] for r in rs) for j in (0, 1)) for name, rs in runs.items()}
     n, T = args.ratings, args.threads
     lines = [
@@ -101,8 +103,10 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, (wall, cpu) in median.items():
-        lines.append(f"| {name} | {wall:.3f} | {cpu:.3f} | {n / cpu / 1e6:.1f} "
-                     f"| {', '.join(f'{r[0]:.3f}' for r in runs[name])} | {', '.join(f'{r[1]:.3f}' for r in runs[name])} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {wall:.3f} | {cpu:.3f} | {n / cpu / 1e6:.1f} "
+            f"| {', '.join(f'{r[0]:.3f}' for r in runs[name])} | {', '.join(f'{r[1]:.3f}' for r in runs[name])} |"
+        )
 
     def ratio(other: str, ours: str) -> str:
         return f"{median[other][0] / median[ours][0]:.2f}x wall, {median[other][1] / median[ours][1]:.2f}x CPU"

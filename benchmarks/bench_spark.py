@@ -47,7 +47,7 @@ def folds() -> str:
     rows, spark_rmse, gaps = [], [], []
     _, splits = make_splits(str(ML100K), "ml100k-folds")
     mfrec_result = evaluate(lambda: ALS(), splits)
-    for number, split in enumerate(splits, 1):
+    for number in range(1, len(splits) + 1):
         train = pd.read_csv(ML100K / f"u{number}.base", sep="\t", names=["user", "item", "rating", "time"])
         test = pd.read_csv(ML100K / f"u{number}.test", sep="\t", names=["user", "item", "rating", "time"])
         started = time.perf_counter()
@@ -65,18 +65,20 @@ def folds() -> str:
         print(rows[-1], flush=True)
     mean_ours = float(mfrec_result["rmse"])
     rows.append(f"| mean | {np.mean(spark_rmse):.4f} | {mean_ours:.4f} | {np.mean(spark_rmse) - mean_ours:+.4f} | |")
-    return "\n".join([
-        f"## Spark {args.master}: ml-100k folds u1..u5, explicit model vs mfrec `als` (defaults of both)",
-        "",
-        "`PYTHONPATH=src python benchmarks/bench_spark.py folds`. Spark: biases by Spark aggregations and MLlib ALS",
-        "(rank 64, regParam 0.12, 15 iterations) on the residuals, 2 rounds; exported as an mfrec model and scored by",
-        f"plain mfrec. Largest |Spark's own prediction - reloaded mfrec model's| over all test ratings: {max(gaps):.2e}.",
-        f"Fit seconds are Spark's on a shared, busy 2-core machine ({machine()}): overhead, not a speed figure.",
-        "",
-        "| fold | Spark RMSE | mfrec als RMSE | difference | Spark fit s |",
-        "|---|---|---|---|---|",
-        *rows,
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"## Spark {args.master}: ml-100k folds u1..u5, explicit model vs mfrec `als` (defaults of both)",
+            "",
+            "`PYTHONPATH=src python benchmarks/bench_spark.py folds`. Spark: biases by Spark aggregations and MLlib ALS",
+            "(rank 64, regParam 0.12, 15 iterations) on the residuals, 2 rounds; exported as an mfrec model and scored by",
+            f"plain mfrec. Largest |Spark's own prediction - reloaded mfrec model's| over all test ratings: {max(gaps):.2e}.",
+            f"Fit seconds are Spark's on a shared, busy 2-core machine ({machine()}): overhead, not a speed figure.",
+            "",
+            "| fold | Spark RMSE | mfrec als RMSE | difference | Spark fit s |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
 
 
 def recommend() -> str:
@@ -94,19 +96,24 @@ def recommend() -> str:
     single = model.recommend(sample, 10).sort_values(["user", "rank"]).reset_index(drop=True)
     same_items = bool((mine["item"].to_numpy() == single["item"].to_numpy()).all()) and len(mine) == len(single)
     score_gap = float(np.abs(mine["score"].to_numpy() - single["score"].to_numpy()).max())
-    print(f"{count} users, {len(written)} rows, {seconds:.0f} s, "
-          f"sample {len(sample)}: same items {same_items}, max score difference {score_gap:.2e}")  # fmt: skip
-    return "\n".join([
-        f"## Spark {args.master}: top-10 for every user of {args.data.name if args.data else args.model_dir}",
-        "",
-        f"`PYTHONPATH=src python benchmarks/bench_spark.py recommend --data {args.data} --model-dir {args.model_dir}"
-        + (f" --users {args.users}" if args.users else "") + "`",
-        "",
-        f"{count:,} users x {len(model.item_map_):,} items, k = {model.n_factors_}: {len(written):,} rows written as",
-        f"Parquet in {seconds:.0f} s (shared, busy 2-core machine: {machine()}). A random sample of {len(sample)}",
-        f"users against single-machine `model.recommend`: same items in the same order: {same_items}; largest score",
-        f"difference {score_gap:.2e}.",
-    ])  # fmt: skip
+    print(
+        f"{count} users, {len(written)} rows, {seconds:.0f} s, "
+        f"sample {len(sample)}: same items {same_items}, max score difference {score_gap:.2e}"
+    )
+    return "\n".join(
+        [
+            f"## Spark {args.master}: top-10 for every user of {args.data.name if args.data else args.model_dir}",
+            "",
+            f"`PYTHONPATH=src python benchmarks/bench_spark.py recommend --data {args.data} --model-dir {args.model_dir}"
+            + (f" --users {args.users}" if args.users else "")
+            + "`",
+            "",
+            f"{count:,} users x {len(model.item_map_):,} items, k = {model.n_factors_}: {len(written):,} rows written as",
+            f"Parquet in {seconds:.0f} s (shared, busy 2-core machine: {machine()}). A random sample of {len(sample)}",
+            f"users against single-machine `model.recommend`: same items in the same order: {same_items}; largest score",
+            f"difference {score_gap:.2e}.",
+        ]
+    )
 
 
 write_section(f"spark-{args.what}", folds() if args.what == "folds" else recommend())

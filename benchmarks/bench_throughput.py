@@ -79,13 +79,18 @@ runs: dict[tuple[str, int], list[Timing]] = {key: [] for key in engines}
 for round_ in range(args.rounds):
     for key, measure in engines.items():
         runs[key].append(measure())
-    print(f"round {round_ + 1}: " + ", ".join(f"{name} ({t}) {r[-1][0]:.3f} s, {r[-1][1]:.3f} CPU s"
-                                              for (name, t), r in runs.items()), flush=True)  # fmt: skip
+    print(
+        f"round {round_ + 1}: "
+        + ", ".join(f"{name} ({t}) {r[-1][0]:.3f} s, {r[-1][1]:.3f} CPU s" for (name, t), r in runs.items()),
+        flush=True,
+    )
 surprise = peer_epoch("surprise", 1, args.surprise_ratings) if args.surprise_ratings else None
 
 n = args.ratings
-median = {key: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
-          for key, rs in runs.items()}  # fmt: skip
+median = {
+    key: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs), max(r[2] for r in rs))
+    for key, rs in runs.items()
+}
 load = os.getloadavg()[0]
 lines = [
     f"## SGD throughput: synthetic {n / 1e6:.0f}M ratings ({args.users:,} users x {args.items:,} items), k = {args.factors}",
@@ -106,13 +111,16 @@ lines = [
 for (name, threads), (seconds, cpu, peak) in median.items():
     walls = ", ".join(f"{r[0]:.3f}" for r in runs[name, threads])
     cpus = ", ".join(f"{r[1]:.3f}" for r in runs[name, threads])
-    lines.append(f"| {name} | {threads} | {seconds:.3f} | {n / seconds / 1e6:.1f} | {cpu:.3f} | {peak:,.0f} "
-                 f"| {walls} | {cpus} |")  # fmt: skip
+    lines.append(
+        f"| {name} | {threads} | {seconds:.3f} | {n / seconds / 1e6:.1f} | {cpu:.3f} | {peak:,.0f} | {walls} | {cpus} |"
+    )
 if surprise:
     (surprise_s, _, _), surprise_n = surprise
     surprise_rate = surprise_n / surprise_s
-    lines.append(f"| Surprise SVD, measured on {surprise_n / 1e6:.0f}M ratings, extrapolated to {n / 1e6:.0f}M | 1 "
-                 f"| {n / surprise_rate:.3f} | {surprise_rate / 1e6:.1f} | — | — | one run | — |")  # fmt: skip
+    lines.append(
+        f"| Surprise SVD, measured on {surprise_n / 1e6:.0f}M ratings, extrapolated to {n / 1e6:.0f}M | 1 "
+        f"| {n / surprise_rate:.3f} | {surprise_rate / 1e6:.1f} | — | — | one run | — |"
+    )
 
 
 def ratio(other: tuple[str, int], ours: tuple[str, int]) -> str:
@@ -127,7 +135,11 @@ if surprise:
     ratios.append(f"Surprise (per rating) {(n / median[sgd][0]) / surprise_rate:.0f}x")
 if ("mfrec sgd", 1) in median:
     ratios.append(f"mfrec {T} threads vs 1: {median['mfrec sgd', 1][0] / median[sgd][0]:.2f}x")
-lines += ["", f"Speed ratios, other engine's s / epoch over mfrec's ({T} threads, medians of the same run): "
-          + "; ".join(ratios) + "."]  # fmt: skip
+lines += [
+    "",
+    f"Speed ratios, other engine's s / epoch over mfrec's ({T} threads, medians of the same run): "
+    + "; ".join(ratios)
+    + ".",
+]
 write_section("throughput", "\n".join(lines))
 print("\n".join(lines))

@@ -21,8 +21,25 @@ parser.add_argument("--seed", type=int, default=1)
 args = parser.parse_args()
 with tempfile.TemporaryDirectory() as tmp:
     out = Path(tmp) / "best.json"
-    subprocess.run([MFREC, "tune", args.folder, "--protocol", "ml100k-folds", "--model", args.model,
-                    "--budget", str(args.budget), "--seed", str(args.seed), "-o", str(out), "--quiet"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            MFREC,
+            "tune",
+            args.folder,
+            "--protocol",
+            "ml100k-folds",
+            "--model",
+            args.model,
+            "--budget",
+            str(args.budget),
+            "--seed",
+            str(args.seed),
+            "-o",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+    )
     result = json.loads(out.read_text())
 ranked = sorted(result["candidates"], key=lambda c: c["score"])
 defaults = next(c for c in result["candidates"] if c["params"] == {})

@@ -32,7 +32,9 @@ def require_ml100k() -> Path:
     if (folder / "u.data").is_file():
         return folder
     where = f"{folder} (from $MFREC_DATA)" if os.environ.get("MFREC_DATA") else f"{folder}"
-    message = f"MovieLens 100k not found at {where}; it is never committed: set MFREC_DATA to the folder holding ml-100k/"
+    message = (
+        f"MovieLens 100k not found at {where}; it is never committed: set MFREC_DATA to the folder holding ml-100k/"
+    )
     if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
         pytest.fail(f"CI=true and the real-data tests cannot run: {message}", pytrace=False)
     pytest.skip(message)

@@ -1,7 +1,6 @@
 """Slow, obvious Python versions of the kernels, used only to check the fast ones."""
 
 
-
 def sgd_pass(users, items, ratings, P, Q, bu, bi, mu, lr, reg, reg_bias, biased=True):
     """One in-order SGD pass, rating by rating, exactly as the docstring of MatrixFactorization states."""
     sq = 0.0

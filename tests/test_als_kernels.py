@@ -83,8 +83,21 @@ def test_cg_counts_rows_whose_curvature_is_not_positive(rng, implicit):
     if implicit:
         broken = implicit_cg_step(*csr, Y, gram(Y), X, 0.5, 3, chunks, np.empty(0))
     else:
-        broken = als_cg_step(*csr, Y, np.zeros(5, np.float32), 3.0, X, np.zeros(4, np.float32), 0.1, 0.1, True, True,
-                             3, chunks, np.empty(0))  # fmt: skip
+        broken = als_cg_step(
+            *csr,
+            Y,
+            np.zeros(5, np.float32),
+            3.0,
+            X,
+            np.zeros(4, np.float32),
+            0.1,
+            0.1,
+            True,
+            True,
+            3,
+            chunks,
+            np.empty(0),
+        )
     assert broken == 4
 
 
@@ -130,8 +143,9 @@ def test_implicit_als_is_bit_identical_across_fresh_processes_and_cold_caches(tm
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(SRC)}
     hashes = []
     for _ in range(2):  # the first run compiles into the empty cache, the second loads from it
-        done = subprocess.run([sys.executable, "-c", _FIT_AND_HASH], env=env, capture_output=True, text=True,
-                              check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", _FIT_AND_HASH], env=env, capture_output=True, text=True, check=True
+        )
         hashes += done.stdout.split()
     import hashlib
 

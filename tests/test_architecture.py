@@ -26,17 +26,21 @@ def test_models_do_not_import_evaluation_cli_or_report(path):
     assert not bad, f"{path.name} imports {bad}: models must not depend on the layers that use them"
 
 
-CALLERS = sorted([*(SRC / "evaluation").glob("*.py"), *(SRC / "cli").glob("*.py"), SRC / "report.py",
-                  SRC / "model_report.py"])  # fmt: skip
+CALLERS = sorted(
+    [*(SRC / "evaluation").glob("*.py"), *(SRC / "cli").glob("*.py"), SRC / "report.py", SRC / "model_report.py"]
+)
 
 
 @pytest.mark.parametrize("path", CALLERS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_evaluation_and_cli_use_only_public_model_api(path):
     tree = ast.parse(path.read_text())
     private = sorted(
-        {node.attr for node in ast.walk(tree)
-         if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")}
-    )  # fmt: skip
+        {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+        }
+    )
     assert not private, f"{path.name} reaches into private attributes {private}; use mfrec.ranking or public methods"
 
 

@@ -84,8 +84,10 @@ def test_duplicates_merge_like_from_arrays(tmp_path, policy, order):
         got = read_chunked(path, chunk_rows=2, duplicates=policy, order=order)
     assert got.n_duplicates == expected.n_duplicates == 2
     key = ["user", "item"]
-    pd.testing.assert_frame_equal(got.to_frame().sort_values(key).reset_index(drop=True),
-                                  expected.to_frame().sort_values(key).reset_index(drop=True))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        got.to_frame().sort_values(key).reset_index(drop=True),
+        expected.to_frame().sort_values(key).reset_index(drop=True),
+    )
     with pytest.raises(DataError, match=r"2 duplicate \(user, item\) pairs; the first is \(1, 7\)"):
         read_chunked(path, chunk_rows=2, duplicates="error")
 

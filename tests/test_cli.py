@@ -44,8 +44,18 @@ def test_train_json_summary(ratings_csv, tmp_path):
 
 def test_train_other_models_and_param_pairs(ratings_csv, tmp_path):
     assert run("train", ratings_csv, "--model", "popularity", "-o", tmp_path / "p", "-q").exit_code == 0
-    result = run("train", ratings_csv, "-m", "baseline", "-p", "item_bias_regularization=7.5", "-o", tmp_path / "b",
-                 "--json", "-q")  # fmt: skip
+    result = run(
+        "train",
+        ratings_csv,
+        "-m",
+        "baseline",
+        "-p",
+        "item_bias_regularization=7.5",
+        "-o",
+        tmp_path / "b",
+        "--json",
+        "-q",
+    )
     assert json.loads(result.stdout)["params"]["item_bias_regularization"] == 7.5
     params = tmp_path / "best.json"
     params.write_text(json.dumps({"params": {"n_factors": 3, "n_epochs": 2}}))
@@ -85,16 +95,22 @@ def test_evaluate_prints_a_table(ratings_csv):
     assert "RMSE" in result.stdout and "popularity" in result.stdout and "skipped" in result.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (["train", "missing.csv", "-o", "x"], "no such file or folder: missing.csv"),
-    (["train", "{csv}", "-k", "0", "-o", "x"], "n_factors must be an int >= 1, got 0"),
-    (["train", "{csv}", "-m", "svdpp", "-o", "x"], "unknown model 'svdpp'"),
-    (["train", "{csv}", "-m", "popularity", "-k", "5", "-o", "x"], "model 'popularity' has no parameter n_factors (given by --factors)"),
-    (["train", "{csv}", "--rating-scale", "1,3", "-o", "x"], "outside the rating scale [1, 3]"),
-    (["recommend", "{model}", "-u", "99999"], "user '99999' is not known"),
-    (["recommend", "nowhere", "-u", "1"], "is not a saved mfrec model"),
-    (["evaluate", "{csv}", "--protocol", "bogus"], "unknown protocol 'bogus'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "missing.csv", "-o", "x"], "no such file or folder: missing.csv"),
+        (["train", "{csv}", "-k", "0", "-o", "x"], "n_factors must be an int >= 1, got 0"),
+        (["train", "{csv}", "-m", "svdpp", "-o", "x"], "unknown model 'svdpp'"),
+        (
+            ["train", "{csv}", "-m", "popularity", "-k", "5", "-o", "x"],
+            "model 'popularity' has no parameter n_factors (given by --factors)",
+        ),
+        (["train", "{csv}", "--rating-scale", "1,3", "-o", "x"], "outside the rating scale [1, 3]"),
+        (["recommend", "{model}", "-u", "99999"], "user '99999' is not known"),
+        (["recommend", "nowhere", "-u", "1"], "is not a saved mfrec model"),
+        (["evaluate", "{csv}", "--protocol", "bogus"], "unknown protocol 'bogus'"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(args, message, ratings_csv, model_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = [a.format(csv=ratings_csv, model=model_dir) for a in args]
@@ -138,7 +154,7 @@ def test_demo_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
     # The charts are the ones the README shows, under the README's names (issue 12 #11).
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     shown = set(re.findall(r"\(docs/images/([\w-]+\.png)\)", readme))
-    assert len(shown) == 4 and {path.name for path in (tmp_path / "demo").glob("*.png")} == shown
+    assert len(shown) == 5 and {path.name for path in (tmp_path / "demo").glob("*.png")} == shown
 
 
 @pytest.mark.realdata

@@ -64,8 +64,9 @@ def test_synth_writes_the_format_its_suffix_names(tmp_path, suffix):
 
 
 def test_synth_refuses_an_unknown_suffix_before_writing(tmp_path):
-    line = _one_line_error(run("datasets", "synth", "--users", 50, "--items", 30, "--ratings", 500,
-                               "-o", tmp_path / "small.xlsx", "-q"))  # fmt: skip
+    line = _one_line_error(
+        run("datasets", "synth", "--users", 50, "--items", 30, "--ratings", 500, "-o", tmp_path / "small.xlsx", "-q")
+    )
     assert "'small.xlsx'" in line and ".csv" in line and not (tmp_path / "small.xlsx").exists()
 
 
@@ -80,7 +81,9 @@ def test_rating_col_none_reads_a_two_column_log(tmp_path):
     result = run("datasets", "info", path, "--rating-col", "none", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["users"] == 20  # the header row is not a user
-    trained = run("train", path, "--rating-col", "none", "-m", "bpr", "--epochs", 2, "-o", tmp_path / "m", "-q", "--json")
+    trained = run(
+        "train", path, "--rating-col", "none", "-m", "bpr", "--epochs", 2, "-o", tmp_path / "m", "-q", "--json"
+    )
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.stdout)["ratings"] == len(path.read_text().splitlines()) - 1
 
@@ -96,7 +99,9 @@ def test_dataset_name_works_for_info_train_and_evaluate(ml100k_path, tmp_path):
     assert json.loads(info.stdout)["ratings"] == 100_000
     trained = run("train", "ml-100k", "-m", "baseline", "-o", tmp_path / "m", "-q", "--json", **env)
     assert trained.exit_code == 0 and json.loads(trained.stdout)["ratings"] == 100_000, trained.output
-    evaluated = run("evaluate", "ml-100k", "--protocol", "ml100k-ua", "-m", "baseline", "--no-baselines", "--json", **env)
+    evaluated = run(
+        "evaluate", "ml-100k", "--protocol", "ml100k-ua", "-m", "baseline", "--no-baselines", "--json", **env
+    )
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.stdout)["rmse"] < 1.0
     line = _one_line_error(run("datasets", "info", "ml-100x", **env))
@@ -131,8 +136,14 @@ def test_recommend_and_explain_tables_fit_80_columns(tmp_path):
     frame = frame.drop_duplicates(["user", "item"])
     MatrixFactorization(n_factors=4, n_epochs=5, random_state=0).fit(frame).save(tmp_path / "m")
     env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    result = subprocess.run([sys.executable, "-m", "mfrec", "recommend", str(tmp_path / "m"), "-u", "3", "-n", "4",
-                             "--explain"], env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "mfrec", "recommend", str(tmp_path / "m"), "-u", "3", "-n", "4", "--explain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= 80, "\n" + result.stdout
@@ -150,8 +161,13 @@ def test_cold_start_progress_counts_to_a_known_total(tmp_path):
     from mfrec.models import Biases
 
     calls = []
-    curve = cold_start_curve(synthetic(300, 80, 9_000, seed=0), Biases, n_users=20, revealed=(0, 2, 5),
-                             progress=lambda done, total, note: calls.append((done, total, note)))  # fmt: skip
+    curve = cold_start_curve(
+        synthetic(300, 80, 9_000, seed=0),
+        Biases,
+        n_users=20,
+        revealed=(0, 2, 5),
+        progress=lambda done, total, note: calls.append((done, total, note)),
+    )
     # 1 base fit + 3 methods (no side-info: no attributes) x 3 points + 2 retrains (none at 0), one by one.
     assert [done for done, _, _ in calls] == list(range(1, 13)) and {total for _, total, _ in calls} == {12}
     assert len(curve) == 9 and calls[-1][2] == "retrain at 5 revealed"

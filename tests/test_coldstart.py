@@ -101,8 +101,10 @@ def test_implicit_fold_in_matches_the_implicit_solve(planted):
 
 
 def test_attribute_encoder_round_trips_and_handles_unknowns():
-    table = pd.DataFrame({"age": [20, 30, np.nan], "job": ["a", "b", "a"], "genres": ["x|y", "y", None],
-                          "zip": ["1", "2", "3"]}, index=[1, 2, 3])  # fmt: skip
+    table = pd.DataFrame(
+        {"age": [20, 30, np.nan], "job": ["a", "b", "a"], "genres": ["x|y", "y", None], "zip": ["1", "2", "3"]},
+        index=[1, 2, 3],
+    )
     encoder = AttributeEncoder.fit(table, max_categories=2)
     assert encoder.feature_names == ["age", "job=a", "job=b", "genres=x", "genres=y", "intercept"]
     again = AttributeEncoder.from_json(json.loads(json.dumps(encoder.to_json())))
@@ -158,13 +160,21 @@ def test_partial_fit_adds_users_and_items_and_stays_close_to_a_refit(planted):
     assert NEW_ITEM not in model.recommend(NEW_USER, n=50)["item"].tolist()  # rated: seen
     refit = MatrixFactorization(n_factors=8, n_epochs=20).fit(pd.concat([old, new]))
     test_pairs = frame.iloc[:2000]
-    gap = np.abs(model.predict(list(test_pairs.user), list(test_pairs.item))
-                 - refit.predict(list(test_pairs.user), list(test_pairs.item))).mean()  # fmt: skip
+    gap = np.abs(
+        model.predict(list(test_pairs.user), list(test_pairs.item))
+        - refit.predict(list(test_pairs.user), list(test_pairs.item))
+    ).mean()
     assert gap < 0.3
 
 
-@pytest.mark.parametrize("model", [NMF(n_factors=4, n_epochs=10), MatrixFactorization(n_factors=4, n_epochs=5),
-                                   ImplicitALS(n_factors=4, n_epochs=3, threshold=4.0)])  # fmt: skip
+@pytest.mark.parametrize(
+    "model",
+    [
+        NMF(n_factors=4, n_epochs=10),
+        MatrixFactorization(n_factors=4, n_epochs=5),
+        ImplicitALS(n_factors=4, n_epochs=3, threshold=4.0),
+    ],
+)
 def test_low_rated_items_are_never_reasons(model, planted):
     model.fit(planted)
     for u in range(5):
@@ -200,10 +210,16 @@ def test_explanations_are_liked_similar_items(sgd, planted):
 def test_cold_start_curve_shape_and_sanity():
     data = synthetic(500, 120, 20_000, seed=1)
     attributes = pd.DataFrame({"segment": ["a" if u % 2 else "b" for u in data.user_ids.ids]}, index=data.user_ids.ids)
-    curve = cold_start_curve(data, lambda: MatrixFactorization(n_factors=8, n_epochs=15), n_users=40,
-                             revealed=(0, 5, 20), user_attributes=attributes)  # fmt: skip
-    assert {(r["method"], r["revealed"]) for r in curve} == {(m, n) for m in ("fold-in", "side-info", "popularity",
-                                                             "retrain") for n in (0, 5, 20)}  # fmt: skip
+    curve = cold_start_curve(
+        data,
+        lambda: MatrixFactorization(n_factors=8, n_epochs=15),
+        n_users=40,
+        revealed=(0, 5, 20),
+        user_attributes=attributes,
+    )
+    assert {(r["method"], r["revealed"]) for r in curve} == {
+        (m, n) for m in ("fold-in", "side-info", "popularity", "retrain") for n in (0, 5, 20)
+    }
     at = {(r["method"], r["revealed"]): r for r in curve}
     assert at[("fold-in", 20)]["rmse"] < at[("fold-in", 0)]["rmse"]
     assert at[("fold-in", 20)]["rmse"] < at[("popularity", 20)]["rmse"]
@@ -227,8 +243,23 @@ def test_cli_cold_start_and_new_user_recommendations(tmp_path):
     path = tmp_path / "d.csv"
     data.to_frame().to_csv(path, index=False)
     runner = CliRunner()
-    result = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--cold-users", "30", "--epochs", "5",
-                                 "--json", "--quiet", "--plot", str(tmp_path / "curve.png")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(path),
+            "--protocol",
+            "cold-start",
+            "--cold-users",
+            "30",
+            "--epochs",
+            "5",
+            "--json",
+            "--quiet",
+            "--plot",
+            str(tmp_path / "curve.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     curve = json.loads(result.output)["curve"]
     assert {"method", "revealed", "rmse", "ndcg@10", "users"} <= set(curve[0])
@@ -250,14 +281,29 @@ def test_cli_cold_start_curve_goes_into_the_run_report(tmp_path):
     path = tmp_path / "d.csv"
     synthetic(300, 80, 9_000, seed=0).to_frame().to_csv(path, index=False)
     runner = CliRunner()
-    orphan = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--run-dir", str(tmp_path / "none"),
-                                 "--quiet"])  # fmt: skip
+    orphan = runner.invoke(
+        app, ["evaluate", str(path), "--protocol", "cold-start", "--run-dir", str(tmp_path / "none"), "--quiet"]
+    )
     assert orphan.exit_code == 2 and "is not a run folder" in orphan.output
     run = str(tmp_path / "run")
     made = runner.invoke(app, ["evaluate", str(path), "--epochs", "5", "--run-dir", run, "--quiet", "--no-baselines"])
     assert made.exit_code == 0, made.output
-    added = runner.invoke(app, ["evaluate", str(path), "--protocol", "cold-start", "--cold-users", "30", "--epochs", "5",
-                                "--run-dir", run, "--quiet"])  # fmt: skip
+    added = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(path),
+            "--protocol",
+            "cold-start",
+            "--cold-users",
+            "30",
+            "--epochs",
+            "5",
+            "--run-dir",
+            run,
+            "--quiet",
+        ],
+    )
     assert added.exit_code == 0, added.output
     assert json.loads((tmp_path / "run" / "run.json").read_text())["cold_start"]["curve"][0]["users"] == 30
     report = runner.invoke(app, ["report", run, "-o", str(tmp_path / "r.html"), "--quiet"])

@@ -19,8 +19,13 @@ def _run_realdata_test(tmp_path: Path, **env: str) -> subprocess.CompletedProces
     environment["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT / "src"), environment.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "pytest", REAL_DATA_TEST, "-q", "-rs", "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_missing_data_is_a_clear_skip_outside_ci(tmp_path):

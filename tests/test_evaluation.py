@@ -39,7 +39,9 @@ def test_evaluate_averages_folds_and_reports_spread(planted):
 
 def test_factor_model_beats_baseline_on_planted_structure(planted):
     train, test = random_split(planted, 0.2, seed=0)
-    mf = score(MatrixFactorization(n_factors=16, n_epochs=30, learning_rate=0.01, regularization=0.05).fit(train), train, test)
+    mf = score(
+        MatrixFactorization(n_factors=16, n_epochs=30, learning_rate=0.01, regularization=0.05).fit(train), train, test
+    )
     base = score(make_model("baseline").fit(train), train, test)
     assert mf["rmse"] < base["rmse"]
 

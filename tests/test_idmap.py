@@ -45,8 +45,9 @@ def test_unknown_error_names_the_query(integer_ids):
 
 
 def test_a_model_never_answers_for_another_user(tutorial):
-    model = Biases().fit(tutorial.to_frame().assign(user=lambda f: f.user.map({"Alice": 1, "Bob": 2, "Carol": 3,
-                                                                              "Dave": 4, "Eve": 5})))
+    model = Biases().fit(
+        tutorial.to_frame().assign(user=lambda f: f.user.map({"Alice": 1, "Bob": 2, "Carol": 3, "Dave": 4, "Eve": 5}))
+    )
     with pytest.raises(UnknownIdError):
         model.recommend("1.5", 3, unknown="error")
     with pytest.raises(UnknownIdError):

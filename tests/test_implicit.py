@@ -41,8 +41,12 @@ def test_implicit_half_step_is_the_weighted_least_squares_over_every_cell(rng):
     """The Gram trick must equal the textbook solve that visits all cells, zeros included."""
     csr, Y, C, preference = _dense_problem(rng)
     reg = 0.7
-    expected = np.stack([np.linalg.solve(Y.T @ np.diag(C[u]) @ Y + reg * np.eye(3), Y.T @ (C[u] * preference[u]))
-                         for u in range(C.shape[0])])  # fmt: skip
+    expected = np.stack(
+        [
+            np.linalg.solve(Y.T @ np.diag(C[u]) @ Y + reg * np.eye(3), Y.T @ (C[u] * preference[u]))
+            for u in range(C.shape[0])
+        ]
+    )
     exact = np.zeros((C.shape[0], 3), np.float32)
     status = np.zeros(C.shape[0], np.int8)
     implicit_cholesky_step(*csr, Y, gram(Y), exact, np.float32(reg), status)
@@ -87,14 +91,17 @@ def _taste_groups(seed=0, n_users=300, n_items=120, per_user=15):
     users, items = [], []
     for u in range(n_users):
         half = np.arange(n_items // 2) + (n_items // 2 if u % 2 else 0)
-        chosen = rng.choice(half, per_user, replace=False, p=np.linspace(2, 1, half.size) / np.linspace(2, 1, half.size).sum())
+        chosen = rng.choice(
+            half, per_user, replace=False, p=np.linspace(2, 1, half.size) / np.linspace(2, 1, half.size).sum()
+        )
         users += [u] * per_user
         items += chosen.tolist()
     return from_arrays(users, items)
 
 
-@pytest.mark.parametrize("model", [ImplicitALS(n_factors=8, n_epochs=8), BPR(n_factors=8, n_epochs=30)],
-                         ids=["implicit-als", "bpr"])  # fmt: skip
+@pytest.mark.parametrize(
+    "model", [ImplicitALS(n_factors=8, n_epochs=8), BPR(n_factors=8, n_epochs=30)], ids=["implicit-als", "bpr"]
+)
 def test_implicit_models_rank_a_users_own_taste_group_first(model):
     data = _taste_groups()
     train, test = random_split(data, 0.2, seed=1)
@@ -200,7 +207,20 @@ def test_cli_evaluates_an_implicit_model(tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["model"] == "bpr" and "rmse" not in payload and payload["ndcg@10"] > 0
-    trained = CliRunner().invoke(app, ["train", str(path), "--model", "implicit-als", "--epochs", "2", "--quiet",
-                                       "--json", "-o", str(tmp_path / "m")])  # fmt: skip
+    trained = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(path),
+            "--model",
+            "implicit-als",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--json",
+            "-o",
+            str(tmp_path / "m"),
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.output)["train_loss"] > 0

@@ -2,15 +2,14 @@
 
 import numpy as np
 import pytest
+from reference import sgd_pass
+from reference import top_k as top_k_reference
 
+from mfrec.evaluation import average_precision_at_k, hit_rate_at_k, ndcg_at_k, precision_at_k, recall_at_k
 from mfrec.kernels.predict import score_pairs, top_k
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sgd import blocked_layout, sgd_block
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, group_rows, merge_duplicates
-from mfrec.evaluation import average_precision_at_k, hit_rate_at_k, ndcg_at_k, precision_at_k, recall_at_k
-
-from reference import sgd_pass
-from reference import top_k as top_k_reference
 
 f32 = np.float32
 
@@ -25,8 +24,25 @@ def test_sgd_block_matches_reference(rng, biased):
     Q = rng.normal(0, 0.1, (n_items, k)).astype(np.float32)
     bu, bi = np.zeros(n_users, np.float32), np.zeros(n_items, np.float32)
     P2, Q2, bu2, bi2 = (P.astype(np.float64), Q.astype(np.float64), bu.astype(np.float64), bi.astype(np.float64))
-    sq = sgd_block(0, n, users, items, ratings, P, Q, bu, bi, f32(3.5), f32(0.02), f32(0.02), f32(0.05), f32(0.05),
-                   f32(0.1), f32(0.1), biased)  # fmt: skip
+    sq = sgd_block(
+        0,
+        n,
+        users,
+        items,
+        ratings,
+        P,
+        Q,
+        bu,
+        bi,
+        f32(3.5),
+        f32(0.02),
+        f32(0.02),
+        f32(0.05),
+        f32(0.05),
+        f32(0.1),
+        f32(0.1),
+        biased,
+    )
     sq2 = sgd_pass(users, items, ratings, P2, Q2, bu2, bi2, 3.5, 0.02, 0.05, 0.1, biased)
     np.testing.assert_allclose(P, P2, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(Q, Q2, rtol=1e-4, atol=1e-5)
@@ -99,8 +115,10 @@ def test_ranking_kernel_agrees_with_the_reference_metrics(rng):
     out = np.zeros((20, 5))
     ranking_metrics(np.array(recs, np.int32), np.full(20, k, np.int32), indptr, indices, k, out)
     for u in range(20):
-        expected = [f(list(recs[u]), rels[u], k) for f in
-                    (precision_at_k, recall_at_k, ndcg_at_k, average_precision_at_k, hit_rate_at_k)]  # fmt: skip
+        expected = [
+            f(list(recs[u]), rels[u], k)
+            for f in (precision_at_k, recall_at_k, ndcg_at_k, average_precision_at_k, hit_rate_at_k)
+        ]
         np.testing.assert_allclose(out[u], expected, rtol=1e-12)
 
 

@@ -5,8 +5,15 @@ import math
 import pytest
 
 from mfrec.evaluation import (
-    average_precision_at_k, catalogue_coverage, hit_rate_at_k, mae, ndcg_at_k, precision_at_k, recall_at_k, rmse,
-)  # fmt: skip
+    average_precision_at_k,
+    catalogue_coverage,
+    hit_rate_at_k,
+    mae,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+    rmse,
+)
 from mfrec.exceptions import ParameterError
 
 REC = ["a", "b", "c", "d"]

@@ -34,8 +34,9 @@ def test_als_half_step_is_the_exact_ridge_solution(rng):
     X, x_bias = np.zeros((n_users, k), np.float32), np.zeros(n_users, np.float32)
     reg, reg_b, mu = 0.3, 0.1, np.float32(3.0)
     status = np.zeros(n_users, np.int8)
-    als_cholesky_step(indptr, indices, values, Y, y_bias, mu, X, x_bias, np.float32(reg), np.float32(reg_b), True,
-                      True, status)  # fmt: skip
+    als_cholesky_step(
+        indptr, indices, values, Y, y_bias, mu, X, x_bias, np.float32(reg), np.float32(reg_b), True, True, status
+    )
     for u in range(n_users):
         rows = indices[indptr[u] : indptr[u + 1]]
         Z = np.column_stack([Y[rows], np.ones(len(rows))]).astype(np.float64)
@@ -71,13 +72,18 @@ def test_als_weighted_regularisation_changes_the_model(planted):
 def test_als_failed_solve_names_the_row_and_the_fix():
     # No regularisation and fewer ratings than unknowns: the user's system is singular.
     data = from_arrays([1, 1, 2, 2, 3], [1, 2, 1, 2, 1], [5.0, 3.0, 4.0, 2.0, 1.0])
-    with pytest.raises(TrainingError, match=r"ALS solve failed for user 1 \(row 0\).*increase regularization \(now 0.0\)"):
+    with pytest.raises(
+        TrainingError, match=r"ALS solve failed for user 1 \(row 0\).*increase regularization \(now 0.0\)"
+    ):
         ALS(n_factors=4, n_epochs=1, regularization=0.0, bias_regularization=0.0).fit(data)
 
 
 def test_als_beats_the_baseline_on_planted_structure(split):
     train, test = split
-    assert rmse_on(ALS(n_factors=8, n_epochs=10).fit(train), train, test) < rmse_on(Biases().fit(train), train, test) - 0.02
+    assert (
+        rmse_on(ALS(n_factors=8, n_epochs=10).fit(train), train, test)
+        < rmse_on(Biases().fit(train), train, test) - 0.02
+    )
 
 
 # ------------------------------------------------------------------ NMF
@@ -165,8 +171,9 @@ def test_bayesian_prediction_is_the_average_over_samples(planted):
     P = model.user_factors_ * np.sqrt(3)
     Q = model.item_factors_ * np.sqrt(3)
     per_sample = [P[:5, s * 3 : (s + 1) * 3] @ Q[:5, s * 3 : (s + 1) * 3].T for s in range(3)]
-    np.testing.assert_allclose(np.mean(per_sample, axis=0), model.user_factors_[:5] @ model.item_factors_[:5].T,
-                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        np.mean(per_sample, axis=0), model.user_factors_[:5] @ model.item_factors_[:5].T, rtol=1e-4, atol=1e-5
+    )
     assert model.noise_precision_ > 0
 
 
@@ -191,12 +198,16 @@ def test_bayesian_parameters():
 # ------------------------------------------------------------------ early stopping, every iterative model
 
 
-@pytest.mark.parametrize("model", [
-    MatrixFactorization(n_factors=16, n_epochs=60, learning_rate=0.03, regularization=0.0, early_stopping=True,
-                        patience=2),
-    ALS(n_factors=16, n_epochs=30, regularization=0.001, early_stopping=True, patience=1),
-    NMF(n_factors=30, n_epochs=200, regularization=0.0, early_stopping=True, patience=2),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model",
+    [
+        MatrixFactorization(
+            n_factors=16, n_epochs=60, learning_rate=0.03, regularization=0.0, early_stopping=True, patience=2
+        ),
+        ALS(n_factors=16, n_epochs=30, regularization=0.001, early_stopping=True, patience=1),
+        NMF(n_factors=30, n_epochs=200, regularization=0.0, early_stopping=True, patience=2),
+    ],
+)
 def test_early_stopping_restores_the_best_epoch(model, split):
     train, test = split
     model.fit(train, validation=test)
@@ -216,8 +227,10 @@ def test_early_stopping_keeps_every_user_and_item_known(rng):
     users = np.concatenate([np.repeat(np.arange(20), 10), np.arange(20, 60)])
     items = np.concatenate([np.tile(np.arange(10), 20), rng.integers(0, 10, 40)])
     data = from_arrays(users, items, rng.integers(1, 6, users.size).astype(float))
-    for model in (MatrixFactorization(n_epochs=3, early_stopping=True, validation_fraction=0.5),
-                  ALS(n_epochs=3, early_stopping=True, validation_fraction=0.5)):  # fmt: skip
+    for model in (
+        MatrixFactorization(n_epochs=3, early_stopping=True, validation_fraction=0.5),
+        ALS(n_epochs=3, early_stopping=True, validation_fraction=0.5),
+    ):
         model.fit(data)
         assert len(model.user_map_) == data.n_users and len(model.item_map_) == data.n_items
         assert len(model.recommend(list(range(60)), n=2)) > 0  # no UnknownIdError for a user given to fit
@@ -225,11 +238,14 @@ def test_early_stopping_keeps_every_user_and_item_known(rng):
 
 def test_random_state_none_means_fresh_randomness(split):
     train, _ = split
-    fits = [MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=None).fit(train)
-            for _ in range(2)]  # fmt: skip
+    fits = [
+        MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=None).fit(train)
+        for _ in range(2)
+    ]
     assert not np.array_equal(fits[0].user_factors_, fits[1].user_factors_)
-    seeded = [MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=3).fit(train)
-              for _ in range(2)]  # fmt: skip
+    seeded = [
+        MatrixFactorization(n_factors=4, n_epochs=2, early_stopping=True, random_state=3).fit(train) for _ in range(2)
+    ]
     np.testing.assert_array_equal(seeded[0].user_factors_, seeded[1].user_factors_)
 
 

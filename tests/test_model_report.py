@@ -31,8 +31,14 @@ def _images(page):
 
 def test_a_model_folder_gets_its_own_report(saved):
     page = build_report(saved / "sgd")
-    for section in ("Model", "Hyper-parameters", "Learning curve", "Factors", "Item embeddings",
-                    "Popularity of recommendations"):  # fmt: skip
+    for section in (
+        "Model",
+        "Hyper-parameters",
+        "Learning curve",
+        "Factors",
+        "Item embeddings",
+        "Popularity of recommendations",
+    ):
         assert f"<h2>{section}</h2>" in page
     images = _images(page)
     assert len(images) == 4 and all(png[:4] == b"\x89PNG" for png in images)
@@ -70,8 +76,11 @@ def test_recommendation_popularity_of_the_popularity_baseline(saved):
 def test_report_command_on_a_model_folder_and_on_neither(saved, tmp_path):
     runner = CliRunner()
     out = tmp_path / "m.html"
-    result = runner.invoke(app, ["report", str(saved / "sgd"), "-o", str(out), "--images", str(tmp_path / "img"),
-                                 "-q"], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["report", str(saved / "sgd"), "-o", str(out), "--images", str(tmp_path / "img"), "-q"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [

@@ -66,7 +66,9 @@ def test_predict_is_clipped_float32_and_aligned(name, planted):
 def test_unknown_ids_fall_back_and_are_flagged(name, planted):
     model = fitted(name, planted)
     known_user, known_item = planted.user_ids.ids[0], planted.item_ids.ids[0]
-    frame = model.predict_frame([known_user, "nobody", known_user, "nobody"], [known_item, known_item, "nothing", "nothing"])
+    frame = model.predict_frame(
+        [known_user, "nobody", known_user, "nobody"], [known_item, known_item, "nothing", "nothing"]
+    )
     assert frame["fallback"].tolist() == [False, True, True, True]
     assert frame["prediction"].notna().all()
     item_bias = model.item_bias_[model.item_map_.lookup([known_item])[0]]
@@ -91,7 +93,8 @@ def test_recommend_excludes_seen_and_returns_original_ids(name, planted):
     assert not any((u, i) in seen for u, i in zip(recs.user, recs.item))
     # Listed best first: by the ranking score (pick x like for rating models, whose shown score is the rating).
     order = ranking.rank_scores(model, model.user_map_.lookup(recs.user))[
-        np.arange(len(recs)), model.item_map_.lookup(recs.item)]  # fmt: skip
+        np.arange(len(recs)), model.item_map_.lookup(recs.item)
+    ]
     assert pd.Series(order).groupby(recs.user.to_numpy()).apply(lambda s: s.is_monotonic_decreasing).all()
     with pytest.raises(UnknownIdError, match="user 'ghost' is not known"):
         model.recommend("ghost")
@@ -140,8 +143,16 @@ def test_tutorial_taste_groups_are_recovered(tutorial):
     users = ["Alice", "Carol", "Bob", "Dave"]
     grid = np.zeros((4, 6))
     for seed in range(10):
-        model = MatrixFactorization(n_factors=2, n_epochs=1000, learning_rate=0.01, regularization=0.1, init_std=0.5,
-                                    lr_decay=1.0, biased=False, random_state=seed).fit(tutorial)  # fmt: skip
+        model = MatrixFactorization(
+            n_factors=2,
+            n_epochs=1000,
+            learning_rate=0.01,
+            regularization=0.1,
+            init_std=0.5,
+            lr_decay=1.0,
+            biased=False,
+            random_state=seed,
+        ).fit(tutorial)
         grid += np.array([model.predict([u] * 6, scifi + family) for u in users]) / 10
     for row, user in enumerate(users):
         likes_scifi = grid[row, :3].mean() - grid[row, 3:].mean()
@@ -161,11 +172,23 @@ def test_sgd_same_seed_same_model_for_any_thread_count(planted):
     assert not np.array_equal(one.user_factors_, other.user_factors_)
 
 
-@pytest.mark.parametrize("param,value", [
-    ("n_factors", 12), ("n_epochs", 6), ("learning_rate", 0.02), ("regularization", 0.3),
-    ("bias_regularization", 1.0), ("lr_decay", 0.8), ("init_std", 0.3), ("biased", False), ("n_blocks", 3),
-    ("user_regularization", 0.5), ("item_regularization", 0.5), ("bias_learning_rate", 0.05),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("n_factors", 12),
+        ("n_epochs", 6),
+        ("learning_rate", 0.02),
+        ("regularization", 0.3),
+        ("bias_regularization", 1.0),
+        ("lr_decay", 0.8),
+        ("init_std", 0.3),
+        ("biased", False),
+        ("n_blocks", 3),
+        ("user_regularization", 0.5),
+        ("item_regularization", 0.5),
+        ("bias_learning_rate", 0.05),
+    ],
+)
 def test_every_sgd_parameter_changes_the_model(planted, param, value):
     base = dict(n_factors=8, n_epochs=4)
     users, items = planted.user_ids.ids[:200], planted.item_ids.ids[:200]
@@ -197,14 +220,17 @@ def test_divergence_is_reported_with_a_fix(planted):
             MatrixFactorization(n_factors=8, n_epochs=3, learning_rate=50.0).fit(planted)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"n_factors": 0}, "n_factors must be an int >= 1, got 0"),
-    ({"n_factors": 2.5}, "n_factors must be an int"),
-    ({"learning_rate": -1}, "learning_rate must be a finite number > 0, got -1"),
-    ({"regularization": float("nan")}, "regularization must be a finite number >= 0, got nan"),
-    ({"lr_decay": 1.5}, "lr_decay must be a finite number > 0 and <= 1, got 1.5"),
-    ({"n_threads": -2}, "n_threads must be an int >= 0"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"n_factors": 0}, "n_factors must be an int >= 1, got 0"),
+        ({"n_factors": 2.5}, "n_factors must be an int"),
+        ({"learning_rate": -1}, "learning_rate must be a finite number > 0, got -1"),
+        ({"regularization": float("nan")}, "regularization must be a finite number >= 0, got nan"),
+        ({"lr_decay": 1.5}, "lr_decay must be a finite number > 0 and <= 1, got 1.5"),
+        ({"n_threads": -2}, "n_threads must be an int >= 0"),
+    ],
+)
 def test_bad_hyper_parameters_are_named(tutorial, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         MatrixFactorization(**kwargs).fit(tutorial)
@@ -289,7 +315,9 @@ def test_predict_frame_takes_predicts_unknown_policy(tutorial):
     model = make_model("baseline").fit(tutorial)
     frame = model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"], unknown="fallback")
     assert frame["fallback"].tolist() == [False, True]
-    assert frame["prediction"].tolist() == pytest.approx(model.predict(["Alice", "ghost"], ["Titanic", "Titanic"]).tolist())
+    assert frame["prediction"].tolist() == pytest.approx(
+        model.predict(["Alice", "ghost"], ["Titanic", "Titanic"]).tolist()
+    )
     with pytest.raises(UnknownIdError, match="ghost"):
         model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"], unknown="error")
     with pytest.raises(ParameterError, match="unknown"):

@@ -76,9 +76,13 @@ def test_download_unpacks_and_verifies(tmp_path, monkeypatch):
     payload = _fake_zip(b"1\t1\t5\t1\n")
     release = movielens.RELEASES["ml-100k"]
     fake = movielens.MovieLensRelease(
-        "ml-100k", release.url, "ml-100k", hashlib.md5(payload).hexdigest(), "u.data",
+        "ml-100k",
+        release.url,
+        "ml-100k",
+        hashlib.md5(payload).hexdigest(),
+        "u.data",
         hashlib.sha256(b"1\t1\t5\t1\n").hexdigest(),
-    )  # fmt: skip
+    )
     monkeypatch.setitem(movielens.RELEASES, "ml-100k", fake)
     monkeypatch.setenv("MFREC_CACHE", str(tmp_path))
     monkeypatch.setattr(movielens.urllib.request, "urlopen", lambda *a, **k: FakeResponse(payload))

@@ -46,16 +46,22 @@ def test_a_spec_that_disagrees_with_the_constructor_fails_at_class_definition():
                 self.a = a
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda: MatrixFactorization(n_factors=0), "MatrixFactorization: n_factors must be an int >= 1, got 0"),
-    (lambda: MatrixFactorization(n_factors=True), "n_factors must be an int >= 1, got True"),
-    (lambda: MatrixFactorization(biased="yes"), "biased must be True or False, got 'yes'"),
-    (lambda: MatrixFactorization(random_state=-1), r"random_state must be an int >= 0 or None, got -1"),
-    (lambda: MatrixFactorization(user_regularization=-0.1), "user_regularization must be a finite number >= 0 or None"),
-    (lambda: MODELS["svd"](impute="mean"), "impute must be one of 'item', 'user', got 'mean'"),
-    (lambda: NMF(init_low=0.5, init_high=0.5), r"init_high must be a finite number > init_low \(0.5\), got 0.5"),
-    (lambda: BayesianMF(n_epochs=5, burn_in=7), r"burn_in must be an int >= 0 and < n_epochs \(5\), got 7"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: MatrixFactorization(n_factors=0), "MatrixFactorization: n_factors must be an int >= 1, got 0"),
+        (lambda: MatrixFactorization(n_factors=True), "n_factors must be an int >= 1, got True"),
+        (lambda: MatrixFactorization(biased="yes"), "biased must be True or False, got 'yes'"),
+        (lambda: MatrixFactorization(random_state=-1), r"random_state must be an int >= 0 or None, got -1"),
+        (
+            lambda: MatrixFactorization(user_regularization=-0.1),
+            "user_regularization must be a finite number >= 0 or None",
+        ),
+        (lambda: MODELS["svd"](impute="mean"), "impute must be one of 'item', 'user', got 'mean'"),
+        (lambda: NMF(init_low=0.5, init_high=0.5), r"init_high must be a finite number > init_low \(0.5\), got 0.5"),
+        (lambda: BayesianMF(n_epochs=5, burn_in=7), r"burn_in must be an int >= 0 and < n_epochs \(5\), got 7"),
+    ],
+)
 def test_constructor_names_the_parameter_the_value_and_the_allowed_range(make, message):
     with pytest.raises(ParameterError, match=message):
         make()
@@ -128,8 +134,9 @@ def test_a_model_saved_under_the_old_names_loads_silently(tmp_path):
 
 
 def test_cli_assignments_are_typed_by_the_spec():
-    parsed = parse_assignments(MatrixFactorization, ["n_factors=16", "learning_rate=1e-3", "biased=false",
-                                                     "n_threads=none", "user_reg=0.2"])  # fmt: skip
+    parsed = parse_assignments(
+        MatrixFactorization, ["n_factors=16", "learning_rate=1e-3", "biased=false", "n_threads=none", "user_reg=0.2"]
+    )
     assert parsed == {"n_factors": 16, "learning_rate": 0.001, "biased": False, "n_threads": None, "user_reg": 0.2}
     assert type(parsed["n_factors"]) is int and type(parsed["learning_rate"]) is float
     assert parse_assignments(MODELS["svd"], ["impute=user"]) == {"impute": "user"}

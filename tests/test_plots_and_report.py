@@ -68,7 +68,10 @@ def test_ndcg_panel_needs_tracking(fitted):
 
 def test_metric_bars_with_error_bars(fitted):
     _, train, test, model, _, _ = fitted
-    results = {"sgd": {**score(model, train, test), "std": {"rmse": 0.01}}, "baseline": score(Biases().fit(train), train, test)}
+    results = {
+        "sgd": {**score(model, train, test), "std": {"rmse": 0.01}},
+        "baseline": score(Biases().fit(train), train, test),
+    }
     assert_picture(plot.metric_bars(results), (1320, 440))
 
 
@@ -110,8 +113,15 @@ def test_report_has_every_section_and_embeds_images(fitted, tmp_path):
     results = {"sgd": score(model, train, test), "baseline": score(Biases().fit(train), train, test)}
     write_run(tmp_path / "run", data, results, model, protocol="holdout")
     page = build_report(tmp_path / "run")
-    for section in ("Dataset", "Evaluation", "Learning curves", "Model comparison", "Singular-value spectrum",
-                    "Item embeddings", "Recommended item popularity"):  # fmt: skip
+    for section in (
+        "Dataset",
+        "Evaluation",
+        "Learning curves",
+        "Model comparison",
+        "Singular-value spectrum",
+        "Item embeddings",
+        "Recommended item popularity",
+    ):
         assert f"<h2>{section}</h2>" in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 5 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
@@ -122,12 +132,19 @@ def test_report_command_and_bad_folder(fitted, tmp_path):
     data, train, test, model, *_ = fitted
     write_run(tmp_path / "run", data, {"sgd": score(model, train, test)}, model, protocol="holdout")
     runner = CliRunner()
-    result = runner.invoke(app, ["report", str(tmp_path / "run"), "-o", str(tmp_path / "r.html"), "--images",
-                                 str(tmp_path / "img"), "-q"], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["report", str(tmp_path / "run"), "-o", str(tmp_path / "r.html"), "--images", str(tmp_path / "img"), "-q"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0 and (tmp_path / "r.html").stat().st_size > 10_000
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [
-        "item-embeddings.png", "learning-curves.png", "model-comparison.png", "recommended-item-popularity.png",
-        "singular-value-spectrum.png"]
+        "item-embeddings.png",
+        "learning-curves.png",
+        "model-comparison.png",
+        "recommended-item-popularity.png",
+        "singular-value-spectrum.png",
+    ]
     failed = runner.invoke(app, ["report", str(tmp_path), "-q"])
     assert failed.exit_code == 2 and "is not a run folder" in failed.stderr
     with pytest.raises(DataError):
@@ -139,12 +156,15 @@ def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
     with pytest.raises(DataError, match="not a run folder"):
         attach_cold_start(tmp_path / "nowhere", [], model="sgd")
     write_run(tmp_path / "run", data, {"sgd": score(model, train, test)}, model, protocol="holdout")
-    curve = [{"method": method, "revealed": n, "rmse": 1.1 - n / 100 - offset, "ndcg@5": 0.1 + n / 100, "users": 40}
-             for offset, method in ((0.0, "fold-in"), (0.05, "retrain")) for n in (0, 5, 20)]  # fmt: skip
+    curve = [
+        {"method": method, "revealed": n, "rmse": 1.1 - n / 100 - offset, "ndcg@5": 0.1 + n / 100, "users": 40}
+        for offset, method in ((0.0, "fold-in"), (0.05, "retrain"))
+        for n in (0, 5, 20)
+    ]
     attach_cold_start(tmp_path / "run", curve, model="sgd", k=5)
     page = build_report(tmp_path / "run")
     assert "<h2>Cold start</h2>" in page and len(re.findall(r'src="data:image/png', page)) == 6
-    table = page[page.index('id="cold-start-table"'):]
+    table = page[page.index('id="cold-start-table"') :]
     assert "40 users unseen" in table and "<th>0</th><th>5</th><th>20</th>" in table
     assert "<tr><th>retrain</th><td>RMSE</td><td>1.0500</td><td>1.0000</td><td>0.8500</td></tr>" in table
     assert "<tr><th>fold-in</th><td>NDCG@5</td><td>0.1000</td><td>0.1500</td><td>0.3000</td></tr>" in table
@@ -181,4 +201,5 @@ def test_report_promises_a_spread_only_when_it_shows_one():
 
     assert "no spread" in _spread_note({"sgd": {"rmse": 0.9, "folds": 1}, "baseline": {"rmse": 0.94}})
     assert _spread_note({"sgd": {"rmse": 0.9, "folds": 5, "std": {"rmse": 0.01}}}) == (
-        "Mean &plusmn; standard deviation over 5 splits.")
+        "Mean &plusmn; standard deviation over 5 splits."
+    )

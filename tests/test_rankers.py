@@ -105,9 +105,12 @@ def test_fold_in_ranks_through_the_same_path(fitted):
 
 @pytest.mark.filterwarnings("ignore::mfrec.models.coldstart.UnknownItemsWarning")
 def test_cold_start_protocol_gets_the_default_ranking(data):
-    curves = {rank_by: cold_start_curve(data, lambda rank_by=rank_by: Biases(rank_by=rank_by), n_users=30,
-                                        revealed=(5,), methods=("fold-in",))[0]["ndcg@10"]
-              for rank_by in ("rating", "pick-like")}  # fmt: skip
+    curves = {
+        rank_by: cold_start_curve(
+            data, lambda rank_by=rank_by: Biases(rank_by=rank_by), n_users=30, revealed=(5,), methods=("fold-in",)
+        )[0]["ndcg@10"]
+        for rank_by in ("rating", "pick-like")
+    }
     assert curves["pick-like"] != curves["rating"]
 
 

@@ -106,17 +106,42 @@ def steps(blocks: list[Block]) -> list[tuple[str, int, str]]:
 
 
 def test_extractor_reads_blocks_markers_and_mfrec_lines():
-    text = "\n".join([  # noqa: FLY002 - one README line per item reads best
-        "intro", "```python", "x = 1", "```", "",
-        "<!-- not-tested: downloads 250 MB -->", "", "```bash", "mfrec datasets download ml-25m", "```",
-        "```console", "$ mfrec train a \\", "    --epochs 2   # short", "saved ...", "$ pip install x", "```",
-        "```bash", "python3 -m venv .venv && .venv/bin/pip install .", "mfrec report run | head -3", "```",
-    ])  # fmt: skip
+    text = "\n".join(
+        [  # noqa: FLY002 - one README line per item reads best
+            "intro",
+            "```python",
+            "x = 1",
+            "```",
+            "",
+            "<!-- not-tested: downloads 250 MB -->",
+            "",
+            "```bash",
+            "mfrec datasets download ml-25m",
+            "```",
+            "```console",
+            "$ mfrec train a \\",
+            "    --epochs 2   # short",
+            "saved ...",
+            "$ pip install x",
+            "```",
+            "```bash",
+            "python3 -m venv .venv && .venv/bin/pip install .",
+            "mfrec report run | head -3",
+            "```",
+        ]
+    )
     blocks = readme_blocks(text)
     assert [(b.language, b.line, b.skip) for b in blocks] == [
-        ("python", 3, None), ("bash", 9, "downloads 250 MB"), ("console", 12, None), ("bash", 18, None)]  # fmt: skip
-    assert steps(blocks) == [("python", 3, "x = 1"), ("shell", 12, "mfrec train a      --epochs 2   # short"),
-                             ("shell", 19, "mfrec report run | head -3")]  # fmt: skip
+        ("python", 3, None),
+        ("bash", 9, "downloads 250 MB"),
+        ("console", 12, None),
+        ("bash", 18, None),
+    ]
+    assert steps(blocks) == [
+        ("python", 3, "x = 1"),
+        ("shell", 12, "mfrec train a      --epochs 2   # short"),
+        ("shell", 19, "mfrec report run | head -3"),
+    ]
     with pytest.raises(ValueError, match="must say why"):
         readme_blocks("<!-- not-tested: -->\n```bash\nmfrec demo\n```")
 
@@ -126,7 +151,9 @@ def test_readme_skips_are_few_and_say_why():
     skipped = [b for b in blocks if b.skip is not None]
     assert all(len(b.skip) >= 10 for b in skipped), [b.skip for b in skipped]
     assert len(skipped) <= max(2, len(blocks) // 4), "heavy commands belong in benchmarks/, not README blocks"
-    assert any(kind == "python" for kind, _, _ in steps(blocks)) and any(kind == "shell" for kind, _, _ in steps(blocks))
+    assert any(kind == "python" for kind, _, _ in steps(blocks)) and any(
+        kind == "shell" for kind, _, _ in steps(blocks)
+    )
 
 
 def test_readme_images_exist():
@@ -159,14 +186,27 @@ def _run_shell(command: str, line: int, work: Path) -> None:
     env["COLUMNS"] = "100"
     script = f'set -eo pipefail\nmfrec() {{ "{sys.executable}" -m mfrec "$@"; }}\n{command}\n'
     try:
-        result = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                                timeout=_STEP_SECONDS, check=False)  # fmt: skip
+        result = subprocess.run(
+            ["bash", "-c", script],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=_STEP_SECONDS,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"README.md:{line}: `{command}` ran past {_STEP_SECONDS} s; move it to benchmarks/ or mark its "
-                    "block <!-- not-tested: reason -->", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"README.md:{line}: `{command}` ran past {_STEP_SECONDS} s; move it to benchmarks/ or mark its "
+            "block <!-- not-tested: reason -->",
+            pytrace=False,
+        )
     if result.returncode != 0:
-        pytest.fail(f"README.md:{line}: `{command}` exited {result.returncode}\n{result.stdout[-2000:]}\n"
-                    f"{result.stderr[-3000:]}", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"README.md:{line}: `{command}` exited {result.returncode}\n{result.stdout[-2000:]}\n"
+            f"{result.stderr[-3000:]}",
+            pytrace=False,
+        )
 
 
 def test_readme_runs_as_printed(readme_workdir, capsys):
@@ -179,14 +219,18 @@ def test_readme_runs_as_printed(readme_workdir, capsys):
             try:
                 exec(compile(code, f"README.md:{line}", "exec"), namespace)  # noqa: S102 - running the README is the test
             except Exception as exc:  # name the README line, keep the traceback for the details
-                raise AssertionError(f"README.md python block at line {line} failed: {type(exc).__name__}: {exc}") from exc
+                raise AssertionError(
+                    f"README.md python block at line {line} failed: {type(exc).__name__}: {exc}"
+                ) from exc
         else:
             _run_shell(code, line, readme_workdir)
         timings.append((time.perf_counter() - start, _cpu_seconds() - cpu, line))
     with capsys.disabled():  # where the time goes, to keep the README's examples quick
         each = ", ".join(f"{line}: {wall:.1f}/{cpu:.1f}" for wall, cpu, line in timings)
-        print(f"\nREADME: {len(timings)} steps, {sum(t[0] for t in timings):.1f} s wall, "
-              f"{sum(t[1] for t in timings):.1f} s CPU (README line: wall/CPU seconds  {each})")  # fmt: skip
+        print(
+            f"\nREADME: {len(timings)} steps, {sum(t[0] for t in timings):.1f} s wall, "
+            f"{sum(t[1] for t in timings):.1f} s CPU (README line: wall/CPU seconds  {each})"
+        )
 
 
 def _cpu_seconds() -> float:

@@ -24,10 +24,15 @@ def test_synth_sizes_users_and_items_from_ratings(tmp_path):
 
 def test_train_reads_grouped_rows_and_saves(tmp_path):
     out = tmp_path / "r.parquet"
-    assert runner.invoke(app, ["datasets", "synth", "--users", "300", "--items", "80", "--ratings", "5000",
-                               "-o", str(out), "-q"]).exit_code == 0  # fmt: skip
-    result = runner.invoke(app, ["train", str(out), "--factors", "4", "--epochs", "2", "-o", str(tmp_path / "m"),
-                                 "--json", "-q"])  # fmt: skip
+    assert (
+        runner.invoke(
+            app, ["datasets", "synth", "--users", "300", "--items", "80", "--ratings", "5000", "-o", str(out), "-q"]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app, ["train", str(out), "--factors", "4", "--epochs", "2", "-o", str(tmp_path / "m"), "--json", "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["ratings"] == 5000
 
@@ -55,10 +60,26 @@ def test_cli_evaluate_states_the_sample(tmp_path):
 
     path = tmp_path / "r.csv"
     synthetic(400, 100, 12_000, seed=3).to_frame().to_csv(path, index=False)
-    result = runner.invoke(app, ["evaluate", str(path), "--protocol", "temporal", "-m", "baseline", "--no-baselines",
-                                 "--rank-users", "40", "-q"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(path),
+            "--protocol",
+            "temporal",
+            "-m",
+            "baseline",
+            "--no-baselines",
+            "--rank-users",
+            "40",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "ranking: 40 user-folds evaluated (a seeded sample of " in result.stdout
-    payload = json.loads(runner.invoke(app, ["evaluate", str(path), "-m", "baseline", "--no-baselines", "--json",
-                                             "-q", "--rank-users", "0"]).stdout)  # fmt: skip
+    payload = json.loads(
+        runner.invoke(
+            app, ["evaluate", str(path), "-m", "baseline", "--no-baselines", "--json", "-q", "--rank-users", "0"]
+        ).stdout
+    )
     assert payload["users_evaluated"] == payload["users_eligible"] > 40

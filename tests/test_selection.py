@@ -67,13 +67,33 @@ def test_tune_writes_parameters_that_train_reads(tmp_path):
     synthetic(300, 100, 5_000, seed=2).to_frame().to_csv(data, index=False)
     runner = CliRunner()
     best = tmp_path / "best.json"
-    result = runner.invoke(app, ["tune", str(data), "-m", "baseline", "--folds", "2", "--max-candidates", "3",
-                                 "--jobs", "1", "-o", str(best), "-q"], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "tune",
+            str(data),
+            "-m",
+            "baseline",
+            "--folds",
+            "2",
+            "--max-candidates",
+            "3",
+            "--jobs",
+            "1",
+            "-o",
+            str(best),
+            "-q",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     saved = json.loads(best.read_text())
     assert saved["model"] == "baseline" and saved["metric"] == "rmse" and len(saved["candidates"]) == 3
-    trained = runner.invoke(app, ["train", str(data), "-m", "baseline", "--params", str(best), "-o",
-                                  str(tmp_path / "m"), "--json", "-q"], catch_exceptions=False)  # fmt: skip
+    trained = runner.invoke(
+        app,
+        ["train", str(data), "-m", "baseline", "--params", str(best), "-o", str(tmp_path / "m"), "--json", "-q"],
+        catch_exceptions=False,
+    )
     used = json.loads(trained.stdout)["params"]
     assert all(used[name] == value for name, value in saved["params"].items())
 
@@ -85,9 +105,17 @@ def test_local_candidates_stay_inside_the_space():
 
     space = SEARCH_SPACES["sgd"]
     rng = np.random.default_rng(0)
-    best = {"n_factors": 192, "n_epochs": 199, "learning_rate": 0.0119, "user_regularization": 0.06,
-            "item_regularization": 0.09, "bias_regularization": 0.1, "bias_learning_rate": 0.007, "lr_decay": 1.0,
-            "init_std": 0.02}  # fmt: skip
+    best = {
+        "n_factors": 192,
+        "n_epochs": 199,
+        "learning_rate": 0.0119,
+        "user_regularization": 0.06,
+        "item_regularization": 0.09,
+        "bias_regularization": 0.1,
+        "bias_learning_rate": 0.007,
+        "lr_decay": 1.0,
+        "init_std": 0.02,
+    }
     for _ in range(200):
         candidate = _near(space, best, rng)
         for name, spec in space.items():
@@ -104,8 +132,11 @@ def test_tune_ranks_implicit_models_on_ndcg(tmp_path):
     data = tmp_path / "r.csv"
     synthetic(300, 100, 5_000, seed=2).to_frame().to_csv(data, index=False)
     best = tmp_path / "best.json"
-    result = CliRunner().invoke(app, ["tune", str(data), "-m", "bpr", "--folds", "2", "--max-candidates", "3",
-                                      "--jobs", "1", "-o", str(best), "-q"], catch_exceptions=False)  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["tune", str(data), "-m", "bpr", "--folds", "2", "--max-candidates", "3", "--jobs", "1", "-o", str(best), "-q"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     saved = json.loads(best.read_text())
     assert saved["metric"] == "ndcg@10" and len(saved["candidates"]) == 3
@@ -129,8 +160,14 @@ def test_a_search_runs_from_a_script_without_a_main_guard(tmp_path):
         "print('candidates', len(result.candidates))\n"
     )
     src = str(Path(__file__).resolve().parents[1] / "src")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "PYTHONPATH": src}, cwd=tmp_path)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PYTHONPATH": src},
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("script body ran") == 1 and "candidates 2" in done.stdout
     assert "RuntimeError" not in done.stderr

@@ -79,7 +79,9 @@ def test_unknown_user_gets_the_popularity_fallback_and_says_so(client):
 def test_posted_ratings_are_logged_and_folded_in_at_once(client):
     before = recs(client, "newbie", n=10)
     top = before["items"][0]["item"]
-    answer = client.post("/users/newbie/ratings", json={"ratings": [{"item": top, "rating": 1}, {"item": 3, "rating": 5}]})
+    answer = client.post(
+        "/users/newbie/ratings", json={"ratings": [{"item": top, "rating": 1}, {"item": 3, "rating": 5}]}
+    )
     assert answer.status_code == 201 and answer.json()["accepted"] == 2
     after = recs(client, "newbie", n=10)
     assert after["source"] == "fold-in"
@@ -204,8 +206,10 @@ def test_reload_keeps_in_flight_requests_on_their_model(model_dir, tmp_path):
 
 def test_sqlite_store_is_wal_synchronous_full_and_concurrent_appends_are_all_kept(tmp_path):
     store = SQLiteStore(tmp_path / "log.sqlite")
-    threads = [threading.Thread(target=lambda k=k: [store.append(f"u{k}", [(str(i), 3.0)], f"{k}-{i}")
-                                                    for i in range(25)]) for k in range(4)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda k=k: [store.append(f"u{k}", [(str(i), 3.0)], f"{k}-{i}") for i in range(25)])
+        for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -217,9 +221,10 @@ def test_sqlite_store_is_wal_synchronous_full_and_concurrent_appends_are_all_kep
 
 
 def test_train_with_ratings_log_includes_the_logged_ratings(model_dir, tmp_path):
+    from service_support import small_data
+
     from mfrec.data import load
     from mfrec.service.retrain import with_log
-    from service_support import small_data
 
     store = SQLiteStore(tmp_path / "log.sqlite")
     store.append("newcomer", [("3", 5.0), ("4", 1.0)])
@@ -236,7 +241,9 @@ def test_train_with_ratings_log_includes_the_logged_ratings(model_dir, tmp_path)
 
 def test_openapi_schema_is_committed_and_current(client):
     committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
-    assert client.get("/openapi.json").json() == committed, "regenerate: python -m mfrec.service.openapi > docs/openapi.json"
+    assert client.get("/openapi.json").json() == committed, (
+        "regenerate: python -m mfrec.service.openapi > docs/openapi.json"
+    )
 
 
 def test_serve_without_the_extra_says_which_pip_install_fixes_it(monkeypatch, model_dir):
@@ -296,9 +303,14 @@ def test_the_service_uses_only_public_model_api():
     private = set()
     for path in sorted((ROOT / "src" / "mfrec" / "service").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and (node.attr in layout or (
-                    node.attr.startswith("_") and not node.attr.startswith("__")
-                    and not (isinstance(node.value, ast.Name) and node.value.id == "self"))):  # fmt: skip
+            if isinstance(node, ast.Attribute) and (
+                node.attr in layout
+                or (
+                    node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+                )
+            ):
                 private.add(f"{path.name}: {node.attr}")
     assert not private, f"the service reaches into private attributes: {sorted(private)}"
 

@@ -25,8 +25,11 @@ def _find(names: tuple[str, ...], paths: tuple[str, ...]) -> str | None:
 CHROMIUM = _find(("chromium", "chromium-browser", "google-chrome"), ("/usr/bin/chromium", "/usr/lib/chromium/chromium"))
 DRIVER = _find(("chromedriver",), ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"))
 if CHROMIUM is None or DRIVER is None:
-    pytest.skip("no headless browser: install Debian's chromium and chromium-driver (apt-get install chromium "
-                "chromium-driver) to run the page test", allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        "no headless browser: install Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver) to run the page test",
+        allow_module_level=True,
+    )
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402
@@ -51,7 +54,13 @@ def served(tmp_path_factory):
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=DriverService(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(WAIT_S)

@@ -32,8 +32,9 @@ schema = schemathesis.openapi.from_asgi(
 
 
 @schema.parametrize()
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))  # fmt: skip
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_no_request_gets_a_server_error(case):
     # Half the write requests carry the token, so the handlers behind the auth check are fuzzed too.
     headers = {"Authorization": f"Bearer {TOKEN}"} if len(sent) % 2 == 0 else None

@@ -52,8 +52,13 @@ def test_sgd_block_on_padded_rows_matches_unpadded_and_keeps_padding_zero(rng, k
 
 def _ratings(seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"user": rng.integers(0, 60, 3000), "item": rng.integers(0, 40, 3000),
-                          "rating": rng.integers(1, 6, 3000).astype(float)})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "user": rng.integers(0, 60, 3000),
+            "item": rng.integers(0, 40, 3000),
+            "rating": rng.integers(1, 6, 3000).astype(float),
+        }
+    )
     return frame.drop_duplicates(["user", "item"])
 
 
@@ -70,8 +75,12 @@ def test_padded_fit_publishes_unpadded_factors_that_predict_like_the_model():
     model = MatrixFactorization(n_factors=10, n_epochs=3, random_state=0).fit(_ratings(), rating_scale=(1, 5))
     assert model.user_factors_.shape[1] == 10 and model.item_factors_.shape[1] == 10
     users, items = model.user_map_.lookup([0, 5]), model.item_map_.lookup([0, 3])
-    by_hand = (model.global_mean_ + model.user_bias_[users] + model.item_bias_[items]
-               + np.einsum("ij,ij->i", model.user_factors_[users], model.item_factors_[items]))  # fmt: skip
+    by_hand = (
+        model.global_mean_
+        + model.user_bias_[users]
+        + model.item_bias_[items]
+        + np.einsum("ij,ij->i", model.user_factors_[users], model.item_factors_[items])
+    )
     np.testing.assert_allclose(model.predict([0, 5], [0, 3]), np.clip(by_hand, 1, 5), rtol=1e-5)
 
 

@@ -71,8 +71,9 @@ def test_exported_model_loads_in_plain_mfrec_and_predicts_what_spark_computed(sp
 def test_biases_are_the_damped_means_spark_aggregated(spark, ratings):
     from mfrec.spark.training import fit
 
-    model = fit(spark.createDataFrame(ratings), n_factors=2, n_epochs=1, rounds=1, bias_passes=1,
-                bias_regularization=3.0).model  # fmt: skip
+    model = fit(
+        spark.createDataFrame(ratings), n_factors=2, n_epochs=1, rounds=1, bias_passes=1, bias_regularization=3.0
+    ).model
     mu = ratings["rating"].mean()
     b_i = (ratings["rating"] - mu).groupby(ratings["item"]).agg(lambda r: r.sum() / (3.0 + len(r)))
     rest = ratings["rating"] - mu - ratings["item"].map(b_i)
@@ -87,8 +88,9 @@ def test_implicit_model_scores_are_mllib_dot_products(spark, ratings, tmp_path):
     from mfrec.persistence import load_model
     from mfrec.spark.training import fit
 
-    result = fit(spark.createDataFrame(ratings[["user", "item"]]), "implicit-als", rating_col=None, n_factors=3,
-                 n_epochs=3)  # fmt: skip
+    result = fit(
+        spark.createDataFrame(ratings[["user", "item"]]), "implicit-als", rating_col=None, n_factors=3, n_epochs=3
+    )
     result.model.save(tmp_path / "implicit")
     loaded = load_model(tmp_path / "implicit")
     assert isinstance(loaded, ImplicitALS) and loaded.confidence == "binary"
@@ -101,8 +103,9 @@ def test_implicit_model_scores_are_mllib_dot_products(spark, ratings, tmp_path):
 def test_repeated_pairs_keep_the_latest_rating(spark):
     from mfrec.spark.training import fit
 
-    frame = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": [1, 1, 1, 2, 2], "rating": [5.0, 1.0, 3.0, 4.0, 2.0],
-                          "time": [2, 1, 0, 0, 0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"user": [1, 1, 2, 2, 3], "item": [1, 1, 1, 2, 2], "rating": [5.0, 1.0, 3.0, 4.0, 2.0], "time": [2, 1, 0, 0, 0]}
+    )
     model = fit(spark.createDataFrame(frame), timestamp_col="time", n_factors=1, n_epochs=1, rounds=1).model
     assert model.seen_ratings_[: model.seen_indptr_[1]].tolist() == [5.0]
     assert model.global_mean_ == pytest.approx(np.mean([5.0, 3.0, 4.0, 2.0]))
@@ -173,21 +176,56 @@ def test_cli_trains_on_spark_and_recommends_all_through_spark(spark, ratings, tm
 
     ratings.to_parquet(tmp_path / "ratings.parquet")
     runner = CliRunner()
-    result = runner.invoke(app, ["train", str(tmp_path / "ratings.parquet"), "--engine", "spark", "--master",
-                                 "local[2]", "-m", "als", "-k", "3", "--epochs", "3", "-p", "rounds=1", "-o",
-                                 str(tmp_path / "model"), "--quiet"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(tmp_path / "ratings.parquet"),
+            "--engine",
+            "spark",
+            "--master",
+            "local[2]",
+            "-m",
+            "als",
+            "-k",
+            "3",
+            "--epochs",
+            "3",
+            "-p",
+            "rounds=1",
+            "-o",
+            str(tmp_path / "model"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     model = load_model(tmp_path / "model")
     assert model.n_factors_ == 3 and len(model.user_map_) == ratings["user"].nunique()
-    for plain in (["recommend", str(tmp_path / "model"), "-u", "u1", "--json"], ["similar", str(tmp_path / "model"),
-                  "-i", str(ratings["item"].iloc[0])]):  # fmt: skip
+    for plain in (
+        ["recommend", str(tmp_path / "model"), "-u", "u1", "--json"],
+        ["similar", str(tmp_path / "model"), "-i", str(ratings["item"].iloc[0])],
+    ):
         assert runner.invoke(app, plain).exit_code == 0  # the ordinary commands read the exported model
-    result = runner.invoke(app, ["recommend", str(tmp_path / "model"), "--all", "--engine", "spark", "-n", "2",
-                                 "-o", str(tmp_path / "recs.parquet")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "recommend",
+            str(tmp_path / "model"),
+            "--all",
+            "--engine",
+            "spark",
+            "-n",
+            "2",
+            "-o",
+            str(tmp_path / "recs.parquet"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(pd.read_parquet(tmp_path / "recs.parquet")) == 2 * len(model.user_map_)
-    refused = runner.invoke(app, ["train", str(tmp_path / "ratings.parquet"), "--engine", "spark", "-m", "sgd",
-                                  "-o", str(tmp_path / "other")])  # fmt: skip
+    refused = runner.invoke(
+        app,
+        ["train", str(tmp_path / "ratings.parquet"), "--engine", "spark", "-m", "sgd", "-o", str(tmp_path / "other")],
+    )
     assert refused.exit_code == 2 and "als and implicit-als" in refused.output
 
 

@@ -19,12 +19,25 @@ frame.columns = ["UserId", "ItemId", "Rating"]
 
 
 def fit(n_iterations: int) -> float:
-    model = CMF(method="als", k=k, lambda_=1.0, niter=n_iterations, use_cg=solver == "cg", finalize_chol=False,
-                nthreads=threads, verbose=False, precompute_for_predictions=False)  # fmt: skip
+    model = CMF(
+        method="als",
+        k=k,
+        lambda_=1.0,
+        niter=n_iterations,
+        use_cg=solver == "cg",
+        finalize_chol=False,
+        nthreads=threads,
+        verbose=False,
+        precompute_for_predictions=False,
+    )
     started = time.perf_counter()
     model.fit(frame)
     return time.perf_counter() - started
 
 
 one, many = fit(1), fit(iterations)
-print(json.dumps({"engine": f"cmfrec-{solver}", "ratings": len(frame), "iteration_seconds": (many - one) / (iterations - 1)}))
+print(
+    json.dumps(
+        {"engine": f"cmfrec-{solver}", "ratings": len(frame), "iteration_seconds": (many - one) / (iterations - 1)}
+    )
+)

@@ -29,9 +29,10 @@ for split in splits:
     items = np.unique(train["item"])
     user_row = pd.Series(np.arange(len(users)), index=users)
     item_row = pd.Series(np.arange(len(items)), index=items)
-    matrix = sp.csr_matrix((np.ones(len(train), np.float32),
-                            (user_row[train["user"]].to_numpy(), item_row[train["item"]].to_numpy())),
-                           shape=(len(users), len(items)))  # fmt: skip
+    matrix = sp.csr_matrix(
+        (np.ones(len(train), np.float32), (user_row[train["user"]].to_numpy(), item_row[train["item"]].to_numpy())),
+        shape=(len(users), len(items)),
+    )
     test_users = np.unique(test["user"][test["user"].isin(users)])
     rows = user_row[test_users].to_numpy()
     for label, config in configs.items():

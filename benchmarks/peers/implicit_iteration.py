@@ -31,8 +31,15 @@ from implicit.cpu.bpr import BayesianPersonalizedRanking
 
 def fit(iterations: int) -> float:
     if which == "als":
-        model = AlternatingLeastSquares(factors=k, regularization=1.0, alpha=1.0, iterations=iterations,
-                                        use_cg=True, num_threads=threads, random_state=0)  # fmt: skip
+        model = AlternatingLeastSquares(
+            factors=k,
+            regularization=1.0,
+            alpha=1.0,
+            iterations=iterations,
+            use_cg=True,
+            num_threads=threads,
+            random_state=0,
+        )
     else:
         model = BayesianPersonalizedRanking(factors=k, iterations=iterations, num_threads=threads, random_state=0)
     started = time.perf_counter()
@@ -42,5 +49,12 @@ def fit(iterations: int) -> float:
 
 
 one, many = fit(1), fit(n_iterations)
-print(json.dumps({"engine": f"implicit-{which}", "interactions": int(user_items.nnz),
-                  "iteration_seconds": (many - one) / (n_iterations - 1)}))  # fmt: skip
+print(
+    json.dumps(
+        {
+            "engine": f"implicit-{which}",
+            "interactions": int(user_items.nnz),
+            "iteration_seconds": (many - one) / (n_iterations - 1),
+        }
+    )
+)

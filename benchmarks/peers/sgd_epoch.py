@@ -71,8 +71,20 @@ elif engine == "libmf-cli":
     del users, items, ratings
 
     def fit(n_epochs):
-        command = [str(peers / "mf-train"), "-k", str(k), "-t", str(n_epochs), "-s", str(threads), "-r", "0.05",
-                   "--quiet", train_file, os.path.join(workdir, "model.txt")]  # fmt: skip
+        command = [
+            str(peers / "mf-train"),
+            "-k",
+            str(k),
+            "-t",
+            str(n_epochs),
+            "-s",
+            str(threads),
+            "-r",
+            "0.05",
+            "--quiet",
+            train_file,
+            os.path.join(workdir, "model.txt"),
+        ]
         return timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL))
 
 else:
@@ -89,5 +101,14 @@ else:
 one, many = fit(1), fit(epochs)
 per_epoch = (many - one) / (epochs - 1)
 cpu_per_epoch = (cpu_used[1] - cpu_used[0]) / (epochs - 1)
-print(json.dumps({"engine": engine, "ratings": int(n), "epoch_seconds": per_epoch, "ratings_per_second": n / per_epoch,
-                  "epoch_cpu_seconds": cpu_per_epoch}))  # fmt: skip
+print(
+    json.dumps(
+        {
+            "engine": engine,
+            "ratings": int(n),
+            "epoch_seconds": per_epoch,
+            "ratings_per_second": n / per_epoch,
+            "epoch_cpu_seconds": cpu_per_epoch,
+        }
+    )
+)

@@ -141,9 +141,14 @@ def recommend_all(
 
 
 def write_recommendations(
-    model: Recommender, path: str | os.PathLike, n: int = 10, *, users: Any = None, exclude_seen: bool = True,
+    model: Recommender,
+    path: str | os.PathLike,
+    n: int = 10,
+    *,
+    users: Any = None,
+    exclude_seen: bool = True,
     batch_size: int = 10_000,
-) -> int:  # fmt: skip
+) -> int:
     """:func:`recommend_all` returning just the number of rows written.
 
     Examples

@@ -31,9 +31,15 @@ FORMAT_VERSION = 2
 _COMMON_ARRAYS = ("user_bias_", "item_bias_", "seen_indptr_", "seen_indices_", "item_counts_")
 # Written when present; a model saved without them still loads (it cannot partial_fit or use attributes).
 # The pick x like ranker's arrays (mfrec.rankers): without them a model ranks by predicted rating.
-_OPTIONAL_ARRAYS = ("seen_ratings_", "user_attribute_weights_", "item_attribute_weights_", "pick_user_factors_",
-                    "pick_item_factors_")  # fmt: skip
+_OPTIONAL_ARRAYS = (
+    "seen_ratings_",
+    "user_attribute_weights_",
+    "item_attribute_weights_",
+    "pick_user_factors_",
+    "pick_item_factors_",
+)
 _HISTORY_PREFIX = "history."
+
 
 def _registry() -> dict[str, type[Recommender]]:
     from mfrec.models import MODELS
@@ -204,8 +210,10 @@ def load_model(path: str | os.PathLike) -> Recommender:
             allowed = _allowed_names(cls, meta)
             unexpected = sorted(set(stored.files) - allowed)
             if unexpected:
-                raise ModelFormatError(f"{file} holds arrays a {cls.__name__} does not save: {unexpected}; "
-                                       "the file is corrupt or not written by mfrec")  # fmt: skip
+                raise ModelFormatError(
+                    f"{file} holds arrays a {cls.__name__} does not save: {unexpected}; "
+                    "the file is corrupt or not written by mfrec"
+                )
             arrays = {name: stored[name] for name in stored.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, MfrecError):
@@ -220,7 +228,9 @@ def load_model(path: str | os.PathLike) -> Recommender:
     model.user_map_ = IdMap(arrays.pop("user_ids"))
     model.item_map_ = IdMap(arrays.pop("item_ids"))
     model.item_labels_ = arrays.pop("item_labels", None)
-    history = {name[len(_HISTORY_PREFIX):]: arrays.pop(name) for name in list(arrays) if name.startswith(_HISTORY_PREFIX)}
+    history = {
+        name[len(_HISTORY_PREFIX) :]: arrays.pop(name) for name in list(arrays) if name.startswith(_HISTORY_PREFIX)
+    }
     for name, value in arrays.items():
         setattr(model, name, value)
     model.global_mean_ = float(meta["global_mean"])
@@ -236,8 +246,15 @@ def _allowed_names(cls: type[Recommender], meta: dict[str, Any]) -> set[str]:
     history = meta.get("history_columns", [])
     if not isinstance(history, list):
         history = []
-    return {*_COMMON_ARRAYS, *cls._saved_arrays, *_OPTIONAL_ARRAYS, "user_ids", "item_ids", "item_labels",
-            *(_HISTORY_PREFIX + str(column) for column in history)}  # fmt: skip
+    return {
+        *_COMMON_ARRAYS,
+        *cls._saved_arrays,
+        *_OPTIONAL_ARRAYS,
+        "user_ids",
+        "item_ids",
+        "item_labels",
+        *(_HISTORY_PREFIX + str(column) for column in history),
+    }
 
 
 def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
@@ -263,8 +280,10 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
     def need(name: str, kinds: str, ndim: int, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
         value = arrays[name]
         if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != ndim:
-            fail(f"{name} must be a {ndim}-d array of kind {kinds!r}, got {getattr(value, 'dtype', type(value))} "
-                 f"with {getattr(value, 'ndim', '?')} dimensions")  # fmt: skip
+            fail(
+                f"{name} must be a {ndim}-d array of kind {kinds!r}, got {getattr(value, 'dtype', type(value))} "
+                f"with {getattr(value, 'ndim', '?')} dimensions"
+            )
         if shape is not None and any(want is not None and got != want for got, want in zip(value.shape, shape)):
             fail(f"{name} has shape {value.shape}, expected {tuple('*' if w is None else w for w in shape)}")
         if value.dtype.kind == "f" and value.dtype != np.float32 and not name.startswith(_HISTORY_PREFIX):
@@ -279,8 +298,10 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
             fail(f"{name} has duplicate ids")
     n_users, n_items = len(arrays["user_ids"]), len(arrays["item_ids"])
     if (meta.get("n_users"), meta.get("n_items")) != (n_users, n_items):
-        fail(f"model.json says {meta.get('n_users')} users x {meta.get('n_items')} items, the arrays hold "
-             f"{n_users} x {n_items}")  # fmt: skip
+        fail(
+            f"model.json says {meta.get('n_users')} users x {meta.get('n_items')} items, the arrays hold "
+            f"{n_users} x {n_items}"
+        )
     need("user_bias_", "f", 1, (n_users,))
     need("item_bias_", "f", 1, (n_items,))
     counts = need("item_counts_", "i", 1, (n_items,))
@@ -311,16 +332,30 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
     if "pick_user_factors_" in arrays:
         pick_k = need("pick_user_factors_", "f", 2, (n_users, None)).shape[1]
         need("pick_item_factors_", "f", 2, (n_items, pick_k))
-    checked = {*_COMMON_ARRAYS, *_OPTIONAL_ARRAYS, "user_ids", "item_ids", "item_labels", "user_factors_",
-               "item_factors_", "singular_values_"}  # fmt: skip
+    checked = {
+        *_COMMON_ARRAYS,
+        *_OPTIONAL_ARRAYS,
+        "user_ids",
+        "item_ids",
+        "item_labels",
+        "user_factors_",
+        "item_factors_",
+        "singular_values_",
+    }
     history = [name for name in arrays if name.startswith(_HISTORY_PREFIX)]
     for name in history:
         need(name, "if", 1, (len(arrays[history[0]]),))
     for name in set(arrays) - checked - set(history):  # a model's own arrays: float32 and finite
         need(name, "f", arrays[name].ndim)
     scale = meta.get("rating_scale")
-    if not (isinstance(scale, list) and len(scale) == 2 and all(isinstance(v, (int, float)) for v in scale)
-            and math.isfinite(scale[0]) and math.isfinite(scale[1]) and scale[0] <= scale[1]):  # fmt: skip
+    if not (
+        isinstance(scale, list)
+        and len(scale) == 2
+        and all(isinstance(v, (int, float)) for v in scale)
+        and math.isfinite(scale[0])
+        and math.isfinite(scale[1])
+        and scale[0] <= scale[1]
+    ):
         raise ModelFormatError(f"{folder / 'model.json'}: rating_scale must be [low, high], got {scale!r}")
     if not isinstance(meta.get("global_mean"), (int, float)) or not math.isfinite(meta["global_mean"]):
         raise ModelFormatError(f"{folder / 'model.json'}: global_mean must be a finite number")

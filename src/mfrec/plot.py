@@ -53,15 +53,25 @@ def learning_curves(
         epochs = [row["epoch"] for row in history]
         if panels == 2:
             ranked = [row for row in history if row.get(f"val_{metric}") is not None]
-            axes[0, 1].plot([row["epoch"] for row in ranked], [row[f"val_{metric}"] for row in ranked], "-",
-                            color=color, label=f"{name} validation")  # fmt: skip
+            axes[0, 1].plot(
+                [row["epoch"] for row in ranked],
+                [row[f"val_{metric}"] for row in ranked],
+                "-",
+                color=color,
+                label=f"{name} validation",
+            )
         if "train_rmse" not in history[0]:  # implicit models train on another objective
             continue
         ax.plot(epochs, [row["train_rmse"] for row in history], "--", color=color, label=f"{name} train")
         validated = [row for row in history if row.get("val_rmse") is not None]
         if validated:
-            ax.plot([row["epoch"] for row in validated], [row["val_rmse"] for row in validated], "-", color=color,
-                    label=f"{name} validation")  # fmt: skip
+            ax.plot(
+                [row["epoch"] for row in validated],
+                [row["val_rmse"] for row in validated],
+                "-",
+                color=color,
+                label=f"{name} validation",
+            )
     validated = any(row.get("val_rmse") is not None for history in histories.values() for row in history)
     # The baseline's RMSE is measured on held-out ratings: drawn only beside a validation curve, never
     # against a train curve alone, which it would flatter.
@@ -69,8 +79,11 @@ def learning_curves(
         ax.axhline(baseline_rmse, color="0.5", linestyle=":", label=f"biases baseline, held out ({baseline_rmse:.3f})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("RMSE")
-    ax.set_title("RMSE per epoch: train (dashed) and validation (solid)" if validated
-                 else "Train RMSE per epoch (fitted without a validation set)")  # fmt: skip
+    ax.set_title(
+        "RMSE per epoch: train (dashed) and validation (solid)"
+        if validated
+        else "Train RMSE per epoch (fitted without a validation set)"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", frameon=False)
     if panels == 2:
@@ -92,15 +105,21 @@ def metric_bars(results: dict[str, dict[str, Any]], metrics: Sequence[str] = ("r
         names = [name for name in results if metric in results[name]]  # implicit models have no RMSE
         values = [results[name][metric] for name in names]
         errors = [results[name].get("std", {}).get(metric, 0.0) for name in names]
-        bars = ax.bar(names, values, yerr=errors if any(errors) else None, color=[f"C{i}" for i in range(len(names))],
-                      capsize=3)  # fmt: skip
+        bars = ax.bar(
+            names, values, yerr=errors if any(errors) else None, color=[f"C{i}" for i in range(len(names))], capsize=3
+        )
         ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
-        ax.set_title(metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10)
+        ax.set_title(
+            metric + (" (lower is better)" if metric in ("rmse", "mae") else " (higher is better)"), fontsize=10
+        )
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.margins(y=0.15)
     spread = any(any(result.get("std", {}).get(m) for m in metrics) for result in results.values())
-    fig.suptitle("Held-out metrics by model" + (" (mean over splits; error bars: standard deviation)" if spread
-                                                else " (one split)"), fontsize=11)  # fmt: skip
+    fig.suptitle(
+        "Held-out metrics by model"
+        + (" (mean over splits; error bars: standard deviation)" if spread else " (one split)"),
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -157,9 +176,14 @@ def spectrum(data: Interactions, *, n_values: int = 100, chosen_k: int | None = 
     if chosen_k is not None and 1 <= chosen_k <= n_values:
         left.axvline(chosen_k, color="0.4", linestyle=":")
         on_right = chosen_k > n_values / 2  # keep the label inside the plot, away from the right axis
-        right.annotate(f"k = {chosen_k}: {share[chosen_k - 1]:.0%} of variance", (chosen_k, share[chosen_k - 1] * 100),
-                       xytext=(-8 if on_right else 8, 8), textcoords="offset points", fontsize=9,
-                       ha="right" if on_right else "left")  # fmt: skip
+        right.annotate(
+            f"k = {chosen_k}: {share[chosen_k - 1]:.0%} of variance",
+            (chosen_k, share[chosen_k - 1] * 100),
+            xytext=(-8 if on_right else 8, 8),
+            textcoords="offset points",
+            fontsize=9,
+            ha="right" if on_right else "left",
+        )
     left.set_title(f"Singular-value spectrum of the centred rating matrix ({data.name or 'data'})")
     left.grid(alpha=0.3)
     lines = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
@@ -191,8 +215,11 @@ def embedding_map(
     that would overlap one already drawn is skipped, so the text stays legible.
     """
     embeddings = model.embeddings(side)
-    counts = pd.Series(model.item_counts_, index=embeddings.index) if side == "item" else pd.Series(
-        np.diff(model.seen_indptr_), index=embeddings.index)  # fmt: skip
+    counts = (
+        pd.Series(model.item_counts_, index=embeddings.index)
+        if side == "item"
+        else pd.Series(np.diff(model.seen_indptr_), index=embeddings.index)
+    )
     if len(embeddings) > max_points:  # keep the most popular, which are the ones people recognise
         embeddings = embeddings.loc[counts.sort_values(ascending=False).index[:max_points]]
     X = embeddings.to_numpy(np.float64)
@@ -219,14 +246,15 @@ def embedding_map(
                 break
             label = str(labels.get(embeddings.index[row], embeddings.index[row]))
             label = label if len(label) <= 40 else label[:38].rstrip() + "…"
-            text = ax.annotate(label, xy[row],
-                               xytext=(3, 3), textcoords="offset points", fontsize=7.5, color="0.15")  # fmt: skip
+            text = ax.annotate(label, xy[row], xytext=(3, 3), textcoords="offset points", fontsize=7.5, color="0.15")
             box = text.get_window_extent(renderer).expanded(1.05, 1.15)
-            if any(box.overlaps(other) for other in placed) or not ax.get_window_extent(renderer).contains(box.x1, box.y1):
+            if any(box.overlaps(other) for other in placed) or not ax.get_window_extent(renderer).contains(
+                box.x1, box.y1
+            ):
                 text.remove()
             else:
                 placed.append(box)
-    variance = (np.linalg.svd(X, compute_uv=False) ** 2)
+    variance = np.linalg.svd(X, compute_uv=False) ** 2
     share = variance[:2] / variance.sum()
     ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)")
     ax.set_ylabel(f"PC 2 ({share[1]:.0%} of variance)")
@@ -253,11 +281,17 @@ def recommended_popularity(model: Recommender, *, k: int = 10, max_users: int = 
     slots = items[np.arange(items.shape[1])[None, :] < counts[:, None]]
     popularity = np.maximum(model.item_counts_, 1)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    for index, (label, values) in enumerate((("catalogue items", popularity),
-                                             (f"recommended items (top-{k} of {users.size} users)", popularity[slots]))):  # fmt: skip
+    for index, (label, values) in enumerate(
+        (("catalogue items", popularity), (f"recommended items (top-{k} of {users.size} users)", popularity[slots]))
+    ):
         shown = np.sort(values)
-        ax.step(shown, np.arange(1, shown.size + 1) / max(1, shown.size), where="post", color=f"C{index}",
-                label=f"{label}: median {np.median(values):.0f}")  # fmt: skip
+        ax.step(
+            shown,
+            np.arange(1, shown.size + 1) / max(1, shown.size),
+            where="post",
+            color=f"C{index}",
+            label=f"{label}: median {np.median(values):.0f}",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training ratings of the item (log scale)")
     ax.set_ylabel("share of items at or below")

@@ -91,8 +91,14 @@ def fit_ranker(model: Recommender) -> None:
     counts = np.diff(model.seen_indptr_)
     users = np.repeat(np.arange(n_users, dtype=np.int64), counts)
     items = model.seen_indices_.astype(np.int64)
-    pick = ImplicitALS(PICK_FACTORS, PICK_EPOCHS, PICK_REGULARIZATION, alpha=PICK_ALPHA,
-                       n_threads=getattr(model, "n_threads", None), random_state=0)  # fmt: skip
+    pick = ImplicitALS(
+        PICK_FACTORS,
+        PICK_EPOCHS,
+        PICK_REGULARIZATION,
+        alpha=PICK_ALPHA,
+        n_threads=getattr(model, "n_threads", None),
+        random_state=0,
+    )
     pick.fit(from_arrays(users, items, np.ones(items.size, np.float32)))
     X = np.zeros((n_users, PICK_FACTORS), np.float32)
     Y = np.zeros((n_items, PICK_FACTORS), np.float32)

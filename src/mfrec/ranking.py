@@ -72,8 +72,9 @@ def rank_scores_folded(model: Recommender, folded: Any) -> np.ndarray:
     return scores if folded.source == "popularity" else rank_folded(model, folded.item_rows, scores)
 
 
-def candidate_mask(model: Recommender, items: Sequence[Any] | None = None,
-                   exclude_items: Sequence[Any] | None = None) -> np.ndarray:  # fmt: skip
+def candidate_mask(
+    model: Recommender, items: Sequence[Any] | None = None, exclude_items: Sequence[Any] | None = None
+) -> np.ndarray:
     """bool[n_items]: the items that may be recommended (``items`` allow-list minus ``exclude_items``).
 
     An unknown id in the allow-list is an :class:`UnknownIdError`; in the deny-list it is ignored.
@@ -99,9 +100,15 @@ def check_finite(model: Recommender, scores: np.ndarray) -> None:
         )
 
 
-def top_n_rows(model: Recommender, user_rows: np.ndarray, k: int, *, exclude_seen: bool = True,
-               allowed: np.ndarray | None = None,
-               n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def top_n_rows(
+    model: Recommender,
+    user_rows: np.ndarray,
+    k: int,
+    *,
+    exclude_seen: bool = True,
+    allowed: np.ndarray | None = None,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-``k`` by internal rows: (item rows int32[U, k], raw scores float32[U, k], valid counts int32[U]).
 
     Scores are the ranking scores of :func:`rank_scores` (unclipped). A user with fewer than ``k``
@@ -121,13 +128,29 @@ def top_n_rows(model: Recommender, user_rows: np.ndarray, k: int, *, exclude_see
             scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
             check_finite(model, scores)
             sl = slice(start, start + len(rows))
-            top_k(scores, rows, model.seen_indptr_, model.seen_indices_, exclude_seen, allowed, k,
-                  out_items[sl], out_scores[sl], out_count[sl])  # fmt: skip
+            top_k(
+                scores,
+                rows,
+                model.seen_indptr_,
+                model.seen_indices_,
+                exclude_seen,
+                allowed,
+                k,
+                out_items[sl],
+                out_scores[sl],
+                out_count[sl],
+            )
     return out_items, out_scores, out_count
 
 
-def top_of_scores(model: Recommender, scores: np.ndarray, k: int, *, exclude: np.ndarray | None = None,
-                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def top_of_scores(
+    model: Recommender,
+    scores: np.ndarray,
+    k: int,
+    *,
+    exclude: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` item rows and scores of one score vector float32[n_items], leaving out the item rows ``exclude``."""
     n_items = len(model.item_map_)
     k = min(k, n_items)
@@ -136,15 +159,31 @@ def top_of_scores(model: Recommender, scores: np.ndarray, k: int, *, exclude: np
     count = np.zeros(1, np.int32)
     seen = np.zeros(0, np.int32) if exclude is None else np.ascontiguousarray(exclude, dtype=np.int32)
     check_finite(model, scores)
-    top_k(np.ascontiguousarray(scores, dtype=np.float32)[None, :], np.zeros(1, np.int32),
-          np.array([0, seen.size], np.int64), seen, exclude is not None,
-          np.ones(n_items, bool) if allowed is None else allowed, k, out_items, out_scores, count)  # fmt: skip
+    top_k(
+        np.ascontiguousarray(scores, dtype=np.float32)[None, :],
+        np.zeros(1, np.int32),
+        np.array([0, seen.size], np.int64),
+        seen,
+        exclude is not None,
+        np.ones(n_items, bool) if allowed is None else allowed,
+        k,
+        out_items,
+        out_scores,
+        count,
+    )
     return out_items[0, : count[0]], out_scores[0, : count[0]]
 
 
-def top_n(model: Recommender, users: Any, k: int = 10, *, candidates: Sequence[Any] | None = None,
-          exclude: Sequence[Any] | None = None, exclude_seen: bool = True,
-          unknown: str = "error") -> pd.DataFrame:  # fmt: skip
+def top_n(
+    model: Recommender,
+    users: Any,
+    k: int = 10,
+    *,
+    candidates: Sequence[Any] | None = None,
+    exclude: Sequence[Any] | None = None,
+    exclude_seen: bool = True,
+    unknown: str = "error",
+) -> pd.DataFrame:
     """Top-``k`` items for known users by original ids: :meth:`Recommender.recommend` without fold-in.
 
     ``candidates`` is an allow-list, ``exclude`` a deny-list; ``unknown="fallback"``
@@ -154,8 +193,9 @@ def top_n(model: Recommender, users: Any, k: int = 10, *, candidates: Sequence[A
     --------
     >>> top_n(model, ["alice", "bob"], k=5, exclude=["Titanic"])  # doctest: +SKIP
     """
-    return model.recommend(users, check_int("k", k, 1), exclude_seen=exclude_seen, items=candidates,
-                           exclude_items=exclude, unknown=unknown)  # fmt: skip
+    return model.recommend(
+        users, check_int("k", k, 1), exclude_seen=exclude_seen, items=candidates, exclude_items=exclude, unknown=unknown
+    )
 
 
 #: :func:`rank` is :func:`top_n` (the name LensKit and the service use).

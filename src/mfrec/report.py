@@ -204,30 +204,47 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
     histories = {name: history for name, history in run["histories"].items() if history}
     ranked = any(f"val_ndcg@{k}" in row for history in histories.values() for row in history)
     charts = {
-        "Learning curves": plot.learning_curves(histories, baseline_rmse=baseline,
-                                                metric=f"ndcg@{k}" if ranked else "rmse") if histories else None,
+        "Learning curves": plot.learning_curves(
+            histories, baseline_rmse=baseline, metric=f"ndcg@{k}" if ranked else "rmse"
+        )
+        if histories
+        else None,
         "Model comparison": plot.metric_bars(results, ("rmse", "mae", f"ndcg@{k}")),
         "Singular-value spectrum": plot.spectrum(data, chosen_k=model.n_factors_ or None),
         "Item embeddings": plot.embedding_map(
             model,
             color_by=None if item_info is None or "genres" not in item_info else item_info["genres"],
             labels=None if item_info is None or "title" not in item_info else item_info["title"],
-        ) if model.n_factors_ else None,
+        )
+        if model.n_factors_
+        else None,
         "Recommended item popularity": plot.recommended_popularity(model, k=k),
-    }  # fmt: skip
+    }
     cold = run.get("cold_start") or {}
     if cold.get("curve"):
         charts["Cold start"] = plot.cold_start_curve(cold["curve"], k=cold["k"])
     figures = figure_sections(charts, images)
     share = summary["top_items_share"]
     facts = [
-        ("users", f"{summary['users']:,}"), ("items", f"{summary['items']:,}"), ("ratings", f"{summary['ratings']:,}"),
-        ("density", f"{summary['density']:.3%}"), ("rating scale", f"{summary['rating_scale']}"),
+        ("users", f"{summary['users']:,}"),
+        ("items", f"{summary['items']:,}"),
+        ("ratings", f"{summary['ratings']:,}"),
+        ("density", f"{summary['density']:.3%}"),
+        ("rating scale", f"{summary['rating_scale']}"),
         ("mean rating", f"{summary['rating_mean']:.3f}"),
         ("long tail", f"top 10% of items get {share['10%']:.0%} of the ratings"),
-    ]  # fmt: skip
-    metric_columns = ["rmse", "mae", f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}", f"coverage@{k}",
-                      f"popularity@{k}", f"novelty@{k}"]  # fmt: skip
+    ]
+    metric_columns = [
+        "rmse",
+        "mae",
+        f"ndcg@{k}",
+        f"precision@{k}",
+        f"recall@{k}",
+        f"map@{k}",
+        f"coverage@{k}",
+        f"popularity@{k}",
+        f"novelty@{k}",
+    ]
     title = f"mfrec report: {html.escape(summary.get('name') or 'run')}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -237,7 +254,7 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
 <h1>{title}</h1>
 <section id="dataset"><h2>Dataset</h2>{facts_table(facts)}</section>
 <section id="evaluation"><h2>Evaluation</h2>
-<p>Protocol <code>{html.escape(run['protocol'])}</code>; ranking at {k}: candidates are the items a user has not
+<p>Protocol <code>{html.escape(run["protocol"])}</code>; ranking at {k}: candidates are the items a user has not
 rated in train, relevant items are test ratings &ge; 4. {_spread_note(results)}</p>
 {_table(results, metric_columns)}</section>
 {figures}

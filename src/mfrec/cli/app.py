@@ -46,7 +46,7 @@ from mfrec.cli.common import (
     stdout,
     warm_cold_table,
     warm_kernels,
-)  # fmt: skip
+)
 from mfrec.exceptions import ParameterError, UnknownIdError
 
 app = typer.Typer(
@@ -97,8 +97,12 @@ def train(
     encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
-    ratings_log: Annotated[Path | None, typer.Option(help="Also train on the ratings logged by mfrec serve "
-                                                          "(its SQLite --db); the log wins on repeats.")] = None,
+    ratings_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also train on the ratings logged by mfrec serve (its SQLite --db); the log wins on repeats."
+        ),
+    ] = None,
     engine: engine_cli.Engine = "local",
     master: engine_cli.Master = None,
 ) -> None:
@@ -112,8 +116,9 @@ def train(
     engine_cli.check_engine(engine)
     if engine == "spark":
         options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
-        return engine_cli.train_on_spark(data, output, model, model_params(model, flags, params, param), options,
-                                         master, json_output, quiet)  # fmt: skip
+        return engine_cli.train_on_spark(
+            data, output, model, model_params(model, flags, params, param), options, master, json_output, quiet
+        )
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
@@ -153,8 +158,12 @@ def train(
 @handle_errors
 def evaluate(
     data: DataArg,
-    protocol: Annotated[str, typer.Option(help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | "
-                                               "ml100k-ub | cold-start")] = "holdout",
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | ml100k-ub | cold-start"
+        ),
+    ] = "holdout",
     model: ModelName = "sgd",
     factors: Factors = None,
     epochs: Epochs = None,
@@ -171,11 +180,20 @@ def evaluate(
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
-    run_dir: Annotated[Path | None, typer.Option(help="Save the run (metrics, curves, model) here for mfrec report; "
-                                                      "with cold-start, add the curve to this run.")] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save the run (metrics, curves, model) here for mfrec report; "
+            "with cold-start, add the curve to this run."
+        ),
+    ] = None,
     cold_users: Annotated[int, typer.Option(help="Users held out entirely (cold-start).")] = 200,
-    rank_users: Annotated[int, typer.Option(help="Rank a seeded sample of this many test users per split "
-                                                 "(ranking scores every item for each; 0 = all).")] = 10_000,
+    rank_users: Annotated[
+        int,
+        typer.Option(
+            help="Rank a seeded sample of this many test users per split (ranking scores every item for each; 0 = all)."
+        ),
+    ] = 10_000,
     plot: Annotated[Path | None, typer.Option(help="Write the cold-start curve as a PNG here (cold-start).")] = None,
     sep: Sep = None,
     user_col: UserCol = "user",
@@ -199,13 +217,30 @@ def evaluate(
     chosen = model_params(model, flags, params, param)
     build_model(model, chosen)  # validate before spending time on data
     if protocol == "cold-start":
-        _cold_start(data, model, chosen, cold_users, split_seed, k, threshold, plot, run_dir, json_output, quiet,
-                    read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))  # fmt: skip
+        _cold_start(
+            data,
+            model,
+            chosen,
+            cold_users,
+            split_seed,
+            k,
+            threshold,
+            plot,
+            run_dir,
+            json_output,
+            quiet,
+            read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
+        )
         return
     full, splits = make_splits(
-        data, protocol, test_fraction=test_fraction, n=n, folds=folds, seed=split_seed,
+        data,
+        protocol,
+        test_fraction=test_fraction,
+        n=n,
+        folds=folds,
+        seed=split_seed,
         **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
-    )  # fmt: skip
+    )
     full = full if run_dir is not None else None  # 2 GB at 100M ratings, and the splits are what counts
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
     warm_kernels([make_model(model, **chosen)] + [make_model(name) for name in names[1:]], quiet)
@@ -213,9 +248,15 @@ def evaluate(
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
             factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
-            results[name] = run_evaluation(factory, splits, k=k, threshold=threshold, keep_first_model=run_dir is not None,
-                                           on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"),
-                                           max_users=rank_users or None)  # fmt: skip
+            results[name] = run_evaluation(
+                factory,
+                splits,
+                k=k,
+                threshold=threshold,
+                keep_first_model=run_dir is not None,
+                on_fold=lambda fold, r, name=name: advance(1, note=f"{name} fold {fold + 1}"),
+                max_users=rank_users or None,
+            )
     if run_dir is not None:
         from mfrec.data import load
         from mfrec.report import write_run
@@ -226,10 +267,17 @@ def evaluate(
         data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
             full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
-        write_run(run_dir, full, results, fitted[model], protocol=protocol, k=k, data_path=data_path,
-                  histories={name: m.history_ for name, m in fitted.items() if m.history_})  # fmt: skip
-    payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold,
-               **results[model]}  # fmt: skip
+        write_run(
+            run_dir,
+            full,
+            results,
+            fitted[model],
+            protocol=protocol,
+            k=k,
+            data_path=data_path,
+            histories={name: m.history_ for name, m in fitted.items() if m.history_},
+        )
+    payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold, **results[model]}
     if baselines:
         payload["baseline"] = {"model": "baseline", **_brief(results["baseline"])} if "baseline" in results else None
         payload["baselines"] = {name: _brief(results[name]) for name in names[1:]}
@@ -259,9 +307,13 @@ def recommend(
     user: Annotated[list[str] | None, typer.Option("--user", "-u", help="User id (repeat for several).")] = None,
     n: Annotated[int, typer.Option("--n", "-n", help="How many items per user.")] = 10,
     include_seen: Annotated[bool, typer.Option(help="Allow items the user already rated.")] = False,
-    rated: Annotated[list[str] | None, typer.Option("--rated", "-r", help="A new user's rating as ITEM=RATING "
-                                                     "(repeat; folded in, no retraining).")] = None,
-    unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")] = "error",
+    rated: Annotated[
+        list[str] | None,
+        typer.Option("--rated", "-r", help="A new user's rating as ITEM=RATING (repeat; folded in, no retraining)."),
+    ] = None,
+    unknown: Annotated[
+        str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")
+    ] = "error",
     explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
     all_users: engine_cli.AllUsers = False,
     output: engine_cli.ParquetOut = None,
@@ -280,8 +332,9 @@ def recommend(
     model = load_model(model_dir)
     if rated:
         pairs = dict(_item_rating(text) for text in rated)
-        frame = model.recommend(user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs,
-                                explain=explain)  # fmt: skip
+        frame = model.recommend(
+            user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs, explain=explain
+        )
     else:
         if not user:
             raise ParameterError("give --user, or --rated ITEM=RATING for a new user")
@@ -328,8 +381,12 @@ def similar(
 @app.command()
 @handle_errors
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (from mfrec demo or evaluate --run-dir) or a saved "
-                                                 "model folder (from mfrec train -o).")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder (from mfrec demo or evaluate --run-dir) or a saved model folder (from mfrec train -o)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
     images: Annotated[Path | None, typer.Option(help="Also write each chart as a PNG in this folder.")] = None,
     quiet: Quiet = False,
@@ -349,8 +406,12 @@ def report(
 @app.command()
 @handle_errors
 def demo(
-    data: Annotated[str | None, typer.Option("--data", help="ml-100k folder (else $MFREC_DATA, cache, download, synthetic).")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model and plots.")] = Path("mfrec-demo"),
+    data: Annotated[
+        str | None, typer.Option("--data", help="ml-100k folder (else $MFREC_DATA, cache, download, synthetic).")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model and plots.")] = Path(
+        "mfrec-demo"
+    ),
     quiet: Quiet = False,
 ) -> None:
     """Train on MovieLens 100k (or a synthetic movie set), compare with baselines, recommend, plot."""

@@ -11,9 +11,20 @@ from rich.table import Table
 from mfrec.cli.common import print_json, progress_bar, stdout
 
 
-def cold_start_command(data: str, model: str, params: dict[str, Any], users: int, seed: int, k: int, threshold: float,
-                plot: Path | None, run_dir: Path | None, json_output: bool, quiet: bool,
-                options: dict[str, Any]) -> None:  # fmt: skip
+def cold_start_command(
+    data: str,
+    model: str,
+    params: dict[str, Any],
+    users: int,
+    seed: int,
+    k: int,
+    threshold: float,
+    plot: Path | None,
+    run_dir: Path | None,
+    json_output: bool,
+    quiet: bool,
+    options: dict[str, Any],
+) -> None:
     from mfrec.data import load
     from mfrec.evaluation.coldstart import cold_start_curve
     from mfrec.models import make_model
@@ -23,8 +34,15 @@ def cold_start_command(data: str, model: str, params: dict[str, Any], users: int
         run_file(run_dir)  # fail before the curve's minutes, not after
     interactions = load(data, **options)
     with progress_bar(quiet, "cold-start curve", None) as advance:
-        curve = cold_start_curve(interactions, lambda: make_model(model, **params), n_users=users, seed=seed, k=k,
-                                 threshold=threshold, progress=lambda done, total, note: advance(1, note, total))  # fmt: skip
+        curve = cold_start_curve(
+            interactions,
+            lambda: make_model(model, **params),
+            n_users=users,
+            seed=seed,
+            k=k,
+            threshold=threshold,
+            progress=lambda done, total, note: advance(1, note, total),
+        )
     if plot is not None:
         from mfrec.plot import cold_start_curve as draw
 
@@ -38,8 +56,9 @@ def cold_start_command(data: str, model: str, params: dict[str, Any], users: int
     for header in ("method", "revealed", "RMSE", f"NDCG@{k}", "users"):
         table.add_column(header, justify="left" if header == "method" else "right")
     for row in curve:
-        table.add_row(row["method"], str(row["revealed"]), f"{row['rmse']:.4f}", f"{row[f'ndcg@{k}']:.3f}",
-                      str(row["users"]))  # fmt: skip
+        table.add_row(
+            row["method"], str(row["revealed"]), f"{row['rmse']:.4f}", f"{row[f'ndcg@{k}']:.3f}", str(row["users"])
+        )
     stdout.print(table)
     if plot is not None:
         stdout.print(f"curve written to {plot}")

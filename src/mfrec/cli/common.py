@@ -33,10 +33,17 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
 UserCol = Annotated[str, typer.Option(help="Name of the user column.")]
 ItemCol = Annotated[str, typer.Option(help="Name of the item column.")]
-RatingCol = Annotated[str, typer.Option(help="Name of the rating column; 'none' for a file of (user, item) pairs "
-                                             "(implicit feedback, every row counts 1).")]
-Encoding = Annotated[str | None, typer.Option(help="Text encoding of a CSV/TSV file, e.g. latin-1 (default: UTF-8, "
-                                                   "else latin-1 with a warning).")]
+RatingCol = Annotated[
+    str,
+    typer.Option(
+        help="Name of the rating column; 'none' for a file of (user, item) pairs "
+        "(implicit feedback, every row counts 1)."
+    ),
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(help="Text encoding of a CSV/TSV file, e.g. latin-1 (default: UTF-8, else latin-1 with a warning)."),
+]
 RatingScale = Annotated[str | None, typer.Option(help="Declared rating scale 'LOW,HIGH', e.g. '1,5'.")]
 Duplicates = Annotated[str, typer.Option(help="Repeated (user, item) pairs: last | mean | error.")]
 ModelName = Annotated[str, typer.Option("--model", "-m", help=f"One of: {', '.join(MODELS)}.")]
@@ -50,9 +57,13 @@ ParamFile = Annotated[str | None, typer.Option("--params", help="JSON file of hy
 ParamPairs = Annotated[list[str] | None, typer.Option("--param", "-p", help="Any hyper-parameter as NAME=VALUE.")]
 
 _FLAG_TO_PARAM = {
-    "--factors": "n_factors", "--epochs": "n_epochs", "--lr": "learning_rate", "--reg": "regularization",
-    "--threads": "n_threads", "--seed": "random_state",
-}  # fmt: skip
+    "--factors": "n_factors",
+    "--epochs": "n_epochs",
+    "--lr": "learning_rate",
+    "--reg": "regularization",
+    "--threads": "n_threads",
+    "--seed": "random_state",
+}
 
 
 def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed: Any) -> dict[str, Any]:
@@ -60,11 +71,22 @@ def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed
     return {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
 
 
-def read_options(sep: str | None, user_col: str, item_col: str, rating_col: str, rating_scale: str | None,
-                 duplicates: str, encoding: str | None = None) -> dict[str, Any]:  # fmt: skip
+def read_options(
+    sep: str | None,
+    user_col: str,
+    item_col: str,
+    rating_col: str,
+    rating_scale: str | None,
+    duplicates: str,
+    encoding: str | None = None,
+) -> dict[str, Any]:
     no_rating = rating_col.strip().lower() in ("none", "")
-    options: dict[str, Any] = {"user_col": user_col, "item_col": item_col,
-                               "rating_col": None if no_rating else rating_col, "duplicates": duplicates}  # fmt: skip
+    options: dict[str, Any] = {
+        "user_col": user_col,
+        "item_col": item_col,
+        "rating_col": None if no_rating else rating_col,
+        "duplicates": duplicates,
+    }
     if encoding:
         options["encoding"] = encoding
     if sep:
@@ -126,7 +148,9 @@ def handle_errors(command: Callable) -> Callable:
                 warnings.showwarning = _one_line_warning
                 return command(*args, **kwargs)
         except (MfrecError, OSError) as exc:
-            message = str(exc) if isinstance(exc, MfrecError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+            message = (
+                str(exc) if isinstance(exc, MfrecError) else f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+            )
             message = _cli_spelling(message)
             stderr.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
             raise typer.Exit(code=2) from None
@@ -177,8 +201,13 @@ def progress_bar(quiet: bool, description: str, total: int | None):
     if quiet:
         yield lambda *args, **kwargs: None
         return
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[note]}")]  # fmt: skip
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+    ]
     with Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task(description, total=total, note="")
 
@@ -189,24 +218,45 @@ def progress_bar(quiet: bool, description: str, total: int | None):
 
 
 def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
-    """Models as rows, metrics as columns: accuracy, then what the lists look like (coverage, popularity, novelty)."""
-    columns = {"rmse": "RMSE", "mae": "MAE", f"ndcg@{k}": f"NDCG@{k}", f"precision@{k}": f"P@{k}",
-               f"recall@{k}": f"R@{k}", f"map@{k}": f"MAP@{k}", f"coverage@{k}": f"cov@{k}",
-               f"popularity@{k}": f"pop@{k}", f"novelty@{k}": f"nov@{k}", "fit_seconds": "fit s"}  # fmt: skip
+    """Models as rows, metrics as columns: accuracy, then what the lists look like (coverage, popularity, novelty).
+
+    Recall and MAP are left to ``--json`` and the report, so the table fits 80 columns.
+    """
+    columns = {
+        "rmse": "RMSE",
+        "mae": "MAE",
+        f"ndcg@{k}": f"NDCG@{k}",
+        f"precision@{k}": f"P@{k}",
+        f"coverage@{k}": f"cov@{k}",
+        f"popularity@{k}": f"pop@{k}",
+        f"novelty@{k}": f"nov@{k}",
+        "fit_seconds": "fit s",
+    }
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    digits = {"fit_seconds": 2, "rmse": 4, "mae": 4, f"popularity@{k}": 0, f"novelty@{k}": 2}
+    cells = {
+        name: [f"{result[c]:.{digits.get(c, 3)}f}" if c in result else "-" for c in columns]
+        for name, result in rows.items()
+    }
     table.add_column("model", no_wrap=True, min_width=max(map(len, rows)))
-    for header in columns.values():
-        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
-    for name, result in rows.items():
-        digits = {"fit_seconds": 2, "rmse": 4, "mae": 4, f"popularity@{k}": 0, f"novelty@{k}": 2}
-        table.add_row(name, *(f"{result[c]:.{digits.get(c, 3)}f}" if c in result else "-" for c in columns))
+    for position, header in enumerate(columns.values()):
+        # Numbers are never cut: a column is as wide as its widest value.
+        width = max([len(header), *(len(values[position]) for values in cells.values())])
+        table.add_column(header, justify="right", no_wrap=True, min_width=width)
+    for name, values in cells.items():
+        table.add_row(name, *values)
     return table
 
 
 def warm_cold_table(rows: dict[str, dict[str, Any]]) -> Table:
     """Rating metrics split by who answered: the model (user and item seen in train) or the fallback."""
-    table = Table(title="Rating metrics by who answered: warm = user and item seen in train, cold = fallback",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)  # fmt: skip
+    table = Table(
+        title="Rating metrics by who answered: warm = user and item seen in train, cold = fallback",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+    )
     table.add_column("model", no_wrap=True)
     for header in ("warm n", "RMSE", "MAE", "cold n", "RMSE", "MAE"):
         table.add_column(header, justify="right", no_wrap=True)
@@ -235,12 +285,21 @@ def frame_table(frame: Any, title: str | None = None) -> Table:
         numeric = frame[column].dtype.kind in "iuf"
         longest = int(frame[column].astype(str).str.len().max()) if len(frame) else 0
         wrapped = column in _WRAPPED or (not numeric and longest > 16)  # long string ids wrap too
-        table.add_column(str(column), justify="right" if numeric else "left", no_wrap=not wrapped,
-                         ratio=(2 if column == "because" else 1) if wrapped else None, overflow="fold")  # fmt: skip
+        table.add_column(
+            str(column),
+            justify="right" if numeric else "left",
+            no_wrap=not wrapped,
+            ratio=(2 if column == "because" else 1) if wrapped else None,
+            overflow="fold",
+        )
     for row in frame.itertuples(index=False):
         # One reason per line: "A; B; C" wrapped mid-title is hard to read.
-        table.add_row(*(_cell(value).replace("; ", "\n") if column == "because" else _cell(value)
-                        for column, value in zip(frame.columns, row)))  # fmt: skip
+        table.add_row(
+            *(
+                _cell(value).replace("; ", "\n") if column == "because" else _cell(value)
+                for column, value in zip(frame.columns, row)
+            )
+        )
     return table
 
 
@@ -265,7 +324,8 @@ def _print_version(value: bool) -> None:
 
 
 def global_options(
-    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                          help="Print mfrec's version and exit.")] = False,
-) -> None:  # fmt: skip
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print mfrec's version and exit.")
+    ] = False,
+) -> None:
     """Options of ``mfrec`` itself (before the command): ``--version``."""

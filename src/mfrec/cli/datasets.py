@@ -8,9 +8,22 @@ from typing import Annotated
 import typer
 
 from mfrec.cli.common import (
-    AsJson, Duplicates, Encoding, ItemCol, Quiet, RatingCol, RatingScale, Sep, UserCol, handle_errors, print_json,
-    progress_bar, read_options, stderr, stdout,
-)  # fmt: skip
+    AsJson,
+    Duplicates,
+    Encoding,
+    ItemCol,
+    Quiet,
+    RatingCol,
+    RatingScale,
+    Sep,
+    UserCol,
+    handle_errors,
+    print_json,
+    progress_bar,
+    read_options,
+    stderr,
+    stdout,
+)
 
 app = typer.Typer(help="Find, describe, generate and download datasets.", no_args_is_help=True)
 
@@ -32,7 +45,9 @@ def list_datasets(json_output: AsJson = False) -> None:
         print_json(rows)
     else:
         for row in rows:
-            stdout.print(f"{row['name']:<16} {row['found'] or 'not found (mfrec datasets download ' + row['name'] + ')'}")
+            stdout.print(
+                f"{row['name']:<16} {row['found'] or 'not found (mfrec datasets download ' + row['name'] + ')'}"
+            )
 
 
 @app.command()
@@ -51,20 +66,29 @@ def info(
     """Users, items, ratings, sparsity, rating scale and the popularity long tail."""
     from mfrec.data import load, summarize
 
-    summary = summarize(load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)))
+    summary = summarize(
+        load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
+    )
     if json_output:
         print_json(summary)
         return
-    stdout.print(f"[bold]{summary['name']}[/]: {summary['users']:,} users x {summary['items']:,} items, "
-                 f"{summary['ratings']:,} ratings", markup=True)  # fmt: skip
-    stdout.print(f"density {summary['density']:.4%} (sparsity {summary['sparsity']:.4%}), "
-                 f"scale {summary['rating_scale']}, mean {summary['rating_mean']:.3f} ± {summary['rating_std']:.3f}")  # fmt: skip
+    stdout.print(
+        f"[bold]{summary['name']}[/]: {summary['users']:,} users x {summary['items']:,} items, "
+        f"{summary['ratings']:,} ratings",
+        markup=True,
+    )
+    stdout.print(
+        f"density {summary['density']:.4%} (sparsity {summary['sparsity']:.4%}), "
+        f"scale {summary['rating_scale']}, mean {summary['rating_mean']:.3f} ± {summary['rating_std']:.3f}"
+    )
     per_user, per_item = summary["ratings_per_user"], summary["ratings_per_item"]
     stdout.print(f"ratings per user: min {per_user['min']}, median {per_user['median']:g}, max {per_user['max']}")
     stdout.print(f"ratings per item: min {per_item['min']}, median {per_item['median']:g}, max {per_item['max']}")
     share = summary["top_items_share"]
-    stdout.print(f"long tail: top 1% of items get {share['1%']:.1%} of ratings, top 10% {share['10%']:.1%}, "
-                 f"top 20% {share['20%']:.1%}; Gini {summary['gini_items']:.3f}")  # fmt: skip
+    stdout.print(
+        f"long tail: top 1% of items get {share['1%']:.1%} of ratings, top 10% {share['10%']:.1%}, "
+        f"top 20% {share['20%']:.1%}; Gini {summary['gini_items']:.3f}"
+    )
     if "rating_histogram" in summary:
         stdout.print("histogram: " + ", ".join(f"{k}: {v:,}" for k, v in summary["rating_histogram"].items()))
 
@@ -72,8 +96,9 @@ def info(
 @app.command()
 @handle_errors
 def synth(
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write; its suffix picks the format: "
-                                                                ".parquet, .csv or .tsv.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write; its suffix picks the format: .parquet, .csv or .tsv.")
+    ],
     users: Annotated[int | None, typer.Option(help="Number of users (default ratings/100, >= 10,000).")] = None,
     items: Annotated[int | None, typer.Option(help="Number of items (default ratings/500, >= 5,000).")] = None,
     ratings: Annotated[int, typer.Option(help="Number of ratings (written in 5M-row chunks, any size).")] = 1_000_000,
@@ -99,7 +124,9 @@ def synth(
 @app.command()
 @handle_errors
 def download(
-    name: Annotated[str, typer.Argument(help="ml-100k | ml-1m | ml-10m | ml-20m | ml-25m | ml-latest-small | ml-latest")],
+    name: Annotated[
+        str, typer.Argument(help="ml-100k | ml-1m | ml-10m | ml-20m | ml-25m | ml-latest-small | ml-latest")
+    ],
     quiet: Quiet = False,
 ) -> None:
     """Download a MovieLens release into the cache (checksum verified)."""

@@ -12,11 +12,18 @@ from mfrec.cli.common import print_json, stderr, stdout
 from mfrec.exceptions import ParameterError
 
 Engine = Annotated[str, typer.Option(help="local (this process) | spark (pyspark and Java needed: mfrec[spark]).")]
-Master = Annotated[str | None, typer.Option(help="Spark master with --engine spark: local[N], spark://host:7077, "
-                                                 "yarn ... (default local[*]; under spark-submit, its own).")]  # fmt: skip
+Master = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master with --engine spark: local[N], spark://host:7077, "
+        "yarn ... (default local[*]; under spark-submit, its own)."
+    ),
+]
 AllUsers = Annotated[bool, typer.Option("--all", help="Every user of the model, written to --output as Parquet.")]
-ParquetOut = Annotated[Path | None, typer.Option("--output", "-o", help="With --all: the Parquet file (a folder of "
-                                                                        "part files with --engine spark).")]  # fmt: skip
+ParquetOut = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="With --all: the Parquet file (a folder of part files with --engine spark)."),
+]
 
 ENGINES = ("local", "spark")
 #: What ``mfrec.spark.train`` takes besides the data and the model name.
@@ -55,8 +62,16 @@ def read_on_spark(spark: Any, data: str, options: dict[str, Any]) -> Any:
     return spark.createDataFrame(frame), {**options, "user_col": "user", "item_col": "item", "rating_col": "rating"}
 
 
-def train_on_spark(data: str, output: Path, model: str, params: dict[str, Any], options: dict[str, Any],
-                   master: str | None, json_output: bool, quiet: bool) -> None:  # fmt: skip
+def train_on_spark(
+    data: str,
+    output: Path,
+    model: str,
+    params: dict[str, Any],
+    options: dict[str, Any],
+    master: str | None,
+    json_output: bool,
+    quiet: bool,
+) -> None:
     """``mfrec train --engine spark``: fit with :func:`mfrec.spark.train` and save an ordinary model folder."""
     from mfrec.spark.training import MODELS, fit
 
@@ -77,17 +92,32 @@ def train_on_spark(data: str, output: Path, model: str, params: dict[str, Any], 
         stderr.print(f"training {model} on Spark ...")
     fitted = fit(frame, model, **keep, **params).model
     fitted.save(output)
-    summary = {"model": model, "engine": "spark", "master": spark.sparkContext.master, "params": params,
-               "output": str(output), "users": len(fitted.user_map_), "items": len(fitted.item_map_),
-               "fit_seconds": fitted.fit_seconds_}  # fmt: skip
+    summary = {
+        "model": model,
+        "engine": "spark",
+        "master": spark.sparkContext.master,
+        "params": params,
+        "output": str(output),
+        "users": len(fitted.user_map_),
+        "items": len(fitted.item_map_),
+        "fit_seconds": fitted.fit_seconds_,
+    }
     if json_output:
         print_json(summary)
     elif not quiet:
         stdout.print(f"saved {model} model (trained on Spark) to {output} ({summary['fit_seconds']:.2f} s)")
 
 
-def recommend_all(model_dir: Path, output: Path | None, n: int, users: list[str] | None, include_seen: bool,
-                  engine: str, master: str | None, json_output: bool) -> None:  # fmt: skip
+def recommend_all(
+    model_dir: Path,
+    output: Path | None,
+    n: int,
+    users: list[str] | None,
+    include_seen: bool,
+    engine: str,
+    master: str | None,
+    json_output: bool,
+) -> None:
     """``mfrec recommend --all``: top-``n`` for every user of the model (or the ``--user`` ones), as Parquet."""
     from mfrec.cli.common import progress_bar
     from mfrec.persistence import load_model
@@ -102,15 +132,19 @@ def recommend_all(model_dir: Path, output: Path | None, n: int, users: list[str]
         if users:
             raise ParameterError("--engine spark writes every user's list; drop --user, or use the local engine")
         spark = spark_session(master)
-        done = {"users": len(model.user_map_), "output": str(output),
-                "rows": on_spark(spark, model, n, exclude_seen=not include_seen, output=output).count()}  # fmt: skip
+        done = {
+            "users": len(model.user_map_),
+            "output": str(output),
+            "rows": on_spark(spark, model, n, exclude_seen=not include_seen, output=output).count(),
+        }
     else:
         from mfrec.batch import recommend_all as on_one_machine
 
         total = len(users) if users else len(model.user_map_)
         with progress_bar(json_output, "recommending", total) as advance:
-            done = on_one_machine(model, output, n=n, users=users or None, exclude_seen=not include_seen,
-                                  progress=advance)  # fmt: skip
+            done = on_one_machine(
+                model, output, n=n, users=users or None, exclude_seen=not include_seen, progress=advance
+            )
     summary = {**done, "engine": engine}
     if json_output:
         print_json(summary)

@@ -20,8 +20,9 @@ def serve(
     db: Annotated[Path, typer.Option(help="SQLite ratings log (created if missing).")] = Path("ratings.sqlite"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    token_file: Annotated[Path | None, typer.Option(help="File holding the bearer token that write and admin "
-                                                         "endpoints then require.")] = None,  # fmt: skip
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the bearer token that write and admin endpoints then require.")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes, each loads the model (README).")] = 1,
 ) -> None:
     """Serve recommendations over HTTP, log ratings durably and fold them in live.

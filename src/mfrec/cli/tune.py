@@ -17,12 +17,16 @@ DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet), Mo
 @handle_errors
 def tune(
     data: DataArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file for the best parameters (read by train --params).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="JSON file for the best parameters (read by train --params).")
+    ],
     model: ModelName = "sgd",
     budget: Annotated[float, typer.Option(help="Minutes to search for.")] = 10.0,
     protocol: Annotated[str, typer.Option(help="How candidates are scored (see evaluate).")] = "kfold",
-    metric: Annotated[str | None, typer.Option(help="rmse | mae | ndcg@10 | precision@10 | ... (default: rmse, "
-                                                    "or ndcg@10 for implicit models)")] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(help="rmse | mae | ndcg@10 | precision@10 | ... (default: rmse, or ndcg@10 for implicit models)"),
+    ] = None,
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     jobs: Annotated[int | None, typer.Option(help="Candidates in parallel (default: cores).")] = None,
     max_candidates: Annotated[int | None, typer.Option(help="Stop after this many candidates.")] = None,
@@ -45,24 +49,38 @@ def tune(
     if metric is None:
         metric = "rmse" if MODELS[model].predicts_ratings else "ndcg@10"
     elif metric in ("rmse", "mae") and not MODELS[model].predicts_ratings:
-        raise ParameterError(f"{model} scores preferences, not ratings, so {metric} does not apply; use --metric ndcg@10")
+        raise ParameterError(
+            f"{model} scores preferences, not ratings, so {metric} does not apply; use --metric ndcg@10"
+        )
     _, splits = make_splits(data, protocol, folds=folds, seed=seed or 0)
     lower = metric in ("rmse", "mae")
     best = [float("inf") if lower else float("-inf")]
 
     with progress_bar(quiet, f"tuning {model}", None) as advance:
+
         def report(params: dict[str, Any], score: float) -> None:
             best[0] = min(best[0], score) if lower else max(best[0], score)
             advance(1, note=f"best {metric} {best[0]:.4f}")
 
-        result = random_search(model, None, splits, seed=seed or 0, metric=metric, budget_seconds=budget * 60,
-                               max_candidates=max_candidates, n_jobs=jobs, on_result=report)  # fmt: skip
+        result = random_search(
+            model,
+            None,
+            splits,
+            seed=seed or 0,
+            metric=metric,
+            budget_seconds=budget * 60,
+            max_candidates=max_candidates,
+            n_jobs=jobs,
+            on_result=report,
+        )
     payload = {"model": model, "protocol": protocol, "folds": len(splits), "budget_minutes": budget, **result.to_dict()}
     output.write_text(json.dumps(payload, indent=2))
     if json_output:
         print_json(payload)
     else:
-        stdout.print(f"best {metric} {result.best_score:.4f} ± {result.best_std:.4f} over {len(result.candidates)} "
-                     f"candidates; parameters written to {output}")  # fmt: skip
+        stdout.print(
+            f"best {metric} {result.best_score:.4f} ± {result.best_std:.4f} over {len(result.candidates)} "
+            f"candidates; parameters written to {output}"
+        )
         stdout.print(f"  {result.best_params or '(the defaults)'}")
         stdout.print(f"train with them: mfrec train DATA --model {model} --params {output} -o MODEL_DIR")

@@ -9,7 +9,20 @@ from mfrec.data.summary import summarize
 from mfrec.data.synthetic import movies, synthetic
 
 __all__ = [
-    "IdMap", "Interactions", "from_arrays", "from_frame", "load", "read_csv", "read_parquet",
-    "load_movielens", "predefined_folds", "random_split", "temporal_split", "leave_last_n", "kfold",
-    "summarize", "synthetic", "movies",
-]  # fmt: skip
+    "IdMap",
+    "Interactions",
+    "from_arrays",
+    "from_frame",
+    "load",
+    "read_csv",
+    "read_parquet",
+    "load_movielens",
+    "predefined_folds",
+    "random_split",
+    "temporal_split",
+    "leave_last_n",
+    "kfold",
+    "summarize",
+    "synthetic",
+    "movies",
+]

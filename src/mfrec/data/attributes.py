@@ -63,8 +63,10 @@ class AttributeEncoder:
             if 0 < len(categories) <= max_categories:
                 columns.append({"name": str(name), "kind": "category", "categories": categories})
         if not columns:
-            raise DataError(f"no usable attribute column among {list(map(str, frame.columns))} "
-                            f"(text columns need at most {max_categories} distinct values)")  # fmt: skip
+            raise DataError(
+                f"no usable attribute column among {list(map(str, frame.columns))} "
+                f"(text columns need at most {max_categories} distinct values)"
+            )
         return cls(columns)
 
     @property

@@ -74,12 +74,14 @@ class _Source:
         reader = csv.open_csv(
             self.path,
             read_options=csv.ReadOptions(
-                block_size=max(1 << 12, self.chunk_rows * 32), column_names=options["names"],
-                skip_rows=1 if options["header"] and options["names"] else 0, encoding=options["encoding"],
+                block_size=max(1 << 12, self.chunk_rows * 32),
+                column_names=options["names"],
+                skip_rows=1 if options["header"] and options["names"] else 0,
+                encoding=options["encoding"],
             ),
             parse_options=csv.ParseOptions(delimiter=options["sep"]),
             convert_options=csv.ConvertOptions(include_columns=columns),
-        )  # fmt: skip
+        )
         position = 0
         while True:
             try:
@@ -244,7 +246,8 @@ def _timestamps_chunk(values: Any, column: str, offset: int) -> np.ndarray:
     if parsed.isna().any():
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(
-            f"column {column!r} has a value that is neither a number nor a date at row {offset + row}: {series.iloc[row]!r}"
+            f"column {column!r} has a value that is neither a number nor a date at row {offset + row}: "
+            f"{series.iloc[row]!r}"
         )
     return (parsed.astype("datetime64[s, UTC]").astype(np.int64)).to_numpy()
 
@@ -300,10 +303,21 @@ def read_chunked(
     else:
         csv = _csv_options(path, sep, header, encoding, wanted_names)
         if len(csv["sep"]) > 1:  # pyarrow reads one-character separators only; such files are MovieLens-sized
-            return read_csv(path, sep=csv["sep"], header=header, user_col=user_col, item_col=item_col,
-                            rating_col=rating_col, timestamp_col=timestamp_col, with_timestamps=with_timestamps,
-                            encoding=encoding, rating_scale=rating_scale, duplicates=duplicates,
-                            name=name or path.stem, **info)  # fmt: skip
+            return read_csv(
+                path,
+                sep=csv["sep"],
+                header=header,
+                user_col=user_col,
+                item_col=item_col,
+                rating_col=rating_col,
+                timestamp_col=timestamp_col,
+                with_timestamps=with_timestamps,
+                encoding=encoding,
+                rating_scale=rating_scale,
+                duplicates=duplicates,
+                name=name or path.stem,
+                **info,
+            )
         available = csv["available"]
     if not with_timestamps:
         timestamp_col = None
@@ -358,10 +372,17 @@ def read_chunked(
     scale = rating_scale_of(arrays["rating"], rating_scale, rating_col or "rating")
     stage("encode")
     data = assemble(
-        arrays, user_map, item_map, scale, duplicates=duplicates, group_by_user=order == "user", keep_csr=False,
+        arrays,
+        user_map,
+        item_map,
+        scale,
+        duplicates=duplicates,
+        group_by_user=order == "user",
+        keep_csr=False,
         columns=(user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"),
-        name=name or path.stem, **info,
-    )  # fmt: skip
+        name=name or path.stem,
+        **info,
+    )
     stage("assemble")
     return data
 

@@ -214,7 +214,9 @@ def _as_timestamps(values: Any, column: str) -> np.ndarray:
     parsed = pd.to_datetime(series, errors="coerce", utc=True)
     if parsed.isna().any():
         row = _first_row(parsed.isna().to_numpy())
-        raise DataError(f"column {column!r} has a value that is neither a number nor a date at row {row}: {series.iloc[row]!r}")
+        raise DataError(
+            f"column {column!r} has a value that is neither a number nor a date at row {row}: {series.iloc[row]!r}"
+        )
     return (parsed.astype("datetime64[s, UTC]").astype(np.int64)).to_numpy()
 
 
@@ -281,8 +283,17 @@ def from_arrays(
     item_idx, item_map = _encode_ids(items, item_col)
     arrays = {"user": user_idx, "item": item_idx, "rating": rating_values, "timestamp": time_values}
     del user_idx, item_idx, rating_values, time_values
-    return assemble(arrays, user_map, item_map, scale, duplicates=duplicates, columns=columns, item_info=item_info,
-                    user_info=user_info, name=name)  # fmt: skip
+    return assemble(
+        arrays,
+        user_map,
+        item_map,
+        scale,
+        duplicates=duplicates,
+        columns=columns,
+        item_info=item_info,
+        user_info=user_info,
+        name=name,
+    )
 
 
 def rating_scale_of(rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating") -> tuple[float, float]:

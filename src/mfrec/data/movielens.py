@@ -25,9 +25,26 @@ from mfrec.data.interactions import Interactions, from_arrays
 from mfrec.exceptions import DataError, DatasetNotFoundError
 
 ML100K_GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 
 
 @dataclass(frozen=True)
@@ -45,22 +62,53 @@ _BASE = "https://files.grouplens.org/datasets/movielens"
 RELEASES = {
     r.name: r
     for r in [
-        MovieLensRelease("ml-100k", f"{_BASE}/ml-100k.zip", "ml-100k", "0e33842e24a9c977be4e0107933c0723", "u.data",
-                         "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490"),
+        MovieLensRelease(
+            "ml-100k",
+            f"{_BASE}/ml-100k.zip",
+            "ml-100k",
+            "0e33842e24a9c977be4e0107933c0723",
+            "u.data",
+            "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+        ),
         MovieLensRelease("ml-1m", f"{_BASE}/ml-1m.zip", "ml-1m", "c4d9eecfca2ab87c1945afe126590906", "ratings.dat"),
-        MovieLensRelease("ml-10m", f"{_BASE}/ml-10m.zip", "ml-10M100K", "ce571fd55effeba0271552578f2648bd",
-                         "ratings.dat", rating_scale=(0.5, 5.0)),
-        MovieLensRelease("ml-20m", f"{_BASE}/ml-20m.zip", "ml-20m", "cd245b17a1ae2cc31bb14903e1204af3", "ratings.csv",
-                         rating_scale=(0.5, 5.0)),
-        MovieLensRelease("ml-25m", f"{_BASE}/ml-25m.zip", "ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada", "ratings.csv",
-                         rating_scale=(0.5, 5.0)),
+        MovieLensRelease(
+            "ml-10m",
+            f"{_BASE}/ml-10m.zip",
+            "ml-10M100K",
+            "ce571fd55effeba0271552578f2648bd",
+            "ratings.dat",
+            rating_scale=(0.5, 5.0),
+        ),
+        MovieLensRelease(
+            "ml-20m",
+            f"{_BASE}/ml-20m.zip",
+            "ml-20m",
+            "cd245b17a1ae2cc31bb14903e1204af3",
+            "ratings.csv",
+            rating_scale=(0.5, 5.0),
+        ),
+        MovieLensRelease(
+            "ml-25m",
+            f"{_BASE}/ml-25m.zip",
+            "ml-25m",
+            "6b51fb2759a8657d3bfcbfc42b592ada",
+            "ratings.csv",
+            rating_scale=(0.5, 5.0),
+        ),
         # The "latest" archives are rebuilt from time to time, so no fixed checksum exists.
-        MovieLensRelease("ml-latest-small", f"{_BASE}/ml-latest-small.zip", "ml-latest-small", None, "ratings.csv",
-                         rating_scale=(0.5, 5.0)),
-        MovieLensRelease("ml-latest", f"{_BASE}/ml-latest.zip", "ml-latest", None, "ratings.csv",
-                         rating_scale=(0.5, 5.0)),
+        MovieLensRelease(
+            "ml-latest-small",
+            f"{_BASE}/ml-latest-small.zip",
+            "ml-latest-small",
+            None,
+            "ratings.csv",
+            rating_scale=(0.5, 5.0),
+        ),
+        MovieLensRelease(
+            "ml-latest", f"{_BASE}/ml-latest.zip", "ml-latest", None, "ratings.csv", rating_scale=(0.5, 5.0)
+        ),
     ]
-}  # fmt: skip
+}
 
 
 # --------------------------------------------------------------------------- layouts
@@ -138,9 +186,14 @@ def load_movielens(path: str | Path, *, ratings_file: str | None = None, **kwarg
             users = _read_dat(path / "users.dat", ["user", "gender", "age", "occupation", "zip"]).set_index("user")
         kwargs.setdefault("rating_scale", (0.5, 5.0) if "10M" in path.name.upper() else (1.0, 5.0))
         return from_arrays(
-            ratings["user"], ratings["item"], ratings["rating"], ratings["timestamp"],
-            item_info=items, user_info=users, **kwargs,
-        )  # fmt: skip
+            ratings["user"],
+            ratings["item"],
+            ratings["rating"],
+            ratings["timestamp"],
+            item_info=items,
+            user_info=users,
+            **kwargs,
+        )
     ratings = pd.read_csv(
         path / (ratings_file or "ratings.csv"),
         dtype={"userId": np.int32, "movieId": np.int32, "rating": np.float32, "timestamp": np.int64},
@@ -150,9 +203,14 @@ def load_movielens(path: str | Path, *, ratings_file: str | None = None, **kwarg
         items = pd.read_csv(path / "movies.csv").rename(columns={"movieId": "item"}).set_index("item")
     kwargs.setdefault("rating_scale", (0.5, 5.0))
     return from_arrays(
-        ratings["userId"], ratings["movieId"], ratings["rating"], ratings["timestamp"],
-        columns=("userId", "movieId", "rating", "timestamp"), item_info=items, **kwargs,
-    )  # fmt: skip
+        ratings["userId"],
+        ratings["movieId"],
+        ratings["rating"],
+        ratings["timestamp"],
+        columns=("userId", "movieId", "rating", "timestamp"),
+        item_info=items,
+        **kwargs,
+    )
 
 
 PREDEFINED_FOLDS = {

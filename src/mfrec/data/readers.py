@@ -122,8 +122,10 @@ def _sniff_encoding(path: Path) -> str:
     if sample.startswith(b"PAR1"):
         raise DataError(f"{path} is a Parquet file; give it a .parquet name to read it as one")
     if b"\x00" in sample:
-        raise DataError(f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
-                        "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')")  # fmt: skip
+        raise DataError(
+            f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
+            "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')"
+        )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError as exc:
@@ -133,8 +135,12 @@ def _sniff_encoding(path: Path) -> str:
 
 
 def _warn_latin1(path: Path, line: int) -> None:
-    warnings.warn(f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
-                  "(pass encoding='<name>' if it is another encoding)", UserWarning, stacklevel=4)  # fmt: skip
+    warnings.warn(
+        f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
+        "(pass encoding='<name>' if it is another encoding)",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _undecodable_line(path: Path, encoding: str) -> int:
@@ -158,15 +164,20 @@ def _reading_error(path: Path, exc: Exception, encoding: str) -> DataError:
     """One line naming the file, the line and what to do, for a failure of the CSV parser."""
     if isinstance(exc, UnicodeDecodeError):
         line = _undecodable_line(path, encoding)
-        return DataError(f"{path}: line {line or '?'} is not valid {encoding}; pass encoding='latin-1' "
-                         "(or the file's encoding)")  # fmt: skip
+        return DataError(
+            f"{path}: line {line or '?'} is not valid {encoding}; pass encoding='latin-1' (or the file's encoding)"
+        )
     ragged = _RAGGED.search(str(exc))
     if ragged:
         expected, line, saw = ragged.groups()
-        return DataError(f"{path}: line {line} has {saw} fields where the lines above have {expected}; "
-                         "fix or remove that row, or pass sep='<separator>' if the separator was misdetected")  # fmt: skip
+        return DataError(
+            f"{path}: line {line} has {saw} fields where the lines above have {expected}; "
+            "fix or remove that row, or pass sep='<separator>' if the separator was misdetected"
+        )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DataError(f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected")
+    return DataError(
+        f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected"
+    )
 
 
 def read_csv(
@@ -202,23 +213,34 @@ def read_csv(
     given = encoding is not None
     encoding = encoding or _sniff_encoding(path)
     try:
-        return _read_delimited(path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps,
-                               encoding, kwargs)  # fmt: skip
+        return _read_delimited(
+            path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps, encoding, kwargs
+        )
     except UnicodeDecodeError as exc:
         if given:
             raise _reading_error(path, exc, encoding) from None
         _warn_latin1(path, _undecodable_line(path, encoding))
-        return _read_delimited(path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps,
-                               "latin-1", kwargs)  # fmt: skip
+        return _read_delimited(
+            path, sep, header, user_col, item_col, rating_col, timestamp_col, with_timestamps, "latin-1", kwargs
+        )
     except (pd.errors.ParserError, LookupError) as exc:
         if isinstance(exc, LookupError) and not isinstance(exc, UnicodeError):
             raise DataError(f"unknown encoding {encoding!r}; pass e.g. encoding='utf-8' or 'latin-1'") from None
         raise _reading_error(path, exc, encoding) from None
 
 
-def _read_delimited(path: Path, sep: str | None, header: bool | None, user_col: str, item_col: str,
-                    rating_col: str | None, timestamp_col: str | None, with_timestamps: bool, encoding: str,
-                    kwargs: dict[str, Any]) -> Interactions:  # fmt: skip
+def _read_delimited(
+    path: Path,
+    sep: str | None,
+    header: bool | None,
+    user_col: str,
+    item_col: str,
+    rating_col: str | None,
+    timestamp_col: str | None,
+    with_timestamps: bool,
+    encoding: str,
+    kwargs: dict[str, Any],
+) -> Interactions:
     with path.open(encoding=encoding) as handle:
         first_line = handle.readline().rstrip("\r\n")
         second_line = handle.readline().rstrip("\r\n")
@@ -250,9 +272,14 @@ def _read_delimited(path: Path, sep: str | None, header: bool | None, user_col: 
         raise DataError(f"no interactions: {path} has no rows after its first line")
     kwargs.setdefault("name", path.stem)
     return from_frame(
-        frame, user_col=user_col, item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col,
-        with_timestamps=with_timestamps, **kwargs,
-    )  # fmt: skip
+        frame,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        timestamp_col=timestamp_col,
+        with_timestamps=with_timestamps,
+        **kwargs,
+    )
 
 
 def read_parquet(
@@ -274,8 +301,9 @@ def read_parquet(
     try:
         available = pq.read_schema(path).names
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); "
-                        "a text file needs a .csv or .tsv name") from None  # fmt: skip
+        raise DataError(
+            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); a text file needs a .csv or .tsv name"
+        ) from None
     if not with_timestamps:
         timestamp_col = None
     elif timestamp_col is None and "timestamp" in available:
@@ -340,7 +368,7 @@ def _readable_parquet(path: Path) -> bool:
 
 
 def load(source: Any, **kwargs: Any) -> Interactions:
-    """Interactions from whatever ``source`` is: Interactions, DataFrame, (users, items, ratings), file or MovieLens folder.
+    """Interactions from ``source``: Interactions, DataFrame, (users, items, ratings), file or MovieLens folder.
 
     Examples
     --------

@@ -35,8 +35,16 @@ def summarize(data: Interactions) -> dict[str, Any]:
         "rating_scale": list(data.rating_scale),
         "rating_mean": float(data.ratings.mean()),
         "rating_std": float(data.ratings.std()),
-        "ratings_per_user": {"min": int(per_user.min()), "median": float(np.median(per_user)), "max": int(per_user.max())},
-        "ratings_per_item": {"min": int(per_item.min()), "median": float(np.median(per_item)), "max": int(per_item.max())},
+        "ratings_per_user": {
+            "min": int(per_user.min()),
+            "median": float(np.median(per_user)),
+            "max": int(per_user.max()),
+        },
+        "ratings_per_item": {
+            "min": int(per_item.min()),
+            "median": float(np.median(per_item)),
+            "max": int(per_item.max()),
+        },
         "top_items_share": share,
         "gini_items": gini,
         "duplicates_merged": data.n_duplicates,

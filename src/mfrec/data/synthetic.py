@@ -54,7 +54,9 @@ class SyntheticSpec:
                 f"({self.n_users:,} users x {self.n_items:,} items / 2 = {cap:,})"
             )
         if self.min_per_user * self.n_users > self.n_ratings:
-            raise ParameterError(f"n_ratings must be at least {self.min_per_user} per user ({self.min_per_user * self.n_users:,})")
+            raise ParameterError(
+                f"n_ratings must be at least {self.min_per_user} per user ({self.min_per_user * self.n_users:,})"
+            )
 
 
 def _zipf_weights(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
@@ -93,7 +95,7 @@ def _items(spec: SyntheticSpec, rng: np.random.Generator, item_factors: np.ndarr
 def iter_chunks(
     spec: SyntheticSpec, *, chunk_ratings: int = 5_000_000, item_factors: np.ndarray | None = None
 ) -> Iterator[pd.DataFrame]:
-    """Yield the synthetic interactions as DataFrames of about ``chunk_ratings`` rows (user, item, rating, timestamp)."""
+    """Yield the synthetic interactions as DataFrames of ~``chunk_ratings`` rows (user, item, rating, timestamp)."""
     spec.check()
     root = np.random.SeedSequence(spec.seed)
     setup_seq, chunk_seq = root.spawn(2)
@@ -114,13 +116,30 @@ def iter_chunks(
         p = crng.normal(0.0, factor_std, (end - start, spec.n_factors))
         b_u = crng.normal(0.0, spec.user_bias_std, end - start)
         users, items, ratings, times = generate_chunk(
-            int(crng.integers(2**31)), int(start), counts[start:end], p, b_u, q, item_bias, spec.global_mean,
-            spec.noise, cdf, weights, low, high, spec.rating_step, float(_T_START), float(_T_SPAN), stamp,
-        )  # fmt: skip
+            int(crng.integers(2**31)),
+            int(start),
+            counts[start:end],
+            p,
+            b_u,
+            q,
+            item_bias,
+            spec.global_mean,
+            spec.noise,
+            cdf,
+            weights,
+            low,
+            high,
+            spec.rating_step,
+            float(_T_START),
+            float(_T_SPAN),
+            stamp,
+        )
         yield pd.DataFrame({"user": users + 1, "item": items + 1, "rating": ratings, "timestamp": times})
 
 
-def synthetic(n_users: int = 1_000, n_items: int = 500, n_ratings: int = 50_000, *, seed: int = 0, **kwargs) -> Interactions:
+def synthetic(
+    n_users: int = 1_000, n_items: int = 500, n_ratings: int = 50_000, *, seed: int = 0, **kwargs
+) -> Interactions:
     """Synthetic explicit ratings in memory (ids are 1-based ints).
 
     Examples
@@ -182,8 +201,9 @@ def synthetic_format(path: str | Path) -> str:
     """``"parquet"`` or the text separator that ``path``'s suffix names; DataError for any other suffix."""
     kind = SYNTH_FORMATS.get(Path(path).suffix.lower())
     if kind is None:
-        raise DataError(f"cannot tell the format of {Path(path).name!r} from its suffix; use one of "
-                        f"{', '.join(SYNTH_FORMATS)}")  # fmt: skip
+        raise DataError(
+            f"cannot tell the format of {Path(path).name!r} from its suffix; use one of {', '.join(SYNTH_FORMATS)}"
+        )
     return kind
 
 
@@ -242,10 +262,10 @@ def movies(seed: int = 0) -> Interactions:
         f"The {_ADJECTIVES[rng.integers(len(_ADJECTIVES))]} {_NOUNS[rng.integers(len(_NOUNS))]} ({years[i]})"
         for i in range(spec.n_items)
     ]
-    genres = [
-        MOVIE_GENRES[g] if g == s else f"{MOVIE_GENRES[g]}|{MOVIE_GENRES[s]}" for g, s in zip(genre, second)
-    ]
-    item_info = pd.DataFrame({"title": titles, "genres": genres}, index=pd.Index(np.arange(1, spec.n_items + 1), name="item"))
+    genres = [MOVIE_GENRES[g] if g == s else f"{MOVIE_GENRES[g]}|{MOVIE_GENRES[s]}" for g, s in zip(genre, second)]
+    item_info = pd.DataFrame(
+        {"title": titles, "genres": genres}, index=pd.Index(np.arange(1, spec.n_items + 1), name="item")
+    )
     frame = pd.concat(list(iter_chunks(spec, item_factors=factors)), ignore_index=True)
     data = _to_interactions(spec, frame, name="synthetic-movies", item_info=item_info)
     return data

@@ -142,8 +142,13 @@ def cold_start_curve(
                 # know stays relevant and counts as a miss, as in the main protocol.
                 ndcgs.append(ndcg_at_k(model.item_map_.to_ids(top).tolist(), set(test_items[liked].tolist()), k))
         step(f"{method} at {n} revealed")
-        return {"method": method, "revealed": n, "rmse": float(np.sqrt(np.concatenate(errors).mean())),
-                f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"), "users": len(held)}  # fmt: skip
+        return {
+            "method": method,
+            "revealed": n,
+            "rmse": float(np.sqrt(np.concatenate(errors).mean())),
+            f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"),
+            "users": len(held),
+        }
 
     def revealed_ratings(j: int, n: int) -> pd.DataFrame:
         return pd.DataFrame({"item": user_items[j][:n], "rating": user_ratings[j][:n]})
@@ -153,6 +158,7 @@ def cold_start_curve(
         if "fold-in" in wanted:
             curve.append(measure("fold-in", n, lambda j, n=n: (base, base.fold_in(revealed_ratings(j, n)))))
         if "side-info" in wanted:
+
             def side(j: int, n: int = n) -> tuple[Recommender, Any]:
                 row = attributes.loc[[user_ids[j]]] if user_ids[j] in attributes.index else None
                 return base, base.fold_in(revealed_ratings(j, n), attributes=row)

@@ -31,8 +31,16 @@ ModelFactory = Callable[[], Recommender]
 BASELINES = ("baseline", "popularity", "global-mean")
 
 
-def score(model: Recommender, train: Interactions, test: Interactions, *, k: int = 10, threshold: float = 4.0,
-          max_users: int | None = None, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def score(
+    model: Recommender,
+    train: Interactions,
+    test: Interactions,
+    *,
+    k: int = 10,
+    threshold: float = 4.0,
+    max_users: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Metrics of a model already fitted on ``train``, measured on ``test``.
 
     Ranking scores every item for each test user, so on large data ``max_users`` ranks a

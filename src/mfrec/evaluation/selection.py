@@ -13,8 +13,8 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,9 @@ LOWER_IS_BETTER = {"rmse", "mae"}
 #: Default search spaces for ``random_search`` / ``mfrec tune``, from each model's ``param_spec``
 #: (``Param.search``): lists are sampled uniformly, (low, high, "log") tuples log-uniformly,
 #: (low, high, "int") as integers, (low, high, "float") uniformly.
-SEARCH_SPACES: dict[str, dict[str, Any]] = {name: search_space(cls) for name, cls in MODELS.items() if search_space(cls)}
+SEARCH_SPACES: dict[str, dict[str, Any]] = {
+    name: search_space(cls) for name, cls in MODELS.items() if search_space(cls)
+}
 
 
 def clone(model: Recommender, **overrides: Any) -> Recommender:
@@ -39,7 +41,9 @@ def clone(model: Recommender, **overrides: Any) -> Recommender:
     return type(model)(**{**model.get_params(), **overrides})
 
 
-def cross_validate(model: Recommender, splits: Sequence[Split], *, k: int = 10, threshold: float = 4.0) -> dict[str, Any]:
+def cross_validate(
+    model: Recommender, splits: Sequence[Split], *, k: int = 10, threshold: float = 4.0
+) -> dict[str, Any]:
     """Fit a clone of ``model`` on each split and score it; mean, std and per-fold metrics.
 
     Examples
@@ -53,7 +57,9 @@ def cross_validate(model: Recommender, splits: Sequence[Split], *, k: int = 10, 
     return evaluate(lambda: clone(model), list(splits), k=k, threshold=threshold)
 
 
-def _near(space: dict[str, Any], best: dict[str, Any], rng: np.random.Generator, spread: float = 0.25) -> dict[str, Any]:
+def _near(
+    space: dict[str, Any], best: dict[str, Any], rng: np.random.Generator, spread: float = 0.25
+) -> dict[str, Any]:
     """A candidate around ``best``: continuous values jittered on a log scale, choices kept with p=0.7."""
     params = {}
     for name, spec in space.items():
@@ -111,8 +117,13 @@ class SearchResult:
             self.best_params, self.best_score, self.best_std = params, score, result["std"][self.metric]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "best_score": self.best_score, "best_std": self.best_std,
-                "params": self.best_params, "candidates": self.candidates}  # fmt: skip
+        return {
+            "metric": self.metric,
+            "best_score": self.best_score,
+            "best_std": self.best_std,
+            "params": self.best_params,
+            "candidates": self.candidates,
+        }
 
 
 # Worker-process state: the splits are sent once per worker, not once per candidate.
@@ -124,8 +135,9 @@ def _init_worker(splits: list[Split]) -> None:
     _WORKER_SPLITS = splits
 
 
-def score_candidate(name: str, params: dict[str, Any], splits: Sequence[Split], *, k: int = 10,
-                    threshold: float = 4.0) -> tuple[dict[str, Any], float]:  # fmt: skip
+def score_candidate(
+    name: str, params: dict[str, Any], splits: Sequence[Split], *, k: int = 10, threshold: float = 4.0
+) -> tuple[dict[str, Any], float]:
     """Cross-validate one candidate, ``make_model(name, **params)``, on ``splits``: (mean/std metrics, seconds).
 
     What every search runs per candidate; callers that schedule candidates elsewhere
@@ -234,8 +246,10 @@ def search(
     return result
 
 
-def sample_candidates(name: str, count: int, *, space: dict[str, Any] | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """``count`` candidates for ``name``: the model's defaults first, then draws from ``space`` (default its search space)."""
+def sample_candidates(
+    name: str, count: int, *, space: dict[str, Any] | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """``count`` candidates for ``name``: the defaults first, then draws from ``space`` (default: its search space)."""
     _check_model(name)
     space = SEARCH_SPACES.get(name, {}) if space is None else space
     rng = np.random.default_rng(seed)

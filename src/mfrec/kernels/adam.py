@@ -20,8 +20,27 @@ def _adam_rows(rows, n_rows, W, grad, m, v, lr_t, beta1, beta2, eps):
 
 
 @njit(cache=True, nogil=True)
-def adam_epoch(users, items, ratings, order, batch_size, P, Q, bu, bi, mu, state, step, lr, reg, reg_bias,
-               beta1, beta2, eps, biased):  # fmt: skip
+def adam_epoch(
+    users,
+    items,
+    ratings,
+    order,
+    batch_size,
+    P,
+    Q,
+    bu,
+    bi,
+    mu,
+    state,
+    step,
+    lr,
+    reg,
+    reg_bias,
+    beta1,
+    beta2,
+    eps,
+    biased,
+):
     """One epoch of minibatch Adam on mean squared error + L2 on the rows each batch uses.
 
     users, items int32[n], ratings float32[n]; order int64[n] is this epoch's shuffle.

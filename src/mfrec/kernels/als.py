@@ -29,12 +29,43 @@ def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_
     weighted: scale both regularisers by the row's rating count (ALS-WR).
     status int8[n]: set to 1 for a row whose system is not positive definite.
     """
-    cholesky_rows(indptr, indices, data, Y, y_bias, np.float32(mu), _NO_BASE, X, x_bias, np.float32(reg),
-                  np.float32(reg_bias), bool(weighted), False, bool(biased), status)  # fmt: skip
+    cholesky_rows(
+        indptr,
+        indices,
+        data,
+        Y,
+        y_bias,
+        np.float32(mu),
+        _NO_BASE,
+        X,
+        x_bias,
+        np.float32(reg),
+        np.float32(reg_bias),
+        bool(weighted),
+        False,
+        bool(biased),
+        status,
+    )
 
 
-def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, weighted, biased, cg_steps,
-                chunks, row_error, tile=None):  # fmt: skip
+def als_cg_step(
+    indptr,
+    indices,
+    data,
+    Y,
+    y_bias,
+    mu,
+    X,
+    x_bias,
+    reg,
+    reg_bias,
+    weighted,
+    biased,
+    cg_steps,
+    chunks,
+    row_error,
+    tile=None,
+):
     """Approximate half-step: ``cg_steps`` of conjugate gradient per row, warm-started at the current row.
 
     See :mod:`mfrec.kernels.cg`; the bias is the (k+1)-th unknown. chunks int64[c+1]: row boundaries
@@ -45,9 +76,28 @@ def als_cg_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, 
     """
     k = Y.shape[1] + (1 if biased else 0)
     tile = gather_tile(k) if tile is None else tile
-    return int(cg_rows(indptr, indices, data, Y, y_bias, np.float32(mu), _NO_BASE, X, x_bias, np.float32(reg),
-                       np.float32(reg_bias), bool(weighted), False, bool(biased), int(cg_steps), chunks, int(tile),
-                       row_error))  # fmt: skip
+    return int(
+        cg_rows(
+            indptr,
+            indices,
+            data,
+            Y,
+            y_bias,
+            np.float32(mu),
+            _NO_BASE,
+            X,
+            x_bias,
+            np.float32(reg),
+            np.float32(reg_bias),
+            bool(weighted),
+            False,
+            bool(biased),
+            int(cg_steps),
+            chunks,
+            int(tile),
+            row_error,
+        )
+    )
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)

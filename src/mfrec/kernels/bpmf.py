@@ -9,8 +9,9 @@ from mfrec.kernels.linalg import FAST, cholesky_factor, solve_lower, solve_upper
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def sample_rows(indptr, indices, data, Y, y_bias, mu, prior_mean, prior_precision, bias_precision, alpha, noise,
-                X, x_bias, status):  # fmt: skip
+def sample_rows(
+    indptr, indices, data, Y, y_bias, mu, prior_mean, prior_precision, bias_precision, alpha, noise, X, x_bias, status
+):
     """Draw every row's (x_u, b_u) from its Gaussian conditional given the other side.
 
     With design vectors z_i = [y_i, 1] and targets t = r - mu - b_i:

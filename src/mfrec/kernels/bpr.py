@@ -68,8 +68,26 @@ def _contains(sorted_items, lo, hi, item):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def bpr_block(start, end, users, items, group_lo, group_hi, pool, pool_lo, pool_hi, P, Q, item_bias,
-              learning_rate, reg_user, reg_item, reg_bias, verify, state):  # fmt: skip
+def bpr_block(
+    start,
+    end,
+    users,
+    items,
+    group_lo,
+    group_hi,
+    pool,
+    pool_lo,
+    pool_hi,
+    P,
+    Q,
+    item_bias,
+    learning_rate,
+    reg_user,
+    reg_item,
+    reg_bias,
+    verify,
+    state,
+):
     """Visit cells ``start:end`` (one block, by user, items sorted within each user's run).
 
     Negatives come from item rows group_lo:group_hi (uniform), or, when
@@ -154,8 +172,26 @@ def bpr_block(start, end, users, items, group_lo, group_hi, pool, pool_lo, pool_
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def bpr_epoch(users, items, block_ptr, schedule, item_starts, pool, pool_ptr, P, Q, item_bias, learning_rate,
-              reg_user, reg_item, reg_bias, verify, seed, epoch, block_correct):  # fmt: skip
+def bpr_epoch(
+    users,
+    items,
+    block_ptr,
+    schedule,
+    item_starts,
+    pool,
+    pool_ptr,
+    P,
+    Q,
+    item_bias,
+    learning_rate,
+    reg_user,
+    reg_item,
+    reg_bias,
+    verify,
+    seed,
+    epoch,
+    block_correct,
+):
     """One epoch: every interaction once, with one sampled negative each.
 
     users, items int32[nnz], block_ptr int64[B*B+1], item_starts int64[B+1]: a
@@ -175,10 +211,25 @@ def bpr_epoch(users, items, block_ptr, schedule, item_starts, pool, pool_ptr, P,
             pool_lo = pool_ptr[g] if by_popularity else 0
             pool_hi = pool_ptr[g + 1] if by_popularity else 0
             block_correct[cell] = bpr_block(
-                block_ptr[cell], block_ptr[cell + 1], users, items, item_starts[g], item_starts[g + 1], pool,
-                pool_lo, pool_hi, P, Q, item_bias, learning_rate, reg_user, reg_item, reg_bias, verify,
+                block_ptr[cell],
+                block_ptr[cell + 1],
+                users,
+                items,
+                item_starts[g],
+                item_starts[g + 1],
+                pool,
+                pool_lo,
+                pool_hi,
+                P,
+                Q,
+                item_bias,
+                learning_rate,
+                reg_user,
+                reg_item,
+                reg_bias,
+                verify,
                 stream_seed(seed, epoch, cell),
-            )  # fmt: skip
+            )
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -7,9 +7,10 @@ with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
 
 Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
 steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
-are read at random once per half-step. The buffer holds at most ``tile`` neighbours (_config.GATHER_TILE_BYTES): a longer row is
-streamed through it tile by tile on every pass. Both paths sum in the same order (tiles are even and the
-loops take neighbours two at a time), so a row gets the same bits either way.
+are read at random once per half-step. The buffer holds at most ``tile`` neighbours
+(_config.GATHER_TILE_BYTES): a longer row is streamed through it tile by tile on every pass. Both paths
+sum in the same order (tiles are even and the loops take neighbours two at a time), so a row gets the
+same bits either way.
 """
 
 from __future__ import annotations
@@ -131,8 +132,26 @@ def _tile_loss(ct, pred, m, implicit):
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=EXACT_SUM)
-def cg_rows(indptr, indices, values, Y, y_bias, mu, base, X, x_bias, reg, reg_bias, weighted, implicit, biased,
-            cg_steps, chunks, tile, row_loss):  # fmt: skip
+def cg_rows(
+    indptr,
+    indices,
+    values,
+    Y,
+    y_bias,
+    mu,
+    base,
+    X,
+    x_bias,
+    reg,
+    reg_bias,
+    weighted,
+    implicit,
+    biased,
+    cg_steps,
+    chunks,
+    tile,
+    row_loss,
+):
     """``cg_steps`` of CG per row, warm-started at ``X[u]`` (and ``x_bias[u]``); returns the breakdown count.
 
     Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: chunks int64[c+1]: row

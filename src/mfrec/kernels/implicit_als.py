@@ -40,8 +40,28 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
     A is positive definite for reg > 0, so any such row means the fit diverged.
     """
     tile = gather_tile(Y.shape[1]) if tile is None else tile
-    return int(cg_rows(indptr, indices, weights, Y, _NONE, np.float32(0.0), YtY, X, _NONE, np.float32(reg),
-                       np.float32(0.0), False, True, False, int(cg_steps), chunks, int(tile), row_loss))  # fmt: skip
+    return int(
+        cg_rows(
+            indptr,
+            indices,
+            weights,
+            Y,
+            _NONE,
+            np.float32(0.0),
+            YtY,
+            X,
+            _NONE,
+            np.float32(reg),
+            np.float32(0.0),
+            False,
+            True,
+            False,
+            int(cg_steps),
+            chunks,
+            int(tile),
+            row_loss,
+        )
+    )
 
 
 def implicit_cholesky_step(indptr, indices, weights, Y, YtY, X, reg, status):
@@ -50,8 +70,23 @@ def implicit_cholesky_step(indptr, indices, weights, Y, YtY, X, reg, status):
     Arguments as :func:`implicit_cg_step`; status int8[n] is set to 1 for a row
     whose system is not positive definite.
     """
-    cholesky_rows(indptr, indices, weights, Y, _NONE, np.float32(0.0), YtY, X, _NONE, np.float32(reg),
-                  np.float32(0.0), False, True, False, status)  # fmt: skip
+    cholesky_rows(
+        indptr,
+        indices,
+        weights,
+        Y,
+        _NONE,
+        np.float32(0.0),
+        YtY,
+        X,
+        _NONE,
+        np.float32(reg),
+        np.float32(0.0),
+        False,
+        True,
+        False,
+        status,
+    )
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)

@@ -62,8 +62,9 @@ def add_normal_equations(indices, values, Y, y_bias, mu, lo, hi, implicit, biase
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def cholesky_rows(indptr, indices, values, Y, y_bias, mu, base, X, x_bias, reg, reg_bias, weighted, implicit,
-                  biased, status):  # fmt: skip
+def cholesky_rows(
+    indptr, indices, values, Y, y_bias, mu, base, X, x_bias, reg, reg_bias, weighted, implicit, biased, status
+):
     """Exact half-step: build each row's normal equations (see the module docstring) and solve by Cholesky.
 
     indptr int64[n+1], indices int32[nnz], values float32[nnz]: the rows being solved (ratings, or

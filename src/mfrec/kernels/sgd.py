@@ -70,8 +70,25 @@ def blocked_layout(indptr, indices, data, user_order, user_block, item_row, item
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def sgd_block(start, end, users, items, ratings, P, Q, user_bias, item_bias, global_mean,
-              lr, lr_bias, reg_user, reg_item, reg_user_bias, reg_item_bias, biased):  # fmt: skip
+def sgd_block(
+    start,
+    end,
+    users,
+    items,
+    ratings,
+    P,
+    Q,
+    user_bias,
+    item_bias,
+    global_mean,
+    lr,
+    lr_bias,
+    reg_user,
+    reg_item,
+    reg_user_bias,
+    reg_item_bias,
+    biased,
+):
     """One pass over rows ``start:end``; updates P, Q and the biases in place.
 
     Returns the sum of squared errors measured before each update. P and Q may be
@@ -108,8 +125,26 @@ def sgd_block(start, end, users, items, ratings, P, Q, user_bias, item_bias, glo
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, user_bias, item_bias, global_mean,
-              lr, lr_bias, reg_user, reg_item, reg_user_bias, reg_item_bias, biased, block_error):  # fmt: skip
+def sgd_epoch(
+    users,
+    items,
+    ratings,
+    block_ptr,
+    schedule,
+    P,
+    Q,
+    user_bias,
+    item_bias,
+    global_mean,
+    lr,
+    lr_bias,
+    reg_user,
+    reg_item,
+    reg_user_bias,
+    reg_item_bias,
+    biased,
+    block_error,
+):
     """One epoch over every block.
 
     users, items : int32[n]; ratings : float32[n], in ``blocked_layout`` order.
@@ -124,6 +159,21 @@ def sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, user_bias, item_
         for b in prange(n_blocks):
             cell = b * n_blocks + schedule[s, b]
             block_error[cell] = sgd_block(
-                block_ptr[cell], block_ptr[cell + 1], users, items, ratings, P, Q, user_bias, item_bias,
-                global_mean, lr, lr_bias, reg_user, reg_item, reg_user_bias, reg_item_bias, biased,
-            )  # fmt: skip
+                block_ptr[cell],
+                block_ptr[cell + 1],
+                users,
+                items,
+                ratings,
+                P,
+                Q,
+                user_bias,
+                item_bias,
+                global_mean,
+                lr,
+                lr_bias,
+                reg_user,
+                reg_item,
+                reg_user_bias,
+                reg_item_bias,
+                biased,
+            )

@@ -36,9 +36,24 @@ def _sample_distinct(cdf, weights, n_wanted, stamp, tag, out):
 
 @njit(cache=True, nogil=True)
 def generate_chunk(
-    seed, first_user, counts, user_factors, user_bias, item_factors, item_bias, global_mean,
-    noise, cdf, weights, low, high, step, t_start, t_span, stamp,
-):  # fmt: skip
+    seed,
+    first_user,
+    counts,
+    user_factors,
+    user_bias,
+    item_factors,
+    item_bias,
+    global_mean,
+    noise,
+    cdf,
+    weights,
+    low,
+    high,
+    step,
+    t_start,
+    t_span,
+    stamp,
+):
     """Interactions of users ``first_user + j`` (j < len(counts)), ``counts[j]`` each.
 
     rating = clip(round_to_step(mu + b_u + b_i + p_u.q_i + N(0, noise)), low, high);

@@ -38,4 +38,19 @@ def make_model(name: str, **params: Any) -> Recommender:
     return model.set_params(**params)
 
 
-__all__ = ["Recommender", "MatrixFactorization", "ALS", "NMF", "TruncatedSVD", "EmbeddingAdam", "BayesianMF", "ImplicitALS", "BPR", "Biases", "GlobalMean", "Popularity", "MODELS", "make_model"]
+__all__ = [
+    "Recommender",
+    "MatrixFactorization",
+    "ALS",
+    "NMF",
+    "TruncatedSVD",
+    "EmbeddingAdam",
+    "BayesianMF",
+    "ImplicitALS",
+    "BPR",
+    "Biases",
+    "GlobalMean",
+    "Popularity",
+    "MODELS",
+    "make_model",
+]

@@ -20,7 +20,7 @@ from mfrec.models.params import (
     RANK_BY,
     REGULARIZATION,
     Param,
-)  # fmt: skip
+)
 
 
 class EmbeddingAdam(EarlyStopping, Recommender):
@@ -29,7 +29,8 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     This is the model of the Keras/PyTorch tutorials (``Embedding`` layers, a
     ``Dot``, biases, MSE loss, Adam), written as a numba kernel so no deep-learning
     framework is needed. The loss of a minibatch B is
-    :math:`\frac{1}{|B|}\sum_{(u,i)\in B} (r_{ui} - \hat r_{ui})^2 + \lambda(\|p_u\|^2 + \|q_i\|^2) + \lambda_b(b_u^2 + b_i^2)`,
+    :math:`\frac{1}{|B|}\sum_{(u,i)\in B} (r_{ui} - \hat r_{ui})^2
+    + \lambda(\|p_u\|^2 + \|q_i\|^2) + \lambda_b(b_u^2 + b_i^2)`,
     and Adam updates only the rows the batch touched ("lazy" Adam, as sparse
     embedding gradients do in the frameworks). Single-threaded and deterministic.
 
@@ -138,15 +139,29 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         def step(epoch: int) -> float:
             order = rng.permutation(len(train))
             sq, counter[0] = adam_epoch(
-                train.user_idx, train.item_idx, train.ratings, order, self.batch_size, P, Q, bu, bi, mu, state,
-                counter[0], self.learning_rate, self.regularization, self.bias_regularization, self.beta1,
-                self.beta2, self.epsilon, self.biased,
-            )  # fmt: skip
+                train.user_idx,
+                train.item_idx,
+                train.ratings,
+                order,
+                self.batch_size,
+                P,
+                Q,
+                bu,
+                bi,
+                mu,
+                state,
+                counter[0],
+                self.learning_rate,
+                self.regularization,
+                self.bias_regularization,
+                self.beta1,
+                self.beta2,
+                self.epsilon,
+                self.biased,
+            )
             return float(np.sqrt(sq / len(train)))
 
-        validation_rmse, snapshot, restore = self._factor_hooks(
-            (P, Q, bu, bi), (bu[:, 0], bi[:, 0]), mu, validation
-        )
+        validation_rmse, snapshot, restore = self._factor_hooks((P, Q, bu, bi), (bu[:, 0], bi[:, 0]), mu, validation)
 
         def publish() -> None:
             self.global_mean_ = float(mu)

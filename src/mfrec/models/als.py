@@ -27,7 +27,7 @@ from mfrec.models.params import (
     REGULARIZATION,
     SOLVER,
     Param,
-)  # fmt: skip
+)
 
 #: From this many factors up, solver="auto" takes CG: its warm-started steps match the exact solve's
 #: accuracy there (benchmarks/RESULTS.md, ALS section) at O(n k) instead of O(n k^2 + k^3) per row.
@@ -102,8 +102,10 @@ class ALS(EarlyStopping, Recommender):
     param_spec = (
         N_FACTORS.but(search=[16, 32, 64, 128]),
         N_EPOCHS.but(doc="Full iterations (users then items).", search=[10, 15, 20]),
-        REGULARIZATION.but(doc="L2 weight on the factors, times the row's rating count if weighted_regularization.",
-                           search=(0.05, 0.3, "log")),
+        REGULARIZATION.but(
+            doc="L2 weight on the factors, times the row's rating count if weighted_regularization.",
+            search=(0.05, 0.3, "log"),
+        ),
         BIAS_REGULARIZATION.but(doc="L2 weight on the biases, scaled like regularization.", search=(0.005, 0.5, "log")),
         Param("weighted_regularization", bool, "Scale regularization by each row's rating count (ALS-WR)."),
         SOLVER,
@@ -114,7 +116,7 @@ class ALS(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -179,8 +181,21 @@ class ALS(EarlyStopping, Recommender):
                 # Chunks of equal rating counts do not cost the same (long rows fall out of
                 # cache), so threads take them one at a time rather than in fixed halves.
                 with numba.parallel_chunksize(1):
-                    broken = als_cg_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased,
-                                         self.cg_steps, chunks[side], errors)  # fmt: skip
+                    broken = als_cg_step(
+                        *csr,
+                        Y,
+                        y_bias,
+                        mu,
+                        X,
+                        x_bias,
+                        reg,
+                        reg_b,
+                        weighted,
+                        biased,
+                        self.cg_steps,
+                        chunks[side],
+                        errors,
+                    )
                 if broken:
                     raise cg_breakdown_error("ALS", broken, side, self.regularization)
                 return

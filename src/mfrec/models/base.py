@@ -153,8 +153,11 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         self._require_fitted()
         row = int(self.user_map_.lookup(user, what="user")[0])
         lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
-        return pd.Series(self.seen_ratings_[lo:hi].astype(np.float64), name="rating",
-                         index=pd.Index(self.item_map_.to_ids(self.seen_indices_[lo:hi]), name="item"))  # fmt: skip
+        return pd.Series(
+            self.seen_ratings_[lo:hi].astype(np.float64),
+            name="rating",
+            index=pd.Index(self.item_map_.to_ids(self.seen_indices_[lo:hi]), name="item"),
+        )
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "global_mean_"):
@@ -254,5 +257,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         user_rows = self.user_map_.lookup(users, missing="negative")
         item_rows = self.item_map_.lookup(items, missing="negative")
         if user_rows.shape != item_rows.shape:
-            raise ParameterError(f"users and items must have the same length, got {len(user_rows)} and {len(item_rows)}")
+            raise ParameterError(
+                f"users and items must have the same length, got {len(user_rows)} and {len(item_rows)}"
+            )
         return user_rows, item_rows

@@ -62,13 +62,25 @@ class Biases(Recommender):
     """
 
     param_spec = (
-        Param("user_bias_regularization", float, "Shrinkage of user biases, in pseudo-ratings.", low=0.0,
-              search=(0.5, 30.0, "log"), aliases=("reg_user",)),
-        Param("item_bias_regularization", float, "Shrinkage of item biases, in pseudo-ratings.", low=0.0,
-              search=(0.5, 30.0, "log"), aliases=("reg_item",)),
+        Param(
+            "user_bias_regularization",
+            float,
+            "Shrinkage of user biases, in pseudo-ratings.",
+            low=0.0,
+            search=(0.5, 30.0, "log"),
+            aliases=("reg_user",),
+        ),
+        Param(
+            "item_bias_regularization",
+            float,
+            "Shrinkage of item biases, in pseudo-ratings.",
+            low=0.0,
+            search=(0.5, 30.0, "log"),
+            aliases=("reg_item",),
+        ),
         N_EPOCHS.but(doc="Alternating half-steps (items then users)."),
         RANK_BY,
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -121,9 +133,14 @@ class Popularity(Recommender):
     score_kind = "popularity"
 
     param_spec = (
-        Param("damping", float, "Pseudo-ratings at the global mean added to each item's mean.", low=0.0,
-              search=(0.0, 50.0, "float")),
-    )  # fmt: skip
+        Param(
+            "damping",
+            float,
+            "Pseudo-ratings at the global mean added to each item's mean.",
+            low=0.0,
+            search=(0.0, 50.0, "float"),
+        ),
+    )
 
     def __init__(self, damping: float = 5.0) -> None:
         self.damping = damping

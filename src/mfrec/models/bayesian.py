@@ -153,11 +153,25 @@ class BayesianMF(Recommender):
                     bias_precision = self._draw_precision(float(x_bias @ x_bias), len(x_bias), rng)
                     noise = rng.standard_normal((X.shape[0], k + 1))
                     status = np.zeros(X.shape[0], np.int8)
-                    sample_rows(*csr, Y, y_bias, mu, prior_mean, prior_precision, bias_precision, alpha, noise,
-                                X, x_bias, status)  # fmt: skip
+                    sample_rows(
+                        *csr,
+                        Y,
+                        y_bias,
+                        mu,
+                        prior_mean,
+                        prior_precision,
+                        bias_precision,
+                        alpha,
+                        noise,
+                        X,
+                        x_bias,
+                        status,
+                    )
                     if status.any():
-                        raise TrainingError(f"Gibbs sweep {sweep}: a {side} conditional was not positive definite "
-                                            f"(row {int(np.flatnonzero(status)[0])}); the sampler diverged")  # fmt: skip
+                        raise TrainingError(
+                            f"Gibbs sweep {sweep}: a {side} conditional was not positive definite "
+                            f"(row {int(np.flatnonzero(status)[0])}); the sampler diverged"
+                        )
                 sse = squared_error(*by_user, P, b_u, Q, b_i, mu, True)
                 alpha = self._draw_precision(sse, len(train), rng)
                 row = {"epoch": sweep, "train_rmse": float(np.sqrt(sse / len(train)))}

@@ -81,7 +81,8 @@ def block_layout(
     user_row[user_order] = np.arange(n_users, dtype=np.int32)
     item_row = np.empty(n_items, np.int32)
     item_row[item_order] = np.arange(n_items, dtype=np.int32)
-    block_ptr, users, items, values = blocked_layout(indptr, indices, data, user_order, user_block, item_row,
-                                                     item_block, n_blocks)  # fmt: skip
+    block_ptr, users, items, values = blocked_layout(
+        indptr, indices, data, user_order, user_block, item_row, item_block, n_blocks
+    )
     item_starts = np.concatenate([[0], np.cumsum(np.bincount(item_block, minlength=n_blocks))]).astype(np.int64)
     return BlockLayout(n_blocks, user_row, item_row, block_ptr, users, items, values, item_starts)

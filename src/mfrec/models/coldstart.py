@@ -85,12 +85,16 @@ def check_values(values: np.ndarray | None, n: int) -> np.ndarray:
         return np.ones(n, np.float32)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise DataError(f"new-user rating {values[np.flatnonzero(bad)[0]]!r} (position {np.flatnonzero(bad)[0]}) "
-                        "is not a finite number")  # fmt: skip
+        raise DataError(
+            f"new-user rating {values[np.flatnonzero(bad)[0]]!r} (position {np.flatnonzero(bad)[0]}) "
+            "is not a finite number"
+        )
     return values.astype(np.float32)
 
 
-def fold_in(model: Recommender, ratings: Any, *, attributes: Any = None, regularization: float | None = None) -> FoldedUser:
+def fold_in(
+    model: Recommender, ratings: Any, *, attributes: Any = None, regularization: float | None = None
+) -> FoldedUser:
     """See :meth:`Recommender.fold_in`."""
     model._require_fitted()
     ids, values = parse_ratings(ratings if ratings is not None else [])
@@ -101,15 +105,20 @@ def fold_in(model: Recommender, ratings: Any, *, attributes: Any = None, regular
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             item = ids[j].item() if isinstance(ids[j], np.generic) else ids[j]
-            raise DataError(f"new-user rating {values[j]:g} for item {item!r} is outside the model's rating scale "
-                            f"[{low:g}, {high:g}]; give ratings on the scale the model was trained on")  # fmt: skip
+            raise DataError(
+                f"new-user rating {values[j]:g} for item {item!r} is outside the model's rating scale "
+                f"[{low:g}, {high:g}]; give ratings on the scale the model was trained on"
+            )
     rows = model.item_map_.lookup(ids, missing="negative") if len(ids) else np.zeros(0, np.int32)
     known = rows >= 0
     unknown_ids = tuple(np.asarray(ids)[~known].tolist())
     if unknown_ids:
-        warnings.warn(f"{len(unknown_ids)} revealed item(s) unknown to the model were ignored: "
-                      f"{list(unknown_ids[:10])}{' ...' if len(unknown_ids) > 10 else ''}", UnknownItemsWarning,
-                      stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"{len(unknown_ids)} revealed item(s) unknown to the model were ignored: "
+            f"{list(unknown_ids[:10])}{' ...' if len(unknown_ids) > 10 else ''}",
+            UnknownItemsWarning,
+            stacklevel=3,
+        )
     rows, values = rows[known].astype(np.int32), values[known]
     prior = None if attributes is None else user_prior(model, attributes)
     k = model.n_factors_
@@ -120,8 +129,13 @@ def fold_in(model: Recommender, ratings: Any, *, attributes: Any = None, regular
     return FoldedUser(factors, bias, rows, values, source, len(unknown_ids), unknown_ids)
 
 
-def _solve(model: Recommender, rows: np.ndarray, values: np.ndarray, prior: tuple[np.ndarray, float] | None,
-           regularization: float | None) -> tuple[np.ndarray, float]:  # fmt: skip
+def _solve(
+    model: Recommender,
+    rows: np.ndarray,
+    values: np.ndarray,
+    prior: tuple[np.ndarray, float] | None,
+    regularization: float | None,
+) -> tuple[np.ndarray, float]:
     """The ridge solve for one new user (explicit or implicit objective), centred on ``prior``."""
     Q = model._factors()[1]
     k = Q.shape[1]
@@ -189,8 +203,12 @@ def predict_folded(model: Recommender, folded: FoldedUser, items: Any) -> np.nda
 # ---------------------------------------------------------------- attributes
 
 
-def fit_attributes(model: Recommender, user_attributes: pd.DataFrame | None, item_attributes: pd.DataFrame | None,
-                   regularization: float) -> None:  # fmt: skip
+def fit_attributes(
+    model: Recommender,
+    user_attributes: pd.DataFrame | None,
+    item_attributes: pd.DataFrame | None,
+    regularization: float,
+) -> None:
     """Learn the ridge maps attributes -> (factors, bias) over the trained users / items that have attributes."""
     model._require_fitted()
     if user_attributes is None and item_attributes is None:
@@ -204,8 +222,10 @@ def fit_attributes(model: Recommender, user_attributes: pd.DataFrame | None, ite
             continue
         rows = id_map.lookup(table.index.to_numpy(), missing="negative")
         if not (rows >= 0).any():
-            raise DataError(f"none of the {side} attribute rows matches a {side} id of the model "
-                            f"(index values like {table.index[:3].tolist()})")  # fmt: skip
+            raise DataError(
+                f"none of the {side} attribute rows matches a {side} id of the model "
+                f"(index values like {table.index[:3].tolist()})"
+            )
         table = table[rows >= 0]
         rows = rows[rows >= 0]
         encoder = AttributeEncoder.fit(table)
@@ -243,8 +263,9 @@ def add_items(model: Recommender, attributes: pd.DataFrame, titles: Any = None) 
 # ---------------------------------------------------------------- explanations
 
 
-def explain_rows(model: Recommender, item_rows: np.ndarray, rated_rows: np.ndarray, rated_values: np.ndarray,
-                 n: int) -> list[list[tuple[int, float, float]]]:  # fmt: skip
+def explain_rows(
+    model: Recommender, item_rows: np.ndarray, rated_rows: np.ndarray, rated_values: np.ndarray, n: int
+) -> list[list[tuple[int, float, float]]]:
     """For each of ``item_rows``: up to ``n`` (rated row, similarity, contribution), largest contribution first.
 
     A rated item contributes (cosine similarity of the two items' factors) x (how much
@@ -270,8 +291,13 @@ def explain_rows(model: Recommender, item_rows: np.ndarray, rated_rows: np.ndarr
     out = []
     for row in range(len(item_rows)):
         order = np.argsort(-contribution[row], kind="stable")[:n]
-        out.append([(int(rated_rows[j]), float(similarity[row, j]), float(contribution[row, j]))
-                    for j in order if contribution[row, j] > 0 and rated_rows[j] != item_rows[row]])  # fmt: skip
+        out.append(
+            [
+                (int(rated_rows[j]), float(similarity[row, j]), float(contribution[row, j]))
+                for j in order
+                if contribution[row, j] > 0 and rated_rows[j] != item_rows[row]
+            ]
+        )
     return out
 
 
@@ -301,8 +327,9 @@ def partial_fit(model: Recommender, data: Any, passes: int, **read_options: Any)
     touched[new_users] = True
     replaced = touched[old_users]  # only the new data's users can have a pair re-rated
     cells = np.flatnonzero(replaced)
-    replaced[cells] = np.isin(old_users[cells].astype(np.int64) * n_items + old_items[cells],
-                              new_users.astype(np.int64) * n_items + new_items)  # fmt: skip
+    replaced[cells] = np.isin(
+        old_users[cells].astype(np.int64) * n_items + old_items[cells], new_users.astype(np.int64) * n_items + new_items
+    )
     users = np.concatenate([old_users[~replaced], new_users]).astype(np.int32)
     items = np.concatenate([old_items[~replaced], new_items]).astype(np.int32)
     values = np.concatenate([model.seen_ratings_[~replaced], new.ratings]).astype(np.float32)
@@ -323,8 +350,9 @@ def _liked(model: Recommender, values: np.ndarray) -> np.ndarray:
     return np.ones(values.shape[0], bool) if threshold is None else values >= threshold
 
 
-def _resolve_rows(model: Recommender, side: str, rows: np.ndarray, users: np.ndarray, items: np.ndarray,
-                  values: np.ndarray) -> None:  # fmt: skip
+def _resolve_rows(
+    model: Recommender, side: str, rows: np.ndarray, users: np.ndarray, items: np.ndarray, values: np.ndarray
+) -> None:
     """Re-solve the given users' (or items') factors and biases exactly, the other side fixed."""
     from mfrec._threads import resolve_threads
     from mfrec.kernels.als import als_cg_step, balanced_chunks
@@ -349,8 +377,21 @@ def _resolve_rows(model: Recommender, side: str, rows: np.ndarray, users: np.nda
     # solve costs O(ratings x k^2) and made a 1% update as slow as a full SGD refit.
     chunks = balanced_chunks(csr[0], 4 * resolve_threads(getattr(model, "n_threads", None)))
     if model.predicts_ratings:
-        als_cg_step(*csr, Y, y_bias, np.float32(model.global_mean_), X_sub, bias_sub, np.float32(lam),
-                    np.float32(lam_bias), True, model._fits_user_bias(), _CG_STEPS, chunks, np.empty(0))  # fmt: skip
+        als_cg_step(
+            *csr,
+            Y,
+            y_bias,
+            np.float32(model.global_mean_),
+            X_sub,
+            bias_sub,
+            np.float32(lam),
+            np.float32(lam_bias),
+            True,
+            model._fits_user_bias(),
+            _CG_STEPS,
+            chunks,
+            np.empty(0),
+        )
     else:
         weights = model._fold_in_weights(csr[2]).astype(np.float32)
         implicit_cg_step(csr[0], csr[1], weights, Y, gram(Y), X_sub, np.float32(lam), _CG_STEPS, chunks, np.empty(0))

@@ -45,7 +45,7 @@ from mfrec.models.params import (
     SOLVER,
     THRESHOLD,
     Param,
-)  # fmt: skip
+)
 
 CONFIDENCES = ("binary", "linear", "log")
 
@@ -81,8 +81,10 @@ class ImplicitRecommender(Recommender):
         weights = self._weights(values)
         if (weights < 0).any():
             row = int(np.flatnonzero(weights < 0)[0])
-            raise DataError(f"confidence must not be negative: value {values[row]} gives weight {weights[row]}; "
-                            "use confidence='binary' or a threshold for signed data")  # fmt: skip
+            raise DataError(
+                f"confidence must not be negative: value {values[row]} gives weight {weights[row]}; "
+                "use confidence='binary' or a threshold for signed data"
+            )
         return users, items, weights
 
     def _weights(self, values: np.ndarray) -> np.ndarray:
@@ -148,12 +150,22 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
     param_spec = (
         N_FACTORS.but(search=[16, 32, 64, 128]),
         N_EPOCHS.but(search=[10, 15, 25]),
-        REGULARIZATION.but(doc="L2 weight on the factors, not scaled by counts.", low_open=True,
-                           search=(1.0, 100.0, "log")),
-        Param("alpha", float, "Confidence scale: c = 1 + w, w from alpha by `confidence`.", low=0.0,
-              search=(0.0, 10.0, "float")),
-        Param("confidence", str, "w = alpha (binary), alpha * value (linear) or alpha * log(1 + value / epsilon).",
-              choices=CONFIDENCES),
+        REGULARIZATION.but(
+            doc="L2 weight on the factors, not scaled by counts.", low_open=True, search=(1.0, 100.0, "log")
+        ),
+        Param(
+            "alpha",
+            float,
+            "Confidence scale: c = 1 + w, w from alpha by `confidence`.",
+            low=0.0,
+            search=(0.0, 10.0, "float"),
+        ),
+        Param(
+            "confidence",
+            str,
+            "w = alpha (binary), alpha * value (linear) or alpha * log(1 + value / epsilon).",
+            choices=CONFIDENCES,
+        ),
         Param("epsilon", float, "Scale of the value in the log confidence.", low=0.0, low_open=True),
         THRESHOLD,
         SOLVER,
@@ -161,7 +173,7 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         INIT_STD,
         N_THREADS,
         RANDOM_STATE,
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -226,8 +238,10 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
             if status.any():
                 row = int(np.flatnonzero(status)[0])
                 label = plain((self.user_map_ if side == "user" else self.item_map_).to_ids([row])[0])
-                raise TrainingError(f"implicit ALS solve failed for {side} {label!r} (row {row}); "
-                                    f"increase regularization (now {self.regularization})")  # fmt: skip
+                raise TrainingError(
+                    f"implicit ALS solve failed for {side} {label!r} (row {row}); "
+                    f"increase regularization (now {self.regularization})"
+                )
             return YtY
 
         def step(epoch: int) -> float:
@@ -235,8 +249,9 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
             XtX = half(by_item, Y, X, "item")
             # The CG item half measured the loss as it went; the Cholesky path needs a pass.
             data_loss = item_loss.sum() if solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
-            penalty = self.regularization * (float(np.square(X, dtype=np.float64).sum())
-                                             + float(np.square(Y, dtype=np.float64).sum()))  # fmt: skip
+            penalty = self.regularization * (
+                float(np.square(X, dtype=np.float64).sum()) + float(np.square(Y, dtype=np.float64).sum())
+            )
             return (data_loss + penalty) / n_cells
 
         def publish() -> None:
@@ -309,15 +324,19 @@ class BPR(EpochLoop, ImplicitRecommender):
         LEARNING_RATE.but(search=(0.005, 0.1, "log")),
         REGULARIZATION.but(doc="L2 weight on user and item factors (per sample).", search=(0.001, 0.05, "log")),
         BIAS_REGULARIZATION.but(doc="L2 weight on the item biases (per sample).", search=(0.0005, 0.05, "log")),
-        Param("negative_sampling", str, "Negatives drawn uniformly or in proportion to item popularity.",
-              choices=("uniform", "popularity")),
+        Param(
+            "negative_sampling",
+            str,
+            "Negatives drawn uniformly or in proportion to item popularity.",
+            choices=("uniform", "popularity"),
+        ),
         Param("verify_negatives", bool, "Redraw a negative the user did interact with."),
         THRESHOLD,
         INIT_STD,
         N_BLOCKS,
         N_THREADS,
         RANDOM_STATE,
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -382,8 +401,24 @@ class BPR(EpochLoop, ImplicitRecommender):
         n_cells = max(1, layout.items.shape[0])
 
         def step(epoch: int) -> float:
-            bpr_epoch(layout.users, layout.items, layout.block_ptr, layout.schedule(rng), layout.item_starts, pool,
-                      pool_ptr, P, Q, b_i, lr, *regs, self.verify_negatives, seed, epoch, block_correct)  # fmt: skip
+            bpr_epoch(
+                layout.users,
+                layout.items,
+                layout.block_ptr,
+                layout.schedule(rng),
+                layout.item_starts,
+                pool,
+                pool_ptr,
+                P,
+                Q,
+                b_i,
+                lr,
+                *regs,
+                self.verify_negatives,
+                seed,
+                epoch,
+                block_correct,
+            )
             return float(block_correct.sum() / n_cells)
 
         def publish() -> None:  # back to the original row order

@@ -36,8 +36,18 @@ class Latent:
         scores = np.empty((1, k), np.float32)
         count = np.zeros(1, np.int32)
         empty_ptr = np.zeros(2, np.int64)
-        top_k(cosine[None, :].astype(np.float32), np.zeros(1, np.int32), empty_ptr, np.zeros(0, np.int32), False,
-              allowed, k, items, scores, count)  # fmt: skip
+        top_k(
+            cosine[None, :].astype(np.float32),
+            np.zeros(1, np.int32),
+            empty_ptr,
+            np.zeros(0, np.int32),
+            False,
+            allowed,
+            k,
+            items,
+            scores,
+            count,
+        )
         return items[0, : count[0]], scores[0, : count[0]], int(count[0])
 
     def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
@@ -50,8 +60,13 @@ class Latent:
         self._require_factors("similar_items")
         row = int(self.item_map_.lookup(item, what="item")[0])
         rows, sims, _ = self._similar(self.item_factors_, row, check_int("n", n, 1))
-        frame = pd.DataFrame({"item": np.repeat(self.item_map_.to_ids([row]), len(rows)),
-                              "similar_item": self.item_map_.to_ids(rows), "similarity": sims})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "item": np.repeat(self.item_map_.to_ids([row]), len(rows)),
+                "similar_item": self.item_map_.to_ids(rows),
+                "similarity": sims,
+            }
+        )
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[rows]
         return frame
@@ -61,17 +76,25 @@ class Latent:
         self._require_factors("similar_users")
         row = int(self.user_map_.lookup(user, what="user")[0])
         rows, sims, _ = self._similar(self.user_factors_, row, check_int("n", n, 1))
-        return pd.DataFrame({"user": np.repeat(self.user_map_.to_ids([row]), len(rows)),
-                             "similar_user": self.user_map_.to_ids(rows), "similarity": sims})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "user": np.repeat(self.user_map_.to_ids([row]), len(rows)),
+                "similar_user": self.user_map_.to_ids(rows),
+                "similarity": sims,
+            }
+        )
 
     def embeddings(self, side: str = "item") -> pd.DataFrame:
         """Factors of ``side`` ("user" or "item") as a DataFrame indexed by the original ids."""
         self._require_factors("embeddings")
         if side not in ("user", "item"):
             raise ParameterError(f"side must be 'user' or 'item', got {side!r}")
-        factors, id_map = (self.user_factors_, self.user_map_) if side == "user" else (self.item_factors_, self.item_map_)
-        return pd.DataFrame(factors, index=pd.Index(id_map.ids, name=side),
-                            columns=[f"f{j}" for j in range(factors.shape[1])])  # fmt: skip
+        factors, id_map = (
+            (self.user_factors_, self.user_map_) if side == "user" else (self.item_factors_, self.item_map_)
+        )
+        return pd.DataFrame(
+            factors, index=pd.Index(id_map.ids, name=side), columns=[f"f{j}" for j in range(factors.shape[1])]
+        )
 
     def history_frame(self) -> pd.DataFrame:
         """``history_`` as a DataFrame, one row per epoch."""

@@ -25,7 +25,7 @@ from mfrec.models.params import (
     RANK_BY,
     REGULARIZATION,
     Param,
-)  # fmt: skip
+)
 
 
 class MatrixFactorization(EarlyStopping, Recommender):
@@ -111,15 +111,39 @@ class MatrixFactorization(EarlyStopping, Recommender):
         N_EPOCHS.but(search=(60, 200, "int")),
         LEARNING_RATE.but(search=(0.002, 0.012, "log")),
         REGULARIZATION.but(doc="L2 weight on the factors, both sides unless user_/item_regularization is set."),
-        Param("user_regularization", float, "L2 weight on user factors; None: regularization.", low=0.0,
-              search=(0.03, 0.3, "log"), aliases=("user_reg",)),
-        Param("item_regularization", float, "L2 weight on item factors; None: regularization.", low=0.0,
-              search=(0.03, 0.3, "log"), aliases=("item_reg",)),
+        Param(
+            "user_regularization",
+            float,
+            "L2 weight on user factors; None: regularization.",
+            low=0.0,
+            search=(0.03, 0.3, "log"),
+            aliases=("user_reg",),
+        ),
+        Param(
+            "item_regularization",
+            float,
+            "L2 weight on item factors; None: regularization.",
+            low=0.0,
+            search=(0.03, 0.3, "log"),
+            aliases=("item_reg",),
+        ),
         BIAS_REGULARIZATION.but(search=(0.005, 0.2, "log")),
-        Param("bias_learning_rate", float, "Step size for the biases; None: learning_rate.", low=0.0,
-              search=(0.001, 0.02, "log")),
-        Param("lr_decay", float, "Multiplier of both learning rates after each epoch (1 = constant).", low=0.0,
-              high=1.0, low_open=True, search=[1.0, 0.99, 0.98, 0.96]),
+        Param(
+            "bias_learning_rate",
+            float,
+            "Step size for the biases; None: learning_rate.",
+            low=0.0,
+            search=(0.001, 0.02, "log"),
+        ),
+        Param(
+            "lr_decay",
+            float,
+            "Multiplier of both learning rates after each epoch (1 = constant).",
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            search=[1.0, 0.99, 0.98, 0.96],
+        ),
         INIT_STD.but(search=[0.01, 0.02, 0.05, 0.1]),
         BIASED,
         N_BLOCKS,
@@ -127,7 +151,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -186,7 +210,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         # Training works on rows renumbered so each block's users/items are contiguous.
         layout = block_layout(train.user_csr(), n_items, n_blocks, rng)
         user_row, item_row = layout.user_row, layout.item_row
-        users, items, ratings, block_ptr = layout.users, layout.items, layout.values, layout.block_ptr
+        n_ratings = len(layout.values)
+        blocked = [layout]  # emptied before publish, so the blocked copy of the ratings is freed before P, Q are copied
         block_error = np.zeros(n_blocks * n_blocks, dtype=np.float64)
 
         mu = float(train.ratings.mean()) if self.biased else 0.0
@@ -196,19 +221,39 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Q = aligned_rows(init_factors(rng, self.init_std, n_items, k))
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
-        lr = [self.learning_rate, self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate]
+        lr = [
+            self.learning_rate,
+            self.bias_learning_rate if self.bias_learning_rate is not None else self.learning_rate,
+        ]
         reg_user = self.regularization if self.user_regularization is None else self.user_regularization
         reg_item = self.regularization if self.item_regularization is None else self.item_regularization
         reg_bias = self.bias_regularization
 
         def step(epoch: int) -> float:
-            schedule = layout.schedule(rng)
-            sgd_epoch(users, items, ratings, block_ptr, schedule, P, Q, b_u, b_i, np.float32(mu), np.float32(lr[0]),
-                      np.float32(lr[1]), np.float32(reg_user), np.float32(reg_item), np.float32(reg_bias),
-                      np.float32(reg_bias), self.biased, block_error)  # fmt: skip
+            (layout,) = blocked
+            sgd_epoch(
+                layout.users,
+                layout.items,
+                layout.values,
+                layout.block_ptr,
+                layout.schedule(rng),
+                P,
+                Q,
+                b_u,
+                b_i,
+                np.float32(mu),
+                np.float32(lr[0]),
+                np.float32(lr[1]),
+                np.float32(reg_user),
+                np.float32(reg_item),
+                np.float32(reg_bias),
+                np.float32(reg_bias),
+                self.biased,
+                block_error,
+            )
             lr[0] *= self.lr_decay
             lr[1] *= self.lr_decay
-            return float(np.sqrt(block_error.sum() / max(1, len(ratings))))
+            return float(np.sqrt(block_error.sum() / max(1, n_ratings)))
 
         validation_rmse, snapshot, restore = self._factor_hooks(
             (P, Q, b_u, b_i), (b_u, b_i), np.float32(mu), validation, rows=(user_row, item_row)
@@ -223,5 +268,6 @@ class MatrixFactorization(EarlyStopping, Recommender):
 
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, validation_rmse, snapshot, restore, callback, publish, validation)
-        del layout, users, items, ratings  # the blocked copy of the ratings goes before publish's copies of P, Q
+        blocked.clear()
+        del layout
         publish()

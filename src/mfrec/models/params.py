@@ -360,9 +360,12 @@ BIAS_REGULARIZATION = Param("bias_regularization", float, "L2 weight on the bias
 INIT_STD = Param("init_std", float, "Initial factors are N(0, init_std^2).", low=0.0)
 BIASED = Param("biased", bool, "False fits plain p_u . q_i (no mean, no biases).")
 N_BLOCKS = Param(
-    "n_blocks", int, "Grid size for parallel training; None sizes it so a block fits in L2. Results depend on it.",
-    low=1, optional=True,
-)  # fmt: skip
+    "n_blocks",
+    int,
+    "Grid size for parallel training; None sizes it so a block fits in L2. Results depend on it.",
+    low=1,
+    optional=True,
+)
 N_THREADS = Param("n_threads", int, "Threads for training and scoring; None: all cores.", low=0, optional=True)
 RANDOM_STATE = Param("random_state", int, "Seed; None draws a fresh one every fit.", low=0, optional=True)
 SOLVER = Param(
@@ -372,15 +375,26 @@ SOLVER = Param(
     choices=("auto", "cholesky", "cg"),
 )
 CG_STEPS = Param("cg_steps", int, "Conjugate-gradient steps per row and epoch (solver='cg').", low=1)
-RANK_BY = Param("rank_by", str, "How recommend orders lists: 'pick-like' ('will pick' x 'will like', see "
-                "mfrec.rankers) or 'rating' (the predicted rating).", choices=("pick-like", "rating"))
+RANK_BY = Param(
+    "rank_by",
+    str,
+    "How recommend orders lists: 'pick-like' ('will pick' x 'will like', see "
+    "mfrec.rankers) or 'rating' (the predicted rating).",
+    choices=("pick-like", "rating"),
+)
 THRESHOLD = Param("threshold", float, "Only values >= threshold are interactions (e.g. 4: 'liked').", optional=True)
 
 #: The parameters of :class:`~mfrec.models.iterative.EarlyStopping`.
 EARLY_STOPPING = (
     Param("early_stopping", bool, "Stop when validation RMSE has not improved for `patience` epochs."),
-    Param("validation_fraction", float, "Share of train held out for early stopping when fit gets no validation.",
-          low=0.0, high=0.9, low_open=True),
+    Param(
+        "validation_fraction",
+        float,
+        "Share of train held out for early stopping when fit gets no validation.",
+        low=0.0,
+        high=0.9,
+        low_open=True,
+    ),
     Param("patience", int, "Epochs without improvement before stopping.", low=1),
     Param("restore_best", bool, "Keep the best epoch's parameters rather than the last."),
-)  # fmt: skip
+)

@@ -50,11 +50,16 @@ class TruncatedSVD(Recommender):
 
     param_spec = (
         N_FACTORS.but(doc="Rank k of the SVD (< min(users, items)).", search=[2, 5, 10, 15, 25, 40]),
-        Param("impute", str, "Missing cells take the item's mean (centred by users) or the user's.",
-              choices=("item", "user"), search=["item", "user"]),
+        Param(
+            "impute",
+            str,
+            "Missing cells take the item's mean (centred by users) or the user's.",
+            choices=("item", "user"),
+            search=["item", "user"],
+        ),
         RANDOM_STATE.but(doc="Seed of ARPACK's start vector."),
         RANK_BY,
-    )  # fmt: skip
+    )
 
     def __init__(
         self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0, *, rank_by: str = "pick-like"

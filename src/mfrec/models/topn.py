@@ -92,7 +92,9 @@ class TopN:
             raise ParameterError("give users, or new_user_ratings= for a user who is not in the training data")
         user_rows = self.user_map_.lookup(users, what="user", missing="negative" if unknown == "fallback" else "error")
         known = user_rows >= 0
-        item_rows, scores, counts = self._recommend_rows(user_rows[known], n, exclude_seen=exclude_seen, allowed=allowed)
+        item_rows, scores, counts = self._recommend_rows(
+            user_rows[known], n, exclude_seen=exclude_seen, allowed=allowed
+        )
         keep = np.arange(item_rows.shape[1])[None, :] < counts[:, None]
         if uses_ranker(self):  # ordered by pick x like; the score shown is still the predicted rating
             scores[keep] = self._predict_rows(np.repeat(user_rows[known], counts).astype(np.int32), item_rows[keep])
@@ -122,26 +124,36 @@ class TopN:
         merged = pd.concat([frame, fallback], ignore_index=True)
         return merged.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
 
-    def _recommend_folded(self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray,
-                          explain: bool) -> pd.DataFrame:  # fmt: skip
+    def _recommend_folded(
+        self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray, explain: bool
+    ) -> pd.DataFrame:
         from mfrec.models.coldstart import score_folded
 
-        rows, scores = self._top_of(ranking.rank_scores_folded(self, folded), folded.item_rows if exclude_seen else None,
-                                    n, allowed)  # fmt: skip
+        rows, scores = self._top_of(
+            ranking.rank_scores_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed
+        )
         if uses_ranker(self) and folded.source != "popularity":
             scores = score_folded(self, folded)[rows]
         kind = "popularity" if folded.source == "popularity" else self.score_kind
-        frame = pd.DataFrame({"user": [label] * rows.size, "item": self.item_map_.to_ids(rows),
-                              "score": self._shown_scores(scores, kind), "rank": np.arange(1, rows.size + 1),
-                              "source": folded.source, "score_kind": kind})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "user": [label] * rows.size,
+                "item": self.item_map_.to_ids(rows),
+                "score": self._shown_scores(scores, kind),
+                "rank": np.arange(1, rows.size + 1),
+                "source": folded.source,
+                "score_kind": kind,
+            }
+        )
         if explain:
             frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[rows]
         return frame
 
-    def _top_of(self, scores: np.ndarray, exclude: np.ndarray | None, n: int,
-                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def _top_of(
+        self, scores: np.ndarray, exclude: np.ndarray | None, n: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         return ranking.top_of_scores(self, scores, n, exclude=exclude, allowed=allowed)
 
     def _shown_scores(self, scores: np.ndarray, kind: str) -> np.ndarray:
@@ -185,14 +197,19 @@ class TopN:
         row = int(self.user_map_.lookup(user, what="user")[0])
         item_row = self.item_map_.lookup(item, what="item")
         lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
-        reasons = explain_rows(self, item_row, self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi],
-                               check_int("n", n, 1))[0]  # fmt: skip
+        reasons = explain_rows(
+            self, item_row, self.seen_indices_[lo:hi], self.seen_ratings_[lo:hi], check_int("n", n, 1)
+        )[0]
         rated = np.array([r for r, _, _ in reasons], dtype=np.int64)
         ratings = dict(zip(self.seen_indices_[lo:hi].tolist(), self.seen_ratings_[lo:hi].tolist()))
-        frame = pd.DataFrame({"because_item": self.item_map_.to_ids(rated),
-                              "rating": [ratings[r] for r in rated.tolist()],
-                              "similarity": [s for _, s, _ in reasons],
-                              "contribution": [c for _, _, c in reasons]})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "because_item": self.item_map_.to_ids(rated),
+                "rating": [ratings[r] for r in rated.tolist()],
+                "similarity": [s for _, s, _ in reasons],
+                "contribution": [c for _, _, c in reasons],
+            }
+        )
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[rated]
         return frame
@@ -200,8 +217,14 @@ class TopN:
     def _allowed_mask(self, items: Sequence[Any] | None, exclude_items: Sequence[Any] | None) -> np.ndarray:
         return ranking.candidate_mask(self, items, exclude_items)
 
-    def _recommend_rows(self, user_rows: np.ndarray, n: int, *, exclude_seen: bool = True,
-                        allowed: np.ndarray | None = None,
-                        n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    def _recommend_rows(
+        self,
+        user_rows: np.ndarray,
+        n: int,
+        *,
+        exclude_seen: bool = True,
+        allowed: np.ndarray | None = None,
+        n_threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-n by rows; see :func:`mfrec.ranking.top_n_rows`."""
         return ranking.top_n_rows(self, user_rows, n, exclude_seen=exclude_seen, allowed=allowed, n_threads=n_threads)

@@ -65,8 +65,13 @@ class Updates:
 
         return predict_folded(self, folded, items)
 
-    def fit_attributes(self, user_attributes: pd.DataFrame | None = None, item_attributes: pd.DataFrame | None = None,
-                       *, regularization: float = 10.0) -> Recommender:  # fmt: skip
+    def fit_attributes(
+        self,
+        user_attributes: pd.DataFrame | None = None,
+        item_attributes: pd.DataFrame | None = None,
+        *,
+        regularization: float = 10.0,
+    ) -> Recommender:
         """Learn how attributes map into the latent space, so users and items with no rating get an estimate.
 
         ``user_attributes`` / ``item_attributes``: tables indexed by the original ids
@@ -119,8 +124,10 @@ class Updates:
         from mfrec.models.coldstart import partial_fit
 
         if not self.supports_partial_fit:
-            raise ParameterError(f"{type(self).__name__} does not support partial_fit (its objective is not the "
-                                 "least-squares update partial_fit runs); refit it on all the data")  # fmt: skip
+            raise ParameterError(
+                f"{type(self).__name__} does not support partial_fit (its objective is not the "
+                "least-squares update partial_fit runs); refit it on all the data"
+            )
         check_int("passes", passes, 1)
         from mfrec.rankers import refresh_users
 
@@ -160,8 +167,15 @@ class Updates:
 
     # The model's own state changes that fold-in, attributes and updates need (coldstart computes, the model stores).
 
-    def _add_ids(self, user_ids: Any = (), item_ids: Any = (), *, item_factors: np.ndarray | None = None,
-                 item_bias: np.ndarray | None = None, item_labels: Any = None) -> None:  # fmt: skip
+    def _add_ids(
+        self,
+        user_ids: Any = (),
+        item_ids: Any = (),
+        *,
+        item_factors: np.ndarray | None = None,
+        item_bias: np.ndarray | None = None,
+        item_labels: Any = None,
+    ) -> None:
         """Append users and items not known yet: zero factors and biases, or the given item rows (in order)."""
         n_users_old, n_items_old = len(self.user_map_), len(self.item_map_)
         self.user_map_ = self.user_map_.extend(np.asarray(user_ids))

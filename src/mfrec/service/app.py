@@ -85,7 +85,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sqlite", token: str | None = None) -> FastAPI:
+def create_app(
+    model_dir: str | Path, db: str | Path | RatingStore = "ratings.sqlite", token: str | None = None
+) -> FastAPI:
     """The service for the model saved in ``model_dir``, logging ratings to ``db`` (a path or a store).
 
     ``token``: when given, write and admin endpoints need ``Authorization: Bearer <token>``.
@@ -108,8 +110,13 @@ def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sq
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    app = FastAPI(title="mfrec", version=mfrec.__version__, docs_url=None, redoc_url=None,
-                  description="Recommendations, durable rating ingestion with live fold-in, hot model swap.")  # fmt: skip
+    app = FastAPI(
+        title="mfrec",
+        version=mfrec.__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Recommendations, durable rating ingestion with live fold-in, hot model swap.",
+    )
     app.state.holder = holder
     app.state.store = store
     app.add_middleware(BodyLimit, limit=S.MAX_BODY_BYTES)
@@ -151,10 +158,16 @@ def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sq
         meta = current.meta
         data = {key: meta.get(key) for key in ("n_users", "n_items", "n_factors", "rating_scale", "global_mean")}
         data["has_titles"] = current.model.item_labels_ is not None
-        return S.ModelOut(model=meta["model"], version=current.version, mfrec_version=meta.get("mfrec_version"),
-                          params=meta.get("params", {}), trained_at=iso(current.trained_at), data=data,
-                          ratings_logged_since_training=store.count(current.trained_at),
-                          reloads=holder.reloads)  # fmt: skip
+        return S.ModelOut(
+            model=meta["model"],
+            version=current.version,
+            mfrec_version=meta.get("mfrec_version"),
+            params=meta.get("params", {}),
+            trained_at=iso(current.trained_at),
+            data=data,
+            ratings_logged_since_training=store.count(current.trained_at),
+            reloads=holder.reloads,
+        )
 
     @app.get("/users/{user_id}/recommendations", response_model=S.RecommendationsOut, responses=responses)
     def recommendations(user_id: UserId, n: N = 10, exclude_seen: bool = True, explain: bool = False) -> Response:
@@ -173,8 +186,13 @@ def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sq
             raise HTTPException(400, f"{type(model).__name__} has no item factors: similar items need a factor model")
         frame = model.similar_items(item_id, n=n)
         titles = frame["title"].tolist() if "title" in frame else [None] * len(frame)
-        return S.SimilarOut(item=item_id, similar=[S.Similar(item=as_json_id(i), similarity=float(s), title=t)
-                            for i, s, t in zip(frame["similar_item"], frame["similarity"], titles, strict=True)])  # fmt: skip
+        return S.SimilarOut(
+            item=item_id,
+            similar=[
+                S.Similar(item=as_json_id(i), similarity=float(s), title=t)
+                for i, s, t in zip(frame["similar_item"], frame["similarity"], titles, strict=True)
+            ],
+        )
 
     @app.post("/predict", response_model=S.PredictOut, responses=responses)
     def predict(body: S.PredictIn) -> S.PredictOut:
@@ -191,27 +209,47 @@ def create_app(model_dir: str | Path, db: str | Path | RatingStore = "ratings.sq
             rows = np.flatnonzero(users == user)
             values[rows] = model.predict_new_user(model.fold_in(combined), items[rows])
             fallback[rows] = ~frame["known_item"].to_numpy()[rows]
-        return S.PredictOut(predictions=[S.Prediction(user=p.user, item=p.item, prediction=float(v), fallback=bool(f))
-                                         for p, v, f in zip(body.pairs, values, fallback, strict=True)])  # fmt: skip
+        return S.PredictOut(
+            predictions=[
+                S.Prediction(user=p.user, item=p.item, prediction=float(v), fallback=bool(f))
+                for p, v, f in zip(body.pairs, values, fallback, strict=True)
+            ]
+        )
 
-    @app.post("/users/{user_id}/ratings", response_model=S.RatingsOut, status_code=201, responses=responses,
-              dependencies=[Depends(authorised)])  # fmt: skip
+    @app.post(
+        "/users/{user_id}/ratings",
+        response_model=S.RatingsOut,
+        status_code=201,
+        responses=responses,
+        dependencies=[Depends(authorised)],
+    )
     def post_ratings(user_id: UserId, body: S.RatingsIn, response: Response) -> S.RatingsOut:
         current = holder.current
         low, high = current.model.rating_scale_
         for position, entry in enumerate(body.ratings):
             if not low <= entry.rating <= high:
-                raise RequestValidationError([{"loc": ("body", "ratings", position, "rating"),
-                                               "msg": f"rating {entry.rating} is outside the rating scale "
-                                                      f"[{low:g}, {high:g}]", "type": "value_error"}])  # fmt: skip
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": ("body", "ratings", position, "rating"),
+                            "msg": f"rating {entry.rating} is outside the rating scale [{low:g}, {high:g}]",
+                            "type": "value_error",
+                        }
+                    ]
+                )
         pairs = [(str(entry.item), float(entry.rating)) for entry in body.ratings]
         appended = store.append(user_id, pairs, body.request_id)  # committed (fsync'd) before we answer
         if appended.duplicate:
             response.status_code = 200
         current = served()  # fold in at once: the next recommendation reads the log we just wrote
         ignored = sum(item not in current.item_rows for item, _ in pairs)
-        return S.RatingsOut(user=user_id, accepted=appended.n_ratings, duplicate=appended.duplicate,
-                            ignored_items=ignored, logged_at=iso(appended.logged_at))  # fmt: skip
+        return S.RatingsOut(
+            user=user_id,
+            accepted=appended.n_ratings,
+            duplicate=appended.duplicate,
+            ignored_items=ignored,
+            logged_at=iso(appended.logged_at),
+        )
 
     @app.post("/admin/reload", response_model=S.ModelOut, responses=responses, dependencies=[Depends(authorised)])
     def reload() -> S.ModelOut:

@@ -130,8 +130,13 @@ class Served:
             if combined is not None:
                 frame = model.recommend(user, n=n, exclude_seen=exclude_seen, new_user_ratings=combined, explain=True)
             else:
-                frame = model.recommend(model.user_map_.ids[row] if row is not None else user, n=n,
-                                        exclude_seen=exclude_seen, unknown="fallback", explain=True)  # fmt: skip
+                frame = model.recommend(
+                    model.user_map_.ids[row] if row is not None else user,
+                    n=n,
+                    exclude_seen=exclude_seen,
+                    unknown="fallback",
+                    explain=True,
+                )
             source = str(frame["source"].iloc[0]) if len(frame) else ("model" if row is not None else "popularity")
             return source, self._frame_json(frame)
         if combined is not None:
@@ -142,8 +147,9 @@ class Served:
             kind = "popularity" if folded.source == "popularity" else model.score_kind
             return folded.source, self._rows_json(rows.tolist(), self._shown(scores[rows], kind))
         if row is not None:
-            rows, scores, counts = ranking.top_n_rows(model, np.array([row], np.int32), n,
-                                                      exclude_seen=exclude_seen, n_threads=1)  # fmt: skip
+            rows, scores, counts = ranking.top_n_rows(
+                model, np.array([row], np.int32), n, exclude_seen=exclude_seen, n_threads=1
+            )
             rows, scores = rows[0, : counts[0]], scores[0, : counts[0]]
             if self.ranked and rows.size:  # ordered by the ranker's score; show the predicted rating
                 scores = model.predict(np.repeat(model.user_map_.ids[row : row + 1], rows.size), self.item_ids[rows])
@@ -162,9 +168,16 @@ class Served:
 
     def _rows_json(self, rows: list[int], scores: list[float], because: list[str] | None = None) -> list[dict]:
         titles = self.titles
-        return [{"item": self.item_json[r], "score": s, "rank": k + 1, "title": None if titles is None else titles[r],
-                 "because": None if because is None else because[k]}
-                for k, (r, s) in enumerate(zip(rows, scores, strict=True))]  # fmt: skip
+        return [
+            {
+                "item": self.item_json[r],
+                "score": s,
+                "rank": k + 1,
+                "title": None if titles is None else titles[r],
+                "because": None if because is None else because[k],
+            }
+            for k, (r, s) in enumerate(zip(rows, scores, strict=True))
+        ]
 
     def _frame_json(self, frame: Any) -> list[dict]:
         rows = [self.item_rows[str(as_json_id(i))] for i in frame["item"].tolist()]

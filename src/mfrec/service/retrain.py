@@ -34,8 +34,9 @@ def with_log(data: Interactions, log_path: str | Path, *, duplicates: str = "las
     log = read_log(log_path)
     frame = data.to_frame()
     if len(log):
-        log = log.assign(user=_like(log["user"], data.user_ids.is_integer),
-                         item=_like(log["item"], data.item_ids.is_integer))[["user", "item", "rating"]]  # fmt: skip
+        log = log.assign(
+            user=_like(log["user"], data.user_ids.is_integer), item=_like(log["item"], data.item_ids.is_integer)
+        )[["user", "item", "rating"]]
         if log["user"].dtype != frame["user"].dtype:
             frame["user"] = frame["user"].astype(str)
             log["user"] = log["user"].astype(str)
@@ -43,5 +44,12 @@ def with_log(data: Interactions, log_path: str | Path, *, duplicates: str = "las
             frame["item"] = frame["item"].astype(str)
             log["item"] = log["item"].astype(str)
         frame = pd.concat([frame[["user", "item", "rating"]], log], ignore_index=True)
-    return from_frame(frame, with_timestamps=False, rating_scale=data.rating_scale, duplicates=duplicates,
-                      name=data.name, item_info=data.item_info, user_info=data.user_info)  # fmt: skip
+    return from_frame(
+        frame,
+        with_timestamps=False,
+        rating_scale=data.rating_scale,
+        duplicates=duplicates,
+        name=data.name,
+        item_info=data.item_info,
+        user_info=data.user_info,
+    )

@@ -13,9 +13,10 @@ MAX_N = 1000
 MAX_BODY_BYTES = 1_000_000
 MAX_ID_LENGTH = 256
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)] | Annotated[
-    int, Field(ge=-(2**63), le=2**63 - 1)
-]
+Id = (
+    Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+)
 Rating = Annotated[float, Field(allow_inf_nan=False)]
 
 

@@ -121,7 +121,9 @@ class SQLiteStore:
                     if seen is not None:
                         self._conn.execute("ROLLBACK")
                         return Appended(int(seen[0]), True, float(seen[1]))
-                    self._conn.execute("INSERT INTO requests VALUES (?, ?, ?, ?)", (request_id, user, len(ratings), now))
+                    self._conn.execute(
+                        "INSERT INTO requests VALUES (?, ?, ?, ?)", (request_id, user, len(ratings), now)
+                    )
                 self._conn.executemany(
                     "INSERT INTO ratings (user, item, rating, logged_at, request_id) VALUES (?, ?, ?, ?, ?)",
                     [(user, item, float(value), now, request_id) for item, value in ratings],
@@ -143,7 +145,9 @@ class SQLiteStore:
 
     def count(self, logged_after: float = 0.0) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM ratings WHERE logged_at > ?", (logged_after,)).fetchone()[0])
+            return int(
+                self._conn.execute("SELECT COUNT(*) FROM ratings WHERE logged_at > ?", (logged_after,)).fetchone()[0]
+            )
 
     def marker(self) -> tuple[int, int]:
         # PRAGMA data_version changes when another connection (another worker) commits: one cheap call.
@@ -159,9 +163,13 @@ class SQLiteStore:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("INSERT INTO service_state VALUES ('generation', 1) "
-                                   "ON CONFLICT (key) DO UPDATE SET value = value + 1")  # fmt: skip
-                value = int(self._conn.execute("SELECT value FROM service_state WHERE key = 'generation'").fetchone()[0])
+                self._conn.execute(
+                    "INSERT INTO service_state VALUES ('generation', 1) "
+                    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+                )
+                value = int(
+                    self._conn.execute("SELECT value FROM service_state WHERE key = 'generation'").fetchone()[0]
+                )
                 self._conn.execute("COMMIT")
                 self._commits += 1
             except BaseException:

@@ -41,9 +41,17 @@ def _written(spark: Any, frame: Any, output: str | os.PathLike | None, mode: str
     return spark.read.parquet(str(output))
 
 
-def recommend_all(spark: Any, model: Any, n: int = 10, *, users: Any = None, exclude_seen: bool = True,
-                  output: str | os.PathLike | None = None, mode: str = "overwrite",
-                  partitions: int | None = None) -> Any:  # fmt: skip
+def recommend_all(
+    spark: Any,
+    model: Any,
+    n: int = 10,
+    *,
+    users: Any = None,
+    exclude_seen: bool = True,
+    output: str | os.PathLike | None = None,
+    mode: str = "overwrite",
+    partitions: int | None = None,
+) -> Any:
     """Top-``n`` items for every user (or the ids in ``users``) as a Spark DataFrame ``user, item, score, rank``.
 
     The model is broadcast once; each task turns its slice of user rows into ids and
@@ -86,8 +94,16 @@ def recommend_all(spark: Any, model: Any, n: int = 10, *, users: Any = None, exc
     return _written(spark, frame.mapInPandas(score, schema), output, mode)
 
 
-def predict(spark: Any, model: Any, data: Any, *, user_col: str = "user", item_col: str = "item",
-            output: str | os.PathLike | None = None, mode: str = "overwrite") -> Any:  # fmt: skip
+def predict(
+    spark: Any,
+    model: Any,
+    data: Any,
+    *,
+    user_col: str = "user",
+    item_col: str = "item",
+    output: str | os.PathLike | None = None,
+    mode: str = "overwrite",
+) -> Any:
     """``data`` (a Spark DataFrame with ``user_col`` and ``item_col``) with a ``prediction`` column added.
 
     Predictions are ``model.predict`` (mfrec's numba pair scorer: clipped ratings for

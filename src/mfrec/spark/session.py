@@ -74,8 +74,9 @@ def session(master: str | None = None, app_name: str = "mfrec", **config: Any) -
     if master is not None and master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         # A few cores: few shuffle partitions (Spark's 200 would be mostly overhead), no web UI or progress bars.
-        settings.update({"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
-                         "spark.ui.showConsoleProgress": "false"})  # fmt: skip
+        settings.update(
+            {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
+        )
     for key, value in {**settings, **config}.items():
         builder = builder.config(key, str(value))
     return builder.getOrCreate()

@@ -42,13 +42,19 @@ class SparkFit:
 
         users = self.users.select(F.col("id").alias("__user"), F.col("row").alias("u"), F.col("bias").alias("bu"))
         items = self.items.select(F.col("id").alias("__item"), F.col("row").alias("i"), F.col("bias").alias("bi"))
-        joined = (data.withColumn("__n", F.monotonically_increasing_id())
-                  .join(F.broadcast(users), F.col(user_col) == F.col("__user"), "left")
-                  .join(F.broadcast(items), F.col(item_col) == F.col("__item"), "left")
-                  .fillna(-1, subset=["u", "i"]))  # MLlib refuses null ids; -1 is an id it never saw  # fmt: skip
+        joined = (
+            data.withColumn("__n", F.monotonically_increasing_id())
+            .join(F.broadcast(users), F.col(user_col) == F.col("__user"), "left")
+            .join(F.broadcast(items), F.col(item_col) == F.col("__item"), "left")
+            .fillna(-1, subset=["u", "i"])
+        )  # MLlib refuses null ids; -1 is an id it never saw
         scored = self.als.setPredictionCol("__dot").setColdStartStrategy("nan").transform(joined)
-        value = (F.lit(self.global_mean) + F.coalesce("bu", F.lit(0.0)) + F.coalesce("bi", F.lit(0.0))
-                 + F.coalesce(F.nanvl("__dot", F.lit(0.0)), F.lit(0.0)))  # fmt: skip
+        value = (
+            F.lit(self.global_mean)
+            + F.coalesce("bu", F.lit(0.0))
+            + F.coalesce("bi", F.lit(0.0))
+            + F.coalesce(F.nanvl("__dot", F.lit(0.0)), F.lit(0.0))
+        )
         if self.model.predicts_ratings:
             low, high = self.model.rating_scale_
             value = F.least(F.greatest(value, F.lit(low)), F.lit(high))
@@ -72,10 +78,15 @@ def _id_map(frame: Any, column: str, name: str) -> IdMap:
 def _table(spark: Any, id_map: IdMap, bias: np.ndarray | None = None) -> Any:
     """A Spark DataFrame ``id, row, bias`` of an id map (bias 0 when not given)."""
     n = len(id_map)
-    return spark.createDataFrame(pd.DataFrame({
-        "id": id_map.ids, "row": np.arange(n, dtype=np.int32),
-        "bias": np.zeros(n, np.float32) if bias is None else bias.astype(np.float32),
-    }))  # fmt: skip
+    return spark.createDataFrame(
+        pd.DataFrame(
+            {
+                "id": id_map.ids,
+                "row": np.arange(n, dtype=np.int32),
+                "bias": np.zeros(n, np.float32) if bias is None else bias.astype(np.float32),
+            }
+        )
+    )
 
 
 def _biases(spark: Any, rows: Any, b_u: np.ndarray, b_i: np.ndarray, reg: float, passes: int) -> None:
@@ -90,8 +101,12 @@ def _biases(spark: Any, rows: Any, b_u: np.ndarray, b_i: np.ndarray, reg: float,
         table = spark.createDataFrame(
             pd.DataFrame({other: np.arange(len(other_bias), dtype=np.int32), "b": other_bias})
         )
-        sums = (rows.join(F.broadcast(table), other).groupBy(side)
-                .agg(F.sum(F.col("rest") - F.col("b")).alias("s"), F.count("*").alias("n")).toPandas())  # fmt: skip
+        sums = (
+            rows.join(F.broadcast(table), other)
+            .groupBy(side)
+            .agg(F.sum(F.col("rest") - F.col("b")).alias("s"), F.count("*").alias("n"))
+            .toPandas()
+        )
         out[sums[side].to_numpy()] = (sums["s"] / (reg + sums["n"])).to_numpy(np.float32)
 
     for _ in range(passes):
@@ -112,8 +127,9 @@ def _indexed(frame: Any, users: Any, items: Any, timestamps: bool) -> Any:
     """``u, i, r``: one row per (user, item) pair, the latest rating when timestamps say which, else the mean."""
     from pyspark.sql import functions as F
 
-    rows = (frame.join(F.broadcast(users.select(F.col("id").alias("user"), F.col("row").alias("u"))), "user")
-            .join(F.broadcast(items.select(F.col("id").alias("item"), F.col("row").alias("i"))), "item"))  # fmt: skip
+    rows = frame.join(F.broadcast(users.select(F.col("id").alias("user"), F.col("row").alias("u"))), "user").join(
+        F.broadcast(items.select(F.col("id").alias("item"), F.col("row").alias("i"))), "item"
+    )
     value = F.max_by("rating", "time") if timestamps else F.avg("rating")
     bad = F.sum((F.isnull("rating") | F.isnan("rating")).cast("int"))
     return rows.groupBy("u", "i").agg(value.cast("float").alias("r"), bad.alias("bad"))
@@ -157,14 +173,22 @@ def fit(
     started = time.perf_counter()
     spark = data.sparkSession
     # Fixed working names, so the user's column names never collide with the ones used here.
-    frame = data.select(F.col(user_col).alias("user"), F.col(item_col).alias("item"),
-                        (F.col(rating_col).cast("double") if rating_col else F.lit(1.0)).alias("rating"),
-                        *([F.col(timestamp_col).alias("time")] if timestamp_col else []))  # fmt: skip
+    frame = data.select(
+        F.col(user_col).alias("user"),
+        F.col(item_col).alias("item"),
+        (F.col(rating_col).cast("double") if rating_col else F.lit(1.0)).alias("rating"),
+        *([F.col(timestamp_col).alias("time")] if timestamp_col else []),
+    )
     user_map, item_map = _id_map(frame, "user", user_col), _id_map(frame, "item", item_col)
     n_users, n_items = len(user_map), len(item_map)
     indexed = _indexed(frame, _table(spark, user_map), _table(spark, item_map), timestamp_col is not None).cache()
-    stats = indexed.agg(F.count("*").alias("n"), F.avg("r").alias("mu"), F.min("r").alias("lo"),
-                        F.max("r").alias("hi"), F.sum("bad").alias("bad")).first()  # fmt: skip
+    stats = indexed.agg(
+        F.count("*").alias("n"),
+        F.avg("r").alias("mu"),
+        F.min("r").alias("lo"),
+        F.max("r").alias("hi"),
+        F.sum("bad").alias("bad"),
+    ).first()
     if not stats["n"]:
         raise DataError("no interactions: the Spark DataFrame has 0 rows")
     if stats["bad"]:
@@ -172,8 +196,16 @@ def fit(
     scale = check_rating_scale(rating_scale) if rating_scale else (float(stats["lo"]), float(stats["hi"]))
     # MLlib's blocks are its unit of parallelism: one per core is enough, more only adds shuffle overhead.
     blocks = spark.sparkContext.defaultParallelism
-    common = {"rank": n_factors, "maxIter": n_epochs, "userCol": "u", "itemCol": "i", "ratingCol": "target",
-              "seed": random_state, "numUserBlocks": blocks, "numItemBlocks": blocks}  # fmt: skip
+    common = {
+        "rank": n_factors,
+        "maxIter": n_epochs,
+        "userCol": "u",
+        "itemCol": "i",
+        "ratingCol": "target",
+        "seed": random_state,
+        "numUserBlocks": blocks,
+        "numItemBlocks": blocks,
+    }
     b_u, b_i = np.zeros(n_users, np.float32), np.zeros(n_items, np.float32)
     if model == "als":
         reg = 0.12 if regularization is None else check_float("regularization", regularization, 0.0)
@@ -185,15 +217,22 @@ def fit(
             # re-fit the biases to what the factors leave. Two rounds close most of the gap to a joint fit.
             _biases(spark, rest, b_u, b_i, float(bias_regularization), bias_passes)
             users, items = _table(spark, user_map, b_u), _table(spark, item_map, b_i)
-            target = (indexed.join(F.broadcast(users.select(F.col("row").alias("u"), F.col("bias").alias("bu"))), "u")
-                      .join(F.broadcast(items.select(F.col("row").alias("i"), F.col("bias").alias("bi"))), "i")
-                      .select("u", "i", (F.col("r") - mu - F.col("bu") - F.col("bi")).alias("target")))  # fmt: skip
+            target = (
+                indexed.join(F.broadcast(users.select(F.col("row").alias("u"), F.col("bias").alias("bu"))), "u")
+                .join(F.broadcast(items.select(F.col("row").alias("i"), F.col("bias").alias("bi"))), "i")
+                .select("u", "i", (F.col("r") - mu - F.col("bu") - F.col("bi")).alias("target"))
+            )
             als = estimator.fit(target)
             if round_ + 1 < rounds:
                 dots = als.setPredictionCol("dot").transform(indexed)
                 rest = dots.select("u", "i", (F.col("r") - mu - F.col("dot")).alias("rest")).cache()
-        result: Recommender = ALS(n_factors=n_factors, n_epochs=n_epochs, regularization=reg,
-                                  bias_regularization=float(bias_regularization), random_state=random_state)  # fmt: skip
+        result: Recommender = ALS(
+            n_factors=n_factors,
+            n_epochs=n_epochs,
+            regularization=reg,
+            bias_regularization=float(bias_regularization),
+            random_state=random_state,
+        )
     else:
         reg = 1.0 if regularization is None else check_float("regularization", regularization, 0.0)
         mu = 0.0
@@ -201,21 +240,40 @@ def fit(
         als = SparkALS(regParam=reg, implicitPrefs=True, alpha=alpha, **common).fit(
             indexed.select("u", "i", F.col("r").alias("target"))
         )
-        result = ImplicitALS(n_factors=n_factors, n_epochs=n_epochs, regularization=reg, alpha=alpha,
-                             confidence="linear" if rating_col else "binary", random_state=random_state)  # fmt: skip
+        result = ImplicitALS(
+            n_factors=n_factors,
+            n_epochs=n_epochs,
+            regularization=reg,
+            alpha=alpha,
+            confidence="linear" if rating_col else "binary",
+            random_state=random_state,
+        )
     P, Q = _factors(als.userFactors, n_users, n_factors), _factors(als.itemFactors, n_items, n_factors)
     # The model keeps every user's rated items (to exclude them from recommendations): 12 bytes a rating.
     triples = indexed.toPandas()
     spark.catalog.clearCache()
-    interactions = Interactions(triples["u"].to_numpy(np.int32), triples["i"].to_numpy(np.int32),
-                                triples["r"].to_numpy(np.float32), user_map, item_map, rating_scale=scale)  # fmt: skip
+    interactions = Interactions(
+        triples["u"].to_numpy(np.int32),
+        triples["i"].to_numpy(np.int32),
+        triples["r"].to_numpy(np.float32),
+        user_map,
+        item_map,
+        rating_scale=scale,
+    )
     fitted = fitted_model(result, interactions, mu, b_u, b_i, P, Q)
     fitted.fit_seconds_ = time.perf_counter() - started
     return SparkFit(fitted, als, users, items, mu)
 
 
-def fitted_model(model: Recommender, interactions: Interactions, global_mean: float, user_bias: np.ndarray,
-                 item_bias: np.ndarray, user_factors: np.ndarray, item_factors: np.ndarray) -> Recommender:  # fmt: skip
+def fitted_model(
+    model: Recommender,
+    interactions: Interactions,
+    global_mean: float,
+    user_bias: np.ndarray,
+    item_bias: np.ndarray,
+    user_factors: np.ndarray,
+    item_factors: np.ndarray,
+) -> Recommender:
     """Give an unfitted mfrec model the state learned elsewhere, as ``fit`` would have left it.
 
     The model remembers ``interactions`` the way ``fit`` does (id maps, seen items,

@@ -46,8 +46,9 @@ def tune(
     shared = spark.sparkContext.broadcast(list(splits))
 
     def run(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], float]:
-        scores, seconds = score_candidate(name, {**params, "n_threads": 1} if single else params, shared.value,
-                                          k=k, threshold=threshold)  # fmt: skip
+        scores, seconds = score_candidate(
+            name, {**params, "n_threads": 1} if single else params, shared.value, k=k, threshold=threshold
+        )
         return params, scores, seconds
 
     result = SearchResult(metric)
