@@ -9,6 +9,7 @@ import typer
 
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli import engine as engine_cli
+from mfrec.cli import pages as pages_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
 from mfrec.cli.coldstart import cold_start_command as _cold_start
@@ -57,8 +58,6 @@ app = typer.Typer(
 )
 app.callback()(global_options)
 app.add_typer(datasets_cli.app, name="datasets")
-app.command()(serve_cli.serve)
-app.command()(tune_cli.tune)
 
 DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
 ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
@@ -378,46 +377,11 @@ def similar(
         stdout.print(frame_table(frame))
 
 
-@app.command()
-@handle_errors
-def report(
-    run_dir: Annotated[
-        Path,
-        typer.Argument(
-            help="A run folder (from mfrec demo or evaluate --run-dir) or a saved model folder (from mfrec train -o)."
-        ),
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
-    images: Annotated[Path | None, typer.Option(help="Also write each chart as a PNG in this folder.")] = None,
-    quiet: Quiet = False,
-) -> None:
-    """One self-contained HTML page: dataset summary, evaluation table, curves, spectrum, embedding map.
-
-    Given a saved model folder instead of a run: the model's parameters, learning curve, factors and
-    the popularity of what it recommends.
-    """
-    from mfrec.report import write_report
-
-    if not quiet:
-        stderr.print(f"rendering the report on {run_dir} ...")
-    stdout.print(str(write_report(run_dir, output, images)))
-
-
-@app.command()
-@handle_errors
-def demo(
-    data: Annotated[
-        str | None, typer.Option("--data", help="ml-100k folder (else $MFREC_DATA, cache, download, synthetic).")
-    ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model and plots.")] = Path(
-        "mfrec-demo"
-    ),
-    quiet: Quiet = False,
-) -> None:
-    """Train on MovieLens 100k (or a synthetic movie set), compare with baselines, recommend, plot."""
-    from mfrec.cli.demo import run_demo
-
-    run_demo(data, output, console=stdout, quiet=quiet)
+# Registered last, so --help lists the everyday commands first.
+app.command()(tune_cli.tune)
+app.command()(pages_cli.report)
+app.command()(pages_cli.demo)
+app.command()(serve_cli.serve)
 
 
 def main() -> None:

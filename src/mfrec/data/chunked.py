@@ -39,9 +39,6 @@ from mfrec.exceptions import DataError, ParameterError
 #: Rows per chunk: 1M rows of (int32, int32, float32, int64) is ~20 MB of Arrow buffers.
 CHUNK_ROWS = 1 << 20
 #: load() switches to this reader for files at least this large (bytes) or Parquet files with this many rows.
-CHUNKED_MIN_BYTES = 256 << 20
-CHUNKED_MIN_ROWS = 10_000_000
-
 Order = Literal["file", "user"]
 
 
@@ -98,7 +95,7 @@ class _Source:
 
 
 def _csv_options(path: Path, sep: str | None, header: bool | None, encoding: str, names: list[str]) -> dict[str, Any]:
-    from mfrec.data.readers import _looks_like_header, _sniff_separator
+    from mfrec.data.sniffing import _looks_like_header, _sniff_separator
 
     with path.open(encoding=encoding, errors="replace") as handle:
         first_line = handle.readline().rstrip("\r\n")
@@ -385,17 +382,3 @@ def read_chunked(
     )
     stage("assemble")
     return data
-
-
-def wants_chunked(path: Path) -> bool:
-    """Whether :func:`mfrec.data.load` should read ``path`` in chunks: a big file (or a Parquet file of many rows)."""
-    if path.stat().st_size >= CHUNKED_MIN_BYTES:
-        return True
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            return pq.ParquetFile(path).metadata.num_rows >= CHUNKED_MIN_ROWS
-        except Exception:  # not readable as Parquet: the in-memory reader says what the file is instead
-            return False
-    return False

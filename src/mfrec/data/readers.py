@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
 import io
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +10,15 @@ import numpy as np
 import pandas as pd
 
 from mfrec.data.interactions import DuplicatePolicy, Interactions, from_arrays
+from mfrec.data.sniffing import (
+    _looks_like_header,
+    _reading_error,
+    _sniff_encoding,
+    _sniff_separator,
+    _undecodable_line,
+    _warn_latin1,
+)
 from mfrec.exceptions import DataError
-
-_SEPARATORS = ("::", "\t", ",", ";", "|", " ")
 
 
 def from_frame(
@@ -74,110 +77,6 @@ def _shown_columns(columns: Any, most: int = 8) -> str:
     """The columns for an error message: at most ``most``, each cut to 30 characters (a binary file has wild ones)."""
     names = [name if len(name) <= 30 else name[:27] + "..." for name in map(str, columns)]
     return str(names[:most])[:-1] + (f", ... {len(names) - most} more]" if len(names) > most else "]")
-
-
-def _sniff_separator(first_line: str) -> str:
-    for sep in _SEPARATORS:
-        if sep in first_line:
-            return sep
-    raise DataError(f"could not tell the column separator from the first line {first_line[:80]!r}; pass sep=...")
-
-
-_HEADER_WORDS = {"user", "item", "rating", "userid", "movieid", "itemid", "user_id", "item_id", "timestamp"}
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _looks_like_header(fields: list[str], next_fields: list[str] | None, names: set[str]) -> bool:
-    """A first line is a header when it names a column, or has text where the lines below have numbers.
-
-    With three or more fields a non-numeric rating field is enough; with two (an implicit log:
-    user, item) a field that is text above numbers (``uid,song`` over ``1,17``) or a known
-    column name marks the header, so it is never read as an interaction.
-    """
-    lowered = {field.strip().lower() for field in fields}
-    if lowered & (_HEADER_WORDS | {name.lower() for name in names}):
-        return True
-    if len(fields) >= 3 and not _is_number(fields[2]):
-        return True
-    if next_fields is None or len(next_fields) != len(fields):
-        return False
-    return any(not _is_number(top) and _is_number(below) for top, below in zip(fields, next_fields))
-
-
-def _sniff_encoding(path: Path) -> str:
-    """utf-8 (with or without a BOM) when the start of the file decodes as such, else latin-1 with a warning."""
-    with path.open("rb") as handle:
-        sample = handle.read(1 << 16)
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if sample.startswith(b"PAR1"):
-        raise DataError(f"{path} is a Parquet file; give it a .parquet name to read it as one")
-    if b"\x00" in sample:
-        raise DataError(
-            f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
-            "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')"
-        )
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError as exc:
-        _warn_latin1(path, sample[: exc.start].count(b"\n") + 1)
-        return "latin-1"
-    return "utf-8"
-
-
-def _warn_latin1(path: Path, line: int) -> None:
-    warnings.warn(
-        f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
-        "(pass encoding='<name>' if it is another encoding)",
-        UserWarning,
-        stacklevel=4,
-    )
-
-
-def _undecodable_line(path: Path, encoding: str) -> int:
-    """1-based number of the first line of ``path`` that ``encoding`` cannot decode (0 if none)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    line = 1
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            try:
-                decoder.decode(block, final=False)
-            except UnicodeDecodeError as exc:
-                return line + block[: exc.start].count(b"\n")
-            line += block.count(b"\n")
-    return 0
-
-
-_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-
-
-def _reading_error(path: Path, exc: Exception, encoding: str) -> DataError:
-    """One line naming the file, the line and what to do, for a failure of the CSV parser."""
-    if isinstance(exc, UnicodeDecodeError):
-        line = _undecodable_line(path, encoding)
-        return DataError(
-            f"{path}: line {line or '?'} is not valid {encoding}; pass encoding='latin-1' (or the file's encoding)"
-        )
-    ragged = _RAGGED.search(str(exc))
-    if ragged:
-        expected, line, saw = ragged.groups()
-        return DataError(
-            f"{path}: line {line} has {saw} fields where the lines above have {expected}; "
-            "fix or remove that row, or pass sep='<separator>' if the separator was misdetected"
-        )
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DataError(
-        f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected"
-    )
 
 
 def read_csv(
@@ -357,14 +256,19 @@ def resolve_source(source: str | Path) -> Path:
     raise DataError(f"no such file or folder: {path} (nor a dataset name: {', '.join(movielens.RELEASES)})")
 
 
-def _readable_parquet(path: Path) -> bool:
+#: From these sizes up, :func:`load` reads a file in chunks (:mod:`mfrec.data.chunked`), so it may exceed memory.
+CHUNKED_MIN_BYTES = 256 << 20
+CHUNKED_MIN_ROWS = 10_000_000
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """Rows of a Parquet file, or None when it does not read as Parquet (:func:`read_parquet` then says why)."""
     import pyarrow.parquet as pq
 
     try:
-        pq.ParquetFile(path)
-    except Exception:  # read_parquet below turns it into a one-line error naming the file
-        return False
-    return True
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:
+        return None
 
 
 def load(source: Any, **kwargs: Any) -> Interactions:
@@ -377,7 +281,7 @@ def load(source: Any, **kwargs: Any) -> Interactions:
     1
     """
     from mfrec.data import movielens
-    from mfrec.data.chunked import read_chunked, wants_chunked
+    from mfrec.data.chunked import read_chunked
 
     # order="user" (rows grouped by user, for training) needs the chunked reader; other sources ignore it.
     order = kwargs.pop("order", None)
@@ -397,8 +301,9 @@ def load(source: Any, **kwargs: Any) -> Interactions:
             return movielens.load_movielens(path, **kwargs)
         # In chunks: a big file (larger than memory), or Parquet bound for training (order="user": the rows come
         # grouped, so they are the CSR). A small CSV keeps the reader that sniffs encodings and explains bad rows.
-        is_parquet = path.suffix.lower() in (".parquet", ".pq")
-        if wants_chunked(path) or (order is not None and is_parquet and _readable_parquet(path)):
+        rows = _parquet_rows(path) if path.suffix.lower() in (".parquet", ".pq") else None
+        big = path.stat().st_size >= CHUNKED_MIN_BYTES or (rows or 0) >= CHUNKED_MIN_ROWS
+        if big or (order is not None and rows is not None):
             if kwargs.get("encoding") is None:
                 kwargs.pop("encoding", None)  # the chunked reader takes UTF-8 unless told otherwise
             return read_chunked(path, order=order or "file", **kwargs)

@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from mfrec.kernels._config import FAST
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_value
-
-FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 _MULT = np.uint64(2685821657736338717)
 _MAX_TRIES = 16  # redraws of a negative that turns out to be a positive

@@ -22,10 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from mfrec.kernels._config import FAST
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
-
-# No 'nnan'/'ninf': divergence must stay visible as inf/nan for the caller's check.
-FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @njit(cache=True, nogil=True)

@@ -8,7 +8,8 @@ from mfrec.models.als import ALS
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Biases, GlobalMean, Popularity
 from mfrec.models.bayesian import BayesianMF
-from mfrec.models.implicit import BPR, ImplicitALS
+from mfrec.models.bpr import BPR
+from mfrec.models.implicit import ImplicitALS
 from mfrec.models.mf import MatrixFactorization
 from mfrec.models.nmf import NMF
 from mfrec.models.svd import TruncatedSVD

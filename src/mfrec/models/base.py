@@ -140,25 +140,6 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         self.item_labels_ = None if titles is None else np.asarray(titles, dtype=str)
         self.history_: list[dict[str, Any]] = []
 
-    def seen_items(self, user: Any) -> pd.Series:
-        """The items ``user`` rated in training, with the ratings (interaction values for implicit data).
-
-        A float Series indexed by item id; an unknown user raises :class:`UnknownIdError`.
-
-        Examples
-        --------
-        >>> model.seen_items("alice").to_dict()  # doctest: +SKIP
-        {'Inception': 5.0, 'Dark Knight': 4.0, 'Interstellar': 5.0}
-        """
-        self._require_fitted()
-        row = int(self.user_map_.lookup(user, what="user")[0])
-        lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
-        return pd.Series(
-            self.seen_ratings_[lo:hi].astype(np.float64),
-            name="rating",
-            index=pd.Index(self.item_map_.to_ids(self.seen_indices_[lo:hi]), name="item"),
-        )
-
     def _require_fitted(self) -> None:
         if not hasattr(self, "global_mean_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")

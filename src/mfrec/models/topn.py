@@ -20,6 +20,25 @@ from mfrec.rankers import uses_ranker
 class TopN:
     """Mixin: ``recommend`` and ``explain`` (ids in, DataFrames out) over ``score_items`` and :mod:`mfrec.ranking`."""
 
+    def seen_items(self, user: Any) -> pd.Series:
+        """The items ``user`` rated in training, with the ratings (interaction values for implicit data).
+
+        A float Series indexed by item id; an unknown user raises :class:`UnknownIdError`.
+
+        Examples
+        --------
+        >>> model.seen_items("alice").to_dict()  # doctest: +SKIP
+        {'Inception': 5.0, 'Dark Knight': 4.0, 'Interstellar': 5.0}
+        """
+        self._require_fitted()
+        row = int(self.user_map_.lookup(user, what="user")[0])
+        lo, hi = self.seen_indptr_[row], self.seen_indptr_[row + 1]
+        return pd.Series(
+            self.seen_ratings_[lo:hi].astype(np.float64),
+            name="rating",
+            index=pd.Index(self.item_map_.to_ids(self.seen_indices_[lo:hi]), name="item"),
+        )
+
     def recommend(
         self,
         users: Any = None,

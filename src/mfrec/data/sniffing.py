@@ -1,0 +1,116 @@
+"""Sniffing a delimited text file: its separator, header line and encoding, and one-line reading errors."""
+
+from __future__ import annotations
+
+import codecs
+import re
+import warnings
+from pathlib import Path
+
+from mfrec.exceptions import DataError
+
+_SEPARATORS = ("::", "\t", ",", ";", "|", " ")
+
+
+def _sniff_separator(first_line: str) -> str:
+    for sep in _SEPARATORS:
+        if sep in first_line:
+            return sep
+    raise DataError(f"could not tell the column separator from the first line {first_line[:80]!r}; pass sep=...")
+
+
+_HEADER_WORDS = {"user", "item", "rating", "userid", "movieid", "itemid", "user_id", "item_id", "timestamp"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(fields: list[str], next_fields: list[str] | None, names: set[str]) -> bool:
+    """A first line is a header when it names a column, or has text where the lines below have numbers.
+
+    With three or more fields a non-numeric rating field is enough; with two (an implicit log:
+    user, item) a field that is text above numbers (``uid,song`` over ``1,17``) or a known
+    column name marks the header, so it is never read as an interaction.
+    """
+    lowered = {field.strip().lower() for field in fields}
+    if lowered & (_HEADER_WORDS | {name.lower() for name in names}):
+        return True
+    if len(fields) >= 3 and not _is_number(fields[2]):
+        return True
+    if next_fields is None or len(next_fields) != len(fields):
+        return False
+    return any(not _is_number(top) and _is_number(below) for top, below in zip(fields, next_fields))
+
+
+def _sniff_encoding(path: Path) -> str:
+    """utf-8 (with or without a BOM) when the start of the file decodes as such, else latin-1 with a warning."""
+    with path.open("rb") as handle:
+        sample = handle.read(1 << 16)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample.startswith(b"PAR1"):
+        raise DataError(f"{path} is a Parquet file; give it a .parquet name to read it as one")
+    if b"\x00" in sample:
+        raise DataError(
+            f"{path} is binary (it holds NUL bytes), not delimited text; pass a CSV/TSV or a .parquet file "
+            "(for UTF-16 text without a byte-order mark, pass encoding='utf-16')"
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        _warn_latin1(path, sample[: exc.start].count(b"\n") + 1)
+        return "latin-1"
+    return "utf-8"
+
+
+def _warn_latin1(path: Path, line: int) -> None:
+    warnings.warn(
+        f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
+        "(pass encoding='<name>' if it is another encoding)",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _undecodable_line(path: Path, encoding: str) -> int:
+    """1-based number of the first line of ``path`` that ``encoding`` cannot decode (0 if none)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block, final=False)
+            except UnicodeDecodeError as exc:
+                return line + block[: exc.start].count(b"\n")
+            line += block.count(b"\n")
+    return 0
+
+
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _reading_error(path: Path, exc: Exception, encoding: str) -> DataError:
+    """One line naming the file, the line and what to do, for a failure of the CSV parser."""
+    if isinstance(exc, UnicodeDecodeError):
+        line = _undecodable_line(path, encoding)
+        return DataError(
+            f"{path}: line {line or '?'} is not valid {encoding}; pass encoding='latin-1' (or the file's encoding)"
+        )
+    ragged = _RAGGED.search(str(exc))
+    if ragged:
+        expected, line, saw = ragged.groups()
+        return DataError(
+            f"{path}: line {line} has {saw} fields where the lines above have {expected}; "
+            "fix or remove that row, or pass sep='<separator>' if the separator was misdetected"
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(
+        f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected"
+    )
