@@ -116,7 +116,7 @@ def train(
     if engine == "spark":
         options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
         return engine_cli.train_on_spark(
-            data, output, model, model_params(model, flags, params, param), options, master, json_output, quiet
+            data, output, model, engine_cli.spark_params(flags, params, param), options, master, json_output, quiet
         )
     estimator = build_model(model, model_params(model, flags, params, param))
     if not quiet:

@@ -62,6 +62,36 @@ def read_on_spark(spark: Any, data: str, options: dict[str, Any]) -> Any:
     return spark.createDataFrame(frame), {**options, "user_col": "user", "item_col": "item", "rating_col": "rating"}
 
 
+def spark_params(flags: dict[str, Any], param_file: str | None, pairs: list[str] | None) -> dict[str, Any]:
+    """--params FILE, ``-p NAME=VALUE`` and the named flags for ``--engine spark``: the names of
+    :func:`mfrec.spark.training.fit` (``rounds``, ``bias_passes``, ...), each value typed like its default."""
+    import json
+
+    from mfrec.cli.common import _FLAG_TO_PARAM
+    from mfrec.spark.training import fit
+
+    defaults = {name: parameter.default for name, parameter in inspect.signature(fit).parameters.items()}
+    params: dict[str, Any] = {}
+    if param_file:
+        try:
+            loaded = json.loads(Path(param_file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ParameterError(f"cannot read --params {param_file}: {exc}") from None
+        params.update(loaded.get("params", loaded))
+    for pair in pairs or []:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise ParameterError(f"-p expects NAME=VALUE, got {pair!r}")
+        default = defaults.get(name.strip())
+        kind = float if default is None else type(default)
+        try:
+            params[name.strip()] = text.strip().lower() in ("1", "true", "yes") if kind is bool else kind(text)
+        except ValueError:
+            raise ParameterError(f"-p {name.strip()} expects a {kind.__name__}, got {text!r}") from None
+    params.update({_FLAG_TO_PARAM[flag]: value for flag, value in flags.items() if value is not None})
+    return params
+
+
 def train_on_spark(
     data: str,
     output: Path,
