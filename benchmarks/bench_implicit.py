@@ -44,6 +44,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--ml100k", default=str(ML100K))
 parser.add_argument("--rounds", type=int, default=3)
 parser.add_argument("--skip-speed", action="store_true")
+parser.add_argument("--skip-accuracy", action="store_true", help="speed only, written to its own RESULTS section")
 parser.add_argument("--skip-search", action="store_true", help="defaults only, no equal-budget search")
 args = parser.parse_args()
 peers_python = require_peers()
@@ -101,55 +102,64 @@ def add_row(label: str, how: str, select: list[dict], report: list[dict]) -> Non
     print(f"{label} [{how}]: u1..u5 NDCG@10 {rows[-1][2]:.4f}, ua/ub {rows[-1][4]:.4f}", flush=True)
 
 
-for model in ("als", "bpr"):
-    name = MFREC_NAME[model]
-    add_row(f"mfrec {name}", "defaults", mfrec_lists(name, {}, SELECT), mfrec_lists(name, {}, REPORT))
-    implicit_defaults = {"default": {"model": model}}
-    peer = peer_lists(implicit_defaults, SELECT + REPORT)["default"]
-    add_row(f"implicit {model.upper()}", "defaults", peer[:5], peer[5:])
-    if args.skip_search:
-        continue
-    candidates = GRIDS["mfrec", model]
-    selection = [scored(mfrec_lists(name, params, SELECT), SELECT)[0] for params in candidates]
-    best = candidates[int(np.argmax(selection))]
-    add_row(
-        f"mfrec {name} ({describe(best)})",
-        f"tuned: best of {len(candidates)} on u1..u5",
-        mfrec_lists(name, best, SELECT),
-        mfrec_lists(name, best, REPORT),
-    )
-    configs = {str(i): {"model": model, **params} for i, params in enumerate(GRIDS["implicit", model])}
-    peer = peer_lists(configs, SELECT)
-    selection = [scored(peer[str(i)], SELECT)[0] for i in range(len(configs))]
-    best = GRIDS["implicit", model][int(np.argmax(selection))]
-    report = peer_lists({"best": {"model": model, **best}}, REPORT)["best"]
-    add_row(
-        f"implicit {model.upper()} ({describe(best)})",
-        f"tuned: best of {len(configs)} on u1..u5",
-        [peer[str(int(np.argmax(selection)))][i] for i in range(5)],
-        report,
-    )
-popularity = mfrec_lists("popularity", {}, SELECT), mfrec_lists("popularity", {}, REPORT)
-add_row("mfrec popularity", "no parameters", *popularity)
+if not args.skip_accuracy:
+    for model in ("als", "bpr"):
+        name = MFREC_NAME[model]
+        add_row(f"mfrec {name}", "defaults", mfrec_lists(name, {}, SELECT), mfrec_lists(name, {}, REPORT))
+        implicit_defaults = {"default": {"model": model}}
+        peer = peer_lists(implicit_defaults, SELECT + REPORT)["default"]
+        add_row(f"implicit {model.upper()}", "defaults", peer[:5], peer[5:])
+        if args.skip_search:
+            continue
+        candidates = GRIDS["mfrec", model]
+        selection = [scored(mfrec_lists(name, params, SELECT), SELECT)[0] for params in candidates]
+        best = candidates[int(np.argmax(selection))]
+        add_row(
+            f"mfrec {name} ({describe(best)})",
+            f"tuned: best of {len(candidates)} on u1..u5",
+            mfrec_lists(name, best, SELECT),
+            mfrec_lists(name, best, REPORT),
+        )
+        configs = {str(i): {"model": model, **params} for i, params in enumerate(GRIDS["implicit", model])}
+        peer = peer_lists(configs, SELECT)
+        selection = [scored(peer[str(i)], SELECT)[0] for i in range(len(configs))]
+        best = GRIDS["implicit", model][int(np.argmax(selection))]
+        report = peer_lists({"best": {"model": model, **best}}, REPORT)["best"]
+        add_row(
+            f"implicit {model.upper()} ({describe(best)})",
+            f"tuned: best of {len(configs)} on u1..u5",
+            [peer[str(int(np.argmax(selection)))][i] for i in range(5)],
+            report,
+        )
+    popularity = mfrec_lists("popularity", {}, SELECT), mfrec_lists("popularity", {}, REPORT)
+    add_row("mfrec popularity", "no parameters", *popularity)
 
-lines = [
-    "## Implicit feedback: ml-100k read as interactions",
-    "",
-    (
-        f"`python benchmarks/bench_implicit.py` — {machine()}. Every training rating is an interaction; candidates "
-        "are the items not in the user's training set; relevant = test rating >= 4. Every top-10 list (mfrec's and "
-        "implicit's) is scored by the same function, `_common.ranked_scores` (mfrec.evaluation.metrics per user); "
-        "mean over users within a split, then over splits. Equal tuning budget: per model, each library searches a "
-        "grid of the same size (ALS: factors x regularization x alpha x iterations = 16; BPR: learning rate x "
-        "regularization x factors = 8), chosen on the u1..u5 mean NDCG@10. The u1..u5 columns of tuned rows are "
-        "therefore selection scores; ua/ub (mean of the two splits) were not used for any choice."
-    ),
-    "",
-    "| model | chosen | NDCG@10 u1..u5 | P@10 u1..u5 | NDCG@10 ua/ub | P@10 ua/ub |",
-    "|---|---|---|---|---|---|",
-]
-lines += [f"| {label} | {how} | {a:.4f} | {b:.4f} | {c:.4f} | {d:.4f} |" for label, how, a, b, c, d in rows]
+lines: list[str] = []
+if not args.skip_accuracy:
+    lines += [
+        "## Implicit feedback: ml-100k read as interactions",
+        "",
+        (
+            f"`python benchmarks/bench_implicit.py` — {machine()}. Every training rating is an interaction; candidates "
+            "are the items not in the user's training set; relevant = test rating >= 4. Every top-10 list (mfrec's and "
+            "implicit's) is scored by the same function, `_common.ranked_scores` (mfrec.evaluation.metrics per user); "
+            "mean over users within a split, then over splits. Equal tuning budget: per model, each library searches a "
+            "grid of the same size (ALS: factors x regularization x alpha x iterations = 16; BPR: learning rate x "
+            "regularization x factors = 8), chosen on the u1..u5 mean NDCG@10. The u1..u5 columns of tuned rows are "
+            "therefore selection scores; ua/ub (mean of the two splits) were not used for any choice."
+        ),
+        "",
+        "| model | chosen | NDCG@10 u1..u5 | P@10 u1..u5 | NDCG@10 ua/ub | P@10 ua/ub |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {label} | {how} | {a:.4f} | {b:.4f} | {c:.4f} | {d:.4f} |" for label, how, a, b, c, d in rows]
 
+if args.skip_accuracy:
+    lines += [
+        "## Implicit feedback: training speed",
+        "",
+        f"`python benchmarks/bench_implicit.py --skip-accuracy` — {machine()}",
+    ]
 if not args.skip_speed:
     data = synthetic_file(200_000, 50_000, 20_000_000)
 
@@ -193,5 +203,5 @@ if not args.skip_speed:
             f"**{bpr_ratio:.2f}x** implicit's BPR speed."
         ),
     ]
-write_section("implicit", "\n".join(lines))
+write_section("implicit-speed" if args.skip_accuracy else "implicit", "\n".join(lines))
 print("\n".join(lines))
