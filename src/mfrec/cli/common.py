@@ -9,6 +9,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -100,17 +101,22 @@ def read_options(
     return options
 
 
+def read_param_file(param_file: str | None) -> dict[str, Any]:
+    """The parameters of a --params JSON file (``mfrec tune``'s output or a plain object); {} without one."""
+    if not param_file:
+        return {}
+    try:
+        loaded = json.loads(Path(param_file).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ParameterError(f"cannot read --params {param_file}: {exc}") from None
+    return dict(loaded.get("params", loaded))
+
+
 def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs: list[str] | None) -> dict[str, Any]:
     """Hyper-parameters from --params FILE, then NAME=VALUE pairs, then the named flags (last wins)."""
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
-    params: dict[str, Any] = {}
-    if param_file:
-        try:
-            loaded = json.loads(open(param_file).read())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ParameterError(f"cannot read --params {param_file}: {exc}") from None
-        params.update(loaded.get("params", loaded))
+    params = read_param_file(param_file)
     params.update(parse_assignments(MODELS[name], pairs or []))  # typed by the model's param_spec
     accepted = set(MODELS[name].param_names())
     for flag, value in flags.items():

@@ -65,19 +65,11 @@ def read_on_spark(spark: Any, data: str, options: dict[str, Any]) -> Any:
 def spark_params(flags: dict[str, Any], param_file: str | None, pairs: list[str] | None) -> dict[str, Any]:
     """--params FILE, ``-p NAME=VALUE`` and the named flags for ``--engine spark``: the names of
     :func:`mfrec.spark.training.fit` (``rounds``, ``bias_passes``, ...), each value typed like its default."""
-    import json
-
-    from mfrec.cli.common import _FLAG_TO_PARAM
+    from mfrec.cli.common import _FLAG_TO_PARAM, read_param_file
     from mfrec.spark.training import fit
 
     defaults = {name: parameter.default for name, parameter in inspect.signature(fit).parameters.items()}
-    params: dict[str, Any] = {}
-    if param_file:
-        try:
-            loaded = json.loads(Path(param_file).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ParameterError(f"cannot read --params {param_file}: {exc}") from None
-        params.update(loaded.get("params", loaded))
+    params = read_param_file(param_file)
     for pair in pairs or []:
         name, sep, text = pair.partition("=")
         if not sep:

@@ -95,17 +95,9 @@ class _Source:
 
 
 def _csv_options(path: Path, sep: str | None, header: bool | None, encoding: str, names: list[str]) -> dict[str, Any]:
-    from mfrec.data.sniffing import _looks_like_header, _sniff_separator
+    from mfrec.data.sniffing import sniff_layout
 
-    with path.open(encoding=encoding, errors="replace") as handle:
-        first_line = handle.readline().rstrip("\r\n")
-        second_line = handle.readline().rstrip("\r\n")
-    if not first_line:
-        raise DataError(f"no interactions: {path} is empty")
-    sep = sep or _sniff_separator(first_line)
-    fields = first_line.split(sep)
-    if header is None:
-        header = _looks_like_header(fields, second_line.split(sep) if second_line else None, set(names))
+    sep, header, fields = sniff_layout(path, encoding, sep, header, set(names), errors="replace")
     if header:
         return {"sep": sep, "header": True, "names": None, "encoding": encoding, "available": fields}
     names = (names + [f"extra_{i}" for i in range(len(fields))])[: len(fields)]

@@ -11,12 +11,11 @@ import pandas as pd
 
 from mfrec.data.interactions import DuplicatePolicy, Interactions, from_arrays
 from mfrec.data.sniffing import (
-    _looks_like_header,
     _reading_error,
     _sniff_encoding,
-    _sniff_separator,
     _undecodable_line,
     _warn_latin1,
+    sniff_layout,
 )
 from mfrec.exceptions import DataError
 
@@ -140,16 +139,8 @@ def _read_delimited(
     encoding: str,
     kwargs: dict[str, Any],
 ) -> Interactions:
-    with path.open(encoding=encoding) as handle:
-        first_line = handle.readline().rstrip("\r\n")
-        second_line = handle.readline().rstrip("\r\n")
-    if not first_line:
-        raise DataError(f"no interactions: {path} is empty")
-    sep = sep or _sniff_separator(first_line)
-    fields = first_line.split(sep)
-    if header is None:
-        names = {name for name in (user_col, item_col, rating_col, timestamp_col) if name}
-        header = _looks_like_header(fields, second_line.split(sep) if second_line else None, names)
+    names = {name for name in (user_col, item_col, rating_col, timestamp_col) if name}
+    sep, header, fields = sniff_layout(path, encoding, sep, header, names)
     source: Any = path
     read_sep = sep
     read_encoding: str | None = encoding

@@ -114,3 +114,20 @@ def _reading_error(path: Path, exc: Exception, encoding: str) -> DataError:
     return DataError(
         f"{path}: cannot parse it as delimited text ({first}); pass sep=... if the separator was misdetected"
     )
+
+
+def sniff_layout(
+    path: Path, encoding: str, sep: str | None, header: bool | None, names: set[str], errors: str = "strict"
+) -> tuple[str, bool, list[str]]:
+    """The separator (``sep`` or sniffed), whether the first line is a header (``header`` or sniffed from
+    the first two lines and the expected column ``names``) and the first line's fields."""
+    with path.open(encoding=encoding, errors=errors) as handle:
+        first_line = handle.readline().rstrip("\r\n")
+        second_line = handle.readline().rstrip("\r\n")
+    if not first_line:
+        raise DataError(f"no interactions: {path} is empty")
+    sep = sep or _sniff_separator(first_line)
+    fields = first_line.split(sep)
+    if header is None:
+        header = _looks_like_header(fields, second_line.split(sep) if second_line else None, names)
+    return sep, header, fields
