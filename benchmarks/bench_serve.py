@@ -329,8 +329,8 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(rows, indent=2))
         (args.out / "results.md").write_text(table + "\n")
-    if args.write_results:
-        write_section("serve", table)
+    # Always to a run folder; into RESULTS.md with --update-results (every benchmark's flag) or --write-results.
+    write_section("serve", table, update_results=True if args.write_results else None)
 
 
 if __name__ == "__main__":
