@@ -46,7 +46,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return Biases(reg_user=0.5, reg_item=0.1).fit(data)
+    return Biases(user_bias_regularization=0.5, item_bias_regularization=0.1).fit(data)
 
 
 def test_rare_extreme_items_do_not_top_the_default_lists(data, fitted):
@@ -54,7 +54,7 @@ def test_rare_extreme_items_do_not_top_the_default_lists(data, fitted):
     default = fitted.recommend(users, n=5)
     assert not RARE & set(default["item"])
     # The same model ranked by predicted rating puts the rare 5-star items first: the failure issue 14 reports.
-    by_rating = Biases(reg_user=0.5, reg_item=0.1, rank_by="rating").fit(data).recommend(users, n=5)
+    by_rating = Biases(user_bias_regularization=0.5, item_bias_regularization=0.1, rank_by="rating").fit(data).recommend(users, n=5)
     assert len(RARE & set(by_rating["item"])) >= 5
 
 
@@ -171,7 +171,7 @@ def test_list_diagnostics():
 
 def test_score_reports_coverage_popularity_and_novelty(data, fitted):
     result = score(fitted, data, data.subset(np.arange(len(data)) % 7 == 0), k=5)
-    by_rating = Biases(reg_user=0.5, reg_item=0.1, rank_by="rating").fit(data)
+    by_rating = Biases(user_bias_regularization=0.5, item_bias_regularization=0.1, rank_by="rating").fit(data)
     before = score(by_rating, data, data.subset(np.arange(len(data)) % 7 == 0), k=5)
     for key in ("coverage@5", "popularity@5", "novelty@5", "catalogue_popularity"):
         assert np.isfinite(result[key])
@@ -184,7 +184,7 @@ def test_attribute_only_users_get_the_average_users_picks(data, fitted):
     import pandas as pd
 
     attributes = pd.DataFrame({"group": np.where(np.arange(300) % 2 == 0, "a", "b")}, index=np.arange(300))
-    model = Biases(reg_user=0.5, reg_item=0.1).fit(data).fit_attributes(attributes)
+    model = Biases(user_bias_regularization=0.5, item_bias_regularization=0.1).fit(data).fit_attributes(attributes)
     frame = model.recommend(user_attributes={"group": "a"}, n=5)
     assert (frame["source"] == "attributes").all()
     assert not RARE & set(frame["item"])

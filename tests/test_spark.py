@@ -160,7 +160,7 @@ def test_tune_scores_each_candidate_as_a_spark_task_like_the_local_search(spark,
     from mfrec.spark import tune
 
     train, test = random_split(from_frame(ratings), 0.2, seed=0)
-    candidates = [{"reg_user": 1.0}, {"reg_user": 20.0}]
+    candidates = [{"user_bias_regularization": 1.0}, {"user_bias_regularization": 20.0}]
     result = tune(spark, "baseline", [(train, test)], candidates=candidates)
     assert [row["params"] for row in result.candidates] == candidates
     local = [score_candidate("baseline", params, [(train, test)])[0]["rmse"] for params in candidates]
