@@ -54,7 +54,11 @@ def test_rare_extreme_items_do_not_top_the_default_lists(data, fitted):
     default = fitted.recommend(users, n=5)
     assert not RARE & set(default["item"])
     # The same model ranked by predicted rating puts the rare 5-star items first: the failure issue 14 reports.
-    by_rating = Biases(user_bias_regularization=0.5, item_bias_regularization=0.1, rank_by="rating").fit(data).recommend(users, n=5)
+    by_rating = (
+        Biases(user_bias_regularization=0.5, item_bias_regularization=0.1, rank_by="rating")
+        .fit(data)
+        .recommend(users, n=5)
+    )
     assert len(RARE & set(by_rating["item"])) >= 5
 
 
