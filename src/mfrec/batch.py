@@ -116,7 +116,7 @@ def recommend_all(
     output = Path(output)
     if output.is_dir():
         raise ParameterError(f"{output} is a folder; give a file name such as recs.parquet")
-    n_users = len(model.user_map_) if users is None else len(model.user_map_.lookup(users, what="user"))
+    n_users = len(model.user_map_) if users is None else int(np.size(users))  # batches check the ids themselves
     batches = recommendation_batches(
         model, users, n, exclude_seen=exclude_seen, items=items, exclude_items=exclude_items, batch_size=chunk_users
     )

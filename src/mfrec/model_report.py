@@ -18,8 +18,8 @@ import pandas as pd
 
 from mfrec.models.base import Recommender
 from mfrec.persistence import load_model
-from mfrec.ranking import top_n_rows
-from mfrec.report import STYLE, facts_table, figure_sections
+from mfrec.ranking import sampled_top_items
+from mfrec.report import facts_table, figure_sections, html_page
 
 #: Users whose top-N lists the popularity section draws (a seeded sample on larger models).
 SAMPLE_USERS = 2000
@@ -32,11 +32,7 @@ def recommendation_popularity(model: Recommender, k: int = 10, *, n_users: int =
     of the catalogue recommended at least once (``coverage``), the share of recommendations
     going to the 10% most popular items (``top10_share``) and the number of users drawn.
     """
-    n_all = len(model.user_map_)
-    rng = np.random.default_rng(seed)
-    users = np.arange(n_all) if n_all <= n_users else np.sort(rng.choice(n_all, n_users, replace=False))
-    items, _, counts = top_n_rows(model, users.astype(np.int32), k)
-    recommended = items[np.arange(items.shape[1])[None, :] < counts[:, None]]
+    recommended, drawn = sampled_top_items(model, k, n_users=n_users, seed=seed)
     popularity = np.asarray(model.item_counts_, dtype=np.int64)
     top = np.argsort(-popularity, kind="stable")[: max(1, int(np.ceil(0.1 * len(popularity))))]
     return {
@@ -44,7 +40,7 @@ def recommendation_popularity(model: Recommender, k: int = 10, *, n_users: int =
         "item_counts": popularity,
         "coverage": float(np.unique(recommended).size / max(1, len(popularity))),
         "top10_share": float(np.isin(recommended, top).mean()) if recommended.size else float("nan"),
-        "users": int(len(users)),
+        "users": drawn,
         "k": k,
     }
 
@@ -156,14 +152,9 @@ def build_model_report(folder: str | Path, images: str | Path | None = None, *, 
     ]
     params = [(key, repr(value)) for key, value in model.get_params().items()]
     title = f"mfrec model report: {html.escape(name)} ({html.escape(Path(folder).name)})"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-{STYLE}
-</style></head><body>
-<h1>{title}</h1>
-<section id="model"><h2>Model</h2>{facts_table(facts)}</section>
+    return html_page(
+        title,
+        f"""<section id="model"><h2>Model</h2>{facts_table(facts)}</section>
 <section id="parameters"><h2>Hyper-parameters</h2>{facts_table(params) if params else "<p>None.</p>"}</section>
-{figure_sections(charts, images)}
-</body></html>
-"""
+{figure_sections(charts, images)}""",
+    )

@@ -269,20 +269,17 @@ def recommended_popularity(model: Recommender, *, k: int = 10, max_users: int = 
 
     Two cumulative distributions over the number of training ratings of an item (log
     scale): the catalogue's items, and the items in the top-``k`` lists of up to
-    ``max_users`` users (one entry per list slot, ranked as ``recommend`` ranks). A
+    ``max_users`` users (a seeded sample; one entry per list slot, ranked as ``recommend`` ranks). A
     recommender stuck on obscure items sits left of the catalogue; a popularity chart
     sits at the far right.
     """
-    from mfrec.ranking import top_n_rows
+    from mfrec.ranking import sampled_top_items
 
-    n_users = len(model.user_map_)
-    users = np.linspace(0, n_users - 1, min(n_users, max_users)).astype(np.int32)
-    items, _, counts = top_n_rows(model, users, k)
-    slots = items[np.arange(items.shape[1])[None, :] < counts[:, None]]
+    slots, drawn = sampled_top_items(model, k, n_users=max_users)
     popularity = np.maximum(model.item_counts_, 1)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     for index, (label, values) in enumerate(
-        (("catalogue items", popularity), (f"recommended items (top-{k} of {users.size} users)", popularity[slots]))
+        (("catalogue items", popularity), (f"recommended items (top-{k} of {drawn} users)", popularity[slots]))
     ):
         shown = np.sort(values)
         ax.step(

@@ -143,6 +143,16 @@ def top_n_rows(
     return out_items, out_scores, out_count
 
 
+def sampled_top_items(model: Recommender, k: int = 10, *, n_users: int = 2000, seed: int = 0) -> tuple[np.ndarray, int]:
+    """The item rows in the top-``k`` lists of a seeded sample of at most ``n_users`` users, one entry per
+    filled slot, and the number of users drawn: what the popularity diagnostics and charts look at."""
+    n_all = len(model.user_map_)
+    rng = np.random.default_rng(seed)
+    users = np.arange(n_all) if n_all <= n_users else np.sort(rng.choice(n_all, n_users, replace=False))
+    items, _, counts = top_n_rows(model, users.astype(np.int32), k)
+    return items[np.arange(items.shape[1])[None, :] < counts[:, None]], int(len(users))
+
+
 def top_of_scores(
     model: Recommender,
     scores: np.ndarray,

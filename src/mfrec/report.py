@@ -142,6 +142,19 @@ def facts_table(facts: list[tuple[str, str]]) -> str:
     return f"<table>{rows}</table>"
 
 
+def html_page(title: str, body: str) -> str:
+    """A whole self-contained page: ``title`` (already escaped) as <title> and <h1>, then ``body``."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+{STYLE}
+</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>
+"""
+
+
 def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
     body = []
@@ -246,21 +259,16 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
         f"novelty@{k}",
     ]
     title = f"mfrec report: {html.escape(summary.get('name') or 'run')}"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-{STYLE}
-</style></head><body>
-<h1>{title}</h1>
-<section id="dataset"><h2>Dataset</h2>{facts_table(facts)}</section>
+    return html_page(
+        title,
+        f"""<section id="dataset"><h2>Dataset</h2>{facts_table(facts)}</section>
 <section id="evaluation"><h2>Evaluation</h2>
 <p>Protocol <code>{html.escape(run["protocol"])}</code>; ranking at {k}: candidates are the items a user has not
 rated in train, relevant items are test ratings &ge; 4. {_spread_note(results)}</p>
 {_table(results, metric_columns)}</section>
 {figures}
-{_cold_start_table(cold) if cold.get("curve") else ""}
-</body></html>
-"""
+{_cold_start_table(cold) if cold.get("curve") else ""}""",
+    )
 
 
 def write_report(folder: str | Path, output: str | Path, images: str | Path | None = None) -> Path:
