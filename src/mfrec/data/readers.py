@@ -292,13 +292,14 @@ def load(source: Any, **kwargs: Any) -> Interactions:
             return movielens.load_movielens(path, **kwargs)
         # In chunks: a big file (larger than memory), or Parquet bound for training (order="user": the rows come
         # grouped, so they are the CSR). A small CSV keeps the reader that sniffs encodings and explains bad rows.
-        rows = _parquet_rows(path) if path.suffix.lower() in (".parquet", ".pq") else None
+        is_parquet = path.suffix.lower() in (".parquet", ".pq")
+        rows = _parquet_rows(path) if is_parquet else None
         big = path.stat().st_size >= CHUNKED_MIN_BYTES or (rows or 0) >= CHUNKED_MIN_ROWS
         if big or (order is not None and rows is not None):
             if kwargs.get("encoding") is None:
                 kwargs.pop("encoding", None)  # the chunked reader takes UTF-8 unless told otherwise
             return read_chunked(path, order=order or "file", **kwargs)
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if is_parquet:
             kwargs.pop("encoding", None)
             kwargs.pop("sep", None)
             return read_parquet(path, **kwargs)
