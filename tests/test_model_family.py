@@ -55,6 +55,16 @@ def test_als_cg_approaches_cholesky(split):
     assert cg.history_[-1]["train_rmse"] < cg.history_[0]["train_rmse"]
 
 
+def test_als_cg_on_padded_rows_returns_factors_of_the_asked_width(split):
+    # k = 10 runs on rows padded to 16 floats (kernels/rows.py); the padding must neither leak nor change the fit.
+    train, test = split
+    cg = ALS(n_factors=10, n_epochs=8, solver="cg", cg_steps=4).fit(train)
+    exact = ALS(n_factors=10, n_epochs=8, solver="cholesky").fit(train)
+    assert cg.user_factors_.shape == (train.n_users, 10) and cg.item_factors_.shape == (train.n_items, 10)
+    assert cg.user_factors_.flags.c_contiguous and cg.item_factors_.flags.c_contiguous
+    assert abs(rmse_on(exact, train, test) - rmse_on(cg, train, test)) < 0.01
+
+
 def test_als_is_identical_for_any_thread_count(planted):
     one = ALS(n_factors=6, n_epochs=3, n_threads=1).fit(planted)
     two = ALS(n_factors=6, n_epochs=3, n_threads=2).fit(planted)

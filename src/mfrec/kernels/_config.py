@@ -36,5 +36,5 @@ CG_TOLERANCE = 1e-20
 
 
 def gather_tile(width: int) -> int:
-    """Neighbours per gather tile for factor rows of ``width`` floats: even (CG pairs neighbours), >= 2."""
-    return max(2, GATHER_TILE_BYTES // (4 * max(1, width)) // 2 * 2)
+    """Neighbours per gather tile for factor rows of ``width`` floats: a multiple of 4 (CG takes four at a time)."""
+    return max(4, GATHER_TILE_BYTES // (4 * max(1, width)) // 4 * 4)

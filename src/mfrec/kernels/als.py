@@ -74,8 +74,7 @@ def als_cg_step(
     Other arguments as :func:`als_cholesky_step`; X and x_bias are read (warm start) and written.
     Returns the number of rows whose CG met a non-positive or NaN curvature (a diverged fit).
     """
-    k = Y.shape[1] + (1 if biased else 0)
-    tile = gather_tile(k) if tile is None else tile
+    tile = gather_tile(Y.shape[1]) if tile is None else tile
     return int(
         cg_rows(
             indptr,

@@ -9,7 +9,7 @@ Memory access: a row's neighbour factors are gathered into a contiguous buffer, 
 steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
 are read at random once per half-step. The buffer holds at most ``tile`` neighbours
 (_config.GATHER_TILE_BYTES): a longer row is streamed through it tile by tile on every pass. Both paths
-sum in the same order (tiles are even and the loops take neighbours two at a time), so a row gets the
+sum in the same order (tiles are multiples of 4 and the loops take neighbours four at a time), so a row gets the
 same bits either way.
 """
 
@@ -40,8 +40,6 @@ def _gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
         g = G[jj]
         for a in range(k):
             g[a] = y[a]
-        if biased:
-            g[k] = 1.0
         wt[jj], ct[jj] = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)
 
 
@@ -65,57 +63,90 @@ def _add_sym_times(B, v, out, k):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _residual_tile(G, wt, ct, m, d, x, r, pred, track):
-    """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``."""
+def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased):
+    """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``.
+
+    z_j = [y_j, 1] when ``biased``: G holds y_j only (k wide, so the vector loops have no remainder) and
+    the constant's share goes to r[k] separately. Four neighbours at a time: four independent dot products
+    in flight and one read-modify-write of r per four (two at a time ran the CG steps 1.4x slower).
+    """
+    x_bias = x[k] if biased else np.float32(0.0)
     jj = 0
-    while jj + 1 < m:  # two neighbours at a time: two independent dot products in flight
+    while jj + 3 < m:
         g0 = G[jj]
         g1 = G[jj + 1]
-        d0 = _dot(g0, x, d)
-        d1 = _dot(g1, x, d)
+        g2 = G[jj + 2]
+        g3 = G[jj + 3]
+        d0 = _dot(g0, x, k) + x_bias
+        d1 = _dot(g1, x, k) + x_bias
+        d2 = _dot(g2, x, k) + x_bias
+        d3 = _dot(g3, x, k) + x_bias
         c0 = ct[jj] - wt[jj] * d0
         c1 = ct[jj + 1] - wt[jj + 1] * d1
-        for a in range(d):
-            r[a] += c0 * g0[a] + c1 * g1[a]
+        c2 = ct[jj + 2] - wt[jj + 2] * d2
+        c3 = ct[jj + 3] - wt[jj + 3] * d3
+        for a in range(k):
+            r[a] += (c0 * g0[a] + c1 * g1[a]) + (c2 * g2[a] + c3 * g3[a])
+        if biased:  # into r[k] per group, not per tile: the sum's order then does not depend on the tiling
+            r[k] += (c0 + c1) + (c2 + c3)
         if track:
             pred[jj] = d0
             pred[jj + 1] = d1
-        jj += 2
-    if jj < m:
+            pred[jj + 2] = d2
+            pred[jj + 3] = d3
+        jj += 4
+    while jj < m:
         g0 = G[jj]
-        d0 = _dot(g0, x, d)
+        d0 = _dot(g0, x, k) + x_bias
         c0 = ct[jj] - wt[jj] * d0
-        for a in range(d):
+        for a in range(k):
             r[a] += c0 * g0[a]
+        if biased:
+            r[k] += c0
         if track:
             pred[jj] = d0
+        jj += 1
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _apply_tile(G, wt, m, d, p, Ap, dots, track):
-    """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track``."""
+def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased):
+    """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track`` (z_j as in _residual_tile)."""
+    p_bias = p[k] if biased else np.float32(0.0)
     jj = 0
-    while jj + 1 < m:
+    while jj + 3 < m:
         g0 = G[jj]
         g1 = G[jj + 1]
-        d0 = _dot(g0, p, d)
-        d1 = _dot(g1, p, d)
+        g2 = G[jj + 2]
+        g3 = G[jj + 3]
+        d0 = _dot(g0, p, k) + p_bias
+        d1 = _dot(g1, p, k) + p_bias
+        d2 = _dot(g2, p, k) + p_bias
+        d3 = _dot(g3, p, k) + p_bias
         if track:
             dots[jj] = d0
             dots[jj + 1] = d1
+            dots[jj + 2] = d2
+            dots[jj + 3] = d3
         d0 *= wt[jj]
         d1 *= wt[jj + 1]
-        for a in range(d):
-            Ap[a] += d0 * g0[a] + d1 * g1[a]
-        jj += 2
-    if jj < m:
+        d2 *= wt[jj + 2]
+        d3 *= wt[jj + 3]
+        for a in range(k):
+            Ap[a] += (d0 * g0[a] + d1 * g1[a]) + (d2 * g2[a] + d3 * g3[a])
+        if biased:
+            Ap[k] += (d0 + d1) + (d2 + d3)
+        jj += 4
+    while jj < m:
         g0 = G[jj]
-        d0 = _dot(g0, p, d)
+        d0 = _dot(g0, p, k) + p_bias
         if track:
             dots[jj] = d0
         d0 *= wt[jj]
-        for a in range(d):
+        for a in range(k):
             Ap[a] += d0 * g0[a]
+        if biased:
+            Ap[k] += d0
+        jj += 1
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT_SUM)
@@ -156,10 +187,11 @@ def cg_rows(
 
     Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: chunks int64[c+1]: row
     boundaries balanced by neighbour count, one scratch buffer each (results do not depend on them);
-    tile: neighbours per gather buffer (even); row_loss float64[n] or empty: when not empty, receives
-    each row's loss at its new solution without the regulariser: sum (c_j - z_j . x)^2 (explicit, the
-    squared training error) or x^T B x + sum [c_j (1 - z_j . x)^2 - (z_j . x)^2] (implicit: the loss over
-    every cell, rewritten so that only observed cells are visited). For a row that fits one tile the
+    tile: neighbours per gather buffer (rounded down to a multiple of 4); row_loss float64[n] or empty:
+    when not empty, receives each row's loss at its new solution without the regulariser:
+    sum (c_j - z_j . x)^2 (explicit, the squared training error) or
+    x^T B x + sum [c_j (1 - z_j . x)^2 - (z_j . x)^2] (implicit: the loss over every cell, rewritten so
+    that only observed cells are visited). For a row that fits one tile the
     predictions are kept up to date from the CG steps' dot products, so the loss costs no extra pass.
 
     Returns the number of rows whose CG stopped on a non-positive or NaN curvature p^T A p: A is positive
@@ -167,6 +199,7 @@ def cg_rows(
     """
     k = Y.shape[1]
     d = k + 1 if biased else k
+    tile = max(4, tile - tile % 4)
     want_loss = row_loss.shape[0] > 0
     breakdowns = np.zeros(chunks.shape[0] - 1, dtype=np.int64)
     for c in prange(chunks.shape[0] - 1):
@@ -174,7 +207,7 @@ def cg_rows(
         longest = 2
         for u in range(first, last):
             longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
-        G = np.empty((longest, d), dtype=np.float32)
+        G = np.empty((longest, k), dtype=np.float32)
         wt = np.empty(longest, dtype=np.float32)
         ct = np.empty(longest, dtype=np.float32)
         pred = np.empty(longest, dtype=np.float32)
@@ -218,7 +251,7 @@ def cg_rows(
                 m = min(tile, n - lo)
                 if not resident:
                     _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
-                _residual_tile(G, wt, ct, m, d, x, r, pred, track)
+                _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased)
             for a in range(d):
                 p[a] = r[a]
             rs_old = dot(r, r, d)
@@ -233,7 +266,7 @@ def cg_rows(
                     m = min(tile, n - lo)
                     if not resident:
                         _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
-                    _apply_tile(G, wt, m, d, p, Ap, dots, track)
+                    _apply_tile(G, wt, m, k, p, Ap, dots, track, biased)
                 pAp = dot(p, Ap, d)
                 if not pAp > 0.0:
                     breakdowns[c] += 1
@@ -267,8 +300,9 @@ def cg_rows(
                     for lo in range(0, n, tile):
                         m = min(tile, n - lo)
                         _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                        shift = x[k] if biased else np.float32(0.0)
                         for jj in range(m):
-                            pred[jj] = dot(G[jj], x, d)
+                            pred[jj] = dot(G[jj], x, k) + shift
                         loss += _tile_loss(ct, pred, m, implicit)
                 row_loss[u] = loss
     return breakdowns.sum()

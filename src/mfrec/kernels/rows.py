@@ -41,3 +41,12 @@ def aligned_rows(values: np.ndarray) -> np.ndarray:
     out = buffer[offset : offset + n * width].reshape(n, width)
     out[:, :k] = values
     return out
+
+
+def unpadded(rows: np.ndarray, n_factors: int) -> np.ndarray:
+    """The first ``n_factors`` columns of ``aligned_rows`` output: ``rows`` itself without padding, else a copy.
+
+    >>> unpadded(aligned_rows(np.ones((3, 5), np.float32)), 5).shape
+    (3, 5)
+    """
+    return rows if rows.shape[1] == n_factors else np.ascontiguousarray(rows[:, :n_factors])

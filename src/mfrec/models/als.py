@@ -10,6 +10,7 @@ from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, squared_error
+from mfrec.kernels.rows import aligned_rows, unpadded
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
@@ -161,14 +162,19 @@ class ALS(EarlyStopping, Recommender):
         by_user = train.user_csr()
         by_item = csr_by_user(train.item_idx, train.user_idx, train.ratings, train.n_items)
         mu = np.float32(train.ratings.mean() if biased else 0.0)
-        P = rng.normal(0.0, self.init_std, (train.n_users, k)).astype(np.float32)
-        Q = rng.normal(0.0, self.init_std, (train.n_items, k)).astype(np.float32)
         b_u = np.zeros(train.n_users, np.float32)
         b_i = np.zeros(train.n_items, np.float32)
         reg, reg_b = np.float32(self.regularization), np.float32(self.bias_regularization)
         weighted = bool(self.weighted_regularization)
         self.n_threads_ = resolve_threads(self.n_threads)
         self.solver_ = solver = resolve_solver(self.solver, k)
+        P = rng.normal(0.0, self.init_std, (train.n_users, k)).astype(np.float32)
+        Q = rng.normal(0.0, self.init_std, (train.n_items, k)).astype(np.float32)
+        if solver == "cg":
+            # Rows on cache lines, width padded to whole vectors (kernels/rows.py): a gathered row is four
+            # cache lines, not five, and the CG loops have no remainder; the padding stays zero. (Cholesky
+            # keeps k: its cost grows with the cube of the width.)
+            P, Q = aligned_rows(P), aligned_rows(Q)
 
         # Many more chunks than threads balance the load; results do not depend on the chunking.
         n_chunks = 16 * self.n_threads_
@@ -223,7 +229,7 @@ class ALS(EarlyStopping, Recommender):
 
         def publish() -> None:
             self.global_mean_ = float(mu)
-            self.user_factors_, self.item_factors_ = P, Q
+            self.user_factors_, self.item_factors_ = unpadded(P, k), unpadded(Q, k)
             self.user_bias_, self.item_bias_ = b_u, b_i
 
         with num_threads(self.n_threads):
