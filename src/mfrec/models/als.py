@@ -77,7 +77,12 @@ class ALS(EarlyStopping, Recommender):
         "auto": "cg" when ``n_factors >= 32`` (as accurate there, measured on the
         ml-100k folds, and 14x faster on 20M ratings), "cholesky" below. The
         solver used is ``solver_`` after ``fit``.
-    cg_steps : int, default=3
+    cg_steps : int, default=2
+        CG steps per row and half-step. Warm-started at the previous epoch's solution,
+        two steps reach the same accuracy as three at the default 15 epochs (ml-100k
+        u1..u5 RMSE 0.9125 against 0.9126, ua/ub 0.9393 against 0.9394, time-ordered
+        1.0196 against 1.0197; 20M synthetic held-out RMSE 0.7195 both) for one pass
+        over each row's neighbours fewer per half-step.
     biased : bool, default=True
     init_std : float, default=0.1
     early_stopping, validation_fraction, patience, restore_best
@@ -128,7 +133,7 @@ class ALS(EarlyStopping, Recommender):
         bias_regularization: float = 0.05,
         weighted_regularization: bool = True,
         solver: str = "auto",
-        cg_steps: int = 3,
+        cg_steps: int = 2,
         biased: bool = True,
         init_std: float = 0.1,
         early_stopping: bool = False,
