@@ -28,6 +28,19 @@ def padded_width(n_factors: int) -> int:
     return 1 << max(0, n_factors - 1).bit_length()
 
 
+def aligned_zeros(n_rows: int, n_factors: int) -> np.ndarray:
+    """float32 zeros of shape (n_rows, ``padded_width(n_factors)``), every row starting on a 64-byte line.
+
+    >>> rows = aligned_zeros(3, 5)
+    >>> rows.shape, rows.ctypes.data % 64
+    ((3, 8), 0)
+    """
+    width = padded_width(n_factors)
+    buffer = np.zeros(n_rows * width + _ALIGN_BYTES // 4, np.float32)
+    offset = (-buffer.ctypes.data % _ALIGN_BYTES) // 4
+    return buffer[offset : offset + n_rows * width].reshape(n_rows, width)
+
+
 def aligned_rows(values: np.ndarray) -> np.ndarray:
     """``values`` (n x k) copied into a zero-padded float32 array of width ``padded_width(k)``, rows on 64-byte lines.
 
@@ -35,10 +48,7 @@ def aligned_rows(values: np.ndarray) -> np.ndarray:
     (3, 8)
     """
     n, k = values.shape
-    width = padded_width(k)
-    buffer = np.zeros(n * width + _ALIGN_BYTES // 4, np.float32)
-    offset = (-buffer.ctypes.data % _ALIGN_BYTES) // 4
-    out = buffer[offset : offset + n * width].reshape(n, width)
+    out = aligned_zeros(n, k)
     out[:, :k] = values
     return out
 

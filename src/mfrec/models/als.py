@@ -10,10 +10,10 @@ from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, squared_error
-from mfrec.kernels.rows import aligned_rows, unpadded
+from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.iterative import EarlyStopping
+from mfrec.models.iterative import EarlyStopping, init_factors
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
@@ -173,13 +173,11 @@ class ALS(EarlyStopping, Recommender):
         weighted = bool(self.weighted_regularization)
         self.n_threads_ = resolve_threads(self.n_threads)
         self.solver_ = solver = resolve_solver(self.solver, k)
-        P = rng.normal(0.0, self.init_std, (train.n_users, k)).astype(np.float32)
-        Q = rng.normal(0.0, self.init_std, (train.n_items, k)).astype(np.float32)
-        if solver == "cg":
-            # Rows on cache lines, width padded to whole vectors (kernels/rows.py): a gathered row is four
-            # cache lines, not five, and the CG loops have no remainder; the padding stays zero. (Cholesky
-            # keeps k: its cost grows with the cube of the width.)
-            P, Q = aligned_rows(P), aligned_rows(Q)
+        # CG: rows on cache lines, width padded to whole vectors (kernels/rows.py), so a gathered row is four
+        # cache lines, not five, and the CG loops have no remainder; the padding stays zero. Cholesky keeps k:
+        # its cost grows with the cube of the width. The same draws either way.
+        P = init_factors(rng, self.init_std, train.n_users, k, aligned=solver == "cg")
+        Q = init_factors(rng, self.init_std, train.n_items, k, aligned=solver == "cg")
 
         # Many more chunks than threads balance the load; results do not depend on the chunking.
         n_chunks = 16 * self.n_threads_

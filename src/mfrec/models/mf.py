@@ -6,7 +6,6 @@ import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
-from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
@@ -217,8 +216,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         mu = float(train.ratings.mean()) if self.biased else 0.0
         # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded,
         # drawn in row chunks so no float64 temporary of the whole matrix exists.
-        P = aligned_rows(init_factors(rng, self.init_std, n_users, k))
-        Q = aligned_rows(init_factors(rng, self.init_std, n_items, k))
+        P = init_factors(rng, self.init_std, n_users, k, aligned=True)
+        Q = init_factors(rng, self.init_std, n_items, k, aligned=True)
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
         lr = [
