@@ -3,8 +3,11 @@
 import numpy as np
 from numba import njit
 
-from mfrec.kernels.bpr import _contains
+from mfrec.kernels.bpr import SPECIALISED_WIDTHS, _contains, bpr_block, kernel_width
 from mfrec.kernels.branchless import select
+from mfrec.kernels.rows import aligned_rows
+
+f32 = np.float32
 
 
 def test_select_chooses_like_a_conditional_and_stays_a_cmov():
@@ -30,3 +33,27 @@ def test_contains_agrees_with_set_membership_for_every_run_length(rng):
         members = set(run.tolist())
         found = [bool(_contains(items, 2, 2 + length, np.int64(item))) for item in range(-8, 110)]
         assert found == [item in members for item in range(-8, 110)], length
+
+
+def test_a_width_compiled_as_a_constant_trains_like_the_run_time_width(rng):
+    n_users, n_items, n = 40, 90, 400
+    keep = np.unique(rng.integers(0, n_users, n).astype(np.int64) * n_items + rng.integers(0, n_items, n))
+    users, items = (keep // n_items).astype(np.int32), (keep % n_items).astype(np.int32)
+    P = aligned_rows(rng.normal(0, 0.1, (n_users, 64)).astype(np.float32))
+    Q = aligned_rows(rng.normal(0, 0.1, (n_items, 64)).astype(np.float32))
+    runs = []
+    for width in (0, 64):
+        P_w, Q_w, bias = P.copy(), Q.copy(), np.zeros(n_items, np.float32)
+        args = (f32(0.05), f32(0.01), f32(0.01), f32(0.01), True, np.uint64(99), width)
+        correct = bpr_block(0, len(users), users, items, 0, n_items, np.empty(0, np.int32), 0, 0, P_w, Q_w, bias, *args)
+        runs.append((correct, P_w, Q_w, bias))
+    (correct_0, P_0, Q_0, bias_0), (correct_64, P_64, Q_64, bias_64) = runs
+    assert correct_0 == correct_64 and not np.array_equal(P_0, P)
+    np.testing.assert_allclose(P_64, P_0, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(Q_64, Q_0, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(bias_64, bias_0, rtol=1e-5, atol=1e-7)
+
+
+def test_only_the_common_widths_get_their_own_kernel():
+    assert 64 in SPECIALISED_WIDTHS
+    assert [kernel_width(w) for w in (8, 16, 32, 64, 128, 112)] == [0, 0, 32, 64, 128, 0]
