@@ -25,17 +25,8 @@ from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_lines, prefetch_valu
 _MULT = np.uint64(2685821657736338717)
 _MAX_TRIES = 16  # redraws of a negative that turns out to be a positive
 
-#: Row widths compiled with the width as a constant (the default k and ``param_spec``'s search values).
-SPECIALISED_WIDTHS = (32, 64, 128)
-
-
-def kernel_width(width: int) -> int:
-    """The ``width`` argument of :func:`bpr_epoch` for factor rows of ``width`` floats: itself if specialised, else 0.
-
-    >>> kernel_width(64), kernel_width(8)
-    (64, 0)
-    """
-    return width if width in SPECIALISED_WIDTHS else 0
+#: The row width compiled with the width as a constant (k = 64, the default); others read it at run time.
+SPECIALISED_WIDTH = 64
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -119,8 +110,10 @@ def bpr_block(
     ``width`` is P's row width as a compile-time constant (``numba.literally``:
     one compiled kernel per value), or 0 to read it at run time. A constant
     width gives the k loops fixed trip counts: no dispatch on k, no remainder
-    loops, the prefetches four plain instructions (8% less CPU per sample at
-    k = 64, RESULTS.md); only :data:`SPECIALISED_WIDTHS` are compiled so.
+    loops, the prefetches four plain instructions (4-8% less CPU per sample at
+    k = 64, RESULTS.md). :func:`bpr_epoch` passes it as a literal, so the
+    literal dispatch happens when bpr_epoch compiles; a call from Python pays
+    numba's literal dispatch (tens of ms) on every call.
 
     The draw is written out here: a helper taking an array inlined by numba
     (``inline="always"``) left an atomic incref/decref of the array's refcount,
@@ -210,7 +203,6 @@ def bpr_epoch(
     seed,
     epoch,
     block_correct,
-    width,
 ):
     """One epoch: every interaction once, with one sampled negative each.
 
@@ -221,9 +213,9 @@ def bpr_epoch(
     items of each group's interactions, for popularity sampling (empty: uniform).
     P, Q, item_bias: updated in place. block_correct int64[B*B]: per block, the
     samples ranked right before their update (the training AUC's numerator).
-    width: ``kernel_width(P.shape[1])``, see :func:`bpr_block`.
+    Rows of :data:`SPECIALISED_WIDTH` floats run the kernel compiled for that width.
     """
-    k = literally(width)
+    specialised = P.shape[1] == SPECIALISED_WIDTH
     n_blocks = schedule.shape[1]
     by_popularity = pool.shape[0] > 0
     for s in range(schedule.shape[0]):
@@ -232,27 +224,50 @@ def bpr_epoch(
             cell = b * n_blocks + g
             pool_lo = pool_ptr[g] if by_popularity else 0
             pool_hi = pool_ptr[g + 1] if by_popularity else 0
-            block_correct[cell] = bpr_block(
-                block_ptr[cell],
-                block_ptr[cell + 1],
-                users,
-                items,
-                item_starts[g],
-                item_starts[g + 1],
-                pool,
-                pool_lo,
-                pool_hi,
-                P,
-                Q,
-                item_bias,
-                learning_rate,
-                reg_user,
-                reg_item,
-                reg_bias,
-                verify,
-                stream_seed(seed, epoch, cell),
-                k,
-            )
+            if specialised:
+                block_correct[cell] = bpr_block(
+                    block_ptr[cell],
+                    block_ptr[cell + 1],
+                    users,
+                    items,
+                    item_starts[g],
+                    item_starts[g + 1],
+                    pool,
+                    pool_lo,
+                    pool_hi,
+                    P,
+                    Q,
+                    item_bias,
+                    learning_rate,
+                    reg_user,
+                    reg_item,
+                    reg_bias,
+                    verify,
+                    stream_seed(seed, epoch, cell),
+                    64,  # SPECIALISED_WIDTH, as a literal
+                )
+            else:
+                block_correct[cell] = bpr_block(
+                    block_ptr[cell],
+                    block_ptr[cell + 1],
+                    users,
+                    items,
+                    item_starts[g],
+                    item_starts[g + 1],
+                    pool,
+                    pool_lo,
+                    pool_hi,
+                    P,
+                    Q,
+                    item_bias,
+                    learning_rate,
+                    reg_user,
+                    reg_item,
+                    reg_bias,
+                    verify,
+                    stream_seed(seed, epoch, cell),
+                    0,
+                )
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -6,7 +6,7 @@ import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
-from mfrec.kernels.bpr import bpr_epoch, kernel_width, sort_user_runs
+from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
 from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback
@@ -175,7 +175,6 @@ class BPR(EpochLoop, ImplicitRecommender):
                 seed,
                 epoch,
                 block_correct,
-                kernel_width(P.shape[1]),
             )
             return float(block_correct.sum() / n_cells)
 
