@@ -52,4 +52,3 @@ def test_a_width_compiled_as_a_constant_trains_like_the_run_time_width(rng):
     np.testing.assert_allclose(P_64, P_0, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(Q_64, Q_0, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(bias_64, bias_0, rtol=1e-5, atol=1e-7)
-
