@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from mfrec.kernels.bpr import SPECIALISED_WIDTH, _contains, bpr_block
+from mfrec.kernels.bpr import SPECIALISED_WIDTH, _contains, bpr_block, sigmoid_of_minus
 from mfrec.kernels.branchless import select
 from mfrec.kernels.rows import aligned_rows
 
@@ -52,3 +52,18 @@ def test_a_width_compiled_as_a_constant_trains_like_the_run_time_width(rng):
     np.testing.assert_allclose(P_64, P_0, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(Q_64, Q_0, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(bias_64, bias_0, rtol=1e-5, atol=1e-7)
+
+
+def test_the_tabulated_sigmoid_is_within_1e6_of_the_exact_one_everywhere():
+    @njit
+    def tabulated(x):
+        out = np.empty_like(x)
+        for n in range(x.shape[0]):
+            out[n] = sigmoid_of_minus(x[n])
+        return out
+
+    x = np.concatenate([np.linspace(-40, 40, 400_001), [-1e30, 1e30, -np.inf, np.inf]]).astype(np.float32)
+    with np.errstate(over="ignore"):
+        exact = 1.0 / (1.0 + np.exp(x.astype(np.float64)))
+    np.testing.assert_allclose(tabulated(x), exact, rtol=0, atol=1e-6)
+    assert np.isnan(tabulated(np.array([np.nan], np.float32))[0])  # NaN in, NaN out, and no read off the table
