@@ -1,7 +1,7 @@
 """SGD training throughput and peak memory on synthetic data, mfrec next to LibMF and Surprise.
 
 usage: python benchmarks/bench_throughput.py [--ratings N] [--users N] [--items N] [--factors K]
-       [--threads T] [--rounds R] [--surprise-ratings N] [--bpr] [--baseline MFREC] [--no-single-thread]
+       [--threads T] [--rounds R] [--surprise-ratings N] [--bpr] [--bpr-only] [--baseline MFREC] [--no-single-thread]
 
 Every engine gets the same statistic (_common.STATISTIC): per-epoch time is the slope
 (fit(4 epochs) - fit(1 epoch)) / 3, and the table shows its median over rounds. Engines run
@@ -11,7 +11,8 @@ built, and the library through its Python binding. Surprise is single-threaded a
 ~350 bytes a rating, so it runs on the first --surprise-ratings ratings; its 20M row is
 extrapolated from that rate and labelled so (``--surprise-ratings 0`` skips it).
 
-``--bpr`` also times ``mfrec train -m bpr`` by the same statistic. ``--baseline MFREC`` runs another
+``--bpr`` also times ``mfrec train -m bpr`` by the same statistic; ``--bpr-only`` times only BPR (and the
+baseline's BPR), a few minutes, into its own RESULTS section ("bpr-throughput"). ``--baseline MFREC`` runs another
 build's ``mfrec`` executable (e.g. the code before a change) as extra engines in the same rounds, so a
 before/after ratio comes from the same background load (issue 17). Next to the wall-clock slope every
 engine also gets the slope of its CPU seconds (all threads, user + system): on a machine shared with
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from collections.abc import Callable
 
 from _common import (
     HERE,
@@ -42,6 +44,7 @@ from _common import (
 parser = synthetic_arguments(argparse.ArgumentParser())
 parser.add_argument("--surprise-ratings", type=int, default=2_000_000, help="0 skips Surprise")
 parser.add_argument("--bpr", action="store_true", help="also time BPR epochs")
+parser.add_argument("--bpr-only", action="store_true", help="time BPR epochs only (and the baseline's)")
 parser.add_argument("--baseline", help="another build's mfrec executable, timed alongside")
 parser.add_argument("--no-single-thread", action="store_true", help="skip the 1-thread mfrec run")
 args = parser.parse_args()
@@ -63,15 +66,17 @@ def mfrec(model: str, threads: int, executable: str | None = None) -> Timing:
 
 
 T = args.threads
-engines = {("mfrec sgd", T): lambda: mfrec("sgd", T)}
-if not args.no_single_thread:
-    engines["mfrec sgd", 1] = lambda: mfrec("sgd", 1)
-engines["LibMF library, AVX + OpenMP build", T] = lambda: peer_epoch("libmf", T)[0]
-if has_cli:
-    engines["LibMF CLI mf-train, AVX + OpenMP build", T] = lambda: peer_epoch("libmf-cli", T)[0]
-if args.baseline:
-    engines["baseline build: mfrec sgd", T] = lambda: mfrec("sgd", T, args.baseline)
-if args.bpr:
+engines: dict[tuple[str, int], Callable[[], Timing]] = {}
+if not args.bpr_only:
+    engines["mfrec sgd", T] = lambda: mfrec("sgd", T)
+    if not args.no_single_thread:
+        engines["mfrec sgd", 1] = lambda: mfrec("sgd", 1)
+    engines["LibMF library, AVX + OpenMP build", T] = lambda: peer_epoch("libmf", T)[0]
+    if has_cli:
+        engines["LibMF CLI mf-train, AVX + OpenMP build", T] = lambda: peer_epoch("libmf-cli", T)[0]
+    if args.baseline:
+        engines["baseline build: mfrec sgd", T] = lambda: mfrec("sgd", T, args.baseline)
+if args.bpr or args.bpr_only:
     engines["mfrec bpr", T] = lambda: mfrec("bpr", T)
     if args.baseline:
         engines["baseline build: mfrec bpr", T] = lambda: mfrec("bpr", T, args.baseline)
@@ -84,7 +89,7 @@ for round_ in range(args.rounds):
         + ", ".join(f"{name} ({t}) {r[-1][0]:.3f} s, {r[-1][1]:.3f} CPU s" for (name, t), r in runs.items()),
         flush=True,
     )
-surprise = peer_epoch("surprise", 1, args.surprise_ratings) if args.surprise_ratings else None
+surprise = peer_epoch("surprise", 1, args.surprise_ratings) if args.surprise_ratings and not args.bpr_only else None
 
 n = args.ratings
 median = {
@@ -92,11 +97,14 @@ median = {
     for key, rs in runs.items()
 }
 load = os.getloadavg()[0]
+flags = " --bpr-only" if args.bpr_only else " --bpr" if args.bpr else ""
+flags += " --baseline <build before the change>" if args.baseline else ""
 lines = [
-    f"## SGD throughput: synthetic {n / 1e6:.0f}M ratings ({args.users:,} users x {args.items:,} items), k = {args.factors}",
+    f"## {'BPR' if args.bpr_only else 'SGD'} throughput: synthetic {n / 1e6:.0f}M ratings "
+    f"({args.users:,} users x {args.items:,} items), k = {args.factors}",
     "",
     (
-        f"`python benchmarks/bench_throughput.py --rounds {args.rounds}{' --bpr' if args.bpr else ''}` — {machine()}; "
+        f"`python benchmarks/bench_throughput.py --rounds {args.rounds}{flags}` — {machine()}; "
         f"load average at the end {load:.1f} on {os.cpu_count()} cores."
     ),
     (
@@ -129,17 +137,18 @@ def ratio(other: tuple[str, int], ours: tuple[str, int]) -> str:
 
 sgd = ("mfrec sgd", T)
 ratios = [f"{name} {ratio((name, t), sgd)}" for name, t in median if not name.startswith("mfrec") and "bpr" not in name]
-if args.bpr and args.baseline:
+if (args.bpr or args.bpr_only) and args.baseline:
     ratios.append(f"BPR, baseline build over this one: {ratio(('baseline build: mfrec bpr', T), ('mfrec bpr', T))}")
 if surprise:
     ratios.append(f"Surprise (per rating) {(n / median[sgd][0]) / surprise_rate:.0f}x")
 if ("mfrec sgd", 1) in median:
     ratios.append(f"mfrec {T} threads vs 1: {median['mfrec sgd', 1][0] / median[sgd][0]:.2f}x")
-lines += [
-    "",
-    f"Speed ratios, other engine's s / epoch over mfrec's ({T} threads, medians of the same run): "
-    + "; ".join(ratios)
-    + ".",
-]
-write_section("throughput", "\n".join(lines))
+if ratios:
+    lines += [
+        "",
+        f"Speed ratios, other engine's s / epoch over mfrec's ({T} threads, medians of the same run): "
+        + "; ".join(ratios)
+        + ".",
+    ]
+write_section("bpr-throughput" if args.bpr_only else "throughput", "\n".join(lines))
 print("\n".join(lines))

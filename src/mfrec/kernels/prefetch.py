@@ -65,3 +65,10 @@ def prefetch_row(matrix, row):
     """Hint the CPU to start loading every cache line of ``matrix[row]``."""
     for col in range(0, matrix.shape[1], _LINE):
         prefetch_element(matrix, row, np.intp(col))
+
+
+@njit(inline="always")
+def prefetch_lines(matrix, row, width):
+    """Like :func:`prefetch_row` for the first ``width`` columns; a constant ``width`` unrolls the loop."""
+    for col in range(0, width, _LINE):
+        prefetch_element(matrix, row, np.intp(col))
