@@ -7,12 +7,11 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
-from mfrec.kernels.rows import aligned_rows
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.implicit import ImplicitRecommender
-from mfrec.models.iterative import EpochLoop
+from mfrec.models.iterative import EpochLoop, init_factors
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     INIT_STD,
@@ -146,9 +145,10 @@ class BPR(EpochLoop, ImplicitRecommender):
             pool_ptr = np.searchsorted(pool, layout.item_starts).astype(np.int64)
         else:
             pool, pool_ptr = np.empty(0, np.int32), np.zeros(n_blocks + 1, np.int64)
-        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded.
-        P = aligned_rows((rng.standard_normal((train.n_users, k)) * self.init_std).astype(np.float32))
-        Q = aligned_rows((rng.standard_normal((train.n_items, k)) * self.init_std).astype(np.float32))
+        # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded,
+        # in row chunks, so no float64 draw of the whole matrix exists (768 MB at 1M users and k = 64).
+        P = init_factors(rng, self.init_std, train.n_users, k, aligned=True)
+        Q = init_factors(rng, self.init_std, train.n_items, k, aligned=True)
         b_i = np.zeros(train.n_items, np.float32)
         self.n_threads_ = resolve_threads(self.n_threads)
         block_correct = np.zeros(n_blocks * n_blocks, np.int64)
