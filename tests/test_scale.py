@@ -83,3 +83,21 @@ def test_cli_evaluate_states_the_sample(tmp_path):
         ).stdout
     )
     assert payload["users_evaluated"] == payload["users_eligible"] > 40
+
+
+def test_grid_gives_each_user_about_four_ratings_a_block():
+    import numpy as np
+
+    from mfrec.data import from_arrays
+    from mfrec.models import make_model
+    from mfrec.models.blocking import grid_size
+
+    # 100M ratings (1M users x 200k items, k = 64): the L2 rule alone asks for 98 (capped at 64).
+    assert grid_size(200_000, 64) == 64
+    assert grid_size(200_000, 64, ratings_per_user=100) == 24
+    assert grid_size(1_682, 64, ratings_per_user=85) == 8  # ML-100k: unchanged
+    assert grid_size(200_000, 64, 40, ratings_per_user=100) == 40  # an explicit n_blocks wins
+    # 1,000 users x 40 ratings over 40,000 items: the L2 rule asks for 20 blocks, 40 ratings a user allow 10.
+    users = np.repeat(np.arange(1_000), 40)
+    data = from_arrays(users, np.arange(40_000), np.random.default_rng(0).integers(1, 6, 40_000).astype(float))
+    assert make_model("sgd", n_factors=64, n_epochs=1, rank_by="rating").fit(data).n_blocks_ == 10
