@@ -1,7 +1,7 @@
 """One machine, growing data: time and peak memory of each stage of training, at 5M, 20M and 100M ratings.
 
 usage: python benchmarks/bench_scale.py [--sizes 5M,20M,100M] [--model sgd] [--factors 64] [--threads 2]
-       [--epochs 5] [--rounds 1] [--data-dir /tmp/mfrec-scale] [--write]
+       [--epochs 5] [--rounds 1] [--data-dir /tmp/mfrec-scale] [--update-results]
 
 Each (size, round) runs in its own child process, so its peak RSS (``resource.getrusage``)
 is that run's alone. The child first warms numba up on a tiny set (compilation is not a
@@ -10,15 +10,17 @@ stage), then times, in order:
 - ``distinct ids``: pass 1 of :func:`mfrec.data.chunked.read_chunked` over the Parquet row groups;
 - ``encode``: pass 2, every chunk encoded into int32 rows and float32 ratings;
 - ``assemble``: duplicate check and grouping the rows by user (the CSR);
-- ``layout``: ``fit`` up to its first epoch (SGD/BPR: the FPSG block layout; ALS: the item CSR);
+- ``ranker``: a rating model's "will pick" part (:func:`mfrec.rankers.fit_ranker`, the default
+  ``rank_by="pick-like"``: 10 epochs of 32-factor weighted ALS on the seen items; 0 for the others);
+- ``layout``: the rest of ``fit`` up to its first epoch (SGD/BPR: the FPSG block layout; ALS: the item CSR);
 - ``epochs``: wall and process-CPU seconds per epoch (median over epochs 2..N);
 - ``save``: ``model.save`` to a temporary folder.
 
 After each stage it records the process's peak RSS so far and its current RSS. Rounds are
 interleaved over sizes (5M, 20M, 100M, 5M, ...) so background load hits every size alike;
 the table shows medians. The synthetic files (1M x 200k at 100M, the shape of the 20M set)
-are generated into --data-dir if missing; nothing is written into the repository unless
---write is given (then the table replaces the ``scale`` section of RESULTS.md).
+are generated into --data-dir if missing. The table goes to benchmarks/runs/; with
+--update-results (or --write) it also replaces the ``scale-<model>`` section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _common  # noqa: F401  (takes --update-results out of sys.argv before argparse sees it)
 
 HERE = Path(__file__).resolve().parent
 SHAPES = {  # ratings -> (users, items): 100 ratings a user, 0.2% dense, as the 20M set of RESULTS.md
@@ -79,6 +83,7 @@ def peak_rss_mb() -> float:
 
 
 def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) -> dict:
+    import mfrec.models.base
     from mfrec.data import synthetic
     from mfrec.data.chunked import read_chunked
     from mfrec.models import make_model
@@ -98,6 +103,13 @@ def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) 
             }
         )
 
+    fit_ranker = mfrec.models.base.fit_ranker
+
+    def timed_ranker(model) -> None:  # fit calls it first: its end is the ranker stage
+        fit_ranker(model)
+        mark("ranker")
+
+    mfrec.models.base.fit_ranker = timed_ranker
     mark("start")
     data = read_chunked(path, order="user", with_timestamps=False, on_stage=mark)
     model = make_model(model_name, **params)
@@ -210,7 +222,8 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
         f"## Scale: {args.model}, k = {args.factors}, {args.threads} threads, {args.epochs} epochs, one machine",
         "",
         (
-            f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}` — "
+            f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}"
+            " --update-results` — "
             f"{conditions}. Each run is a child process; seconds are wall (CPU in brackets), medians over rounds; "
             "peak RSS is the child's `ru_maxrss` (Python, numba and Arrow included)."
         ),
@@ -255,7 +268,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "mfrec-scale")
     parser.add_argument("--min-free-gb", type=float, default=6.0, help="skip a size above 20M when less is available")
-    parser.add_argument("--write", action="store_true", help="replace the scale section of RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="as --update-results: replace the RESULTS.md section")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -288,10 +301,9 @@ def main() -> None:
     )
     text = table(results, args, conditions)
     print(text)
-    if args.write:
-        from _common import write_section
+    from _common import UPDATE_RESULTS, write_section
 
-        write_section(f"scale-{args.model}", text)
+    write_section(f"scale-{args.model}", text, update_results=args.write or UPDATE_RESULTS)
 
 
 if __name__ == "__main__":
