@@ -144,3 +144,26 @@ def test_temporal_split_without_timestamps_is_the_same_split(tmp_path):
     assert triples(train_lean) == triples(train) and triples(test_lean) == triples(test)
     assert train_lean.user_csr()[1] is train_lean.item_idx  # grouped by user: the train rows are the CSR
     np.testing.assert_array_equal(train_lean.user_csr()[1], train.user_csr()[1])
+
+
+def test_biases_fit_in_row_chunks_without_per_rating_copies(monkeypatch):
+    import tracemalloc
+
+    import numpy as np
+
+    from mfrec.data import synthetic
+    from mfrec.models import baselines, make_model
+
+    data = synthetic(3_000, 800, 200_000, seed=1)
+    whole = make_model("baseline", rank_by="rating").fit(data)
+    monkeypatch.setattr(baselines, "_CHUNK_ROWS", 10_000)
+    tracemalloc.start()
+    try:
+        chunked = make_model("baseline", rank_by="rating").fit(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(chunked.user_bias_, whole.user_bias_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(chunked.item_bias_, whole.item_bias_, rtol=0, atol=1e-6)
+    # The fit before: float64 residuals of every rating, and each rating's ids copied for the RMSE (32 bytes a rating).
+    assert peak < 24 * len(data), f"Biases.fit peaked at {peak / len(data):.1f} bytes a rating"
