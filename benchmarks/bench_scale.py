@@ -198,18 +198,22 @@ def median_run(runs: list[dict]) -> dict:
 NOTES = """
 Where the growth is not linear, and why (the same causes at every run; the multipliers move with the load):
 
-- **Memory is linear**: ~33 bytes a rating above the interpreter before `init_factors`, ~27 after (12 for the rows
-  grouped by user, which are also the CSR; 12 for SGD's blocked copy; 2.6 for P at 100 ratings a user and k = 64,
-  0.5 for Q; before, 5 more for the float64 draw of P). The fixed ~330 MB of Python, numba and Arrow is why 5M -> 20M looks sub-linear.
-- **CPU per epoch grows ~1.3x faster than the ratings from 20M to 100M**: the grid has B = 25 blocks at 50k items and
-  B = 64 (the cap) at 200k, so a user has 100 / B ratings per block: 4 at 20M, 1.6 at 100M. Each block touches each of
-  its users' P rows once, so at 100M almost every update loads a 256-byte P row from DRAM (P is 256 MB, far past any
-  cache). A finer grid is worse, not better: B = 98, which keeps an item block in L2, measured 6.6-7.3 CPU s / epoch
-  against 5.2-5.4 at B = 64 (same 100M set, 2 threads, interleaved). A coarser one helps: B = 32 (`n_blocks=32`)
-  measured 4.9-5.0 against 5.9-7.0 at B = 64 (one round, 3 epochs, load ~8); the default grid stays until
-  interleaved rounds confirm it.
-- **Distinct ids and layout grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow
-  L2; the block layout scatters into B x B = 4,096 block cursors at 100M against 625 at 20M (cache and TLB misses).
+- **Memory is linear**: ~30 bytes a rating above the interpreter: 12 for the rows grouped by user, which are
+  also the CSR; 12 for SGD's blocked copy; 2.6 for P at 100 ratings a user and k = 64, 0.5 for Q; 1.5 for the
+  ranker's 32-factor pick vectors of every user and item (`rank_by="pick-like"`, the default). While the
+  ranker fits (stage `ranker`) it adds only its item-side index (4 bytes a rating) and its factors, freed
+  before SGD's layout, so the peak is the layout's, not the sum. The fixed ~330 MB of Python, numba and Arrow
+  is why 5M -> 20M looks sub-linear.
+- **The grid follows the users' ratings**: B is at most (ratings per user) / 4 (`models/blocking.py`), 24 at
+  100 ratings a user. A block loads each of its users' P rows once, so with the L2 rule alone (B = 64, the
+  cap, at 200k items) a user had 1.6 ratings a block and P (256 MB at 1M users) streamed from DRAM 64 times
+  an epoch. `benchmarks/bench_grid.py` (one process, interleaved rounds) measured at 100M 2.61-2.63 CPU s an
+  epoch for B = 16-32 against 3.03 at 48 and 3.22 at 64, and at 20M no difference between B = 12 and 32
+  (0.455-0.480).
+- **CPU per epoch still grows faster than the ratings from 20M to 100M**: an item block at 200k items
+  (8,300 items x 256 bytes at B = 24) is past L2, where at 50k items it about fits, so Q's reads move from
+  L2 to L3.
+- **Distinct ids grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow L2.
 - **Save** writes the seen-item CSR (8 bytes a rating) and fsyncs it: disk-bound, linear in bytes.
 - Wall seconds on a machine shared by several jobs (load far above the 2 cores) are mostly waiting: compare the CPU
   seconds in brackets; peak RSS does not depend on the load.
