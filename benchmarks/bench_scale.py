@@ -1,7 +1,7 @@
 """One machine, growing data: time and peak memory of each stage of training, at 5M, 20M and 100M ratings.
 
 usage: python benchmarks/bench_scale.py [--sizes 5M,20M,100M] [--model sgd] [--factors 64] [--threads 2]
-       [--epochs 5] [--rounds 1] [--data-dir /tmp/mfrec-scale] [--write]
+       [--epochs 5] [--rounds 1] [--data-dir /tmp/mfrec-scale] [--update-results]
 
 Each (size, round) runs in its own child process, so its peak RSS (``resource.getrusage``)
 is that run's alone. The child first warms numba up on a tiny set (compilation is not a
@@ -10,15 +10,17 @@ stage), then times, in order:
 - ``distinct ids``: pass 1 of :func:`mfrec.data.chunked.read_chunked` over the Parquet row groups;
 - ``encode``: pass 2, every chunk encoded into int32 rows and float32 ratings;
 - ``assemble``: duplicate check and grouping the rows by user (the CSR);
-- ``layout``: ``fit`` up to its first epoch (SGD/BPR: the FPSG block layout; ALS: the item CSR);
+- ``ranker``: a rating model's "will pick" part (:func:`mfrec.rankers.fit_ranker`, the default
+  ``rank_by="pick-like"``: 10 epochs of 32-factor weighted ALS on the seen items; 0 for the others);
+- ``layout``: the rest of ``fit`` up to its first epoch (SGD/BPR: the FPSG block layout; ALS: the item CSR);
 - ``epochs``: wall and process-CPU seconds per epoch (median over epochs 2..N);
 - ``save``: ``model.save`` to a temporary folder.
 
 After each stage it records the process's peak RSS so far and its current RSS. Rounds are
 interleaved over sizes (5M, 20M, 100M, 5M, ...) so background load hits every size alike;
 the table shows medians. The synthetic files (1M x 200k at 100M, the shape of the 20M set)
-are generated into --data-dir if missing; nothing is written into the repository unless
---write is given (then the table replaces the ``scale`` section of RESULTS.md).
+are generated into --data-dir if missing. The table goes to benchmarks/runs/; with
+--update-results (or --write) it also replaces the ``scale-<model>`` section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _common  # noqa: F401  (takes --update-results out of sys.argv before argparse sees it)
 
 HERE = Path(__file__).resolve().parent
 SHAPES = {  # ratings -> (users, items): 100 ratings a user, 0.2% dense, as the 20M set of RESULTS.md
@@ -79,6 +83,7 @@ def peak_rss_mb() -> float:
 
 
 def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) -> dict:
+    import mfrec.models.base
     from mfrec.data import synthetic
     from mfrec.data.chunked import read_chunked
     from mfrec.models import make_model
@@ -98,6 +103,13 @@ def child(path: Path, model_name: str, factors: int, threads: int, epochs: int) 
             }
         )
 
+    fit_ranker = mfrec.models.base.fit_ranker
+
+    def timed_ranker(model) -> None:  # fit calls it first: its end is the ranker stage
+        fit_ranker(model)
+        mark("ranker")
+
+    mfrec.models.base.fit_ranker = timed_ranker
     mark("start")
     data = read_chunked(path, order="user", with_timestamps=False, on_stage=mark)
     model = make_model(model_name, **params)
@@ -186,18 +198,22 @@ def median_run(runs: list[dict]) -> dict:
 NOTES = """
 Where the growth is not linear, and why (the same causes at every run; the multipliers move with the load):
 
-- **Memory is linear**: ~33 bytes a rating above the interpreter before `init_factors`, ~27 after (12 for the rows
-  grouped by user, which are also the CSR; 12 for SGD's blocked copy; 2.6 for P at 100 ratings a user and k = 64,
-  0.5 for Q; before, 5 more for the float64 draw of P). The fixed ~330 MB of Python, numba and Arrow is why 5M -> 20M looks sub-linear.
-- **CPU per epoch grows ~1.3x faster than the ratings from 20M to 100M**: the grid has B = 25 blocks at 50k items and
-  B = 64 (the cap) at 200k, so a user has 100 / B ratings per block: 4 at 20M, 1.6 at 100M. Each block touches each of
-  its users' P rows once, so at 100M almost every update loads a 256-byte P row from DRAM (P is 256 MB, far past any
-  cache). A finer grid is worse, not better: B = 98, which keeps an item block in L2, measured 6.6-7.3 CPU s / epoch
-  against 5.2-5.4 at B = 64 (same 100M set, 2 threads, interleaved). A coarser one helps: B = 32 (`n_blocks=32`)
-  measured 4.9-5.0 against 5.9-7.0 at B = 64 (one round, 3 epochs, load ~8); the default grid stays until
-  interleaved rounds confirm it.
-- **Distinct ids and layout grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow
-  L2; the block layout scatters into B x B = 4,096 block cursors at 100M against 625 at 20M (cache and TLB misses).
+- **Memory is linear**: ~30 bytes a rating above the interpreter: 12 for the rows grouped by user, which are
+  also the CSR; 12 for SGD's blocked copy; 2.6 for P at 100 ratings a user and k = 64, 0.5 for Q; 1.5 for the
+  ranker's 32-factor pick vectors of every user and item (`rank_by="pick-like"`, the default). While the
+  ranker fits (stage `ranker`) it adds only its item-side index (4 bytes a rating) and its factors, freed
+  before SGD's layout, so the peak is the layout's, not the sum. The fixed ~330 MB of Python, numba and Arrow
+  is why 5M -> 20M looks sub-linear.
+- **The grid follows the users' ratings**: B is at most (ratings per user) / 4 (`models/blocking.py`), 24 at
+  100 ratings a user. A block loads each of its users' P rows once, so with the L2 rule alone (B = 64, the
+  cap, at 200k items) a user had 1.6 ratings a block and P (256 MB at 1M users) streamed from DRAM 64 times
+  an epoch. `benchmarks/bench_grid.py` (one process, interleaved rounds) measured at 100M 2.61-2.63 CPU s an
+  epoch for B = 16-32 against 3.03 at 48 and 3.22 at 64, and at 20M no difference between B = 12 and 32
+  (0.455-0.480).
+- **CPU per epoch still grows faster than the ratings from 20M to 100M**: an item block at 200k items
+  (8,300 items x 256 bytes at B = 24) is past L2, where at 50k items it about fits, so Q's reads move from
+  L2 to L3.
+- **Distinct ids grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow L2.
 - **Save** writes the seen-item CSR (8 bytes a rating) and fsyncs it: disk-bound, linear in bytes.
 - Wall seconds on a machine shared by several jobs (load far above the 2 cores) are mostly waiting: compare the CPU
   seconds in brackets; peak RSS does not depend on the load.
@@ -210,7 +226,8 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
         f"## Scale: {args.model}, k = {args.factors}, {args.threads} threads, {args.epochs} epochs, one machine",
         "",
         (
-            f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}` — "
+            f"`python benchmarks/bench_scale.py --sizes {args.sizes} --model {args.model} --rounds {args.rounds}"
+            " --update-results` — "
             f"{conditions}. Each run is a child process; seconds are wall (CPU in brackets), medians over rounds; "
             "peak RSS is the child's `ru_maxrss` (Python, numba and Arrow included)."
         ),
@@ -255,7 +272,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "mfrec-scale")
     parser.add_argument("--min-free-gb", type=float, default=6.0, help="skip a size above 20M when less is available")
-    parser.add_argument("--write", action="store_true", help="replace the scale section of RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="as --update-results: replace the RESULTS.md section")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -288,10 +305,9 @@ def main() -> None:
     )
     text = table(results, args, conditions)
     print(text)
-    if args.write:
-        from _common import write_section
+    from _common import UPDATE_RESULTS, write_section
 
-        write_section(f"scale-{args.model}", text)
+    write_section(f"scale-{args.model}", text, update_results=args.write or UPDATE_RESULTS)
 
 
 if __name__ == "__main__":

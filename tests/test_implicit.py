@@ -224,3 +224,16 @@ def test_cli_evaluates_an_implicit_model(tmp_path):
     )
     assert trained.exit_code == 0, trained.output
     assert json.loads(trained.output)["train_loss"] > 0
+
+
+def test_binary_confidence_trains_on_the_datas_own_csr_with_the_same_result():
+    from mfrec.data import synthetic
+    from mfrec.models import ImplicitALS
+
+    data = synthetic(400, 150, 8_000, seed=4)
+    ones = from_arrays(data.user_ids.to_ids(data.user_idx), data.item_ids.to_ids(data.item_idx))
+    shared = ImplicitALS(n_factors=8, n_epochs=4, alpha=2.0).fit(ones)  # one stride-0 weight, the data's CSR
+    copied = ImplicitALS(n_factors=8, n_epochs=4, alpha=2.0, confidence="linear").fit(ones)  # 2.0 x 1 per cell
+    np.testing.assert_allclose(shared.user_factors_, copied.user_factors_, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(shared.item_factors_, copied.item_factors_, rtol=0, atol=1e-5)
+    assert [round(h["train_loss"], 6) for h in shared.history_] == [round(h["train_loss"], 6) for h in copied.history_]

@@ -192,3 +192,46 @@ def test_attribute_only_users_get_the_average_users_picks(data, fitted):
     frame = model.recommend(user_attributes={"group": "a"}, n=5)
     assert (frame["source"] == "attributes").all()
     assert not RARE & set(frame["item"])
+
+
+def _seen_as_interactions(model):
+    """The model's seen items as a plain implicit log: what the ranker used to copy and re-map before fitting."""
+    users = np.repeat(np.arange(len(model.user_map_)), np.diff(model.seen_indptr_))
+    return from_arrays(users, model.seen_indices_.astype(np.int64), np.ones(users.size, np.float32))
+
+
+def test_pick_factors_equal_an_implicit_als_fit_on_the_seen_items():
+    from mfrec.data import synthetic
+    from mfrec.rankers import PICK_ALPHA, PICK_EPOCHS, PICK_FACTORS, PICK_REGULARIZATION
+
+    model = make_model("sgd", n_factors=8, n_epochs=2).fit(synthetic(300, 120, 6_000, seed=3))
+    reference = make_model(
+        "implicit-als", n_factors=PICK_FACTORS, n_epochs=PICK_EPOCHS, regularization=PICK_REGULARIZATION,
+        alpha=PICK_ALPHA, random_state=0,
+    ).fit(_seen_as_interactions(model))  # fmt: skip
+    assert reference.user_factors_.shape == model.pick_user_factors_.shape
+    np.testing.assert_allclose(model.pick_user_factors_, reference.user_factors_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.pick_item_factors_, reference.item_factors_, rtol=0, atol=1e-6)
+
+
+def test_pick_ranker_allocates_no_copy_of_the_ratings_beyond_one_int32_index():
+    import tracemalloc
+
+    from mfrec.data import synthetic
+    from mfrec.rankers import PICK_FACTORS, fit_ranker
+
+    model = make_model("sgd", n_factors=4, n_epochs=1, rank_by="rating").fit(synthetic(2_000, 500, 200_000, seed=0))
+    model.rank_by = "pick-like"
+    fit_ranker(model)  # compiled and warm: the measured call allocates only arrays
+    n_cells, n_rows = model.seen_indices_.size, len(model.user_map_) + len(model.item_map_)
+    tracemalloc.start()
+    try:
+        fit_ranker(model)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The item-side index (4 bytes a rating), the float32 factors and their float64 draw, plus small change;
+    # copying the (user, item) pairs as int64 (the route before) is 16 bytes a rating on its own.
+    budget = 4 * n_cells + n_rows * PICK_FACTORS * (4 + 8) + 2**20
+    assert peak <= budget, f"fit_ranker peaked at {peak:,} bytes of numpy arrays, budget {budget:,}"
+    assert model.pick_user_factors_.shape == (2_000, PICK_FACTORS)

@@ -83,3 +83,87 @@ def test_cli_evaluate_states_the_sample(tmp_path):
         ).stdout
     )
     assert payload["users_evaluated"] == payload["users_eligible"] > 40
+
+
+def test_grid_gives_each_user_about_four_ratings_a_block():
+    import numpy as np
+
+    from mfrec.data import from_arrays
+    from mfrec.models import make_model
+    from mfrec.models.blocking import grid_size
+
+    # 100M ratings (1M users x 200k items, k = 64): the L2 rule alone asks for 98 (capped at 64).
+    assert grid_size(200_000, 64) == 64
+    assert grid_size(200_000, 64, ratings_per_user=100) == 24
+    assert grid_size(1_682, 64, ratings_per_user=85) == 8  # ML-100k: unchanged
+    assert grid_size(200_000, 64, 40, ratings_per_user=100) == 40  # an explicit n_blocks wins
+    # 1,000 users x 40 ratings over 40,000 items: the L2 rule asks for 20 blocks, 40 ratings a user allow 10.
+    users = np.repeat(np.arange(1_000), 40)
+    data = from_arrays(users, np.arange(40_000), np.random.default_rng(0).integers(1, 6, 40_000).astype(float))
+    assert make_model("sgd", n_factors=64, n_epochs=1, rank_by="rating").fit(data).n_blocks_ == 10
+
+
+def _synth_parquet(tmp_path):
+    out = tmp_path / "r.parquet"
+    args = ["datasets", "synth", "--users", "300", "--items", "80", "--ratings", "6000", "-o", str(out), "-q"]
+    assert runner.invoke(app, args).exit_code == 0
+    return out
+
+
+def test_a_subset_of_rows_grouped_by_user_is_its_own_csr(tmp_path):
+    import numpy as np
+
+    from mfrec.data.chunked import read_chunked
+    from mfrec.kernels.sparse import csr_by_user
+
+    data = read_chunked(_synth_parquet(tmp_path), order="user")
+    part = data.subset(np.arange(len(data)) % 3 != 0)
+    indptr, indices, ratings = part.user_csr()
+    assert indices is part.item_idx and ratings is part.ratings  # no second copy of the ratings
+    want = csr_by_user(part.user_idx, part.item_idx, part.ratings, part.n_users)
+    for got, expected in zip((indptr, indices, ratings), want):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_temporal_split_without_timestamps_is_the_same_split(tmp_path):
+    import numpy as np
+
+    from mfrec.evaluation import make_splits
+
+    path = _synth_parquet(tmp_path)
+    (_, [(train, test)]), (full, [(train_lean, test_lean)]) = (
+        make_splits(path, "temporal", keep_timestamps=keep) for keep in (True, False)
+    )
+    assert full.timestamps is None and train_lean.timestamps is None and test_lean.timestamps is None
+    assert train.timestamps is not None
+
+    def triples(data):
+        frame = data.to_frame()
+        return sorted(zip(frame["user"], frame["item"], frame["rating"]))
+
+    assert triples(train_lean) == triples(train) and triples(test_lean) == triples(test)
+    assert train_lean.user_csr()[1] is train_lean.item_idx  # grouped by user: the train rows are the CSR
+    np.testing.assert_array_equal(train_lean.user_csr()[1], train.user_csr()[1])
+
+
+def test_biases_fit_in_row_chunks_without_per_rating_copies(monkeypatch):
+    import tracemalloc
+
+    import numpy as np
+
+    from mfrec.data import synthetic
+    from mfrec.models import baselines, make_model
+
+    data = synthetic(3_000, 800, 200_000, seed=1)
+    whole = make_model("baseline", rank_by="rating").fit(data)
+    monkeypatch.setattr(baselines, "_CHUNK_ROWS", 10_000)
+    tracemalloc.start()
+    try:
+        chunked = make_model("baseline", rank_by="rating").fit(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(chunked.user_bias_, whole.user_bias_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(chunked.item_bias_, whole.item_bias_, rtol=0, atol=1e-6)
+    # The fit before: float64 residuals of every rating, and each rating's ids copied for the RMSE (32 bytes a rating).
+    assert peak < 24 * len(data), f"Biases.fit peaked at {peak / len(data):.1f} bytes a rating"

@@ -54,6 +54,9 @@ PICK_FACTORS = 32
 PICK_EPOCHS = 10
 PICK_REGULARIZATION = 30.0
 PICK_ALPHA = 2.0
+#: ImplicitALS's defaults for the rest: "cg" (its choice at 32 factors) with 3 steps, init N(0, 0.01^2), seed 0.
+PICK_CG_STEPS = 3
+PICK_INIT_STD = 0.01
 #: Keeps the rating order among items whose pick score is zero (brand-new items, users with no history).
 EPSILON = 1e-4
 PICK_ARRAYS = ("pick_user_factors_", "pick_item_factors_")
@@ -84,26 +87,30 @@ def fit_ranker(model: Recommender) -> None:
     rank_by = getattr(model, "rank_by", "rating")
     if check_rank_by(rank_by) != "pick-like" or not model.predicts_ratings:
         return
-    from mfrec.data.interactions import from_arrays
-    from mfrec.models.implicit import ImplicitALS
+    from mfrec._threads import num_threads, resolve_threads
+    from mfrec.models.implicit import WeightedALS, constant_weights, transpose_pattern
+    from mfrec.models.iterative import init_factors
 
+    # Straight from the seen-item CSR the model keeps: no (user, item) copies, no id maps, one shared
+    # weight; only the item-side pattern (4 bytes a rating) is new, and it is freed on return,
+    # before the rating model builds its own layout (at 100M ratings the old route peaked at 7 GB).
+    indptr, indices = model.seen_indptr_, model.seen_indices_
     n_users, n_items = len(model.user_map_), len(model.item_map_)
-    counts = np.diff(model.seen_indptr_)
-    users = np.repeat(np.arange(n_users, dtype=np.int64), counts)
-    items = model.seen_indices_.astype(np.int64)
-    pick = ImplicitALS(
-        PICK_FACTORS,
-        PICK_EPOCHS,
-        PICK_REGULARIZATION,
-        alpha=PICK_ALPHA,
-        n_threads=getattr(model, "n_threads", None),
-        random_state=0,
+    weights = constant_weights(PICK_ALPHA, indices.shape[0])
+    by_item = (*transpose_pattern(indptr, indices, n_items), weights)
+    rng = np.random.default_rng(0)
+    X = init_factors(rng, PICK_INIT_STD, n_users, PICK_FACTORS)
+    Y = init_factors(rng, PICK_INIT_STD, n_items, PICK_FACTORS)
+    n_threads = getattr(model, "n_threads", None)
+    sweep = WeightedALS(
+        (indptr, indices, weights), by_item, PICK_REGULARIZATION, "cg", PICK_CG_STEPS, resolve_threads(n_threads)
     )
-    pick.fit(from_arrays(users, items, np.ones(items.size, np.float32)))
-    X = np.zeros((n_users, PICK_FACTORS), np.float32)
-    Y = np.zeros((n_items, PICK_FACTORS), np.float32)
-    X[pick.user_map_.ids.astype(np.int64)] = pick.user_factors_
-    Y[pick.item_map_.ids.astype(np.int64)] = pick.item_factors_
+    with num_threads(n_threads):
+        for _ in range(PICK_EPOCHS):
+            sweep.epoch(X, Y, loss=False)
+    # Users and items never picked have no pick preference (zero, so epsilon x like orders them).
+    X[np.diff(indptr) == 0] = 0.0
+    Y[np.diff(by_item[0]) == 0] = 0.0
     model.pick_user_factors_, model.pick_item_factors_ = X, Y
 
 

@@ -77,6 +77,12 @@ class Interactions:
             self._csr_cache["user"] = csr_by_user(self.user_idx, self.item_idx, self.ratings, self.n_users)
         return self._csr_cache["user"]
 
+    def rows_are_csr(self) -> bool:
+        """Whether the rows are grouped by user, so that :meth:`user_csr` is the rows themselves (no copy)."""
+        csr = self._csr_cache.get("user")
+        columns = (self.item_idx, self.ratings)
+        return csr is not None and all(a.ctypes.data == b.ctypes.data for a, b in zip(csr[1:], columns))
+
     def to_csr(self) -> sp.csr_matrix:
         """The users x items rating matrix as scipy CSR (float32)."""
         indptr, indices, data = self.user_csr()
@@ -114,17 +120,22 @@ class Interactions:
         user_remap[user_keep] = np.arange(user_keep.size, dtype=np.int32)
         item_remap = np.full(self.n_items, -1, dtype=np.int32)
         item_remap[item_keep] = np.arange(item_keep.size, dtype=np.int32)
+        user_idx, item_idx, ratings = user_remap[users], item_remap[items], self.ratings[rows]
+        cache = {}
+        if self.rows_are_csr():  # rows grouped by user stay grouped: the subset's CSR is its rows, no copy
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(user_idx, minlength=user_keep.size))])
+            cache["user"] = (indptr.astype(np.int64), item_idx, ratings)
         return replace(
             self,
-            user_idx=user_remap[users],
-            item_idx=item_remap[items],
-            ratings=self.ratings[rows],
+            user_idx=user_idx,
+            item_idx=item_idx,
+            ratings=ratings,
             timestamps=None if self.timestamps is None else self.timestamps[rows],
             user_ids=self.user_ids.subset(user_keep),
             item_ids=self.item_ids.subset(item_keep),
             name=self.name if name is None else name,
             n_duplicates=0,
-            _csr_cache={},
+            _csr_cache=cache,
         )
 
     def item_titles(self, item_ids: Any) -> list[str] | None:

@@ -17,7 +17,8 @@ def _check_fraction(test_fraction: float) -> None:
         raise ParameterError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
 
 
-def _split(data: Interactions, test_mask: np.ndarray, label: str) -> Split:
+def split_by_mask(data: Interactions, test_mask: np.ndarray, label: str = "mask") -> Split:
+    """(train, test): the ratings where ``test_mask`` is False, and those where it is True."""
     if test_mask.all() or not test_mask.any():
         raise DataError(f"{label} split leaves the {'train' if test_mask.all() else 'test'} set empty")
     return data.subset(~test_mask, name=f"{data.name}:train"), data.subset(test_mask, name=f"{data.name}:test")
@@ -30,7 +31,7 @@ def random_split(data: Interactions, test_fraction: float = 0.2, *, seed: int = 
     n_test = int(round(len(data) * test_fraction))
     test = np.zeros(len(data), dtype=bool)
     test[rng.choice(len(data), n_test, replace=False)] = True
-    return _split(data, test, "random")
+    return split_by_mask(data, test, "random")
 
 
 def temporal_split(data: Interactions, *, cutoff: int | None = None, test_fraction: float | None = None) -> Split:
@@ -39,6 +40,13 @@ def temporal_split(data: Interactions, *, cutoff: int | None = None, test_fracti
     With ``test_fraction`` instead, the cut-off is the time that leaves that fraction
     of the ratings after it.
     """
+    return split_by_mask(data, *temporal_mask(data, cutoff=cutoff, test_fraction=test_fraction))
+
+
+def temporal_mask(
+    data: Interactions, *, cutoff: int | None = None, test_fraction: float | None = None
+) -> tuple[np.ndarray, str]:
+    """(test mask, label) of :func:`temporal_split`, for callers that free the timestamps before splitting."""
     if data.timestamps is None:
         raise DataError("temporal split needs a 'timestamp' column, and this data has none")
     if (cutoff is None) == (test_fraction is None):
@@ -46,7 +54,7 @@ def temporal_split(data: Interactions, *, cutoff: int | None = None, test_fracti
     if cutoff is None:
         _check_fraction(test_fraction)
         cutoff = int(np.quantile(data.timestamps, 1.0 - test_fraction, method="higher"))
-    return _split(data, data.timestamps >= cutoff, f"temporal (cutoff {cutoff})")
+    return data.timestamps >= cutoff, f"temporal (cutoff {cutoff})"
 
 
 def leave_last_n(data: Interactions, n: int = 1, *, seed: int = 0) -> Split:
@@ -66,7 +74,7 @@ def leave_last_n(data: Interactions, n: int = 1, *, seed: int = 0) -> Split:
     rank_from_end = ends[data.user_idx[order]] - np.arange(len(data))  # 1 = the user's latest
     test = np.zeros(len(data), dtype=bool)
     test[order] = (rank_from_end <= n) & (counts[data.user_idx[order]] > n)
-    return _split(data, test, f"leave-last-{n}")
+    return split_by_mask(data, test, f"leave-last-{n}")
 
 
 def kfold(data: Interactions, k: int = 5, *, seed: int = 0) -> Iterator[Split]:
@@ -77,4 +85,4 @@ def kfold(data: Interactions, k: int = 5, *, seed: int = 0) -> Iterator[Split]:
         raise DataError(f"cannot make {k} folds from {len(data)} ratings")
     fold_of = np.random.default_rng(seed).permutation(len(data)) % k
     for fold in range(k):
-        yield _split(data, fold_of == fold, f"fold {fold}")
+        yield split_by_mask(data, fold_of == fold, f"fold {fold}")

@@ -56,17 +56,19 @@ def score(
     seen in train, answered by the model) and ``cold`` ones (answered by the fallback), with
     their counts ``ratings_warm`` / ``ratings_cold`` (NaN metrics when a group is empty).
     """
-    test_users = test.user_ids.to_ids(test.user_idx)
-    test_items = test.item_ids.to_ids(test.item_idx)
+    # The test's ids in the model's rows (-1: unknown to the model), looked up once per distinct id:
+    # at 100M ratings, looking up each of the 20M test pairs' ids cost ~2 GB of temporaries.
+    user_rows_all = model.user_map_.lookup(test.user_ids.ids, missing="negative")
+    item_rows = model.item_map_.lookup(test.item_ids.ids, missing="negative")[test.item_idx]
     result: dict[str, Any] = {}
     if model.predicts_ratings:  # an implicit model's scores are preferences: RMSE would be meaningless
-        predictions = model.predict(test_users, test_items)
+        user_rows = user_rows_all[test.user_idx]
+        predictions = model.predict_rows(user_rows, item_rows)
         result.update(rmse=rmse(test.ratings, predictions), mae=mae(test.ratings, predictions))
-        result.update(_warm_and_cold(model, test, test_items, predictions))
+        result.update(_warm_and_cold(test, (user_rows >= 0) & (item_rows >= 0), predictions))
+        del user_rows, predictions
 
-    # Relevant items per test user, in the model's rows (-1: unknown to the model).
-    user_rows_all = model.user_map_.lookup(test.user_ids.ids, missing="negative")
-    item_rows = model.item_map_.lookup(test_items, missing="negative")
+    # Relevant items per test user, in the model's rows.
     relevant = test.ratings >= threshold
     indptr, order = group_rows(test.user_idx[relevant], test.n_users)
     counts = np.diff(indptr)
@@ -109,10 +111,8 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(defined)) if defined else float("nan")
 
 
-def _warm_and_cold(model: Recommender, test: Interactions, test_items: Any, predictions: Any) -> dict[str, Any]:
-    """RMSE/MAE and counts of the test ratings the model answered (warm) and the fallback answered (cold)."""
-    known_user = model.user_map_.lookup(test.user_ids.ids, missing="negative")[test.user_idx] >= 0
-    warm = known_user & (model.item_map_.lookup(test_items, missing="negative") >= 0)
+def _warm_and_cold(test: Interactions, warm: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+    """RMSE/MAE and counts of the test ratings the model answered (``warm``) and the fallback answered (cold)."""
     out: dict[str, Any] = {}
     for name, rows in (("warm", warm), ("cold", ~warm)):
         out[f"ratings_{name}"] = int(rows.sum())

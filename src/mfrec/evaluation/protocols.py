@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mfrec.data.interactions import Interactions
 from mfrec.data.movielens import predefined_folds
 from mfrec.data.readers import load, resolve_source
-from mfrec.data.split import Split, kfold, leave_last_n, random_split, temporal_split
+from mfrec.data.split import Split, kfold, leave_last_n, random_split, split_by_mask, temporal_mask
 from mfrec.exceptions import DataError, ParameterError
 
 PROTOCOLS = {
@@ -31,12 +32,16 @@ def make_splits(
     n: int = 1,
     folds: int = 5,
     seed: int = 0,
+    keep_timestamps: bool = True,
     **read_options: Any,
 ) -> tuple[Interactions | None, list[Split]]:
     """(full data or None, list of (train, test)) for ``protocol`` applied to ``source``.
 
     The ml100k protocols need ``source`` to be the ml-100k folder; the others
-    accept anything :func:`mfrec.data.load` reads.
+    accept anything :func:`mfrec.data.load` reads. ``keep_timestamps=False`` drops the
+    timestamps once the split no longer needs them (before copying the ratings into
+    train and test): 8 bytes a rating less in every copy, what ``mfrec evaluate`` does
+    at 100M ratings to stay under 4 GB.
     """
     if protocol not in PROTOCOLS:
         raise ParameterError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
@@ -49,11 +54,19 @@ def make_splits(
             raise DataError(f"protocol {protocol!r} needs the path of the ml-100k folder, got {source!r}")
         which = {"ml100k-folds": "u", "ml100k-ua": "ua", "ml100k-ub": "ub"}[protocol]
         return None, predefined_folds(source, which)
+    if protocol == "temporal":
+        # Rows grouped by user (big files): the train rows are then the CSR every model trains from, and
+        # the split is the same set of ratings in any row order.
+        data = load(source, **{"order": "user", **read_options})
+        test, label = temporal_mask(data, test_fraction=test_fraction)
+        if not keep_timestamps:
+            data = replace(data, timestamps=None)  # the only reference: freed before the copies
+        return data, [split_by_mask(data, test, label)]
     data = load(source, **read_options)
+    if not keep_timestamps and protocol != "leave-last":
+        data = replace(data, timestamps=None)
     if protocol == "holdout":
         return data, [random_split(data, test_fraction, seed=seed)]
-    if protocol == "temporal":
-        return data, [temporal_split(data, test_fraction=test_fraction)]
     if protocol == "leave-last":
         return data, [leave_last_n(data, n, seed=seed)]
     return data, list(kfold(data, folds, seed=seed))

@@ -131,3 +131,17 @@ def fill_rows(indptr, out):
     for k in range(indptr.shape[0] - 1):
         for p in range(indptr[k], indptr[k + 1]):
             out[p] = k
+
+
+@njit(cache=True, nogil=True)
+def scatter_transpose(indptr, indices, out_indptr, out_indices):
+    """Fill ``out_indices`` with the row numbers of the CSR pattern (indptr, indices) grouped by column.
+
+    ``out_indptr`` int64[n_cols+1] holds the column counts' prefix sums; rows come out ascending.
+    """
+    cursor = out_indptr[:-1].copy()
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            c = indices[p]
+            out_indices[cursor[c]] = r
+            cursor[c] += 1

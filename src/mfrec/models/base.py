@@ -202,6 +202,11 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         user_rows, item_rows = self._pair_rows(users, items)
         return self._predict_rows(user_rows, item_rows)
 
+    def predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+        """:meth:`predict` by internal rows (-1: unknown, the fallback answers), for callers that mapped ids once."""
+        self._require_fitted()
+        return self._predict_rows(np.asarray(user_rows, dtype=np.int32), np.asarray(item_rows, dtype=np.int32))
+
     def predict_frame(self, users: Any, items: Any, *, unknown: str = "fallback") -> pd.DataFrame:
         """Predictions as a DataFrame with ``known_user``, ``known_item`` and a ``fallback`` flag.
 

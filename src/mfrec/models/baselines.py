@@ -10,11 +10,24 @@ from mfrec.data.interactions import Interactions
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_EPOCHS, RANK_BY, Param
 
+#: Rows per chunk of the bias sums: bounds the float64 temporaries (0.6 GB each for 80M ratings in one piece).
+_CHUNK_ROWS = 1 << 22
+
 
 def _rmse(model: Recommender, data: Interactions) -> float:
-    rows_u = model.user_map_.lookup(data.user_ids.to_ids(data.user_idx), missing="negative")
-    rows_i = model.item_map_.lookup(data.item_ids.to_ids(data.item_idx), missing="negative")
+    # Each distinct id looked up once, then indexed by row: no per-rating copies of the ids.
+    rows_u = model.user_map_.lookup(data.user_ids.ids, missing="negative")[data.user_idx]
+    rows_i = model.item_map_.lookup(data.item_ids.ids, missing="negative")[data.item_idx]
     return float(np.sqrt(np.mean((model._predict_rows(rows_u, rows_i) - data.ratings) ** 2)))
+
+
+def _bias_sums(keys: np.ndarray, others: np.ndarray, ratings: np.ndarray, mu: float, other_bias: np.ndarray, n: int):
+    """Per key, the sum of (rating - mu - other_bias[other]) over its ratings, in row chunks."""
+    total = np.zeros(n)
+    for start in range(0, keys.shape[0], _CHUNK_ROWS):
+        part = slice(start, start + _CHUNK_ROWS)
+        total += np.bincount(keys[part], ratings[part].astype(np.float64) - mu - other_bias[others[part]], n)
+    return total
 
 
 class GlobalMean(Recommender):
@@ -97,7 +110,7 @@ class Biases(Recommender):
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         mu = float(train.ratings.mean())
-        residual = train.ratings.astype(np.float64) - mu
+        users, items, ratings = train.user_idx, train.item_idx, train.ratings
         n_user = np.bincount(train.user_idx, minlength=train.n_users)
         n_item = np.bincount(train.item_idx, minlength=train.n_items)
         b_u = np.zeros(train.n_users)
@@ -105,8 +118,8 @@ class Biases(Recommender):
         self.global_mean_ = mu
         reg_user, reg_item = self.user_bias_regularization, self.item_bias_regularization
         for epoch in range(1, self.n_epochs + 1):
-            b_i = np.bincount(train.item_idx, residual - b_u[train.user_idx], train.n_items) / (reg_item + n_item)
-            b_u = np.bincount(train.user_idx, residual - b_i[train.item_idx], train.n_users) / (reg_user + n_user)
+            b_i = _bias_sums(items, users, ratings, mu, b_u, train.n_items) / (reg_item + n_item)
+            b_u = _bias_sums(users, items, ratings, mu, b_i, train.n_users) / (reg_user + n_user)
             self.user_bias_ = b_u.astype(np.float32)
             self.item_bias_ = b_i.astype(np.float32)
             row: dict[str, Any] = {"epoch": epoch, "train_rmse": _rmse(self, train)}

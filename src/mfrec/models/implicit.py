@@ -8,6 +8,7 @@ so ``predict`` returns them unclipped and rating metrics do not apply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import numba
@@ -24,10 +25,10 @@ from mfrec.kernels.implicit_als import (
     implicit_cholesky_step,
     implicit_loss,
 )
-from mfrec.kernels.sparse import csr_by_user
+from mfrec.kernels.sparse import csr_by_user, scatter_transpose
 from mfrec.models.als import cg_breakdown_error, resolve_solver
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.iterative import EpochLoop
+from mfrec.models.iterative import EpochLoop, init_factors
 from mfrec.models.params import (
     CG_STEPS,
     INIT_STD,
@@ -199,61 +200,50 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         self.random_state = random_state
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
-        users, items, weights = self._positives(train)
-        by_user = csr_by_user(users, items, weights, train.n_users)
-        by_item = csr_by_user(items, users, weights, train.n_items)
-        del users, items, weights
+        by_user, by_item = self._csrs(train)
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
-        X = (rng.standard_normal((train.n_users, k)) * self.init_std).astype(np.float32)
-        Y = (rng.standard_normal((train.n_items, k)) * self.init_std).astype(np.float32)
-        reg = np.float32(self.regularization)
+        # Row chunks of the draw: no float64 copy of X (512 MB at 1M users and k = 64), the same numbers.
+        X = init_factors(rng, self.init_std, train.n_users, k)
+        Y = init_factors(rng, self.init_std, train.n_items, k)
         self.n_threads_ = resolve_threads(self.n_threads)
-        self.solver_ = solver = resolve_solver(self.solver, k)
-        n_chunks = 16 * self.n_threads_
-        chunks = {"user": balanced_chunks(by_user[0], n_chunks), "item": balanced_chunks(by_item[0], n_chunks)}
-        item_loss = np.zeros(train.n_items, np.float64)
-        n_cells = max(1, len(by_user[1]))
-
-        def half(csr, target, fixed, side: str) -> np.ndarray:
-            """Solve every row of ``target`` with ``fixed`` fixed; returns fixed's Gram matrix."""
-            YtY = gram(fixed)
-            if solver == "cg":
-                losses = item_loss if side == "item" else np.empty(0, np.float64)
-                # Rows of equal cell counts do not cost the same (long rows fall out of cache),
-                # so threads take chunks one at a time rather than in fixed halves.
-                with numba.parallel_chunksize(1):
-                    broken = implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, chunks[side], losses)
-                if broken:
-                    raise cg_breakdown_error("implicit ALS", broken, side, self.regularization)
-                return YtY
-            status = np.zeros(target.shape[0], np.int8)
-            implicit_cholesky_step(*csr, fixed, YtY, target, reg, status)
-            if status.any():
-                row = int(np.flatnonzero(status)[0])
-                label = plain((self.user_map_ if side == "user" else self.item_map_).to_ids([row])[0])
-                raise TrainingError(
-                    f"implicit ALS solve failed for {side} {label!r} (row {row}); "
-                    f"increase regularization (now {self.regularization})"
-                )
-            return YtY
-
-        def step(epoch: int) -> float:
-            half(by_user, X, Y, "user")
-            XtX = half(by_item, Y, X, "item")
-            # The CG item half measured the loss as it went; the Cholesky path needs a pass.
-            data_loss = item_loss.sum() if solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
-            penalty = self.regularization * (
-                float(np.square(X, dtype=np.float64).sum()) + float(np.square(Y, dtype=np.float64).sum())
-            )
-            return (data_loss + penalty) / n_cells
+        self.solver_ = resolve_solver(self.solver, k)
+        sweep = WeightedALS(
+            by_user, by_item, self.regularization, self.solver_, self.cg_steps, self.n_threads_, self._row_label
+        )
 
         def publish() -> None:
             self._publish(X, Y)
 
         with num_threads(self.n_threads):
-            self._run_epochs(self.n_epochs, step, None, None, None, callback, publish, validation, metric="train_loss")
+            self._run_epochs(
+                self.n_epochs,
+                lambda epoch: sweep.epoch(X, Y),
+                None,
+                None,
+                None,
+                callback,
+                publish,
+                validation,
+                metric="train_loss",
+            )
         publish()
+
+    def _csrs(self, train: Interactions) -> tuple[tuple, tuple]:
+        """The (indptr, indices, weights) CSRs of the positives by user and by item.
+
+        Binary confidence on every interaction (the default) needs no copy: the by-user
+        CSR is the training data's own and every cell shares one weight.
+        """
+        if self.confidence == "binary" and self.threshold is None:
+            indptr, indices, _ = train.user_csr()
+            weights = constant_weights(self.alpha, indices.shape[0])
+            return (indptr, indices, weights), (*transpose_pattern(indptr, indices, train.n_items), weights)
+        users, items, weights = self._positives(train)
+        return csr_by_user(users, items, weights, train.n_users), csr_by_user(items, users, weights, train.n_items)
+
+    def _row_label(self, side: str, row: int) -> str:
+        return plain((self.user_map_ if side == "user" else self.item_map_).to_ids([row])[0])
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         return float(self.regularization), 0.0
@@ -263,3 +253,98 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         self.user_factors_, self.item_factors_ = X, Y
         self.user_bias_ = np.zeros(X.shape[0], np.float32)
         self.item_bias_ = np.zeros(Y.shape[0], np.float32)
+
+
+def constant_weights(weight: float, n_cells: int) -> np.ndarray:
+    """float32[n_cells], every cell ``weight``, in 4 bytes: a read-only view with stride 0.
+
+    >>> constant_weights(2.0, 3).tolist(), constant_weights(2.0, 10**9).nbytes > 4
+    ([2.0, 2.0, 2.0], True)
+    """
+    return np.broadcast_to(np.float32(weight), (n_cells,))
+
+
+def transpose_pattern(indptr: np.ndarray, indices: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr int64[n_cols+1], indices int32) of the transposed CSR pattern, rows in ascending order.
+
+    >>> transpose_pattern(np.array([0, 2, 3]), np.array([1, 0, 1], np.int32), 2)[1].tolist()
+    [0, 0, 1]
+    """
+    out_indptr = np.zeros(n_cols + 1, np.int64)
+    np.cumsum(np.bincount(indices, minlength=n_cols), out=out_indptr[1:])
+    out_indices = np.empty(indices.shape[0], np.int32)
+    scatter_transpose(indptr, indices, out_indptr, out_indices)
+    return out_indptr, out_indices
+
+
+class WeightedALS:
+    """The epochs of weighted ALS on ready CSRs: what :class:`ImplicitALS` and the pick ranker both run.
+
+    ``by_user`` / ``by_item``: (indptr int64, indices int32, weights float32) of the
+    positives, w = confidence - 1 (:func:`constant_weights` for one shared weight).
+    ``solver`` is "cg" or "cholesky" (already resolved); ``label(side, row)`` names a
+    row in errors. :meth:`epoch` updates X and Y in place.
+
+    >>> indptr, indices = np.array([0, 2, 3]), np.array([0, 1, 1], np.int32)
+    >>> w = constant_weights(2.0, 3)
+    >>> sweep = WeightedALS((indptr, indices, w), (*transpose_pattern(indptr, indices, 2), w), 0.1, "cholesky", 3, 1)
+    >>> X, Y = np.full((2, 2), 0.1, np.float32), np.full((2, 2), 0.1, np.float32)
+    >>> bool(sweep.epoch(X, Y) > 0)
+    True
+    """
+
+    def __init__(
+        self,
+        by_user: tuple[np.ndarray, np.ndarray, np.ndarray],
+        by_item: tuple[np.ndarray, np.ndarray, np.ndarray],
+        regularization: float,
+        solver: str,
+        cg_steps: int,
+        n_threads: int,
+        label: Callable[[str, int], str] = lambda side, row: f"row {row}",
+    ) -> None:
+        self.csrs = {"user": by_user, "item": by_item}
+        self.regularization = regularization
+        self.solver = solver
+        self.cg_steps = cg_steps
+        self.label = label
+        n_chunks = 16 * n_threads
+        self.chunks = {side: balanced_chunks(csr[0], n_chunks) for side, csr in self.csrs.items()}
+        self.item_loss = np.zeros(by_item[0].shape[0] - 1, np.float64)
+
+    def half(self, side: str, target: np.ndarray, fixed: np.ndarray, loss: bool = True) -> np.ndarray:
+        """Solve every row of ``target`` (the ``side`` factors) with ``fixed`` fixed; returns fixed's Gram matrix."""
+        csr, reg = self.csrs[side], np.float32(self.regularization)
+        YtY = gram(fixed)
+        if self.solver == "cg":
+            losses = self.item_loss if side == "item" and loss else np.empty(0, np.float64)
+            # Rows of equal cell counts do not cost the same (long rows fall out of cache),
+            # so threads take chunks one at a time rather than in fixed halves.
+            with numba.parallel_chunksize(1):
+                broken = implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, self.chunks[side], losses)
+            if broken:
+                raise cg_breakdown_error("implicit ALS", broken, side, self.regularization)
+            return YtY
+        status = np.zeros(target.shape[0], np.int8)
+        implicit_cholesky_step(*csr, fixed, YtY, target, reg, status)
+        if status.any():
+            row = int(np.flatnonzero(status)[0])
+            raise TrainingError(
+                f"implicit ALS solve failed for {side} {self.label(side, row)!r} (row {row}); "
+                f"increase regularization (now {self.regularization})"
+            )
+        return YtY
+
+    def epoch(self, X: np.ndarray, Y: np.ndarray, loss: bool = True) -> float:
+        """One user half and one item half; the training loss per observed cell (NaN when ``loss`` is False)."""
+        self.half("user", X, Y)
+        XtX = self.half("item", Y, X, loss)
+        if not loss:
+            return float("nan")
+        # The CG item half measured the loss as it went; the Cholesky path needs a pass.
+        by_item = self.csrs["item"]
+        data_loss = self.item_loss.sum() if self.solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
+        penalty = self.regularization * (
+            float(np.square(X, dtype=np.float64).sum()) + float(np.square(Y, dtype=np.float64).sum())
+        )
+        return (data_loss + penalty) / max(1, len(by_item[1]))

@@ -203,7 +203,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
         n_users, n_items = train.n_users, train.n_items
-        n_blocks = grid_size(n_items, k, self.n_blocks)
+        n_blocks = grid_size(n_items, k, self.n_blocks, ratings_per_user=len(train) / max(1, n_users))
         self.n_blocks_ = n_blocks
         self.n_threads_ = resolve_threads(self.n_threads)
         # Training works on rows renumbered so each block's users/items are contiguous.
