@@ -88,6 +88,7 @@ def fit_ranker(model: Recommender) -> None:
     if check_rank_by(rank_by) != "pick-like" or not model.predicts_ratings:
         return
     from mfrec._threads import num_threads, resolve_threads
+    from mfrec.kernels.rows import unpadded
     from mfrec.models.implicit import WeightedALS, constant_weights, transpose_pattern
     from mfrec.models.iterative import init_factors
 
@@ -99,8 +100,8 @@ def fit_ranker(model: Recommender) -> None:
     weights = constant_weights(PICK_ALPHA, indices.shape[0])
     by_item = (*transpose_pattern(indptr, indices, n_items), weights)
     rng = np.random.default_rng(0)
-    X = init_factors(rng, PICK_INIT_STD, n_users, PICK_FACTORS)
-    Y = init_factors(rng, PICK_INIT_STD, n_items, PICK_FACTORS)
+    X = init_factors(rng, PICK_INIT_STD, n_users, PICK_FACTORS, aligned=True)  # rows on cache lines for CG
+    Y = init_factors(rng, PICK_INIT_STD, n_items, PICK_FACTORS, aligned=True)
     n_threads = getattr(model, "n_threads", None)
     sweep = WeightedALS(
         (indptr, indices, weights), by_item, PICK_REGULARIZATION, "cg", PICK_CG_STEPS, resolve_threads(n_threads)
@@ -111,7 +112,8 @@ def fit_ranker(model: Recommender) -> None:
     # Users and items never picked have no pick preference (zero, so epsilon x like orders them).
     X[np.diff(indptr) == 0] = 0.0
     Y[np.diff(by_item[0]) == 0] = 0.0
-    model.pick_user_factors_, model.pick_item_factors_ = X, Y
+    model.pick_user_factors_ = unpadded(X, PICK_FACTORS)
+    model.pick_item_factors_ = unpadded(Y, PICK_FACTORS)
 
 
 def solve_pick(model: Recommender, item_rows: np.ndarray) -> np.ndarray:

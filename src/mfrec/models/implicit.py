@@ -25,6 +25,7 @@ from mfrec.kernels.implicit_als import (
     implicit_cholesky_step,
     implicit_loss,
 )
+from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user, scatter_transpose
 from mfrec.models.als import cg_breakdown_error, resolve_solver
 from mfrec.models.base import EpochCallback, Recommender
@@ -203,17 +204,18 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         by_user, by_item = self._csrs(train)
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
-        # Row chunks of the draw: no float64 copy of X (512 MB at 1M users and k = 64), the same numbers.
-        X = init_factors(rng, self.init_std, train.n_users, k)
-        Y = init_factors(rng, self.init_std, train.n_items, k)
         self.n_threads_ = resolve_threads(self.n_threads)
         self.solver_ = resolve_solver(self.solver, k)
+        # Row chunks of the draw: no float64 copy of X (512 MB at 1M users and k = 64), the same numbers.
+        # CG reads rows on cache lines, padded to whole vectors (see models/als.py); Cholesky keeps k.
+        X = init_factors(rng, self.init_std, train.n_users, k, aligned=self.solver_ == "cg")
+        Y = init_factors(rng, self.init_std, train.n_items, k, aligned=self.solver_ == "cg")
         sweep = WeightedALS(
             by_user, by_item, self.regularization, self.solver_, self.cg_steps, self.n_threads_, self._row_label
         )
 
         def publish() -> None:
-            self._publish(X, Y)
+            self._publish(unpadded(X, k), unpadded(Y, k))
 
         with num_threads(self.n_threads):
             self._run_epochs(
