@@ -66,8 +66,8 @@ def test_implicit_cg_row_longer_than_the_tile_matches_the_untiled_solve(rng):
 
 
 def test_gather_tile_is_bounded_and_a_multiple_of_four():
-    assert gather_tile(64) == 131_072  # 32 MiB of float32 rows of 64
-    assert gather_tile(65) % 4 == 0 and gather_tile(65) * 65 * 4 <= 32 << 20
+    assert gather_tile(64) == 262_144  # 64 MiB of float32 rows of 64
+    assert gather_tile(65) % 4 == 0 and gather_tile(65) * 65 * 4 <= 64 << 20
     assert gather_tile(10**9) == 4
 
 

@@ -27,9 +27,11 @@ SCRATCH_PAD = 64
 # Bytes of neighbour factors one thread gathers at a time. A row whose neighbours fit is gathered once and
 # every CG pass reads the buffer sequentially; a longer row is re-gathered (random reads of the other side)
 # tile by tile on every pass, so scratch memory is bounded whatever the longest row (an item with 10M
-# interactions at k = 64 needed a 2.5 GB buffer per thread before). 32 MiB is 131,072 neighbours at k = 64:
-# large enough that popular items stay on the gather-once path, small next to the factor matrices.
-GATHER_TILE_BYTES = 32 << 20
+# interactions at k = 64 needed a 2.5 GB buffer per thread before). 64 MiB is 262,144 neighbours at k = 64:
+# every item of the 20M synthetic set stays on the gather-once path (at 32 MiB its three most popular,
+# 2.4% of the ratings, were re-gathered from DRAM on every pass: ~2% of an ALS iteration), and one buffer per
+# thread is small next to the factor matrices.
+GATHER_TILE_BYTES = 64 << 20
 
 # CG stops when the squared residual norm falls below this (float32 has nothing left to gain).
 CG_TOLERANCE = 1e-20

@@ -11,7 +11,7 @@ a ridge regression on the augmented vectors [q_i, 1]. Rows are independent, so
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from mfrec.kernels._config import FAST, gather_tile
 from mfrec.kernels.cg import cg_rows
@@ -95,6 +95,7 @@ def als_cg_step(
             chunks,
             int(tile),
             row_error,
+            get_num_threads(),
         )
     )
 

@@ -16,7 +16,7 @@ same bits either way.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
 from mfrec.kernels.linalg import dot
@@ -182,17 +182,19 @@ def cg_rows(
     chunks,
     tile,
     row_loss,
+    workers,
 ):
     """``cg_steps`` of CG per row, warm-started at ``X[u]`` (and ``x_bias[u]``); returns the breakdown count.
 
     Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: chunks int64[c+1]: row
-    boundaries balanced by neighbour count, one scratch buffer each (results do not depend on them);
-    tile: neighbours per gather buffer (rounded down to a multiple of 4); row_loss float64[n] or empty:
-    when not empty, receives each row's loss at its new solution without the regulariser:
-    sum (c_j - z_j . x)^2 (explicit, the squared training error) or
+    boundaries balanced by neighbour count, taken by threads one at a time (results do not depend on
+    them); tile: neighbours per gather buffer (rounded down to a multiple of 4; one buffer per thread);
+    row_loss float64[n] or empty: when not empty, receives each row's loss at its new solution without
+    the regulariser: sum (c_j - z_j . x)^2 (explicit, the squared training error) or
     x^T B x + sum [c_j (1 - z_j . x)^2 - (z_j . x)^2] (implicit: the loss over every cell, rewritten so
-    that only observed cells are visited). For a row that fits one tile the
-    predictions are kept up to date from the CG steps' dot products, so the loss costs no extra pass.
+    that only observed cells are visited). For a row that fits one tile the predictions are kept up to
+    date from the CG steps' dot products, so the loss costs no extra pass. workers: numba's thread count
+    (``numba.get_num_threads()``, passed in: called inside, it would keep the kernel out of the cache).
 
     Returns the number of rows whose CG stopped on a non-positive or NaN curvature p^T A p: A is positive
     definite when Lambda > 0, so such a row means the data or the factors hold inf/NaN (the fit diverged).
@@ -202,17 +204,23 @@ def cg_rows(
     tile = max(4, tile - tile % 4)
     want_loss = row_loss.shape[0] > 0
     breakdowns = np.zeros(chunks.shape[0] - 1, dtype=np.int64)
+    # Scratch per thread, not per chunk: chunk-sized buffers came to 0.6 GB of fresh pages per 20M-rating
+    # iteration, and their page faults cost 2-4% of it.
+    longest = 4
+    for u in range(indptr.shape[0] - 1):
+        longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
+    gathered = np.empty((workers, longest, k), dtype=np.float32)
+    per_neighbour = np.empty((workers, 4, longest), dtype=np.float32)
+    per_row = np.empty((workers, 5, d + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
     for c in prange(chunks.shape[0] - 1):
         first, last = chunks[c], chunks[c + 1]
-        longest = 2
-        for u in range(first, last):
-            longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
-        G = np.empty((longest, k), dtype=np.float32)
-        wt = np.empty(longest, dtype=np.float32)
-        ct = np.empty(longest, dtype=np.float32)
-        pred = np.empty(longest, dtype=np.float32)
-        dots = np.empty(longest, dtype=np.float32)
-        vectors = np.empty((5, d + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
+        worker = get_thread_id()
+        G = gathered[worker]
+        wt = per_neighbour[worker, 0]
+        ct = per_neighbour[worker, 1]
+        pred = per_neighbour[worker, 2]
+        dots = per_neighbour[worker, 3]
+        vectors = per_row[worker]
         x = vectors[0]
         r = vectors[1]
         p = vectors[2]

@@ -15,7 +15,7 @@ or O(|R(u)| k^2 + k^3) for the exact Cholesky solve. Rows are independent, so
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from mfrec.kernels._config import FAST, gather_tile
 from mfrec.kernels.cg import cg_rows
@@ -60,6 +60,7 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
             chunks,
             int(tile),
             row_loss,
+            get_num_threads(),
         )
     )
 
