@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
-from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup
+from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
 
 DuplicatePolicy = Literal["last", "mean", "error"]
 DUPLICATE_POLICIES = ("last", "mean", "error")
@@ -123,8 +123,7 @@ class Interactions:
         user_idx, item_idx, ratings = user_remap[users], item_remap[items], self.ratings[rows]
         cache = {}
         if self.rows_are_csr():  # rows grouped by user stay grouped: the subset's CSR is its rows, no copy
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(user_idx, minlength=user_keep.size))])
-            cache["user"] = (indptr.astype(np.int64), item_idx, ratings)
+            cache["user"] = (row_pointers(user_idx, user_keep.size), item_idx, ratings)
         return replace(
             self,
             user_idx=user_idx,

@@ -54,17 +54,14 @@ def make_splits(
             raise DataError(f"protocol {protocol!r} needs the path of the ml-100k folder, got {source!r}")
         which = {"ml100k-folds": "u", "ml100k-ua": "ua", "ml100k-ub": "ub"}[protocol]
         return None, predefined_folds(source, which)
-    if protocol == "temporal":
-        # Rows grouped by user (big files): the train rows are then the CSR every model trains from, and
-        # the split is the same set of ratings in any row order.
-        data = load(source, **{"order": "user", **read_options})
-        test, label = temporal_mask(data, test_fraction=test_fraction)
-        if not keep_timestamps:
-            data = replace(data, timestamps=None)  # the only reference: freed before the copies
-        return data, [split_by_mask(data, test, label)]
-    data = load(source, **read_options)
+    # Temporal: rows grouped by user (big files), so the train rows are the CSR every model trains from;
+    # the split is the same set of ratings in any row order.
+    data = load(source, **({"order": "user", **read_options} if protocol == "temporal" else read_options))
+    temporal = temporal_mask(data, test_fraction=test_fraction) if protocol == "temporal" else None
     if not keep_timestamps and protocol != "leave-last":
-        data = replace(data, timestamps=None)
+        data = replace(data, timestamps=None)  # the only reference: freed before the copies
+    if temporal is not None:
+        return data, [split_by_mask(data, *temporal)]
     if protocol == "holdout":
         return data, [random_split(data, test_fraction, seed=seed)]
     if protocol == "leave-last":

@@ -26,7 +26,7 @@ from mfrec.kernels.implicit_als import (
     implicit_loss,
 )
 from mfrec.kernels.rows import unpadded
-from mfrec.kernels.sparse import csr_by_user, scatter_transpose
+from mfrec.kernels.sparse import csr_by_user, row_pointers, scatter_transpose
 from mfrec.models.als import cg_breakdown_error, resolve_solver
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EpochLoop, init_factors
@@ -272,8 +272,7 @@ def transpose_pattern(indptr: np.ndarray, indices: np.ndarray, n_cols: int) -> t
     >>> transpose_pattern(np.array([0, 2, 3]), np.array([1, 0, 1], np.int32), 2)[1].tolist()
     [0, 0, 1]
     """
-    out_indptr = np.zeros(n_cols + 1, np.int64)
-    np.cumsum(np.bincount(indices, minlength=n_cols), out=out_indptr[1:])
+    out_indptr = row_pointers(indices, n_cols)
     out_indices = np.empty(indices.shape[0], np.int32)
     scatter_transpose(indptr, indices, out_indptr, out_indices)
     return out_indptr, out_indices
