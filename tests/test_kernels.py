@@ -8,7 +8,7 @@ from reference import top_k as top_k_reference
 from mfrec.evaluation import average_precision_at_k, hit_rate_at_k, ndcg_at_k, precision_at_k, recall_at_k
 from mfrec.kernels.predict import score_pairs, top_k
 from mfrec.kernels.ranking import ranking_metrics
-from mfrec.kernels.sgd import blocked_layout, sgd_block
+from mfrec.kernels.sgd import blocked_layout, interleave_user_runs, sgd_block
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, group_rows, merge_duplicates
 
 f32 = np.float32
@@ -138,3 +138,39 @@ def test_duplicates_are_counted_and_merged():
     keep, dropped, first_a, first_b = merge_duplicates(users, items, ratings, merged, 2, 3)
     assert keep.tolist() == [False, True, True, True] and dropped == 1 and (first_a, first_b) == (0, 3)
     assert merged[3] == 3.0
+
+
+def test_interleave_takes_users_in_turn_and_keeps_every_rating_in_its_block(rng):
+    users = rng.integers(0, 30, 400).astype(np.int32)
+    items = rng.integers(0, 20, 400).astype(np.int32)
+    ratings = rng.random(400).astype(np.float32)
+    indptr, indices, data = csr_by_user(users, items, ratings, 30)
+    user_block = (np.arange(30) % 3).astype(np.int32)
+    item_block = (np.arange(20) % 3).astype(np.int32)
+    user_order = np.argsort(user_block, kind="stable").astype(np.int32)
+    item_row = np.argsort(np.argsort(item_block, kind="stable")).astype(np.int32)
+    ptr, u, i, r = blocked_layout(indptr, indices, data, user_order, user_block, item_row, item_block, 3)
+    u2, i2, r2 = u.copy(), i.copy(), r.copy()
+    interleave_user_runs(ptr, u2, i2, r2, 4)
+    for cell in range(9):
+        rows = slice(ptr[cell], ptr[cell + 1])
+        # The same (user, item, rating) triples, and each user's ratings keep their order.
+        assert sorted(zip(u[rows].tolist(), i[rows].tolist(), r[rows].tolist())) == sorted(
+            zip(u2[rows].tolist(), i2[rows].tolist(), r2[rows].tolist())
+        )
+        for user in np.unique(u[rows]):
+            assert i2[rows][u2[rows] == user].tolist() == i[rows][u[rows] == user].tolist()
+        # Runs of four users go round-robin: their first ratings come first, in user order.
+        runs = np.unique(u[rows])
+        first = runs[:4]
+        assert u2[rows][: len(first)].tolist() == first.tolist()
+
+
+def test_interleave_by_hand():
+    ptr = np.array([0, 7], np.int64)
+    users = np.array([0, 0, 0, 1, 2, 2, 3], np.int32)
+    items = np.arange(7, dtype=np.int32)
+    ratings = items.astype(np.float32)
+    interleave_user_runs(ptr, users, items, ratings, 2)
+    assert users.tolist() == [0, 1, 0, 0, 2, 3, 2]
+    assert items.tolist() == [0, 3, 1, 2, 4, 6, 5]

@@ -62,13 +62,30 @@ def _ratings(seed: int = 7) -> pd.DataFrame:
     return frame.drop_duplicates(["user", "item"])
 
 
-def test_sgd_fit_on_a_fixed_seed_is_unchanged_by_the_new_layout():
-    # k = 16 needs no padding: the arithmetic is the one before issue 17, so the numbers are the old ones.
+def test_sgd_fit_on_a_fixed_seed_is_unchanged_by_the_new_layout(monkeypatch):
+    # k = 16 needs no padding: with each user's ratings in one run (the order before users were taken in
+    # turn) the arithmetic is the one before issue 17, so the numbers are the old ones.
+    monkeypatch.setattr("mfrec.models.mf.SGD_INTERLEAVE", 1)
     model = MatrixFactorization(n_factors=16, n_epochs=5, learning_rate=0.01, random_state=3, n_threads=2)
     model.fit(_ratings(), rating_scale=(1, 5))
     expected = [3.008049, 3.381772, 2.811165, 2.855579]  # measured on the code before issue 17
     np.testing.assert_allclose(model.predict([0, 5, 17, 59], [0, 3, 22, 39]), expected, atol=2e-6)
     assert float(np.abs(model.user_factors_).sum()) == pytest.approx(36.567566, rel=1e-6)
+
+
+def test_taking_users_in_turn_moves_predictions_by_the_order_of_updates_only(monkeypatch):
+    def fit() -> MatrixFactorization:
+        return MatrixFactorization(n_factors=16, n_epochs=5, learning_rate=0.01, random_state=3, n_threads=2).fit(
+            _ratings(), rating_scale=(1, 5)
+        )
+
+    interleaved = fit()
+    monkeypatch.setattr("mfrec.models.mf.SGD_INTERLEAVE", 1)
+    in_runs = fit()
+    users, items = [0, 5, 17, 59], [0, 3, 22, 39]
+    # Same ratings, same blocks, same epochs: only the order inside a block differs.
+    np.testing.assert_allclose(interleaved.predict(users, items), in_runs.predict(users, items), atol=5e-3)
+    assert not np.array_equal(interleaved.user_factors_, in_runs.user_factors_)
 
 
 def test_padded_fit_publishes_unpadded_factors_that_predict_like_the_model():

@@ -5,7 +5,8 @@ groups, each holding about the same number of ratings). A *sub-epoch* runs B
 blocks that share no user and no item, one per user group, in parallel; B
 sub-epochs cover every block once. Threads therefore never write the same row,
 and the result does not depend on how many threads run the blocks. Inside a
-block ratings are ordered by user, so ``P[u]`` stays in L1 while the block's
+block ratings are ordered by user, four users' ratings taken in turn
+(:func:`interleave_user_runs`), so their ``P[u]`` stay in L1 while the block's
 slice of ``Q`` stays in L2.
 
 Where the time goes (benchmarks/RESULTS.md, "SGD and BPR against the hardware"):
@@ -65,6 +66,50 @@ def blocked_layout(indptr, indices, data, user_order, user_block, item_row, item
             ratings[dest] = data[j]
             cursor[c] = dest + 1
     return block_ptr, users, items, ratings
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def interleave_user_runs(block_ptr, users, items, ratings, width):
+    """Reorder each block of ``blocked_layout`` in place: ``width`` users' ratings at a time, taken in turn.
+
+    A block lists each user's ratings as one run; the updates of one run form a chain (each
+    reads the ``P[u]`` the previous one wrote), so the CPU cannot overlap them. Taking the first
+    rating of ``width`` users, then their second, and so on lets it overlap ``width`` chains while
+    their rows stay in L1. Same ratings, same blocks; only the order inside a block changes.
+    """
+    for cell in prange(block_ptr.shape[0] - 1):
+        start = block_ptr[cell]
+        end = block_ptr[cell + 1]
+        if end - start < 2:
+            continue
+        out_users = np.empty(end - start, dtype=np.int32)
+        out_items = np.empty(end - start, dtype=np.int32)
+        out_ratings = np.empty(end - start, dtype=np.float32)
+        bounds = np.empty(width + 1, dtype=np.int64)
+        out = 0
+        pos = start
+        while pos < end:
+            n_runs = 0
+            longest = 0
+            while n_runs < width and pos < end:
+                bounds[n_runs] = pos
+                user = users[pos]
+                while pos < end and users[pos] == user:
+                    pos += 1
+                longest = max(longest, pos - bounds[n_runs])
+                n_runs += 1
+            bounds[n_runs] = pos
+            for step in range(longest):
+                for run in range(n_runs):
+                    src = bounds[run] + step
+                    if src < bounds[run + 1]:
+                        out_users[out] = users[src]
+                        out_items[out] = items[src]
+                        out_ratings[out] = ratings[src]
+                        out += 1
+        users[start:end] = out_users
+        items[start:end] = out_items
+        ratings[start:end] = out_ratings
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mfrec.kernels.sgd import blocked_layout
+from mfrec.kernels.sgd import blocked_layout, interleave_user_runs
 
 # Keep one item block's factors (n_items/B rows x k floats) inside a 512 KiB L2,
 # with at least 8 blocks for load balance and at most 64 to bound the barriers per epoch.
@@ -80,9 +80,18 @@ class BlockLayout:
 
 
 def block_layout(
-    csr: tuple[np.ndarray, np.ndarray, np.ndarray], n_items: int, n_blocks: int, rng: np.random.Generator
+    csr: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_items: int,
+    n_blocks: int,
+    rng: np.random.Generator,
+    *,
+    interleave: int = 1,
 ) -> BlockLayout:
-    """Lay out the CSR interactions (by user) in ``n_blocks`` x ``n_blocks`` blocks; ``rng`` picks the groups."""
+    """Lay out the CSR interactions (by user) in ``n_blocks`` x ``n_blocks`` blocks; ``rng`` picks the groups.
+
+    ``interleave`` > 1 takes that many users' interactions in turn inside a block
+    (:func:`~mfrec.kernels.sgd.interleave_user_runs`); 1 keeps each user's as one run, which BPR's kernel needs.
+    """
     indptr, indices, data = csr
     n_users = indptr.shape[0] - 1
     user_block = balanced_groups(np.diff(indptr), n_blocks, rng)
@@ -96,5 +105,7 @@ def block_layout(
     block_ptr, users, items, values = blocked_layout(
         indptr, indices, data, user_order, user_block, item_row, item_block, n_blocks
     )
+    if interleave > 1:
+        interleave_user_runs(block_ptr, users, items, values, interleave)
     item_starts = np.concatenate([[0], np.cumsum(np.bincount(item_block, minlength=n_blocks))]).astype(np.int64)
     return BlockLayout(n_blocks, user_row, item_row, block_ptr, users, items, values, item_starts)

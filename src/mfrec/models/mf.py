@@ -26,6 +26,11 @@ from mfrec.models.params import (
     Param,
 )
 
+# Users whose ratings a block takes in turn (kernels/sgd.py::interleave_user_runs). One epoch, k = 64,
+# 2 threads, interleaved rounds in one process: 4 users took 0.215 s at 20M against 0.234 one at a time,
+# and 1.03 s against 1.10 at 100M; 2 users took 0.216 and 1.08.
+SGD_INTERLEAVE = 4
+
 
 class MatrixFactorization(EarlyStopping, Recommender):
     r"""Biased matrix factorization fitted by SGD on the observed ratings only.
@@ -207,7 +212,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.n_blocks_ = n_blocks
         self.n_threads_ = resolve_threads(self.n_threads)
         # Training works on rows renumbered so each block's users/items are contiguous.
-        layout = block_layout(train.user_csr(), n_items, n_blocks, rng)
+        layout = block_layout(train.user_csr(), n_items, n_blocks, rng, interleave=SGD_INTERLEAVE)
         user_row, item_row = layout.user_row, layout.item_row
         n_ratings = len(layout.values)
         blocked = [layout]  # emptied before publish, so the blocked copy of the ratings is freed before P, Q are copied
