@@ -9,7 +9,7 @@ import pytest
 from mfrec import ranking
 from mfrec.data import from_arrays, random_split
 from mfrec.exceptions import NotFittedError, ParameterError, TrainingError, UnknownIdError
-from mfrec.models import MODELS, Biases, GlobalMean, MatrixFactorization, Popularity, make_model
+from mfrec.models import BPR, MODELS, Biases, GlobalMean, MatrixFactorization, Popularity, make_model
 from mfrec.persistence import load_model
 
 FAST = {
@@ -218,6 +218,14 @@ def test_divergence_is_reported_with_a_fix(planted):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             MatrixFactorization(n_factors=8, n_epochs=3, learning_rate=50.0).fit(planted)
+
+
+def test_bpr_divergence_is_reported_though_its_auc_stays_finite(planted):
+    # NaN scores count as "ranked wrong", so the AUC alone read 0.0 on a model of NaN factors.
+    with pytest.raises(TrainingError, match=r"BPR diverged in epoch 1 \(train_auc nan\).*lower the learning rate"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            BPR(n_factors=8, n_epochs=3, learning_rate=1e3).fit(planted)
 
 
 @pytest.mark.parametrize(

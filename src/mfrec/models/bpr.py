@@ -176,7 +176,10 @@ class BPR(EpochLoop, ImplicitRecommender):
                 epoch,
                 block_correct,
             )
-            return float(block_correct.sum() / n_cells)
+            auc = float(block_correct.sum() / n_cells)
+            # A NaN score counts as "not ranked right", so a diverged fit keeps a finite AUC; every update
+            # writes two item rows, so NaN or inf anywhere reaches Q within the epoch (checked: n_items x k).
+            return auc if np.isfinite(Q.sum(dtype=np.float64) + b_i.sum(dtype=np.float64)) else float("nan")
 
         def publish() -> None:  # back to the original row order
             self.global_mean_ = 0.0
