@@ -5,7 +5,7 @@ usage: python benchmarks/bench_accuracy.py [--ml100k DIR] [--ml1m DIR] [--skip-s
 Splits (issue 11 #4): mfrec's defaults were chosen on the ml-100k folds u1..u5, so the figures there are
 *selection scores*; ua and ub (ml-100k's other predefined splits: 10 test ratings per user) and a global
 time-ordered split (train on the earliest 80% of ratings by time) are data no default was chosen on. ML-1M is
-added with ``--ml1m DIR`` (or when ``mfrec datasets fetch ml-1m`` has cached it); offline and uncached, the
+added with ``--ml1m DIR`` (or when ``mfrec datasets download ml-1m`` has cached it); offline and uncached, the
 script says so instead of substituting anything.
 
 Every engine's numbers go through the same functions (issue 11 #3): RMSE and MAE are
@@ -66,7 +66,7 @@ def load_splits() -> dict[str, tuple]:
         try:
             ml1m = locate("ml-1m", download=False)
         except MfrecError as exc:
-            print(f"ML-1M: not run ({exc}); run `mfrec datasets fetch ml-1m` online, then re-run this script")
+            print(f"ML-1M: not run ({exc}); run `mfrec datasets download ml-1m` online, then re-run this script")
     if ml1m is not None:
         splits["ml-1m temporal"] = temporal_split(load_movielens(ml1m), test_fraction=0.2)
         GROUPS["ML-1M temporal 80/20"] = ["ml-1m temporal"]
@@ -190,6 +190,6 @@ if search_lines:
         *search_lines,
     ]
 if "ML-1M temporal 80/20" not in GROUPS:
-    lines += ["", "ML-1M: not run here (offline, no cached copy); `mfrec datasets fetch ml-1m` then re-run."]
+    lines += ["", "ML-1M: not run here (offline, no cached copy); `mfrec datasets download ml-1m` then re-run."]
 write_section("accuracy", "\n".join(lines))
 print("\n".join(lines))

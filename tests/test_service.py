@@ -327,3 +327,31 @@ def test_each_worker_builds_its_app_from_the_environment_token_file_included(mod
     payload = {"ratings": [{"item": 1, "rating": 3}]}
     assert client.post("/users/a/ratings", json=payload).status_code == 401
     assert client.post("/users/a/ratings", json=payload, headers={"Authorization": "Bearer s3cret"}).status_code == 201
+
+
+@pytest.mark.parametrize("problem", ["port in use", "empty token", "log level"])
+def test_serve_refuses_a_bad_start_in_one_line_before_starting(problem, model_dir, tmp_path):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from mfrec.cli.app import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", str(model_dir), "--db", str(tmp_path / "log.sqlite")]
+        if problem == "port in use":
+            args += ["--port", str(port)]
+            expected = f"cannot listen on 127.0.0.1:{port}"
+        elif problem == "empty token":
+            (tmp_path / "token.txt").write_text("\n")
+            args += ["--token-file", str(tmp_path / "token.txt")]
+            expected = "token.txt is empty: write the bearer token in it"
+        else:
+            args += ["--log-level", "loud"]
+            expected = "--log-level 'loud' is not one of warning, info, debug"
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and expected in result.output.replace("\n", "")

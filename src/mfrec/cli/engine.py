@@ -11,7 +11,7 @@ import typer
 from mfrec.cli.common import print_json, stderr, stdout
 from mfrec.exceptions import ParameterError
 
-Engine = Annotated[str, typer.Option(help="local (this process) | spark (pyspark and Java needed: mfrec[spark]).")]
+Engine = Annotated[str, typer.Option(help="local (this process) | spark (pyspark and Java needed: mfrec\\[spark]).")]
 Master = Annotated[
     str | None,
     typer.Option(

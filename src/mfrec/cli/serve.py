@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mfrec.cli.common import handle_errors, stderr
+from mfrec.exceptions import ParameterError
 
 INSTALL_HINT = "mfrec serve needs FastAPI and uvicorn: pip install 'mfrec[serve]'"
+LOG_LEVELS = ("warning", "info", "debug")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, as one clear error, a host:port this machine cannot listen on (uvicorn would exit 3 with a log line)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT does not count
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ParameterError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port or stop what uses it"
+            ) from None
 
 
 @handle_errors
@@ -24,6 +40,9 @@ def serve(
         Path | None, typer.Option(help="File holding the bearer token that write and admin endpoints then require.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes, each loads the model (README).")] = 1,
+    log_level: Annotated[
+        str, typer.Option(help="warning (errors only), info (start-up and the address), debug (also every request).")
+    ] = "info",
 ) -> None:
     """Serve recommendations over HTTP, log ratings durably and fold them in live.
 
@@ -37,14 +56,17 @@ def serve(
     from mfrec.service import create_app
     from mfrec.service.app import ENV_DB, ENV_MODEL_DIR, ENV_TOKEN_FILE, one_blas_thread
 
+    if log_level not in LOG_LEVELS:
+        raise ParameterError(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     token = None
     if token_file is not None:
         token = token_file.read_text().strip()
         if not token:
-            stderr.print(f"{token_file} is empty: write the bearer token in it")
-            raise typer.Exit(2)
+            raise ParameterError(f"{token_file} is empty: write the bearer token in it")
+    check_port_free(host, port)
     one_blas_thread()
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    options = {"host": host, "port": port, "log_level": log_level, "access_log": log_level == "debug"}
+    stderr.print(f"loading {model_dir} for http://{host}:{port} ({workers} worker{'s' * (workers > 1)})", markup=False)
     if workers == 1:
         uvicorn.run(create_app(model_dir, db, token=token), **options)
         return
