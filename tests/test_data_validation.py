@@ -121,3 +121,20 @@ def test_implicit_data_without_ratings():
 def test_dense_refuses_large_matrices(planted):
     with pytest.raises(ParameterError, match="cells"):
         planted.to_dense(max_cells=1000)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_file_s_bad_value_is_named_by_its_line_in_the_file(tmp_path, header):
+    from mfrec.data import read_csv
+
+    rows = [f"{u},{u % 7},4" for u in range(60)]
+    rows[49] = "49,3,five"  # the 50th data row
+    path = tmp_path / "ratings.csv"
+    path.write_text(("user,item,rating\n" if header else "") + "\n".join(rows) + "\n")
+    line = 51 if header else 50
+    with pytest.raises(DataError, match=rf"non-numeric values \(first at line {line}: 'five'\)"):
+        read_csv(path)
+    rows[49] = "0,0,4"  # repeats the first row: lines 2 and 51 (1 and 50 without a header)
+    path.write_text(("user,item,rating\n" if header else "") + "\n".join(rows) + "\n")
+    with pytest.warns(DuplicateRatingsWarning, match=rf"\(0, 0\) at lines {line - 49} and {line}\)"):
+        read_csv(path)

@@ -152,7 +152,14 @@ def _first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
+def _at(first_line: int | None, *rows: int) -> str:
+    """Where rows are, for messages: "row 49" (a 0-based position), or "line 51" when row 0 is line ``first_line``."""
+    if first_line is None:
+        return f"row{'s' * (len(rows) > 1)} " + " and ".join(str(r) for r in rows)
+    return f"line{'s' * (len(rows) > 1)} " + " and ".join(str(r + first_line) for r in rows)
+
+
+def _encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple[np.ndarray, IdMap]:
     array = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
     if array.ndim != 1:
         raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
@@ -160,7 +167,9 @@ def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
         bad = ~np.isfinite(array)
         if bad.any():
             row = _first_row(bad)
-            raise DataError(f"column {column!r} has {int(bad.sum())} missing ids (first at row {row}: {array[row]})")
+            raise DataError(
+                f"column {column!r} has {int(bad.sum())} missing ids (first at {_at(first_line, row)}: {array[row]})"
+            )
         if np.all(array == np.round(array)):
             array = array.astype(np.int64)
     elif array.dtype.kind == "b":
@@ -178,7 +187,7 @@ def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
     codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         row = _first_row(codes < 0)
-        raise DataError(f"column {column!r} has {int((codes < 0).sum())} missing ids (first at row {row})")
+        raise DataError(f"column {column!r} has {int((codes < 0).sum())} missing ids (first at {_at(first_line, row)})")
     uniques = np.asarray(uniques)
     if uniques.dtype.kind == "O" and all(isinstance(u, (int, np.integer)) for u in uniques[:1000]):
         try:
@@ -188,7 +197,7 @@ def _encode_ids(values: Any, column: str) -> tuple[np.ndarray, IdMap]:
     return codes.astype(np.int32, copy=False), IdMap(uniques)
 
 
-def _as_ratings(values: Any, column: str) -> np.ndarray:
+def _as_ratings(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
     array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if array.ndim != 1:
         raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
@@ -199,7 +208,8 @@ def _as_ratings(values: Any, column: str) -> np.ndarray:
         if bad.any():
             row = _first_row(bad)
             raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-numeric values (first at row {row}: {plain(array[row])!r})"
+                f"column {column!r} has {int(bad.sum())} non-numeric values "
+                f"(first at {_at(first_line, row)}: {plain(array[row])!r})"
             )
         array = numeric
     if array.dtype.kind == "f":
@@ -207,12 +217,13 @@ def _as_ratings(values: Any, column: str) -> np.ndarray:
         if bad.any():
             row = _first_row(bad)
             raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-finite values (first at row {row}: {array[row]})"
+                f"column {column!r} has {int(bad.sum())} non-finite values "
+                f"(first at {_at(first_line, row)}: {array[row]})"
             )
     return array.astype(np.float32, copy=False)
 
 
-def _as_timestamps(values: Any, column: str) -> np.ndarray:
+def _as_timestamps(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if series.dtype.kind == "M":
         return (series.astype("datetime64[s]").astype(np.int64)).to_numpy()
@@ -225,7 +236,8 @@ def _as_timestamps(values: Any, column: str) -> np.ndarray:
     if parsed.isna().any():
         row = _first_row(parsed.isna().to_numpy())
         raise DataError(
-            f"column {column!r} has a value that is neither a number nor a date at row {row}: {series.iloc[row]!r}"
+            f"column {column!r} has a value that is neither a number nor a date at {_at(first_line, row)}: "
+            f"{series.iloc[row]!r}"
         )
     return (parsed.astype("datetime64[s, UTC]").astype(np.int64)).to_numpy()
 
@@ -252,6 +264,7 @@ def from_arrays(
     item_info: pd.DataFrame | None = None,
     user_info: pd.DataFrame | None = None,
     name: str = "",
+    first_line: int | None = None,
 ) -> Interactions:
     """Validate aligned arrays and build :class:`Interactions`.
 
@@ -269,6 +282,8 @@ def from_arrays(
         What to do with repeated (user, item) pairs: keep the last row, average
         them, or raise. The number merged is kept in ``n_duplicates`` and warned about.
     columns : names used in error messages for users, items, ratings, timestamps.
+    first_line : the file line of the first row, when the arrays are a file's rows: messages then
+        name lines (``read_csv`` passes 2 below a header, else 1) instead of 0-based row positions.
 
     Examples
     --------
@@ -286,11 +301,11 @@ def from_arrays(
         if values is not None and len(values) != n:
             raise DataError(f"column {col!r} has {len(values)} values but column {user_col!r} has {n}")
 
-    rating_values = np.ones(n, dtype=np.float32) if ratings is None else _as_ratings(ratings, rating_col)
-    scale = rating_scale_of(rating_values, rating_scale, rating_col)
-    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col)
-    user_idx, user_map = _encode_ids(users, user_col)
-    item_idx, item_map = _encode_ids(items, item_col)
+    rating_values = np.ones(n, dtype=np.float32) if ratings is None else _as_ratings(ratings, rating_col, first_line)
+    scale = rating_scale_of(rating_values, rating_scale, rating_col, first_line)
+    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col, first_line)
+    user_idx, user_map = _encode_ids(users, user_col, first_line)
+    item_idx, item_map = _encode_ids(items, item_col, first_line)
     arrays = {"user": user_idx, "item": item_idx, "rating": rating_values, "timestamp": time_values}
     del user_idx, item_idx, rating_values, time_values
     return assemble(
@@ -303,10 +318,13 @@ def from_arrays(
         item_info=item_info,
         user_info=user_info,
         name=name,
+        first_line=first_line,
     )
 
 
-def rating_scale_of(rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating") -> tuple[float, float]:
+def rating_scale_of(
+    rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating", first_line: int | None = None
+) -> tuple[float, float]:
     """The declared scale checked against float32 ``rating_values``, or the scale inferred from them."""
     if rating_scale is None:
         scale = (float(rating_values.min()), float(rating_values.max()))
@@ -319,7 +337,7 @@ def rating_scale_of(rating_values: np.ndarray, rating_scale: Any, rating_col: st
         row = _first_row(outside)
         raise DataError(
             f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
-            f"[{scale[0]:g}, {scale[1]:g}] (first at row {row}: {rating_values[row]:g})"
+            f"[{scale[0]:g}, {scale[1]:g}] (first at {_at(first_line, row)}: {rating_values[row]:g})"
         )
     return scale
 
@@ -334,6 +352,7 @@ def assemble(
     columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
     group_by_user: bool = False,
     keep_csr: bool = True,
+    first_line: int | None = None,
     **info: Any,
 ) -> Interactions:
     """Interactions from encoded, validated arrays: merge duplicate pairs, build the user CSR.
@@ -361,12 +380,12 @@ def assemble(
         pair = (plain(user_map.to_ids([user_idx[first_a]])[0]), plain(item_map.to_ids([item_idx[first_a]])[0]))
         if duplicates == "error":
             raise DataError(
-                f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at rows "
-                f"{first_a} and {first_b}; pass duplicates='last' or 'mean' to merge them"
+                f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at "
+                f"{_at(first_line, first_a, first_b)}; pass duplicates='last' or 'mean' to merge them"
             )
         warnings.warn(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
-            f"(first: {pair!r} at rows {first_a} and {first_b})",
+            f"(first: {pair!r} at {_at(first_line, first_a, first_b)})",
             DuplicateRatingsWarning,
             stacklevel=3,
         )

@@ -161,6 +161,8 @@ def _read_delimited(
     if frame.empty:
         raise DataError(f"no interactions: {path} has no rows after its first line")
     kwargs.setdefault("name", path.stem)
+    # Messages then name the file's lines (pandas skips blank lines, which would shift later ones).
+    kwargs.setdefault("first_line", 2 if header else 1)
     return from_frame(
         frame,
         user_col=user_col,
