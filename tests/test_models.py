@@ -330,3 +330,18 @@ def test_predict_frame_takes_predicts_unknown_policy(tutorial):
         model.predict_frame(["Alice", "ghost"], ["Titanic", "Titanic"], unknown="error")
     with pytest.raises(ParameterError, match="unknown"):
         model.predict_frame(["Alice"], ["Titanic"], unknown="maybe")
+
+
+def test_a_rating_model_on_data_without_ratings_says_to_use_an_implicit_one():
+    from mfrec.data import from_arrays
+    from mfrec.models import ImplicitALS
+
+    rng = np.random.default_rng(0)
+    pairs = np.unique(rng.integers(0, 600, 300))  # distinct (user, item) cells of a 30 x 20 grid
+    plays = from_arrays(pairs // 20, pairs % 20)  # no ratings: every row counts 1
+    with pytest.warns(UserWarning, match=r"every rating in the training data is 1 .*use an implicit-feedback model"):
+        MatrixFactorization(n_factors=4, n_epochs=2).fit(plays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ImplicitALS(n_factors=4, n_epochs=2).fit(plays)
+        Popularity().fit(plays)

@@ -16,6 +16,7 @@ updates and the latent space are mixins (models/topn, updates, latent; docs/ARCH
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -92,6 +93,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         train = load(data, **read_options)
         valid = None if validation is None else load(validation, **read_options)
         given = train
+        self._warn_if_nothing_to_learn(train)
         train, valid = self._prepare_validation(train, valid)
         self._remember(train, seen=given)
         started = time.perf_counter()
@@ -99,6 +101,19 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         self._fit(train, valid, callback)
         self.fit_seconds_ = time.perf_counter() - started
         return self
+
+    def _warn_if_nothing_to_learn(self, train: Interactions) -> None:
+        """Warn when a rating model gets one rating value throughout (implicit data read without a rating column)."""
+        if self.score_kind != "rating" or len(train) == 0:
+            return
+        low, high = float(train.ratings.min()), float(train.ratings.max())
+        if low == high:
+            warnings.warn(
+                f"every rating in the training data is {low:g} (implicit data, or no rating column?): "
+                f"{type(self).__name__} predicts ratings and has nothing to learn from; for clicks, plays or "
+                "purchases use an implicit-feedback model (implicit-als or bpr)",
+                stacklevel=3,
+            )
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         raise NotImplementedError
