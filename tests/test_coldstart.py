@@ -1,6 +1,7 @@
 """Cold start: fold-in, the popularity fallback, attributes, partial_fit, explanations, the cold-start curve."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -352,3 +353,26 @@ def test_cold_start_ndcg_counts_unknown_liked_items_as_misses():
     curve = cold_start_curve(data, Biases, n_users=1, revealed=(0,), methods=("popularity",), k=10)
     # "a" is ranked first; "solo" cannot be ranked: DCG 1 over the ideal of two hits.
     assert curve[0]["ndcg@10"] == pytest.approx(1 / (1 + 1 / np.log2(3)))
+
+
+def test_cold_start_curve_says_once_that_some_revealed_items_are_unknown():
+    from mfrec.data import from_arrays
+    from mfrec.evaluation.coldstart import cold_start_curve
+    from mfrec.models import Biases
+    from mfrec.models.coldstart import UnknownItemsWarning
+
+    rng = np.random.default_rng(0)
+    users, items, ratings, times = [], [], [], []
+    for user in range(60):  # 12 shared items, then one only this user rated, revealed first (by time)
+        own = [1000 + user] + list(rng.choice(30, 12, replace=False))
+        users += [user] * 13
+        items += own
+        ratings += list(rng.integers(1, 6, 13).astype(float))
+        times += list(range(13))
+    data = from_arrays(users, items, ratings, times)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cold_start_curve(data, Biases, n_users=10, revealed=(0, 1, 3), order="time", methods=["fold-in"])
+    unknown = [w for w in caught if issubclass(w.category, UnknownItemsWarning)]
+    assert len(unknown) == 1  # was one per held-out user and point of the curve (20 here)
+    assert "10 item(s) the held-out users reveal are rated by no training user" in str(unknown[0].message)

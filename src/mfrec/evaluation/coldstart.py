@@ -22,6 +22,7 @@ measured against the same relevant set.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from mfrec.evaluation.metrics import ndcg_at_k
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Popularity
+from mfrec.models.coldstart import UnknownItemsWarning
 from mfrec.ranking import rank_scores, rank_scores_folded, top_of_scores
 
 REVEALED = (0, 1, 3, 5, 10, 20)
@@ -153,32 +155,46 @@ def cold_start_curve(
     def revealed_ratings(j: int, n: int) -> pd.DataFrame:
         return pd.DataFrame({"item": user_items[j][:n], "rating": user_ratings[j][:n]})
 
+    # Items rated only by held-out users are unknown to the base model and fold-in ignores them: said once
+    # here rather than in a warning per folded-in user.
+    shown = [items[: max(revealed, default=0)] for items in user_items]
+    unknown = (
+        int((base.item_map_.lookup(np.unique(np.concatenate(shown)), missing="negative") < 0).sum()) if shown else 0
+    )
+    if unknown and ("fold-in" in wanted or "side-info" in wanted):
+        warnings.warn(
+            f"{unknown} item(s) the held-out users reveal are rated by no training user: fold-in ignores them",
+            UnknownItemsWarning,
+            stacklevel=2,
+        )
     curve: list[dict[str, Any]] = []
-    for n in revealed:
-        if "fold-in" in wanted:
-            curve.append(measure("fold-in", n, lambda j, n=n: (base, base.fold_in(revealed_ratings(j, n)))))
-        if "side-info" in wanted:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownItemsWarning)
+        for n in revealed:
+            if "fold-in" in wanted:
+                curve.append(measure("fold-in", n, lambda j, n=n: (base, base.fold_in(revealed_ratings(j, n)))))
+            if "side-info" in wanted:
 
-            def side(j: int, n: int = n) -> tuple[Recommender, Any]:
-                row = attributes.loc[[user_ids[j]]] if user_ids[j] in attributes.index else None
-                return base, base.fold_in(revealed_ratings(j, n), attributes=row)
+                def side(j: int, n: int = n) -> tuple[Recommender, Any]:
+                    row = attributes.loc[[user_ids[j]]] if user_ids[j] in attributes.index else None
+                    return base, base.fold_in(revealed_ratings(j, n), attributes=row)
 
-            curve.append(measure("side-info", n, side))
-        if "popularity" in wanted:
-            curve.append(measure("popularity", n, lambda j, n=n: (popularity, popularity.fold_in([]))))
-        if "retrain" in wanted:
-            if n == 0:
-                refit = base
-            else:
-                shown_cells = np.concatenate([per_user[j][:n] for j in range(len(held))])
-                keep = ~is_held[data.user_idx]
-                keep[shown_cells] = True
-                refit = factory().fit(data.subset(keep, name=f"{data.name}:retrain-{n}"))
-                step(f"retrained with {n} revealed")
+                curve.append(measure("side-info", n, side))
+            if "popularity" in wanted:
+                curve.append(measure("popularity", n, lambda j, n=n: (popularity, popularity.fold_in([]))))
+            if "retrain" in wanted:
+                if n == 0:
+                    refit = base
+                else:
+                    shown_cells = np.concatenate([per_user[j][:n] for j in range(len(held))])
+                    keep = ~is_held[data.user_idx]
+                    keep[shown_cells] = True
+                    refit = factory().fit(data.subset(keep, name=f"{data.name}:retrain-{n}"))
+                    step(f"retrained with {n} revealed")
 
-            def retrained(j: int, refit: Recommender = refit) -> tuple[Recommender, Any]:
-                row = int(refit.user_map_.lookup([user_ids[j]], missing="negative")[0])
-                return refit, (row if row >= 0 else refit.fold_in([]))
+                def retrained(j: int, refit: Recommender = refit) -> tuple[Recommender, Any]:
+                    row = int(refit.user_map_.lookup([user_ids[j]], missing="negative")[0])
+                    return refit, (row if row >= 0 else refit.fold_in([]))
 
-            curve.append(measure("retrain", n, retrained))
+                curve.append(measure("retrain", n, retrained))
     return curve
