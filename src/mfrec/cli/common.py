@@ -24,8 +24,8 @@ from mfrec.models import MODELS, make_model
 from mfrec.models.base import Recommender
 from mfrec.models.params import parse_assignments
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)  # plain lines stay whole when piped (tables still fit)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- shared options
 
