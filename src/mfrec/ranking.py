@@ -40,14 +40,19 @@ from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import top_k
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sparse import group_rows
-from mfrec.rankers import rank_folded, rank_user_rows
+from mfrec.kernels.topk_tiles import drain_heaps, merge_pick_tile, merge_tile
+from mfrec.rankers import EPSILON, rank_folded, rank_user_rows, uses_ranker
 
 if TYPE_CHECKING:
     from mfrec.data.interactions import Interactions
     from mfrec.models.base import Recommender
 
-# Score blocks of users x all items are built this many cells at a time (64 MB of float32).
+# Score blocks of users x all items are built this many cells at a time (64 MB of float32), for models
+# with their own scorer; factor models are scored in tiles of TILE_USERS x TILE_ITEMS (see top_n_rows).
 SCORE_BLOCK_CELLS = 1 << 24
+TILE_USERS = 1024
+TILE_ITEMS = 4096
+PRUNE_MIN_USERS = 32
 
 
 def rank_scores(model: Recommender, user_rows: np.ndarray) -> np.ndarray:
@@ -94,10 +99,14 @@ def candidate_mask(
 def check_finite(model: Recommender, scores: np.ndarray) -> None:
     """Raise :class:`TrainingError` when a diverged model scores NaN or infinity (top-N would skip them)."""
     if not np.isfinite(scores).all():
-        raise TrainingError(
-            f"{type(model).__name__} produced non-finite scores ({int((~np.isfinite(scores)).sum())} NaN or "
-            "infinite values): the model diverged; refit it with a lower learning rate or more regularization"
-        )
+        _raise_nonfinite(model, int((~np.isfinite(scores)).sum()))
+
+
+def _raise_nonfinite(model: Recommender, count: int) -> None:
+    raise TrainingError(
+        f"{type(model).__name__} produced non-finite scores ({count} NaN or "
+        "infinite values): the model diverged; refit it with a lower learning rate or more regularization"
+    )
 
 
 def top_n_rows(
@@ -121,26 +130,178 @@ def top_n_rows(
     out_items = np.full((len(user_rows), k), -1, dtype=np.int32)
     out_scores = np.full((len(user_rows), k), np.nan, dtype=np.float32)
     out_count = np.zeros(len(user_rows), dtype=np.int32)
-    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items))
+    rows = np.ascontiguousarray(user_rows, dtype=np.int32)
+    allowed = np.ascontiguousarray(allowed, dtype=bool)
+    if k == 0 or rows.size == 0:
+        return out_items, out_scores, out_count
+    fill = _top_n_tiled if factor_scorer(model) else _top_n_scored
     with num_threads(n_threads):
-        for start in range(0, len(user_rows), batch):
-            rows = np.ascontiguousarray(user_rows[start : start + batch], dtype=np.int32)
-            scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
-            check_finite(model, scores)
-            sl = slice(start, start + len(rows))
-            top_k(
-                scores,
+        fill(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count)
+    return out_items, out_scores, out_count
+
+
+def factor_scorer(model: Recommender) -> bool:
+    """Whether ``model`` scores with the base ``mu + b_u + b_i + p_u . q_i`` on float32 factors (and, when it
+    ranks by pick x like, float32 pick factors): then :func:`top_n_rows` scores it tile by tile."""
+    from mfrec.models.base import Recommender
+
+    cls = type(model)
+    if any(name in vars(model) for name in ("score_items", "_score_items", "_factors")):
+        return False
+    if any(getattr(cls, name) is not getattr(Recommender, name) for name in ("score_items", "_score_items", "_factors")):
+        return False
+    arrays = list(model._factors())
+    if uses_ranker(model):
+        arrays += [model.pick_user_factors_, model.pick_item_factors_]
+    return all(a.dtype == np.float32 for a in arrays)
+
+
+def _top_n_tiled(
+    model: Recommender,
+    user_rows: np.ndarray,
+    k: int,
+    exclude_seen: bool,
+    allowed: np.ndarray,
+    out_items: np.ndarray,
+    out_scores: np.ndarray,
+    out_count: np.ndarray,
+) -> None:
+    """:func:`top_n_rows` for a factor scorer: blocks of TILE_USERS users against tiles of TILE_ITEMS items.
+
+    One GEMM per tile (and one for the pick model) writes a score tile that stays in cache while
+    :func:`merge_tile` finishes the scores and merges them into per-user heaps: all of Q is read
+    once per block, and no users x items matrix goes through memory more than once.
+    """
+    P, Q = model._factors()
+    ranker = uses_ranker(model)
+    n_items, n_factors = Q.shape
+    item_bias = np.ascontiguousarray(model.item_bias_)
+    low, high = model.rating_scale_
+    span = np.float32(high - low) if high > low else np.float32(0.0)
+    width = min(TILE_ITEMS, n_items)
+    no_picks = np.zeros((0, 0), np.float32)
+    # Pruning needs a bound on |q_i| (one pass over Q): worth it from a few dozen users on.
+    prune_call = ranker and len(user_rows) >= PRUNE_MIN_USERS
+    q_norm = _max_norm(Q) if prune_call else np.inf
+    for start in range(0, len(user_rows), TILE_USERS):
+        rows = user_rows[start : start + TILE_USERS]
+        b = len(rows)
+        P_block = P[rows]
+        X_block = model.pick_user_factors_[rows] if ranker else None
+        # mu + b_u exactly as numpy adds it in _score_items (float64 when the model keeps a float64 mean).
+        offset = np.asarray(model.global_mean_ + model.user_bias_[rows])
+        heap_v = np.empty((b, k), np.float32)
+        heap_i = np.empty((b, k), np.int32)
+        heap_n = np.zeros(b, np.int32)
+        nonfinite = np.zeros(b, np.int64)
+        prune = prune_call and ratings_bounded(P_block, q_norm, item_bias, offset)
+        dots_full = np.empty((b, 0 if prune else width), np.float32)
+        picks_full = np.empty((b, width), np.float32) if ranker else no_picks
+        for first in range(0, n_items, width):
+            last = min(first + width, n_items)
+            full = last - first == width
+            dots = dots_full if full else np.empty((b, last - first), np.float32)
+            picks = no_picks
+            if ranker:
+                picks = picks_full if full else np.empty((b, last - first), np.float32)
+                np.matmul(X_block, model.pick_item_factors_[first:last].T, out=picks)
+            if prune:
+                merge_pick_tile(
+                    picks,
+                    first,
+                    P_block,
+                    Q,
+                    item_bias,
+                    offset,
+                    np.float32(low),
+                    span,
+                    np.float32(EPSILON),
+                    rows,
+                    model.seen_indptr_,
+                    model.seen_indices_,
+                    exclude_seen,
+                    allowed,
+                    heap_v,
+                    heap_i,
+                    heap_n,
+                    nonfinite,
+                )
+                continue
+            if n_factors:
+                np.matmul(P_block, Q[first:last].T, out=dots)
+            else:
+                dots.fill(0.0)
+            merge_tile(
+                dots,
+                picks,
+                first,
+                item_bias,
+                offset,
+                ranker,
+                np.float32(low),
+                span,
+                np.float32(EPSILON),
                 rows,
                 model.seen_indptr_,
                 model.seen_indices_,
                 exclude_seen,
                 allowed,
-                k,
-                out_items[sl],
-                out_scores[sl],
-                out_count[sl],
+                heap_v,
+                heap_i,
+                heap_n,
+                nonfinite,
             )
-    return out_items, out_scores, out_count
+        bad = int(nonfinite.sum())
+        if bad:
+            _raise_nonfinite(model, bad)
+        sl = slice(start, start + b)
+        drain_heaps(heap_v, heap_i, heap_n, out_items[sl], out_scores[sl], out_count[sl])
+
+
+def _max_norm(A: np.ndarray) -> float:
+    """The largest row norm of ``A`` (0 for no rows or no columns; inf or NaN when an entry is)."""
+    return float(np.sqrt(np.einsum("ij,ij->i", A, A).max())) if A.size else 0.0
+
+
+def ratings_bounded(P_block: np.ndarray, q_norm: float, item_bias: np.ndarray, offset: np.ndarray) -> bool:
+    """Whether every predicted rating of these users is finite: finite factors and biases, and dot products
+    that cannot overflow float32 (|p . q| <= |p| |q| by Cauchy-Schwarz, with a wide margin for rounding)."""
+    limit = 1e30
+    p_norm = _max_norm(P_block)
+    biases = max(float(np.abs(item_bias).max(initial=0.0)), float(np.abs(offset).max(initial=0.0)))
+    return bool(np.isfinite(p_norm * q_norm) and p_norm * q_norm < limit and np.isfinite(biases) and biases < limit)
+
+
+def _top_n_scored(
+    model: Recommender,
+    user_rows: np.ndarray,
+    k: int,
+    exclude_seen: bool,
+    allowed: np.ndarray,
+    out_items: np.ndarray,
+    out_scores: np.ndarray,
+    out_count: np.ndarray,
+) -> None:
+    """:func:`top_n_rows` for any scorer: :func:`rank_scores` of a block of users x all items, then :func:`top_k`."""
+    n_items = len(model.item_map_)
+    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items))
+    for start in range(0, len(user_rows), batch):
+        rows = user_rows[start : start + batch]
+        scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
+        check_finite(model, scores)
+        sl = slice(start, start + len(rows))
+        top_k(
+            scores,
+            rows,
+            model.seen_indptr_,
+            model.seen_indices_,
+            exclude_seen,
+            allowed,
+            k,
+            out_items[sl],
+            out_scores[sl],
+            out_count[sl],
+        )
 
 
 def sampled_top_items(model: Recommender, k: int = 10, *, n_users: int = 2000, seed: int = 0) -> tuple[np.ndarray, int]:

@@ -1,0 +1,227 @@
+"""Top-k over item tiles: merge one (users x items) tile of factor scores into per-user heaps kept across tiles.
+
+The caller computes the dot products of a tile with BLAS (``P[block] @ Q[tile].T``, and the pick
+model's for pick x like) and hands them here; :func:`merge_tile` finishes each score the way
+``Recommender._score_items`` and :func:`mfrec.rankers.combine` do, counts non-finite scores,
+leaves out seen and disallowed items and pushes the rest into the user's heap. Tiles come in
+increasing item order, so ties go to the lower item index as in :func:`mfrec.kernels.predict.top_k`.
+
+The scores are bit for bit those of the full-matrix path when the GEMM rounds alike (it does for
+the default tile sizes; BLAS edge kernels on tiny tiles may differ in the last bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from mfrec.kernels.predict import _sift_down
+
+
+@njit(cache=True, nogil=True)
+def _push(heap_v, heap_i, size, v, i):
+    """Offer (v, i) to a min-heap of ``size`` entries (capacity len(heap_v)); return the new size."""
+    if size < heap_v.shape[0]:
+        pos = size
+        heap_v[pos] = v
+        heap_i[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if heap_v[pos] < heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
+                heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
+                heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
+                pos = parent
+            else:
+                break
+        return size + 1
+    # Items arrive in increasing index order: an equal score never displaces an earlier item.
+    if v > heap_v[0]:
+        heap_v[0] = v
+        heap_i[0] = i
+        _sift_down(heap_v, heap_i, size, 0)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def _finish_scores(row, picks, item_bias, first, offset, use_ranker, low, span, epsilon):
+    """Turn one user's dot products ``row`` into the scores lists are ordered by, in place.
+
+    Branch-free loops, so LLVM vectorizes them: this pass touches every (user, item) pair.
+    """
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    n = row.shape[0]
+    if not use_ranker:
+        for c in range(n):
+            row[c] = np.float32(np.float32(row[c] + item_bias[first + c]) + offset)
+    elif span > zero:
+        for c in range(n):
+            s = np.float32(np.float32(row[c] + item_bias[first + c]) + offset)
+            like = (s - low) / span
+            like = zero if like < zero else like
+            like = one if like > one else like
+            pick = picks[c]
+            pick = zero if pick < zero else pick
+            row[c] = (pick + epsilon) * like
+    else:
+        for c in range(n):
+            pick = picks[c]
+            pick = zero if pick < zero else pick
+            row[c] = (pick + epsilon) * one  # a one-value scale: every like is 1, whatever the rating
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def merge_tile(
+    dots,
+    picks,
+    first,
+    item_bias,
+    user_offset,
+    use_ranker,
+    low,
+    span,
+    epsilon,
+    rows,
+    seen_indptr,
+    seen_indices,
+    exclude_seen,
+    allowed,
+    heap_v,
+    heap_i,
+    heap_n,
+    nonfinite,
+):
+    """Finish the scores of items ``first .. first + t`` for ``b`` users and merge them into their heaps.
+
+    dots : float32[b, t], p_u . q_i (overwritten with the final scores). picks : float32[b, t], the pick
+    model's x_u . y_i (read only when ``use_ranker``). item_bias [n_items] and user_offset [b] (mu + b_u
+    as numpy computes it) in the model's dtypes: float32 adds, or float64 ones rounded once as numpy does.
+    ``span`` > 0: like = clip((rating - low) / span, 0, 1), else like = 1. rows int32[b]: the users' rows
+    in the seen-items CSR. heap_v float32[b, k], heap_i int32[b, k], heap_n int32[b]: the heaps, updated.
+    nonfinite int64[b]: NaN or infinite scores met, incremented.
+    """
+    n_cols = dots.shape[1]
+    k = heap_v.shape[1]
+    for j in prange(dots.shape[0]):
+        row = dots[j]
+        _finish_scores(row, picks[j] if use_ranker else row, item_bias, first, user_offset[j], use_ranker, low, span,
+                       epsilon)
+        bad = 0
+        for c in range(n_cols):
+            bad += (row[c] - row[c]) != 0  # NaN for NaN and +-inf: counted before seen items become -inf
+        nonfinite[j] += bad
+        if exclude_seen:
+            u = rows[j]
+            for p in range(seen_indptr[u], seen_indptr[u + 1]):
+                c = seen_indices[p] - first
+                if 0 <= c < n_cols:
+                    row[c] = -np.inf
+        size = heap_n[j]
+        hv = heap_v[j]
+        hi = heap_i[j]
+        for c in range(n_cols):
+            v = row[c]
+            # Most items lose to the heap's worst at once; NaN and -inf (seen) fail every comparison here.
+            if size == k and not v > hv[0]:
+                continue
+            if v == -np.inf or v != v or not allowed[first + c]:
+                continue
+            size = _push(hv, hi, size, v, np.int32(first + c))
+        heap_n[j] = size
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def drain_heaps(heap_v, heap_i, heap_n, out_items, out_scores, out_count):
+    """Write each heap best-first into out_items int32[b, k] / out_scores float32[b, k]; out_count = its size."""
+    for j in prange(heap_v.shape[0]):
+        size = heap_n[j]
+        out_count[j] = size
+        hv = heap_v[j]
+        hi = heap_i[j]
+        for slot in range(size - 1, -1, -1):
+            out_items[j, slot] = hi[0]
+            out_scores[j, slot] = hv[0]
+            hv[0] = hv[size - 1]
+            hi[0] = hi[size - 1]
+            size -= 1
+            _sift_down(hv, hi, size, 0)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def blas_dot(p, q):
+    """p . q as OpenBLAS's sgemm kernels form each element: one FMA chain in factor order (bit for bit)."""
+    acc = np.float32(0.0)
+    for f in range(p.shape[0]):
+        acc = acc + p[f] * q[f]
+    return acc
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def merge_pick_tile(
+    picks,
+    first,
+    P_block,
+    Q,
+    item_bias,
+    user_offset,
+    low,
+    span,
+    epsilon,
+    rows,
+    seen_indptr,
+    seen_indices,
+    exclude_seen,
+    allowed,
+    heap_v,
+    heap_i,
+    heap_n,
+    nonfinite,
+):
+    """:func:`merge_tile` for pick x like, computing the like part only for items that can still enter the heap.
+
+    score = (max(0, pick) + epsilon) x like with like in [0, 1], so score <= max(0, pick) + epsilon: once a
+    user's heap is full, an item whose pick part is not above the heap's worst cannot enter, and its
+    predicted rating (a 64-factor dot) is never formed. The caller guarantees the ratings are finite
+    (finite factors and biases too small to overflow); non-finite pick parts are counted here.
+    picks float32[b, t]: x_u . y_i (overwritten). P_block float32[b, f], Q float32[n_items, f].
+    """
+    n_cols = picks.shape[1]
+    k = heap_v.shape[1]
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for j in prange(picks.shape[0]):
+        row = picks[j]
+        bad = 0
+        for c in range(n_cols):
+            pick = row[c]
+            pick = zero if pick < zero else pick
+            pick = pick + epsilon
+            bad += (pick - pick) != 0
+            row[c] = pick
+        nonfinite[j] += bad
+        if exclude_seen:
+            u = rows[j]
+            for p in range(seen_indptr[u], seen_indptr[u + 1]):
+                c = seen_indices[p] - first
+                if 0 <= c < n_cols:
+                    row[c] = -np.inf
+        size = heap_n[j]
+        hv = heap_v[j]
+        hi = heap_i[j]
+        p_u = P_block[j]
+        offset = user_offset[j]
+        for c in range(n_cols):
+            v = row[c]
+            if size == k and not v > hv[0]:
+                continue
+            if v == -np.inf or v != v or not allowed[first + c]:
+                continue
+            i = first + c
+            like = one
+            if span > zero:
+                s = np.float32(np.float32(blas_dot(p_u, Q[i]) + item_bias[i]) + offset)
+                like = (s - low) / span
+                like = zero if like < zero else like
+                like = one if like > one else like
+            size = _push(hv, hi, size, v * like, np.int32(i))
+        heap_n[j] = size
