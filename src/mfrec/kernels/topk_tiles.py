@@ -104,8 +104,9 @@ def merge_tile(
     k = heap_v.shape[1]
     for j in prange(dots.shape[0]):
         row = dots[j]
-        _finish_scores(row, picks[j] if use_ranker else row, item_bias, first, user_offset[j], use_ranker, low, span,
-                       epsilon)
+        _finish_scores(
+            row, picks[j] if use_ranker else row, item_bias, first, user_offset[j], use_ranker, low, span, epsilon
+        )
         bad = 0
         for c in range(n_cols):
             bad += (row[c] - row[c]) != 0  # NaN for NaN and +-inf: counted before seen items become -inf
