@@ -138,9 +138,11 @@ def top_n_rows(
     allowed = np.ascontiguousarray(allowed, dtype=bool)
     if k == 0 or rows.size == 0:
         return out_items, out_scores, out_count
-    fill = _top_n_tiled if factor_scorer(model) else _top_n_scored
-    with num_threads(n_threads):
-        fill(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count)
+    with num_threads(n_threads) as threads:
+        if factor_scorer(model):
+            _top_n_tiled(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count, threads)
+        else:
+            _top_n_scored(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count)
     return out_items, out_scores, out_count
 
 
@@ -167,6 +169,7 @@ def _top_n_tiled(
     out_items: np.ndarray,
     out_scores: np.ndarray,
     out_count: np.ndarray,
+    n_threads: int = 1,
 ) -> None:
     """:func:`top_n_rows` for a factor scorer: blocks of TILE_USERS users against tiles of TILE_ITEMS items.
 
@@ -188,6 +191,10 @@ def _top_n_tiled(
     no_picks = np.zeros((0, 0), np.float32)
     prune_call = ranker and len(user_rows) >= PRUNE_MIN_USERS
     q_norm = _max_norm(Q) if prune_call else np.inf
+    # Allocated once: a fresh 32 MB tile per block costs page faults and zeroing every time.
+    n_block = min(TILE_USERS, len(user_rows))
+    dots_buffer = np.empty((n_block, width), np.float32)
+    picks_buffer = np.empty((n_block, width), np.float32) if ranker else no_picks
     for start in range(0, len(user_rows), TILE_USERS):
         rows = user_rows[start : start + TILE_USERS]
         b = len(rows)
@@ -199,9 +206,10 @@ def _top_n_tiled(
         heap_i = np.empty((b, k), np.int32)
         heap_n = np.zeros(b, np.int32)
         nonfinite = np.zeros(b, np.int64)
+        n_chunks = min(b, 4 * n_threads)  # a few per thread: even work when users' seen lists differ
         prune = prune_call and ratings_bounded(P_block, q_norm, item_bias, offset)
-        dots_full = np.empty((b, 0 if prune else width), np.float32)
-        picks_full = np.empty((b, width), np.float32) if ranker else no_picks
+        dots_full = dots_buffer[:b, : 0 if prune else width]
+        picks_full = picks_buffer[:b]
         for first in range(0, n_items, width):
             last = min(first + width, n_items)
             full = last - first == width
@@ -230,6 +238,7 @@ def _top_n_tiled(
                     heap_i,
                     heap_n,
                     nonfinite,
+                    n_chunks,
                 )
                 continue
             if n_factors:
@@ -255,6 +264,7 @@ def _top_n_tiled(
                 heap_i,
                 heap_n,
                 nonfinite,
+                n_chunks,
             )
         bad = int(nonfinite.sum())
         if bad:
