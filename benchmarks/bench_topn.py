@@ -172,7 +172,7 @@ def main() -> None:
     lines += [
         "",
         "old: `rank_scores` of a block of users x all items (64 MB), the finite check, then `top_k`; new: "
-        "`ranking._top_n_tiled` (tiles of TILE_USERS x TILE_ITEMS, one GEMM + one numba pass per tile; with pick "
+        "`mfrec.tiles.top_n_tiled` (tiles of TILE_USERS x TILE_ITEMS, one GEMM + one numba pass per tile; with pick "
         "x like the 64-factor rating only for items whose pick part can still enter the list). "
         "`recommend_all → Parquet`: the same users written by `mfrec.batch.recommend_all`, files compared byte "
         "for byte.",

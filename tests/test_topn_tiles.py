@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mfrec import ranking
+from mfrec import tiles as tiled
 from mfrec.data import from_arrays, synthetic
 from mfrec.exceptions import TrainingError
 from mfrec.models import MatrixFactorization, make_model
@@ -65,9 +66,9 @@ def fitted(name, data, rank_by=None):
 def tiles(request, monkeypatch):
     """Default tiles, and 2 users x 3 items with pruning from the first user: the tiling must not matter."""
     if request.param == "tiny":
-        monkeypatch.setattr(ranking, "TILE_USERS", 2)
-        monkeypatch.setattr(ranking, "TILE_ITEMS", 3)
-        monkeypatch.setattr(ranking, "PRUNE_MIN_USERS", 1)
+        monkeypatch.setattr(tiled, "TILE_USERS", 2)
+        monkeypatch.setattr(tiled, "TILE_ITEMS", 3)
+        monkeypatch.setattr(tiled, "PRUNE_MIN_USERS", 1)
     return request.param
 
 
@@ -90,7 +91,7 @@ def test_tiled_lists_equal_full_matrix_lists(data, tiles, name, rank_by, exclude
     rows = np.arange(len(model.user_map_), dtype=np.int32)[::-1].copy()  # any order of users
     got = ranking.top_n_rows(model, rows, K, exclude_seen=exclude_seen)
     assert_same(got, reference(model, rows, K, exclude_seen))
-    assert ranking.factor_scorer(model) == (name != "popularity")
+    assert tiled.factor_scorer(model) == (name != "popularity")
 
 
 @pytest.mark.parametrize(("name", "rank_by"), [("sgd", "pick-like"), ("sgd", "rating"), ("bpr", None)])
@@ -162,13 +163,13 @@ class Shifted(MatrixFactorization):
 def test_models_with_their_own_scorer_keep_it(data, tiles):
     model = Shifted(n_factors=4, n_epochs=2, rank_by="rating").fit(data)
     rows = np.arange(len(model.user_map_), dtype=np.int32)
-    assert not ranking.factor_scorer(model)
+    assert not tiled.factor_scorer(model)
     assert_same(ranking.top_n_rows(model, rows, K), reference(model, rows, K))
     # A scorer set on the instance (as benchmarks/bench_ranking.py does) is honoured too.
     plain = make_model("sgd", n_factors=4, n_epochs=2, rank_by="rating").fit(data)
     n_items = len(plain.item_map_)
     plain.score_items = lambda user_rows: -np.tile(np.arange(n_items, dtype=np.float32), (len(user_rows), 1))
-    assert not ranking.factor_scorer(plain)
+    assert not tiled.factor_scorer(plain)
     assert ranking.top_n_rows(plain, np.array([5], np.int32), 2, exclude_seen=False)[0].tolist() == [[0, 1]]
 
 
@@ -181,7 +182,9 @@ BROKEN = {
 }
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings(
+    "ignore:invalid value encountered:RuntimeWarning", "ignore:overflow encountered:RuntimeWarning"
+)
 @pytest.mark.parametrize(
     ("rank_by", "case"),
     [(r, c) for r in ("pick-like", "rating") for c in BROKEN if r == "pick-like" or "pick" not in c],
@@ -212,8 +215,8 @@ def test_a_diverged_model_raises_as_before(data, tiles, rank_by, case):
 def test_memory_is_bounded_by_the_tiles_not_users_x_items(monkeypatch):
     """400 users x 300 items: the full-matrix path held 2 x 480 KB score blocks; tiles of 16 x 32 stay tiny."""
     model = make_model("sgd", n_factors=4, n_epochs=1).fit(synthetic(400, 300, 6_000, seed=1))
-    monkeypatch.setattr(ranking, "TILE_USERS", 16)
-    monkeypatch.setattr(ranking, "TILE_ITEMS", 32)
+    monkeypatch.setattr(tiled, "TILE_USERS", 16)
+    monkeypatch.setattr(tiled, "TILE_ITEMS", 32)
     rows = np.arange(400, dtype=np.int32)
     ranking.top_n_rows(model, rows[:40], K)  # compile outside the measurement
     tracemalloc.start()
