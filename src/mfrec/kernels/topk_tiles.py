@@ -153,14 +153,14 @@ def merge_tile(
             size = heap_n[j]
             hv = heap_v[j]
             hi_ = heap_i[j]
+            # Most items lose to the heap's worst at once; NaN and -inf (seen) fail every comparison here.
+            bound = hv[0] if size == k else -np.inf
             for c in range(n_cols):
                 v = row[c]
-                # Most items lose to the heap's worst at once; NaN and -inf (seen) fail every comparison here.
-                if size == k and not v > hv[0]:
-                    continue
-                if v == -np.inf or v != v or not allow[c]:
+                if not v > bound or not allow[c]:
                     continue
                 size = _push(hv, hi_, size, v, np.int32(first + c))
+                bound = hv[0] if size == k else -np.inf
             heap_n[j] = size
 
 
@@ -198,6 +198,25 @@ def blas_dots(p, Q, items, count, out):
             out[t] = out[t] + pf * Q[items[t], f]
 
 
+@njit(cache=True, nogil=True)
+def _push_group(group, count, dots, p_u, Q, item_bias, offset, low, span, pick_parts, first, heap_v, heap_i, size):
+    """Push candidates group[:count] with score pick part x like, their ratings formed together; return the size."""
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    if span > zero:
+        blas_dots(p_u, Q, group, count, dots)
+    for g in range(count):
+        i = group[g]
+        like = one
+        if span > zero:
+            s = np.float32(np.float32(dots[g] + item_bias[i]) + offset)
+            like = (s - low) / span
+            like = zero if like < zero else like
+            like = one if like > one else like
+        size = _push(heap_v, heap_i, size, pick_parts[i - first] * like, np.int32(i))
+    return size
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def merge_pick_tile(
     picks,
@@ -232,7 +251,6 @@ def merge_pick_tile(
     k = heap_v.shape[1]
     b = picks.shape[0]
     zero = np.float32(0.0)
-    one = np.float32(1.0)
     allow = allowed[first : first + n_cols]
     for t in prange(n_chunks):
         row = np.empty(n_cols, np.float32)
@@ -253,25 +271,19 @@ def merge_pick_tile(
             hi = heap_i[j]
             p_u = P_block[j]
             offset = user_offset[j]
-            c = 0
-            while c < n_cols:
-                # Until the heap is full every allowed item is a candidate (-inf: seen; NaN fails too).
-                bound = hv[0] if size == k else -np.inf
-                count = 0
-                while c < n_cols and count < CANDIDATE_GROUP:
-                    if row[c] > bound and allow[c]:
-                        group[count] = first + c
-                        count += 1
-                    c += 1
-                if span > zero:
-                    blas_dots(p_u, Q, group, count, dots)
-                for g in range(count):
-                    i = group[g]
-                    like = one
-                    if span > zero:
-                        s = np.float32(np.float32(dots[g] + item_bias[i]) + offset)
-                        like = (s - low) / span
-                        like = zero if like < zero else like
-                        like = one if like > one else like
-                    size = _push(hv, hi, size, row[i - first] * like, np.int32(i))
+            # Until the heap is full every allowed item is a candidate (-inf: seen; NaN fails too).
+            bound = hv[0] if size == k else -np.inf
+            count = 0
+            for c in range(n_cols):
+                if not row[c] > bound or not allow[c]:
+                    continue
+                group[count] = first + c
+                count += 1
+                if count == CANDIDATE_GROUP:
+                    size = _push_group(
+                        group, count, dots, p_u, Q, item_bias, offset, low, span, row, first, hv, hi, size
+                    )
+                    count = 0
+                    bound = hv[0] if size == k else -np.inf
+            size = _push_group(group, count, dots, p_u, Q, item_bias, offset, low, span, row, first, hv, hi, size)
             heap_n[j] = size
