@@ -12,7 +12,9 @@ the finite-score check and the top-N selection are composed around it here, once
 * :func:`top_n` speaks original ids and returns a DataFrame (what
   :meth:`Recommender.recommend` returns for known users);
 * :func:`top_n_rows` speaks internal rows and returns arrays, for bulk callers
-  (evaluation over thousands of users, Spark partitions);
+  (evaluation over thousands of users, Spark partitions, ``recommend --all``); factor
+  models are scored there tile by tile (:mod:`mfrec.tiles`), other scorers a block of
+  users x all items at a time, with the same lists;
 * :func:`top_of_scores` ranks one score vector the caller built (a folded-in user,
   a cold-start protocol);
 * :func:`ndcg` is the per-epoch ranking metric ``fit(track_ndcg=K)`` records.
