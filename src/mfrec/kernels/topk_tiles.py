@@ -6,8 +6,14 @@ model's for pick x like) and hands them here; :func:`merge_tile` finishes each s
 leaves out seen and disallowed items and pushes the rest into the user's heap. Tiles come in
 increasing item order, so ties go to the lower item index as in :func:`mfrec.kernels.predict.top_k`.
 
-The scores are bit for bit those of the full-matrix path when the GEMM rounds alike (it does for
-the default tile sizes; BLAS edge kernels on tiny tiles may differ in the last bit).
+:func:`merge_pick_tile` does the same for pick x like from the pick products alone, forming a
+predicted rating only for the items that can still enter the list.
+
+The scores are bit for bit those of the full-matrix path when the GEMM rounds alike: OpenBLAS's
+sgemm kernels form each element as one FMA chain in factor order whatever the tile (edge kernels on
+tiny tiles may differ in the last bit), and :func:`blas_dots` forms the pruned candidates' ratings
+the same way. Another BLAS may round differently in the last bit; the lists then differ only
+where two scores tie to within that bit.
 """
 
 from __future__ import annotations
