@@ -12,7 +12,9 @@ the finite-score check and the top-N selection are composed around it here, once
 * :func:`top_n` speaks original ids and returns a DataFrame (what
   :meth:`Recommender.recommend` returns for known users);
 * :func:`top_n_rows` speaks internal rows and returns arrays, for bulk callers
-  (evaluation over thousands of users, Spark partitions);
+  (evaluation over thousands of users, Spark partitions, ``recommend --all``); factor
+  models are scored there tile by tile (:mod:`mfrec.tiles`), other scorers a block of
+  users x all items at a time, with the same lists;
 * :func:`top_of_scores` ranks one score vector the caller built (a folded-in user,
   a cold-start protocol);
 * :func:`ndcg` is the per-epoch ranking metric ``fit(track_ndcg=K)`` records.
@@ -36,17 +38,18 @@ import pandas as pd
 
 from mfrec._threads import num_threads
 from mfrec._validation import check_int
-from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import top_k
 from mfrec.kernels.ranking import ranking_metrics
 from mfrec.kernels.sparse import group_rows
 from mfrec.rankers import rank_folded, rank_user_rows
+from mfrec.tiles import factor_scorer, nonfinite_error, top_n_tiled
 
 if TYPE_CHECKING:
     from mfrec.data.interactions import Interactions
     from mfrec.models.base import Recommender
 
-# Score blocks of users x all items are built this many cells at a time (64 MB of float32).
+# Score blocks of users x all items are built this many cells at a time (64 MB of float32), for models
+# with their own scorer (the Popularity baseline).
 SCORE_BLOCK_CELLS = 1 << 24
 
 
@@ -94,10 +97,11 @@ def candidate_mask(
 def check_finite(model: Recommender, scores: np.ndarray) -> None:
     """Raise :class:`TrainingError` when a diverged model scores NaN or infinity (top-N would skip them)."""
     if not np.isfinite(scores).all():
-        raise TrainingError(
-            f"{type(model).__name__} produced non-finite scores ({int((~np.isfinite(scores)).sum())} NaN or "
-            "infinite values): the model diverged; refit it with a lower learning rate or more regularization"
-        )
+        _raise_nonfinite(model, int((~np.isfinite(scores)).sum()))
+
+
+def _raise_nonfinite(model: Recommender, count: int) -> None:
+    raise nonfinite_error(model, count)
 
 
 def top_n_rows(
@@ -121,26 +125,48 @@ def top_n_rows(
     out_items = np.full((len(user_rows), k), -1, dtype=np.int32)
     out_scores = np.full((len(user_rows), k), np.nan, dtype=np.float32)
     out_count = np.zeros(len(user_rows), dtype=np.int32)
-    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items))
-    with num_threads(n_threads):
-        for start in range(0, len(user_rows), batch):
-            rows = np.ascontiguousarray(user_rows[start : start + batch], dtype=np.int32)
-            scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
-            check_finite(model, scores)
-            sl = slice(start, start + len(rows))
-            top_k(
-                scores,
-                rows,
-                model.seen_indptr_,
-                model.seen_indices_,
-                exclude_seen,
-                allowed,
-                k,
-                out_items[sl],
-                out_scores[sl],
-                out_count[sl],
-            )
+    rows = np.ascontiguousarray(user_rows, dtype=np.int32)
+    allowed = np.ascontiguousarray(allowed, dtype=bool)
+    if k == 0 or rows.size == 0:
+        return out_items, out_scores, out_count
+    with num_threads(n_threads) as threads:
+        if factor_scorer(model):
+            top_n_tiled(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count, threads)
+        else:
+            _top_n_scored(model, rows, k, exclude_seen, allowed, out_items, out_scores, out_count)
     return out_items, out_scores, out_count
+
+
+def _top_n_scored(
+    model: Recommender,
+    user_rows: np.ndarray,
+    k: int,
+    exclude_seen: bool,
+    allowed: np.ndarray,
+    out_items: np.ndarray,
+    out_scores: np.ndarray,
+    out_count: np.ndarray,
+) -> None:
+    """:func:`top_n_rows` for any scorer: :func:`rank_scores` of a block of users x all items, then :func:`top_k`."""
+    n_items = len(model.item_map_)
+    batch = max(1, SCORE_BLOCK_CELLS // max(1, n_items))
+    for start in range(0, len(user_rows), batch):
+        rows = user_rows[start : start + batch]
+        scores = np.ascontiguousarray(rank_scores(model, rows), dtype=np.float32)
+        check_finite(model, scores)
+        sl = slice(start, start + len(rows))
+        top_k(
+            scores,
+            rows,
+            model.seen_indptr_,
+            model.seen_indices_,
+            exclude_seen,
+            allowed,
+            k,
+            out_items[sl],
+            out_scores[sl],
+            out_count[sl],
+        )
 
 
 def sampled_top_items(model: Recommender, k: int = 10, *, n_users: int = 2000, seed: int = 0) -> tuple[np.ndarray, int]:
