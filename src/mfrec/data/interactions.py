@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mfrec.data.columns import encode_ids, first_row, ratings_column, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
@@ -148,100 +149,6 @@ class Interactions:
 # --------------------------------------------------------------------------- validation
 
 
-def _first_row(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask)[0])
-
-
-def _at(first_line: int | None, *rows: int) -> str:
-    """Where rows are, for messages: "row 49" (a 0-based position), or "line 51" when row 0 is line ``first_line``."""
-    if first_line is None:
-        return f"row{'s' * (len(rows) > 1)} " + " and ".join(str(r) for r in rows)
-    return f"line{'s' * (len(rows) > 1)} " + " and ".join(str(r + first_line) for r in rows)
-
-
-def _encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple[np.ndarray, IdMap]:
-    array = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
-    if array.ndim != 1:
-        raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row = _first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} missing ids (first at {_at(first_line, row)}: {array[row]})"
-            )
-        if np.all(array == np.round(array)):
-            array = array.astype(np.int64)
-    elif array.dtype.kind == "b":
-        raise DataError(f"column {column!r} holds booleans; ids must be integers or strings")
-    if array.dtype.kind in "iu" and array.size:
-        low, high = int(array.min()), int(array.max())
-        if high - low <= 4 * array.size + 1024:
-            # Dense integer ids (the usual case): a lookup table is O(n) and needs no int64 codes.
-            present = np.zeros(high - low + 1, dtype=bool)
-            present[array - low] = True
-            uniques = np.flatnonzero(present)
-            table = np.full(present.size, -1, dtype=np.int32)
-            table[uniques] = np.arange(uniques.size, dtype=np.int32)
-            return table[array - low], IdMap(uniques.astype(np.int64) + low)
-    codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
-    if (codes < 0).any():
-        row = _first_row(codes < 0)
-        raise DataError(f"column {column!r} has {int((codes < 0).sum())} missing ids (first at {_at(first_line, row)})")
-    uniques = np.asarray(uniques)
-    if uniques.dtype.kind == "O" and all(isinstance(u, (int, np.integer)) for u in uniques[:1000]):
-        try:
-            uniques = uniques.astype(np.int64)
-        except (TypeError, ValueError):
-            pass
-    return codes.astype(np.int32, copy=False), IdMap(uniques)
-
-
-def _as_ratings(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
-    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-    if array.ndim != 1:
-        raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
-    if array.dtype.kind not in "iuf":
-        as_objects = pd.Series(array, dtype=object)
-        numeric = pd.to_numeric(as_objects, errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.isnan(numeric) & as_objects.notna().to_numpy()
-        if bad.any():
-            row = _first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-numeric values "
-                f"(first at {_at(first_line, row)}: {plain(array[row])!r})"
-            )
-        array = numeric
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row = _first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-finite values "
-                f"(first at {_at(first_line, row)}: {array[row]})"
-            )
-    return array.astype(np.float32, copy=False)
-
-
-def _as_timestamps(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
-    if series.dtype.kind == "M":
-        return (series.astype("datetime64[s]").astype(np.int64)).to_numpy()
-    if series.dtype.kind in "iu":
-        return series.to_numpy(dtype=np.int64)
-    numeric = pd.to_numeric(series, errors="coerce")
-    if numeric.notna().all():
-        return numeric.to_numpy(dtype=np.float64).astype(np.int64)
-    parsed = pd.to_datetime(series, errors="coerce", utc=True)
-    if parsed.isna().any():
-        row = _first_row(parsed.isna().to_numpy())
-        raise DataError(
-            f"column {column!r} has a value that is neither a number nor a date at {_at(first_line, row)}: "
-            f"{series.iloc[row]!r}"
-        )
-    return (parsed.astype("datetime64[s, UTC]").astype(np.int64)).to_numpy()
-
-
 def check_rating_scale(rating_scale: Any) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in rating_scale)
@@ -301,11 +208,11 @@ def from_arrays(
         if values is not None and len(values) != n:
             raise DataError(f"column {col!r} has {len(values)} values but column {user_col!r} has {n}")
 
-    rating_values = np.ones(n, dtype=np.float32) if ratings is None else _as_ratings(ratings, rating_col, first_line)
+    rating_values = np.ones(n, dtype=np.float32) if ratings is None else ratings_column(ratings, rating_col, first_line)
     scale = rating_scale_of(rating_values, rating_scale, rating_col, first_line)
-    time_values = None if timestamps is None else _as_timestamps(timestamps, time_col, first_line)
-    user_idx, user_map = _encode_ids(users, user_col, first_line)
-    item_idx, item_map = _encode_ids(items, item_col, first_line)
+    time_values = None if timestamps is None else timestamps_column(timestamps, time_col, first_line)
+    user_idx, user_map = encode_ids(users, user_col, first_line)
+    item_idx, item_map = encode_ids(items, item_col, first_line)
     arrays = {"user": user_idx, "item": item_idx, "rating": rating_values, "timestamp": time_values}
     del user_idx, item_idx, rating_values, time_values
     return assemble(
@@ -334,10 +241,10 @@ def rating_scale_of(
     scale = check_rating_scale(rating_scale)
     outside = (rating_values < scale[0]) | (rating_values > scale[1])
     if outside.any():
-        row = _first_row(outside)
+        row = first_row(outside)
         raise DataError(
             f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
-            f"[{scale[0]:g}, {scale[1]:g}] (first at {_at(first_line, row)}: {rating_values[row]:g})"
+            f"[{scale[0]:g}, {scale[1]:g}] (first at {where(first_line, row)}: {rating_values[row]:g})"
         )
     return scale
 
@@ -381,11 +288,11 @@ def assemble(
         if duplicates == "error":
             raise DataError(
                 f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at "
-                f"{_at(first_line, first_a, first_b)}; pass duplicates='last' or 'mean' to merge them"
+                f"{where(first_line, first_a, first_b)}; pass duplicates='last' or 'mean' to merge them"
             )
         warnings.warn(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
-            f"(first: {pair!r} at {_at(first_line, first_a, first_b)})",
+            f"(first: {pair!r} at {where(first_line, first_a, first_b)})",
             DuplicateRatingsWarning,
             stacklevel=3,
         )
