@@ -35,6 +35,7 @@ def main() -> None:
     from mfrec.kernels.rows import aligned_rows
     from mfrec.kernels.sgd import sgd_epoch
     from mfrec.models.blocking import block_layout, grid_size
+    from mfrec.models.mf import SGD_INTERLEAVE
     from mfrec.models.iterative import init_factors
 
     data = read_chunked(args.path, order="user", with_timestamps=False)
@@ -47,7 +48,7 @@ def main() -> None:
     for b in blocks:
         started = time.perf_counter()
         rng = np.random.default_rng(0)
-        layout = block_layout(csr, n_items, b, rng)
+        layout = block_layout(csr, n_items, b, rng, interleave=SGD_INTERLEAVE)
         P = aligned_rows(init_factors(rng, 0.1, n_users, k))
         Q = aligned_rows(init_factors(rng, 0.1, n_items, k))
         state = (P, Q, np.zeros(n_users, np.float32), np.zeros(n_items, np.float32), np.zeros(b * b, np.float64))
