@@ -215,9 +215,9 @@ Where the growth is not linear, and why (the same causes at every run; the multi
   L2 to L3. Taking four users' ratings in turn (`kernels/sgd.py::interleave_user_runs`) overlaps their
   update chains: it cut the 20M epoch by ~9% but the 100M one by less (~0-6%, its time is more in memory),
   so the ratio grew from 5.2x to 5.6x while both sizes got faster. Cutting the item blocks to fit L2
-  (two or four item sub-ranges per block, measured in one process) re-reads P and was 4-25% slower; so was
-  a coarser or finer grid. The 100M epoch also varies most with other machines' memory traffic: rounds of
-  this run gave 1.07, 1.14 and 1.39 s.
+  (two or four item sub-ranges per block, measured in one process) re-reads P and was 4-25% slower, as was
+  a finer grid; a coarser one (B = 12-16) measured no better. The 100M epoch also varies most with other
+  machines' memory traffic: rounds of this run gave 1.07, 1.14 and 1.39 s.
 - **Distinct ids grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow L2.
 - **Save** writes the seen-item CSR (8 bytes a rating) and fsyncs it: disk-bound, linear in bytes.
 - Wall seconds on a machine shared by several jobs (load far above the 2 cores) are mostly waiting: compare the CPU
