@@ -52,6 +52,30 @@ def _sift_down(values, index, size, pos):
             return
 
 
+@njit(cache=True, nogil=True)
+def heap_push(heap_v, heap_i, size, v, i):
+    """Offer (v, i) to a min-heap of ``size`` entries (capacity len(heap_v)); return the new size."""
+    if size < heap_v.shape[0]:
+        pos = size
+        heap_v[pos] = v
+        heap_i[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if heap_v[pos] < heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
+                heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
+                heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
+                pos = parent
+            else:
+                break
+        return size + 1
+    # Callers offer items in increasing index order: an equal score never displaces an earlier item.
+    if v > heap_v[0]:
+        heap_v[0] = v
+        heap_i[0] = i
+        _sift_down(heap_v, heap_i, size, 0)
+    return size
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def top_k(scores, rows, seen_indptr, seen_indices, exclude_seen, allowed, k, out_items, out_scores, out_count):
     """Best ``k`` allowed items per row of ``scores``, highest first, ties to the lower item index.
@@ -77,24 +101,7 @@ def top_k(scores, rows, seen_indptr, seen_indices, exclude_seen, allowed, k, out
             v = row[i]
             if not allowed[i] or v == -np.inf or v != v:
                 continue
-            if size < k:
-                # sift up
-                pos = size
-                heap_v[pos] = v
-                heap_i[pos] = i
-                size += 1
-                while pos > 0:
-                    parent = (pos - 1) // 2
-                    if heap_v[pos] < heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
-                        heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
-                        heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
-                        pos = parent
-                    else:
-                        break
-            elif v > heap_v[0]:
-                heap_v[0] = v
-                heap_i[0] = i
-                _sift_down(heap_v, heap_i, size, 0)
+            size = heap_push(heap_v, heap_i, size, v, i)
         # Pop the heap from the worst end: fills the output best-first.
         out_count[j] = size
         for slot in range(size - 1, -1, -1):

@@ -21,31 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from mfrec.kernels.predict import _sift_down
-
-
-@njit(cache=True, nogil=True)
-def _push(heap_v, heap_i, size, v, i):
-    """Offer (v, i) to a min-heap of ``size`` entries (capacity len(heap_v)); return the new size."""
-    if size < heap_v.shape[0]:
-        pos = size
-        heap_v[pos] = v
-        heap_i[pos] = i
-        while pos > 0:
-            parent = (pos - 1) // 2
-            if heap_v[pos] < heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
-                heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
-                heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
-                pos = parent
-            else:
-                break
-        return size + 1
-    # Items arrive in increasing index order: an equal score never displaces an earlier item.
-    if v > heap_v[0]:
-        heap_v[0] = v
-        heap_i[0] = i
-        _sift_down(heap_v, heap_i, size, 0)
-    return size
+from mfrec.kernels.predict import _sift_down, heap_push
 
 
 @njit(cache=True, nogil=True)
@@ -165,7 +141,7 @@ def merge_tile(
                 v = row[c]
                 if not v > bound or not allow[c]:
                     continue
-                size = _push(hv, hi_, size, v, np.int32(first + c))
+                size = heap_push(hv, hi_, size, v, np.int32(first + c))
                 bound = hv[0] if size == k else -np.inf
             heap_n[j] = size
 
@@ -219,7 +195,7 @@ def _push_group(group, count, dots, p_u, Q, item_bias, offset, low, span, pick_p
             like = (s - low) / span
             like = zero if like < zero else like
             like = one if like > one else like
-        size = _push(heap_v, heap_i, size, pick_parts[i - first] * like, np.int32(i))
+        size = heap_push(heap_v, heap_i, size, pick_parts[i - first] * like, np.int32(i))
     return size
 
 
