@@ -76,6 +76,18 @@ def heap_push(heap_v, heap_i, size, v, i):
     return size
 
 
+@njit(cache=True, nogil=True)
+def heap_drain(heap_v, heap_i, size, out_items, out_scores):
+    """Pop a min-heap of ``size`` entries from the worst end into out_items / out_scores, best first."""
+    for slot in range(size - 1, -1, -1):
+        out_items[slot] = heap_i[0]
+        out_scores[slot] = heap_v[0]
+        heap_v[0] = heap_v[size - 1]
+        heap_i[0] = heap_i[size - 1]
+        size -= 1
+        _sift_down(heap_v, heap_i, size, 0)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def top_k(scores, rows, seen_indptr, seen_indices, exclude_seen, allowed, k, out_items, out_scores, out_count):
     """Best ``k`` allowed items per row of ``scores``, highest first, ties to the lower item index.
@@ -102,12 +114,5 @@ def top_k(scores, rows, seen_indptr, seen_indices, exclude_seen, allowed, k, out
             if not allowed[i] or v == -np.inf or v != v:
                 continue
             size = heap_push(heap_v, heap_i, size, v, i)
-        # Pop the heap from the worst end: fills the output best-first.
         out_count[j] = size
-        for slot in range(size - 1, -1, -1):
-            out_items[j, slot] = heap_i[0]
-            out_scores[j, slot] = heap_v[0]
-            heap_v[0] = heap_v[size - 1]
-            heap_i[0] = heap_i[size - 1]
-            size -= 1
-            _sift_down(heap_v, heap_i, size, 0)
+        heap_drain(heap_v, heap_i, size, out_items[j], out_scores[j])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from mfrec.kernels.predict import _sift_down, heap_push
+from mfrec.kernels.predict import heap_drain, heap_push
 
 
 @njit(cache=True, nogil=True)
@@ -150,17 +150,8 @@ def merge_tile(
 def drain_heaps(heap_v, heap_i, heap_n, out_items, out_scores, out_count):
     """Write each heap best-first into out_items int32[b, k] / out_scores float32[b, k]; out_count = its size."""
     for j in prange(heap_v.shape[0]):
-        size = heap_n[j]
-        out_count[j] = size
-        hv = heap_v[j]
-        hi = heap_i[j]
-        for slot in range(size - 1, -1, -1):
-            out_items[j, slot] = hi[0]
-            out_scores[j, slot] = hv[0]
-            hv[0] = hv[size - 1]
-            hi[0] = hi[size - 1]
-            size -= 1
-            _sift_down(hv, hi, size, 0)
+        out_count[j] = heap_n[j]
+        heap_drain(heap_v[j], heap_i[j], heap_n[j], out_items[j], out_scores[j])
 
 
 #: Candidates whose ratings are formed together: independent FMA chains overlap, and the heap's bound
