@@ -97,11 +97,7 @@ def candidate_mask(
 def check_finite(model: Recommender, scores: np.ndarray) -> None:
     """Raise :class:`TrainingError` when a diverged model scores NaN or infinity (top-N would skip them)."""
     if not np.isfinite(scores).all():
-        _raise_nonfinite(model, int((~np.isfinite(scores)).sum()))
-
-
-def _raise_nonfinite(model: Recommender, count: int) -> None:
-    raise nonfinite_error(model, count)
+        raise nonfinite_error(model, int((~np.isfinite(scores)).sum()))
 
 
 def top_n_rows(
