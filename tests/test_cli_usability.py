@@ -220,3 +220,38 @@ def test_warm_up_skips_what_the_tiny_set_cannot_take():
     from mfrec.models import TruncatedSVD
 
     warm_up([TruncatedSVD(n_factors=200)])  # more factors than the tiny set's items: skipped, not an error
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["trian"], "error: No such command 'trian'. Did you mean 'train'? (see 'mfrec --help')"),
+        (["train", "r.csv", "-o", "m", "--factor", "8"], "error: No such option: --factor"),
+        (["recommend", "m", "-n", "ten"], "error: Invalid value for '--n' / '-n'"),
+        (["recommend"], "error: Missing argument 'model_dir'. (see 'mfrec recommend --help')"),
+    ],
+)
+def test_usage_mistakes_are_one_error_line_and_exit_2(args, expected):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    result = subprocess.run(
+        [sys.executable, "-m", "mfrec", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 2
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(expected)
+
+
+def test_mfrec_alone_still_prints_its_help():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    result = subprocess.run([sys.executable, "-m", "mfrec"], env=env, capture_output=True, text=True, timeout=120)
+    assert "Usage: mfrec [OPTIONS] COMMAND [ARGS]..." in result.stdout and result.stderr == ""
