@@ -100,64 +100,41 @@ def top_n_tiled(
         nonfinite = np.zeros(b, np.int64)
         n_chunks = min(b, 4 * n_threads)  # a few per thread: even work when users' seen lists differ
         prune = prune_call and ratings_bounded(P_block, q_norm, item_bias, offset)
-        dots_full = dots_buffer[:b, : 0 if prune else width]
+        dots_full = dots_buffer[:b]
         picks_full = picks_buffer[:b]
+        # What both tile kernels take after their own inputs: the score formula, the user's seen items and
+        # allow-list, and the heaps they merge into.
+        shared = (
+            np.float32(low),
+            span,
+            np.float32(EPSILON),
+            rows,
+            model.seen_indptr_,
+            model.seen_indices_,
+            exclude_seen,
+            allowed,
+            heap_v,
+            heap_i,
+            heap_n,
+            nonfinite,
+            n_chunks,
+        )
         for first in range(0, n_items, width):
             last = min(first + width, n_items)
             full = last - first == width
-            dots = dots_full if full else np.empty((b, last - first), np.float32)
             picks = no_picks
             if ranker:
                 picks = picks_full if full else np.empty((b, last - first), np.float32)
                 np.matmul(X_block, model.pick_item_factors_[first:last].T, out=picks)
             if prune:
-                merge_pick_tile(
-                    picks,
-                    first,
-                    P_block,
-                    Q,
-                    item_bias,
-                    offset,
-                    np.float32(low),
-                    span,
-                    np.float32(EPSILON),
-                    rows,
-                    model.seen_indptr_,
-                    model.seen_indices_,
-                    exclude_seen,
-                    allowed,
-                    heap_v,
-                    heap_i,
-                    heap_n,
-                    nonfinite,
-                    n_chunks,
-                )
+                merge_pick_tile(picks, first, P_block, Q, item_bias, offset, *shared)
                 continue
+            dots = dots_full if full else np.empty((b, last - first), np.float32)
             if n_factors:
                 np.matmul(P_block, Q[first:last].T, out=dots)
             else:
                 dots.fill(0.0)
-            merge_tile(
-                dots,
-                picks,
-                first,
-                item_bias,
-                offset,
-                ranker,
-                np.float32(low),
-                span,
-                np.float32(EPSILON),
-                rows,
-                model.seen_indptr_,
-                model.seen_indices_,
-                exclude_seen,
-                allowed,
-                heap_v,
-                heap_i,
-                heap_n,
-                nonfinite,
-                n_chunks,
-            )
+            merge_tile(dots, picks, first, item_bias, offset, ranker, *shared)
         bad = int(nonfinite.sum())
         if bad:
             raise nonfinite_error(model, bad)
