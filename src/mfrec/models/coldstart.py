@@ -271,9 +271,11 @@ def explain_rows(
     A rated item contributes (cosine similarity of the two items' factors) x (how much
     the user liked it). For rating models that is the rating minus the user's own mean
     rating (``rated_values`` are all of the user's ratings), so only items rated above
-    what the user usually gives can be reasons, never their low ratings; for implicit
-    models it is the interaction's value, and values below the model's ``threshold``
-    (seen but not liked) are never reasons. Only positive contributions count.
+    what the user usually gives can be reasons, never their low ratings; a user whose
+    ratings are all the same (one rating, say) has no "usual" to stand out from, so theirs
+    are measured against the model's global mean instead. For implicit models it is the
+    interaction's value, and values below the model's ``threshold`` (seen but not liked)
+    are never reasons. Only positive contributions count; the list can be empty.
     """
     _, Q = model._factors()
     if Q.shape[1] == 0 or rated_rows.size == 0:
@@ -281,7 +283,9 @@ def explain_rows(
     norms = np.linalg.norm(Q, axis=1)
     norms[norms == 0] = 1.0
     if model.predicts_ratings:
-        liked = rated_values - rated_values.mean()
+        # Centred on the user's own mean, every rating of a one-rating user would read as "indifferent".
+        centre = rated_values.mean() if np.ptp(rated_values) > 0 else model.global_mean_
+        liked = rated_values - centre
     else:
         threshold = getattr(model, "threshold", None)
         liked = np.where(rated_values >= threshold, rated_values, 0.0) if threshold is not None else rated_values
