@@ -40,6 +40,19 @@ def test_fold_in_is_the_regularised_least_squares_solution(sgd, planted):
     assert predicted[0] == pytest.approx(np.clip(manual, 1, 5), abs=1e-5)
 
 
+def test_a_folded_user_reads_as_one_short_line_of_facts(sgd):
+    """The REPL showed the whole factor vector (and the item rows and values) of what fold_in returns."""
+    items = list(sgd.item_map_.ids[:3])
+    with pytest.warns(UnknownItemsWarning):
+        user = sgd.fold_in({items[0]: 5, items[1]: 4, items[2]: 3, "never-seen": 5})
+    text = repr(user)
+    assert "\n" not in text and len(text) < 200 and "array" not in text
+    facts = f"source='fold-in', from 3 items (mean 4), k=8, bias={user.bias:+.3f}, 1 unknown item ignored"
+    assert text == f"FoldedUser({facts})"
+    assert user.factors.shape == (8,) and user.item_rows.size == 3 and user.ignored_items == ("never-seen",)
+    assert repr(sgd.fold_in([])) == "FoldedUser(source='popularity', from 0 items, k=8, bias=+0.000)"
+
+
 def test_fold_in_recovers_a_training_user(planted):
     """Folding a trained user back in from their own ratings lands near the trained row (ALS: same solve)."""
     model = ALS(n_factors=6, n_epochs=10, solver="cholesky").fit(planted)

@@ -39,13 +39,17 @@ FACTOR_PSEUDO = 5.0
 _CG_STEPS = 4
 
 
-@dataclass
+@dataclass(repr=False)
 class FoldedUser:
     """A user who was not in the training data, placed in the model's latent space.
 
     ``source`` says what answered: "fold-in" (solved from the ratings given),
     "attributes" (no known rating: the attribute prior alone) or "popularity"
     (nothing known: recommendations fall back to the most popular items).
+    Its repr is one line of facts, no arrays:
+
+    >>> FoldedUser(np.zeros(64, np.float32), 0.1, np.array([3, 7], np.int32), np.array([5.0, 4.0]), "fold-in")
+    FoldedUser(source='fold-in', from 2 items (mean 4.5), k=64, bias=+0.100)
     """
 
     factors: np.ndarray
@@ -56,6 +60,12 @@ class FoldedUser:
     ignored: int = 0
     #: The ids of the revealed items the model does not know (left out of the solve, with a warning).
     ignored_items: tuple = ()
+
+    def __repr__(self) -> str:
+        n = self.item_rows.size
+        used = f"from {n} item{'s' * (n != 1)}" + (f" (mean {self.values.mean():.3g})" if n else "")
+        ignored = f", {self.ignored} unknown item{'s' * (self.ignored != 1)} ignored" if self.ignored else ""
+        return f"FoldedUser(source={self.source!r}, {used}, k={self.factors.shape[0]}, bias={self.bias:+.3f}{ignored})"
 
 
 class UnknownItemsWarning(UserWarning):
