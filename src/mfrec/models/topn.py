@@ -207,7 +207,7 @@ class TopN:
     def _because_rows(
         self, item_rows: np.ndarray, rated: np.ndarray, values: np.ndarray, source: str = "model"
     ) -> list[str]:
-        from mfrec.models.coldstart import explain_rows
+        from mfrec.models.explain import explain_rows
 
         names = self.item_labels_ if self.item_labels_ is not None else self.item_map_.ids
         reasons = explain_rows(self, item_rows, rated, values, 3)
@@ -241,7 +241,7 @@ class TopN:
         --------
         >>> model.explain("alice", "Interstellar")  # doctest: +SKIP
         """
-        from mfrec.models.coldstart import explain_rows
+        from mfrec.models.explain import explain_rows
 
         self._require_factors("explain")
         row = int(self.user_map_.lookup(user, what="user")[0])
