@@ -203,6 +203,35 @@ def test_compile_notice_speaks_once_and_only_for_a_real_compile():
     assert said == [NOTICE] and listener.compiled == 0
 
 
+def test_library_compilations_of_mfrec_kernels_are_logged_on_the_mfrec_logger(caplog):
+    """In library use a first fit / partial_fit compiled for seconds with no word; now it logs (no print)."""
+    import logging
+
+    from numba import njit
+
+    import mfrec.kernels  # noqa: F401  (importing the kernels registers the listener)
+
+    def triple(x):
+        return 3 * x
+
+    # Stands for a kernel that is not in the disk cache yet.
+    triple.__module__, triple.__qualname__ = "mfrec.kernels.example", "triple"
+
+    def other(x):
+        return 4 * x
+
+    kernel, foreign = njit(triple), njit(other)  # no disk cache: each compiles on its first call in every process
+    with caplog.at_level(logging.INFO, logger="mfrec"):
+        kernel(1)
+        kernel(2)  # compiled already: nothing to say
+        foreign(1)  # not an mfrec kernel: not ours to report
+    messages = [r.getMessage() for r in caplog.records if r.name == "mfrec"]
+    assert messages == [
+        "compiling numba kernel mfrec.kernels.example.triple (first use after an install only: cached on disk after)"
+    ]
+    assert caplog.records[0].levelno == logging.INFO
+
+
 def test_warm_up_leaves_nothing_to_compile_in_the_timed_fit(planted):
     from mfrec._compile import compile_notice, warm_up
     from mfrec.models import ALS, MatrixFactorization

@@ -15,6 +15,7 @@ from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import DataError, ParameterError, UnknownIdError
 from mfrec.models import ALS, NMF, Biases, ImplicitALS, MatrixFactorization
 from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
+from mfrec.models.topn import BECAUSE_OVERALL, BECAUSE_POPULAR, BECAUSE_WELL_RATED
 from mfrec.persistence import load_model
 
 
@@ -37,6 +38,19 @@ def test_fold_in_is_the_regularised_least_squares_solution(sgd, planted):
     predicted = sgd.predict_new_user(user, items[:1])
     manual = sgd.global_mean_ + user.bias + sgd.item_bias_[rows[0]] + sgd.item_factors_[rows[0]] @ user.factors
     assert predicted[0] == pytest.approx(np.clip(manual, 1, 5), abs=1e-5)
+
+
+def test_a_folded_user_reads_as_one_short_line_of_facts(sgd):
+    """The REPL showed the whole factor vector (and the item rows and values) of what fold_in returns."""
+    items = list(sgd.item_map_.ids[:3])
+    with pytest.warns(UnknownItemsWarning):
+        user = sgd.fold_in({items[0]: 5, items[1]: 4, items[2]: 3, "never-seen": 5})
+    text = repr(user)
+    assert "\n" not in text and len(text) < 200 and "array" not in text
+    facts = f"source='fold-in', from 3 items (mean 4), k=8, bias={user.bias:+.3f}, 1 unknown item ignored"
+    assert text == f"FoldedUser({facts})"
+    assert user.factors.shape == (8,) and user.item_rows.size == 3 and user.ignored_items == ("never-seen",)
+    assert repr(sgd.fold_in([])) == "FoldedUser(source='popularity', from 0 items, k=8, bias=+0.000)"
 
 
 def test_fold_in_recovers_a_training_user(planted):
@@ -206,6 +220,42 @@ def test_explanations_are_liked_similar_items(sgd, planted):
     assert first_reasons == [str(i) for i in reasons["because_item"]]
     with pytest.raises(ParameterError, match="no latent factors"):
         Biases().fit(planted).explain(user, recs["item"].iloc[0])
+
+
+def test_a_one_rating_user_is_explained_by_that_rating(sgd):
+    """Centred on the user's own mean, a single 5 read as "indifferent" and every ``because`` came out empty."""
+    liked = sgd.item_map_.ids[0]
+    recs = sgd.recommend(new_user_ratings={liked: 5.0}, n=10, explain=True)
+    q = sgd.item_factors_
+    similar = q[sgd.item_map_.lookup(recs["item"])] @ q[0] > 0
+    assert similar.any()
+    assert (recs["because"][similar] == str(liked)).all()
+    assert recs["because"][~similar].isin([BECAUSE_WELL_RATED, BECAUSE_OVERALL]).all()
+
+
+def test_an_item_no_liked_item_resembles_gets_a_stated_reason_not_an_empty_one(sgd):
+    """An allow-list can leave only items unlike anything the user liked: the reason is then said in words."""
+    liked, disliked = sgd.item_map_.ids[:2]
+    q = sgd.item_factors_
+    unlike = q @ q[0] < 0
+    unlike[:2] = False
+    rated_well = np.flatnonzero(unlike & (sgd.item_bias_ > 0))
+    rated_badly = np.flatnonzero(unlike & (sgd.item_bias_ <= 0))
+    assert rated_well.size and rated_badly.size
+    candidates = sgd.item_map_.to_ids(np.array([rated_well[0], rated_badly[0]]))
+    recs = sgd.recommend(new_user_ratings={liked: 5.0, disliked: 1.0}, items=list(candidates), n=2, explain=True)
+    because = dict(zip(recs["item"], recs["because"]))
+    assert because == {candidates[0]: BECAUSE_WELL_RATED, candidates[1]: BECAUSE_OVERALL}
+
+
+def test_the_popularity_fallback_and_a_model_without_factors_explain_themselves(sgd, planted):
+    fallback = sgd.recommend("nobody", n=3, unknown="fallback", explain=True)
+    assert (fallback["because"] == BECAUSE_POPULAR).all()
+    biases = Biases().fit(planted)
+    recs = biases.recommend(planted.user_ids.ids[3], n=5, explain=True)
+    rows = biases.item_map_.lookup(recs["item"])
+    expected = np.where(biases.item_bias_[rows] > 0, BECAUSE_WELL_RATED, BECAUSE_OVERALL)
+    assert recs["because"].tolist() == expected.tolist()
 
 
 def test_cold_start_curve_shape_and_sanity():

@@ -98,6 +98,41 @@ def test_tune_writes_parameters_that_train_reads(tmp_path):
     assert all(used[name] == value for name, value in saved["params"].items())
 
 
+def test_tune_on_one_split_claims_no_spread_and_its_bar_knows_the_count(tmp_path):
+    """A std over one split is undefined, not 0.0000; with --max-candidates the bar reads 3/3, never 3/?."""
+    data = tmp_path / "r.csv"
+    synthetic(300, 100, 5_000, seed=2).to_frame().to_csv(data, index=False)
+    best = tmp_path / "best.json"
+    args = ["tune", str(data), "-m", "baseline", "--protocol", "holdout", "--max-candidates", "3", "--jobs", "1"]
+    result = CliRunner().invoke(app, [*args, "-o", str(best)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "(1 split) over 3 candidates" in result.stdout and "±" not in result.stdout
+    assert "3/3" in result.stderr and "?" not in result.stderr
+    saved = json.loads(best.read_text())
+    assert saved["folds"] == 1 and saved["best_std"] is None and all(c["std"] is None for c in saved["candidates"])
+
+
+def test_the_progress_bar_counts_without_a_total_and_takes_one_late(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from mfrec.cli import common
+
+    def shown(total, *advances):
+        console = Console(file=io.StringIO(), width=100)
+        monkeypatch.setattr(common, "stderr", console)
+        with common.progress_bar(False, "work", total) as advance:
+            for kwargs in advances:
+                advance(**kwargs)
+        return console.file.getvalue()
+
+    assert "3/3" in shown(3, {}, {}, {})
+    counted = shown(None, {}, {}, {})
+    assert " 3 " in counted and "?" not in counted
+    assert "3/5" in shown(None, {"total": 5}, {}, {})
+
+
 def test_local_candidates_stay_inside_the_space():
     import numpy as np
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -26,6 +28,32 @@ def model_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def client(model_dir, tmp_path) -> TestClient:
     return TestClient(create_app(model_dir, tmp_path / "log.sqlite"))
+
+
+def test_the_readme_serving_path_raises_no_deprecation_warning(model_dir, tmp_path):
+    """Build the app, answer, take a rating and fold it in, with every deprecation warning an error.
+
+    Starlette's TestClient warned (StarletteDeprecationWarning, a UserWarning) when it ran on ``httpx``
+    instead of ``httpx2``; it warns once, on first import, so this runs in a fresh interpreter.
+    """
+    code = f"""
+import warnings
+warnings.simplefilter("error", DeprecationWarning)
+warnings.simplefilter("error", PendingDeprecationWarning)
+from fastapi.exceptions import FastAPIDeprecationWarning
+from starlette.exceptions import StarletteDeprecationWarning
+warnings.simplefilter("error", FastAPIDeprecationWarning)
+warnings.simplefilter("error", StarletteDeprecationWarning)
+from fastapi.testclient import TestClient
+from mfrec.service import create_app
+with TestClient(create_app({str(model_dir)!r}, {str(tmp_path / "log.sqlite")!r})) as client:
+    assert client.get("/users/7/recommendations", params={{"n": 3}}).json()["source"] == "model"
+    rating = {{"ratings": [{{"item": 1, "rating": 5}}], "request_id": "r-1"}}
+    assert client.post("/users/walk-in/ratings", json=rating).status_code < 300
+    assert client.get("/users/walk-in/recommendations").json()["source"] == "fold-in"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def recs(client, user, **params):

@@ -18,6 +18,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from mfrec.exceptions import MfrecError, ParameterError
 from mfrec.models import MODELS, make_model
@@ -198,11 +199,21 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=default) + "\n")
 
 
+class _Count(MofNCompleteColumn):
+    """Shows "3/14" once the total is known; until then (or for a search bounded only by time) just "3", never "3/?"."""
+
+    def render(self, task: Any) -> Text:
+        if task.total is None:
+            return Text(str(int(task.completed)), style="progress.download")
+        return super().render(task)
+
+
 @contextmanager
 def progress_bar(quiet: bool, description: str, total: int | None):
     """A rich progress bar on stderr; yields ``advance(n=1, note="", total=None)`` (a no-op when quiet).
 
-    ``total`` may be given late, by the first ``advance`` that knows it, so the bar shows "3/14", never "3/?".
+    ``total`` may be given late, by the first ``advance`` that knows it, so the bar shows "3/14", never "3/?";
+    with no total at all it counts ("3").
     """
     if quiet:
         yield lambda *args, **kwargs: None
@@ -210,7 +221,7 @@ def progress_bar(quiet: bool, description: str, total: int | None):
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _Count(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[note]}"),
     ]

@@ -133,7 +133,7 @@ def download(
     from mfrec.data.movielens import fetch
 
     with progress_bar(quiet, f"downloading {name}", None) as advance:
-        folder = fetch(name, progress=lambda n, total: advance(n))
+        folder = fetch(name, progress=lambda n, total: advance(n, total=total or None))
     if not quiet:
         stderr.print(f"{name} is in {folder}")
     stdout.print(str(folder))

@@ -56,7 +56,7 @@ def tune(
     lower = metric in ("rmse", "mae")
     best = [float("inf") if lower else float("-inf")]
 
-    with progress_bar(quiet, f"tuning {model}", None) as advance:
+    with progress_bar(quiet, f"tuning {model}", max_candidates) as advance:  # a time budget alone: a count
 
         def report(params: dict[str, Any], score: float) -> None:
             best[0] = min(best[0], score) if lower else max(best[0], score)
@@ -74,12 +74,17 @@ def tune(
             on_result=report,
         )
     payload = {"model": model, "protocol": protocol, "folds": len(splits), "budget_minutes": budget, **result.to_dict()}
+    one_split = len(splits) == 1
+    if one_split:  # a spread over one split is undefined, not zero
+        payload["best_std"] = None
+        payload["candidates"] = [{**c, "std": None} for c in payload["candidates"]]
     output.write_text(json.dumps(payload, indent=2))
     if json_output:
         print_json(payload)
     else:
+        spread = "(1 split)" if one_split else f"± {result.best_std:.4f}"
         stdout.print(
-            f"best {metric} {result.best_score:.4f} ± {result.best_std:.4f} over {len(result.candidates)} "
+            f"best {metric} {result.best_score:.4f} {spread} over {len(result.candidates)} "
             f"candidates; parameters written to {output}"
         )
         stdout.print(f"  {result.best_params or '(the defaults)'}")

@@ -7,8 +7,9 @@
   learned after training, which gives a brand-new user a starting point and
   pulls a fold-in with few ratings towards it;
 * ``partial_fit``: new ratings merged in, then a few alternating least-squares
-  passes over the affected users and items only;
-* explanations: which of the user's rated items pushed an item up.
+  passes over the affected users and items only.
+
+Explanations (which of the user's rated items pushed an item up) are in :mod:`mfrec.models.explain`.
 
 The functions take the model as their first argument; :class:`Recommender`
 exposes them as methods.
@@ -39,13 +40,17 @@ FACTOR_PSEUDO = 5.0
 _CG_STEPS = 4
 
 
-@dataclass
+@dataclass(repr=False)
 class FoldedUser:
     """A user who was not in the training data, placed in the model's latent space.
 
     ``source`` says what answered: "fold-in" (solved from the ratings given),
     "attributes" (no known rating: the attribute prior alone) or "popularity"
     (nothing known: recommendations fall back to the most popular items).
+    Its repr is one line of facts, no arrays:
+
+    >>> FoldedUser(np.zeros(64, np.float32), 0.1, np.array([3, 7], np.int32), np.array([5.0, 4.0]), "fold-in")
+    FoldedUser(source='fold-in', from 2 items (mean 4.5), k=64, bias=+0.100)
     """
 
     factors: np.ndarray
@@ -56,6 +61,12 @@ class FoldedUser:
     ignored: int = 0
     #: The ids of the revealed items the model does not know (left out of the solve, with a warning).
     ignored_items: tuple = ()
+
+    def __repr__(self) -> str:
+        n = self.item_rows.size
+        used = f"from {n} item{'s' * (n != 1)}" + (f" (mean {self.values.mean():.3g})" if n else "")
+        ignored = f", {self.ignored} unknown item{'s' * (self.ignored != 1)} ignored" if self.ignored else ""
+        return f"FoldedUser(source={self.source!r}, {used}, k={self.factors.shape[0]}, bias={self.bias:+.3f}{ignored})"
 
 
 class UnknownItemsWarning(UserWarning):
@@ -258,47 +269,6 @@ def add_items(model: Recommender, attributes: pd.DataFrame, titles: Any = None) 
     factors, bias = _prior(model, "item", attributes)
     labels = np.asarray(titles if titles is not None else attributes.index.astype(str), dtype=str)
     model._add_ids(item_ids=attributes.index.to_numpy(), item_factors=factors, item_bias=bias, item_labels=labels)
-
-
-# ---------------------------------------------------------------- explanations
-
-
-def explain_rows(
-    model: Recommender, item_rows: np.ndarray, rated_rows: np.ndarray, rated_values: np.ndarray, n: int
-) -> list[list[tuple[int, float, float]]]:
-    """For each of ``item_rows``: up to ``n`` (rated row, similarity, contribution), largest contribution first.
-
-    A rated item contributes (cosine similarity of the two items' factors) x (how much
-    the user liked it). For rating models that is the rating minus the user's own mean
-    rating (``rated_values`` are all of the user's ratings), so only items rated above
-    what the user usually gives can be reasons, never their low ratings; for implicit
-    models it is the interaction's value, and values below the model's ``threshold``
-    (seen but not liked) are never reasons. Only positive contributions count.
-    """
-    _, Q = model._factors()
-    if Q.shape[1] == 0 or rated_rows.size == 0:
-        return [[] for _ in item_rows]
-    norms = np.linalg.norm(Q, axis=1)
-    norms[norms == 0] = 1.0
-    if model.predicts_ratings:
-        liked = rated_values - rated_values.mean()
-    else:
-        threshold = getattr(model, "threshold", None)
-        liked = np.where(rated_values >= threshold, rated_values, 0.0) if threshold is not None else rated_values
-    similarity = (Q[item_rows] @ Q[rated_rows].T) / (norms[item_rows, None] * norms[None, rated_rows])
-    # Only items the user liked and that resemble the recommendation are reasons.
-    contribution = np.where((similarity > 0) & (liked[None, :] > 0), similarity * liked[None, :], 0.0)
-    out = []
-    for row in range(len(item_rows)):
-        order = np.argsort(-contribution[row], kind="stable")[:n]
-        out.append(
-            [
-                (int(rated_rows[j]), float(similarity[row, j]), float(contribution[row, j]))
-                for j in order
-                if contribution[row, j] > 0 and rated_rows[j] != item_rows[row]
-            ]
-        )
-    return out
 
 
 # ---------------------------------------------------------------- incremental updates

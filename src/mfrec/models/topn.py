@@ -16,6 +16,16 @@ from mfrec._validation import check_choice, check_int
 from mfrec.exceptions import ParameterError
 from mfrec.rankers import uses_ranker
 
+#: What ``because`` says when none of the user's liked items resembles the recommendation (never an empty cell):
+#: the user has no ratings, so the list is the popularity chart (or it is the Popularity baseline);
+BECAUSE_POPULAR = "(popular with everyone: no ratings of yours to go on)"
+#: the user has only attributes (:meth:`fit_attributes`), no ratings;
+BECAUSE_ATTRIBUTES = "(liked by users with attributes like yours)"
+#: a rating model whose item bias for it is positive: the item's ratings are above the global mean;
+BECAUSE_WELL_RATED = "(rated above average by most users)"
+#: otherwise: the user's factors, solved from all their ratings, and no one rated item stands out.
+BECAUSE_OVERALL = "(your ratings as a whole: no single rated item stands out)"
+
 
 class TopN:
     """Mixin: ``recommend`` and ``explain`` (ids in, DataFrames out) over ``score_items`` and :mod:`mfrec.ranking`."""
@@ -77,7 +87,11 @@ class TopN:
             the most popular items.
         explain : bool, default=False
             Add a ``because`` column: the user's rated items that pushed each
-            recommendation up most (see :meth:`explain`).
+            recommendation up most (see :meth:`explain`), joined by "; ". When no
+            liked item resembles it, a reason in parentheses instead (never an empty
+            cell): the item is rated above average by most users, the list is the
+            popularity chart or the attribute prior, or the user's ratings as a whole
+            (``BECAUSE_*`` in :mod:`mfrec.models.topn`).
 
         Returns
         -------
@@ -165,7 +179,7 @@ class TopN:
             }
         )
         if explain:
-            frame["because"] = self._because_rows(rows, folded.item_rows, folded.values)
+            frame["because"] = self._because_rows(rows, folded.item_rows, folded.values, folded.source)
         if self.item_labels_ is not None:
             frame["title"] = self.item_labels_[rows]
         return frame
@@ -190,12 +204,27 @@ class TopN:
             start += count
         return out
 
-    def _because_rows(self, item_rows: np.ndarray, rated: np.ndarray, values: np.ndarray) -> list[str]:
-        from mfrec.models.coldstart import explain_rows
+    def _because_rows(
+        self, item_rows: np.ndarray, rated: np.ndarray, values: np.ndarray, source: str = "model"
+    ) -> list[str]:
+        from mfrec.models.explain import explain_rows
 
         names = self.item_labels_ if self.item_labels_ is not None else self.item_map_.ids
         reasons = explain_rows(self, item_rows, rated, values, 3)
-        return ["; ".join(str(names[r]) for r, _, _ in reason) for reason in reasons]
+        return [
+            "; ".join(str(names[r]) for r, _, _ in reason) if reason else self._no_single_reason(row, rated, source)
+            for row, reason in zip(item_rows.tolist(), reasons)
+        ]
+
+    def _no_single_reason(self, item_row: int, rated: np.ndarray, source: str) -> str:
+        """The ``because`` of an item no liked item resembles: what the score rests on instead."""
+        if source == "attributes":
+            return BECAUSE_ATTRIBUTES
+        if rated.size == 0 or self.score_kind == "popularity":
+            return BECAUSE_POPULAR
+        if self.predicts_ratings and self.item_bias_[item_row] > 0:
+            return BECAUSE_WELL_RATED
+        return BECAUSE_OVERALL
 
     def explain(self, user: Any, item: Any, n: int = 3) -> pd.DataFrame:
         """The user's rated items that pushed ``item``'s score up most: "because you liked X".
@@ -204,13 +233,15 @@ class TopN:
         j) x (how much the user liked j: the rating minus the user's own mean rating,
         or for implicit models the interaction's value, zero below ``threshold``);
         the ``n`` largest positive contributions are returned, largest first. An item
-        the user rated below their mean is never a reason.
+        the user rated below their mean is never a reason (a user whose ratings are all
+        equal is measured against the global mean). The frame is empty when no liked
+        item resembles ``item``; ``recommend(..., explain=True)`` then says why in words.
 
         Examples
         --------
         >>> model.explain("alice", "Interstellar")  # doctest: +SKIP
         """
-        from mfrec.models.coldstart import explain_rows
+        from mfrec.models.explain import explain_rows
 
         self._require_factors("explain")
         row = int(self.user_map_.lookup(user, what="user")[0])

@@ -117,6 +117,9 @@ class Updates:
         share of the whole, or when tastes drift for users who did not rate again
         (their rows are never revisited), e.g. weekly.
 
+        The first call after an install compiles its numba kernels (several seconds, once:
+        they are cached on disk); each compilation is logged at INFO on the ``mfrec`` logger.
+
         Examples
         --------
         >>> model.partial_fit(todays_ratings)  # doctest: +SKIP
