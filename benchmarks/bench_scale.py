@@ -39,7 +39,9 @@ from pathlib import Path
 import _common  # noqa: F401  (takes --update-results out of sys.argv before argparse sees it)
 
 HERE = Path(__file__).resolve().parent
-SHAPES = {  # ratings -> (users, items): 100 ratings a user, 0.2% dense, as the 20M set of RESULTS.md
+# ratings -> (users, items): 100 ratings a user as the 20M set of RESULTS.md; the catalogue grows 4x for 5x the
+# ratings, as real logs grow, so each size is sparser than the one before (0.8%, 0.2%, 0.05% of the matrix).
+SHAPES = {
     5_000_000: (50_000, 12_500),
     20_000_000: (200_000, 50_000),
     100_000_000: (1_000_000, 200_000),
@@ -195,7 +197,8 @@ def median_run(runs: list[dict]) -> dict:
     return out
 
 
-NOTES = """
+NOTES: dict[str, str] = {}
+NOTES["sgd"] = """
 Where the growth is not linear, and why (the same causes at every run; the multipliers move with the load):
 
 - **Memory is linear**: ~30 bytes a rating above the interpreter: 12 for the rows grouped by user, which are
@@ -210,18 +213,58 @@ Where the growth is not linear, and why (the same causes at every run; the multi
   an epoch. `benchmarks/bench_grid.py` (one process, interleaved rounds) measured at 100M 2.61-2.63 CPU s an
   epoch for B = 16-32 against 3.03 at 48 and 3.22 at 64, and at 20M no difference between B = 12 and 32
   (0.455-0.480).
-- **CPU per epoch still grows faster than the ratings from 20M to 100M**: an item block at 200k items
-  (8,300 items x 256 bytes at B = 24) is past L2, where at 50k items it about fits, so Q's reads move from
-  L2 to L3. Taking four users' ratings in turn (`kernels/sgd.py::interleave_user_runs`) overlaps their
-  update chains: it cut the 20M epoch by ~9% but the 100M one by less (~0-6%, its time is more in memory),
-  so the ratio grew from 5.2x to 5.6x while both sizes got faster. Cutting the item blocks to fit L2
-  (two or four item sub-ranges per block, measured in one process) re-reads P and was 4-25% slower, as was
-  a finer grid; a coarser one (B = 12-16) measured no better. The 100M epoch also varies most with other
-  machines' memory traffic: rounds of this run gave 1.07, 1.14 and 1.39 s.
+- **s / epoch from 20M to 100M sits on the linear line, give or take the host**: the 5-round run of 2026-11-24
+  gave 4.82x (medians) and 4.91x within rounds (rounds 4.73-5.41); a 3-round run on 2026-11-23 gave 5.58x.
+  The arithmetic scales linearly; what can push the ratio past 5 is memory, because each size is 4x sparser
+  than the one before: at 200k items an item group (8,300 rows x 256 bytes at B = 24) is twice the 1 MB L2,
+  where at 50k items it fits, and a block has ~21 ratings an item instead of ~17 on a 4x larger slice, so the
+  rarer items' rows are gone from L2 between two of their ratings. `benchmarks/bench_sgd_memory.py` times the
+  same epoch (one process, both sizes a round) with rows folded into cache-sized ranges: folding each block's
+  items onto 2,048 rows of its group (the 20M slice) took the 100M/20M ratio from 5.06x to 4.86x; all of Q in
+  L3 but slices as large as before left it at 5.21x (so it is L2 misses, not DRAM); P and Q both folded
+  4.94x. No layout keeps the slice in L2 without re-reading P: two or four item sub-ranges per block were
+  4-25% slower, a finer grid too, a coarser one (B = 8-16), rectangular grids (24 x 12, 24 x 8, 12 x 6,
+  48 x 12), sweeping one user or item group per thread ("lanes"), prefetching P 32 or 64 ratings ahead, and
+  16-bit row offsets in the layout all measured within noise of B = 24 (in-process interleaved rounds).
 - **Distinct ids grow ~10x for 5x**: pass 1 hashes each chunk's ids into tables that at 200k items outgrow L2.
 - **Save** writes the seen-item CSR (8 bytes a rating) and fsyncs it: disk-bound, linear in bytes.
 - Wall seconds on a machine shared by several jobs (load far above the 2 cores) are mostly waiting: compare the CPU
   seconds in brackets; peak RSS does not depend on the load.
+"""
+
+NOTES["als"] = """
+Where the growth is not linear, and why:
+
+- **An iteration at 100M takes ~6x the 20M one, not 5x (the issue's bar is missed).** Timing each CG half-step
+  inside one fit (4 iterations, one process per size, 2026-11-24): the user half went from 0.46 to 2.90 s
+  (6.3x) and the item half from 0.66 to 4.48 s (6.8x). A half-step gathers each row's neighbours' factors
+  (256 bytes each) once, then runs its CG passes from that buffer; the gathers are what grows. At 20M the
+  item factors (12.8 MB) stay in the 32 MB L3 for the user half and part of the user factors (51 MB) for the
+  item half; at 100M they are 51 MB and 256 MB, so the gather of every row but the most popular ones is a
+  DRAM access. Prefetching 32 neighbours ahead instead of 8 measured no better (item half 3.9-4.0 s against
+  3.65-3.75 s, alternating processes). Also past the gather tile (64 MiB, 262,144 neighbours) at 100M: the
+  few items with more ratings (the largest has 891k) are re-gathered on each CG pass.
+- What would fix it: CG passes that run over blocks of the other side small enough for L3 (accumulating each
+  row's sums block by block) instead of gathering every neighbour from DRAM; not attempted.
+- Memory is linear: 28 bytes a rating above the interpreter.
+"""
+
+NOTES["implicit-als"] = """
+Where the growth is not linear, and why:
+
+- **An iteration at 100M takes ~6.8x the 20M one (the issue's bar is missed)**, for the reason given under
+  explicit ALS: the neighbours' factors are gathered from L3 at 20M and from DRAM at 100M; implicit ALS runs
+  one more CG step (3) over the gathered buffer, but the gather is the same.
+- Memory is linear: 26 bytes a rating above the interpreter.
+"""
+
+NOTES["bpr"] = """
+Where the growth is not linear, and why:
+
+- **An epoch at 100M takes 4-5x the 20M one** (rounds 5.19 and 3.95): within the bar; BPR's epoch samples
+  (user, positive, negative) triples over the same FPSG blocks as SGD and moves the same rows.
+- The layout stage grows ~5.6x: BPR keeps each user's interactions as one run in a block (its kernel finds
+  the user's positives by the run) and sorts them for the negative sampler's membership test.
 """
 
 
@@ -255,16 +298,20 @@ def table(results: list[dict], args: argparse.Namespace, conditions: str) -> str
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Cost growth (each size against the one before):", ""]
     lines += [
-        "| from -> to | ratings x | s / epoch x | CPU s / epoch x | peak RSS x | (peak - start) bytes / rating |",
-        "|---|---|---|---|---|---|",
+        "| from -> to | ratings x | s / epoch x | s / epoch x within each round | CPU s / epoch x | peak RSS x "
+        "| (peak - start) bytes / rating |",
+        "|---|---|---|---|---|---|---|",
     ]
     for a, b in itertools.pairwise(results):
+        paired = b.get("epoch_ratio_in_rounds", [])
+        within = f"{statistics.median(paired):.2f} (rounds {', '.join(f'{x:.2f}' for x in paired)})" if paired else "-"
         lines.append(
             f"| {a['ratings'] / 1e6:g}M -> {b['ratings'] / 1e6:g}M | {b['ratings'] / a['ratings']:.1f} "
-            f"| {b['epoch_seconds'] / a['epoch_seconds']:.2f} | {b['epoch_cpu_seconds'] / a['epoch_cpu_seconds']:.2f} "
+            f"| {b['epoch_seconds'] / a['epoch_seconds']:.2f} | {within} "
+            f"| {b['epoch_cpu_seconds'] / a['epoch_cpu_seconds']:.2f} "
             f"| {b['peak_mb'] / a['peak_mb']:.2f} | {(b['peak_mb'] - b['baseline_mb']) * 2**20 / b['ratings']:.1f} |"
         )
-    return "\n".join(lines) + "\n" + NOTES
+    return "\n".join(lines) + "\n" + NOTES.get(args.model, "")
 
 
 def main() -> None:
@@ -293,6 +340,7 @@ def main() -> None:
                 print(f"skipping {size:,}: {available_gb():.1f} GB available < --min-free-gb", file=sys.stderr)
                 continue
             result = run_child(files[size], args)
+            result["round"] = round_
             runs[size].append(result)
             print(
                 f"round {round_ + 1}, {size / 1e6:g}M: {result['epoch_seconds']:.2f} s/epoch "
@@ -301,6 +349,12 @@ def main() -> None:
                 file=sys.stderr,
             )
     results = [median_run(runs[size]) for size in sizes if runs[size]]
+    # The host's memory traffic moves an epoch's time by tens of percent within minutes; the sizes of one round
+    # run back to back, so the ratio within a round is steadier than the ratio of two medians.
+    for before, after in itertools.pairwise([size for size in sizes if runs[size]]):
+        first = {r["round"]: r["epoch_seconds"] for r in runs[before]}
+        paired = [r["epoch_seconds"] / first[r["round"]] for r in runs[after] if r["round"] in first]
+        next(r for r in results if r["ratings"] == after)["epoch_ratio_in_rounds"] = paired
     from _common import machine
 
     loads = [r["load_average"] for size in sizes for r in runs[size]]
