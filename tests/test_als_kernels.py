@@ -71,6 +71,18 @@ def test_gather_tile_is_bounded_and_a_multiple_of_four():
     assert gather_tile(10**9) == 4
 
 
+def test_gather_tile_grows_with_the_data_and_is_shared_by_the_threads():
+    # 8 bytes a rating over all threads: at 100M ratings and 2 threads, 400 MB each (1,562,500 rows of 64 floats),
+    # so the 891k raters of the 100M set's most popular item are gathered once, not on every CG pass.
+    assert gather_tile(64, n_ratings=100_000_000, workers=2) == 1_562_500 > 891_245
+    assert gather_tile(64, n_ratings=100_000_000, workers=8) == 390_624
+    # Small data keep the 64 MiB floor per thread.
+    assert gather_tile(64, n_ratings=10_000_000, workers=2) == gather_tile(64) == 262_144
+    for workers in (1, 2, 3, 16):
+        tile = gather_tile(65, n_ratings=300_000_000, workers=workers)
+        assert tile % 4 == 0 and workers * tile * 65 * 4 <= max(workers * (64 << 20), 8 * 300_000_000)
+
+
 @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
 def test_cg_counts_rows_whose_curvature_is_not_positive(rng, implicit):
     rows = np.repeat(np.arange(4), 5).astype(np.int32)

@@ -24,19 +24,34 @@ EXACT_SUM = {"nsz", "arcp", "contract", "afn"}
 # kernels also keep reductions out of loops that store.
 SCRATCH_PAD = 64
 
-# Bytes of neighbour factors one thread gathers at a time. A row whose neighbours fit is gathered once and
-# every CG pass reads the buffer sequentially; a longer row is re-gathered (random reads of the other side)
+# Bytes of neighbour factors one thread gathers at a time, at least. A row whose neighbours fit is gathered once
+# and every CG pass reads the buffer sequentially; a longer row is re-gathered (random reads of the other side)
 # tile by tile on every pass, so scratch memory is bounded whatever the longest row (an item with 10M
 # interactions at k = 64 needed a 2.5 GB buffer per thread before). 64 MiB is 262,144 neighbours at k = 64:
 # every item of the 20M synthetic set stays on the gather-once path (at 32 MiB its three most popular,
-# 2.4% of the ratings, were re-gathered from DRAM on every pass: ~2% of an ALS iteration), and one buffer per
-# thread is small next to the factor matrices.
+# 2.4% of the ratings, were re-gathered from DRAM on every pass: ~2% of an ALS iteration).
 GATHER_TILE_BYTES = 64 << 20
+
+# ... and more on larger data: all threads' buffers together may take this many bytes a rating. At 100M ratings
+# (1M x 200k, Zipf) 13 items had more than 262,144 raters, 6% of the ratings; re-gathering them on every pass
+# made the explicit item half-step 40% slower (5.37 s against 3.85 s with every item gathered once, 7 paired
+# rounds in one process). At 8 bytes a rating two threads get 400 MB each, and take 228 MB each for the
+# longest item there (891k raters); a buffer is never longer than the longest row.
+GATHER_BYTES_PER_RATING = 8
+
+
+def gather_tile(width: int, n_ratings: int = 0, workers: int = 1) -> int:
+    """Neighbours per gather tile for factor rows of ``width`` floats: a multiple of 4 (CG takes four at a time).
+
+    Each of ``workers`` threads gets ``GATHER_TILE_BYTES``, or its share of ``GATHER_BYTES_PER_RATING`` x
+    ``n_ratings`` when that is more.
+
+    >>> gather_tile(64), gather_tile(64, n_ratings=100_000_000, workers=2)
+    (262144, 1562500)
+    """
+    budget = max(GATHER_TILE_BYTES, GATHER_BYTES_PER_RATING * n_ratings // max(1, workers))
+    return max(4, budget // (4 * max(1, width)) // 4 * 4)
+
 
 # CG stops when the squared residual norm falls below this (float32 has nothing left to gain).
 CG_TOLERANCE = 1e-20
-
-
-def gather_tile(width: int) -> int:
-    """Neighbours per gather tile for factor rows of ``width`` floats: a multiple of 4 (CG takes four at a time)."""
-    return max(4, GATHER_TILE_BYTES // (4 * max(1, width)) // 4 * 4)

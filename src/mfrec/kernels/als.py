@@ -70,11 +70,12 @@ def als_cg_step(
 
     See :mod:`mfrec.kernels.cg`; the bias is the (k+1)-th unknown. chunks int64[c+1]: row boundaries
     (balanced by ratings). row_error float64[n] or empty: when not empty, receives each row's squared
-    training error after its solve. tile: neighbours per gather buffer (default: _config.GATHER_TILE_BYTES).
+    training error after its solve. tile: neighbours per gather buffer (default: ``_config.gather_tile`` for
+    the data and the threads).
     Other arguments as :func:`als_cholesky_step`; X and x_bias are read (warm start) and written.
     Returns the number of rows whose CG met a non-positive or NaN curvature (a diverged fit).
     """
-    tile = gather_tile(Y.shape[1]) if tile is None else tile
+    tile = gather_tile(Y.shape[1], indices.shape[0], get_num_threads()) if tile is None else tile
     return int(
         cg_rows(
             indptr,

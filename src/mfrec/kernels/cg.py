@@ -8,7 +8,7 @@ with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
 Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
 steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
 are read at random once per half-step. The buffer holds at most ``tile`` neighbours
-(_config.GATHER_TILE_BYTES): a longer row is streamed through it tile by tile on every pass. Both paths
+(_config.gather_tile): a longer row is streamed through it tile by tile on every pass. Both paths
 sum in the same order (tiles are multiples of 4 and the loops take neighbours four at a time), so a row gets the
 same bits either way.
 """

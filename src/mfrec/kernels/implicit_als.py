@@ -34,12 +34,12 @@ def implicit_cg_step(indptr, indices, weights, Y, YtY, X, reg, cg_steps, chunks,
     row_loss float64[n] or empty: when not empty, receives each row's share of the
     weighted loss at the new solution, minus the regulariser:
     x^T YtY x + sum_obs [(1 + w)(1 - d)^2 - d^2] with d = x . y.
-    tile: neighbours per gather buffer (default: _config.GATHER_TILE_BYTES).
+    tile: neighbours per gather buffer (default: _config.gather_tile for the data and threads).
 
     Returns the number of rows whose CG stopped on a non-positive (or NaN) curvature p^T A p:
     A is positive definite for reg > 0, so any such row means the fit diverged.
     """
-    tile = gather_tile(Y.shape[1]) if tile is None else tile
+    tile = gather_tile(Y.shape[1], indices.shape[0], get_num_threads()) if tile is None else tile
     return int(
         cg_rows(
             indptr,
