@@ -236,25 +236,32 @@ NOTES["als"] = """
 Where the growth is not linear, and why:
 
 - **An iteration at 100M takes ~6x the 20M one, not 5x (the issue's bar is missed).** Timing each CG half-step
-  inside one fit (4 iterations, one process per size, 2026-11-24): the user half went from 0.46 to 2.90 s
-  (6.3x) and the item half from 0.66 to 4.48 s (6.8x). A half-step gathers each row's neighbours' factors
-  (256 bytes each) once, then runs its CG passes from that buffer; the gathers are what grows. At 20M the
-  item factors (12.8 MB) stay in the 32 MB L3 for the user half and part of the user factors (51 MB) for the
-  item half; at 100M they are 51 MB and 256 MB, so the gather of every row but the most popular ones is a
-  DRAM access. Prefetching 32 neighbours ahead instead of 8 measured no better (item half 3.9-4.0 s against
-  3.65-3.75 s, alternating processes). Also past the gather tile (64 MiB, 262,144 neighbours) at 100M: the
-  few items with more ratings (the largest has 891k) are re-gathered on each CG pass.
-- What would fix it: CG passes that run over blocks of the other side small enough for L3 (accumulating each
-  row's sums block by block) instead of gathering every neighbour from DRAM; not attempted.
-- Memory is linear: 28 bytes a rating above the interpreter.
+  inside one fit (4 iterations, one process per size, 2026-11-24, before the change below): the user half went
+  from 0.46 to 2.90 s (6.3x) and the item half from 0.66 to 4.48 s (6.8x). A half-step gathers each row's
+  neighbours' factors (256 bytes each) once, then runs its CG passes from that buffer; the gathers are what
+  grows. At 20M the item factors (12.8 MB) stay in the 32 MB L3 for the user half and part of the user factors
+  (51 MB) for the item half; at 100M they are 51 MB and 256 MB, so the gather of every row but the most
+  popular ones is a DRAM access. Prefetching 32 neighbours ahead instead of 8 measured no better (item half
+  3.9-4.0 s against 3.65-3.75 s, alternating processes).
+- **Fixed on the way: the gather buffer now grows with the data** (`kernels/_config.py::gather_tile`, 8 bytes a
+  rating over all threads, 64 MiB a thread at least). At 100M, 13 items had more raters than the old 64 MiB
+  buffer held (262,144; 6% of the ratings) and were re-gathered from DRAM on every CG pass. Alternating
+  processes, whole fits: item half 4.02 / 3.87 s -> 3.40 / 3.32 s; in one process, the item half alone in 7
+  paired rounds 5.37 -> 3.85 s. Same bits (the tiled and untiled paths sum in one order). Peak RSS at 100M
+  2,896 -> 3,153 MB. This table is after the change: 5.98x within rounds (6.21x before).
+- What would fix the rest: CG passes that run over blocks of the other side small enough for L3 (accumulating
+  each row's sums block by block) instead of gathering every neighbour from DRAM; not attempted.
+- Memory is linear: ~30 bytes a rating above the interpreter.
 """
 
 NOTES["implicit-als"] = """
 Where the growth is not linear, and why:
 
-- **An iteration at 100M takes ~6.8x the 20M one (the issue's bar is missed)**, for the reason given under
+- **An iteration at 100M takes 6-7x the 20M one (the issue's bar is missed)**, for the reason given under
   explicit ALS: the neighbours' factors are gathered from L3 at 20M and from DRAM at 100M; implicit ALS runs
-  one more CG step (3) over the gathered buffer, but the gather is the same.
+  one more CG step (3) over the gathered buffer, but the gather is the same. With the larger gather buffer
+  (see explicit ALS) the 100M iteration went from 8.62-8.92 s to 7.91-8.21 s (rounds of two runs); the ratio
+  within rounds is 6.55x (rounds 6.05, 7.04), 6.78x before.
 - Memory is linear: 26 bytes a rating above the interpreter.
 """
 

@@ -149,6 +149,8 @@ def test_demo_falls_back_to_synthetic_offline(tmp_path, monkeypatch):
     result = run("demo", "-o", tmp_path / "demo", "-q")
     assert result.exit_code == 0
     assert "synthetic movie set" in result.stdout and "Top-10 recommendations" in result.stdout
+    # The list goes by pick x like, not by the rating printed beside each title: the demo says so.
+    assert "ranked by how likely they are to pick it x how much they would like it" in result.stdout
     for name in ("model/model.json", "report.html", "run.json", "ratings.parquet", "items.parquet"):
         assert (tmp_path / "demo" / name).is_file()
     # The charts are the ones the README shows, under the README's names (issue 12 #11).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
 from mfrec.cli import app
+from mfrec.data import synthetic
 
 runner = CliRunner()
 
@@ -284,3 +286,42 @@ def test_mfrec_alone_still_prints_its_help():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     result = subprocess.run([sys.executable, "-m", "mfrec"], env=env, capture_output=True, text=True, timeout=120)
     assert "Usage: mfrec [OPTIONS] COMMAND [ARGS]..." in result.stdout and result.stderr == ""
+
+
+# ------------------------------------------------------------------ from the README walk of 2026-11-24
+
+
+def test_train_says_how_long_it_trained_not_how_long_it_saved(tmp_path):
+    path = tmp_path / "r.csv"
+    synthetic(200, 80, 3_000, seed=1).to_frame().to_csv(path, index=False)
+    result = run("train", path, "--model", "baseline", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"trained baseline in \d+\.\d\d s; saved to .*m", result.stdout), result.stdout
+
+
+def test_evaluate_on_one_split_does_not_say_split_s(tmp_path):
+    path = tmp_path / "r.csv"
+    synthetic(200, 80, 3_000, seed=1).to_frame().to_csv(path, index=False)
+    one = run("evaluate", path, "--protocol", "holdout", "-m", "baseline", "-q").stdout
+    assert "(1 split)" in one and "split(s)" not in one
+    folds = run("evaluate", path, "--protocol", "kfold", "--folds", "3", "-m", "baseline", "-q").stdout
+    assert "(3 splits, mean)" in folds
+
+
+def test_the_compile_notice_can_be_held_back(monkeypatch, capsys):
+    """The demo warms two groups of models up; a first run says "compiling kernels" once, not twice."""
+    from contextlib import contextmanager
+
+    import mfrec._compile as compile_module
+    from mfrec.cli.common import warm_kernels
+
+    @contextmanager
+    def always_compiles(say):  # as on a first run: every warm-up compiles
+        say(compile_module.NOTICE)
+        yield
+
+    monkeypatch.setattr(compile_module, "compile_notice", always_compiles)
+    monkeypatch.setattr(compile_module, "warm_up", lambda models, **options: None)
+    warm_kernels([], quiet=False)
+    warm_kernels([], quiet=False, notice=False)
+    assert capsys.readouterr().err.count("compiling kernels") == 1

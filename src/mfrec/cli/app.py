@@ -150,7 +150,7 @@ def train(
     if json_output:
         print_json(summary)
     elif not quiet:
-        stdout.print(f"saved {model} model to {output} ({summary['fit_seconds']:.2f} s)")
+        stdout.print(f"trained {model} in {summary['fit_seconds']:.2f} s; saved to {output}")
 
 
 @app.command()
@@ -284,7 +284,8 @@ def evaluate(
     if json_output:
         print_json(payload)
     else:
-        stdout.print(metrics_table(results, k, f"{protocol} on {data} ({len(splits)} split(s), mean)"))
+        spread = f"{len(splits)} splits, mean" if len(splits) > 1 else "1 split"
+        stdout.print(metrics_table(results, k, f"{protocol} on {data} ({spread})"))
         if any(result.get("ratings_cold") for result in results.values()):
             stdout.print(warm_cold_table(results))
         first = results[model]

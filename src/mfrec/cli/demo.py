@@ -42,7 +42,7 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
     model = MatrixFactorization()
     # Compile first (a first run says so), so the table's "fit s" is the fit, not the compiler.
     warm_kernels([model], quiet, validation=True, track_ndcg=10)
-    warm_kernels([make_model(name) for name in BASELINES], quiet)
+    warm_kernels([make_model(name) for name in BASELINES], quiet, notice=False)  # said once is enough
     status = console.status("training biased MF by SGD ...") if not quiet else None
     if status:
         status.start()
@@ -68,6 +68,9 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
     for title, rating in zip(titles, mine["rating"]):
         console.print(f"  {rating:.0f}★  {title}")
     console.print(f"\nTop-10 recommendations for user {user} (items they have not rated):")
+    if getattr(model, "rank_by", None) == "pick-like":  # the list is not sorted by the number beside each title
+        console.print("  (ranked by how likely they are to pick it x how much they would like it; the number is")
+        console.print("   the rating they would give)")
     recs = model.recommend(user, n=10)
     for row in recs.itertuples():
         console.print(f"  {row.rank:>2}. {getattr(row, 'title', row.item)}  (predicted {row.score:.2f})")
