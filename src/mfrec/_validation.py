@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from typing import Any
 
@@ -43,3 +44,14 @@ def check_seed(name: str, value: Any) -> int | None:
     if value is None:
         return None
     return check_int(name, value, 0)
+
+
+def unknown_parameter(owner: str, name: str, valid: list[str]) -> ParameterError:
+    """The error for a parameter ``owner`` does not have, with the nearest valid name when it is a near miss.
+
+    >>> str(unknown_parameter("ALS", "n_factor", ["n_factors", "n_epochs"]))
+    "ALS has no parameter 'n_factor' (did you mean 'n_factors'?); valid: n_factors, n_epochs"
+    """
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ParameterError(f"{owner} has no parameter {name!r}{hint}; valid: {', '.join(valid) or 'none'}")

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mfrec._validation import unknown_parameter
 from mfrec.exceptions import ParameterError
 
 _MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -191,7 +192,7 @@ class Parametrized:
         valid = self.param_names()
         unknown = sorted(set(params) - set(valid))
         if unknown:
-            raise ParameterError(f"{type(self).__name__} has no parameter {unknown[0]!r}; valid: {', '.join(valid)}")
+            raise unknown_parameter(type(self).__name__, unknown[0], valid)
         before = self.get_params()
         for name, value in params.items():
             setattr(self, name, value)
@@ -296,8 +297,7 @@ def parse_assignments(cls: type, pairs: Iterable[str]) -> dict[str, Any]:
         if not sep:
             raise ParameterError(f"-p expects NAME=VALUE, got {pair!r}")
         if name not in spec:
-            valid = ", ".join(p.name for p in cls.param_spec) or "none"  # type: ignore[attr-defined]
-            raise ParameterError(f"{cls.__name__} has no parameter {name!r}; valid: {valid}")
+            raise unknown_parameter(cls.__name__, name, [p.name for p in cls.param_spec])  # type: ignore[attr-defined]
         values[name] = spec[name].parse(text)
     return values
 
