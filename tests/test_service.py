@@ -181,6 +181,7 @@ def test_similar_items_and_unknown_item(client):
     assert len(body["similar"]) == 3 and all(s["item"] != 1 for s in body["similar"])
     missing = client.get("/items/nope/similar")
     assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+    assert missing.json()["error"]["field"] == "item_id"  # every error names the field it is about
 
 
 def test_predict_matches_the_library_and_flags_fallbacks(client, model_dir):

@@ -21,7 +21,11 @@ class ParameterError(MfrecError, ValueError):
 
 
 class UnknownIdError(MfrecError, ValueError):
-    """A user or item id is not known to the fitted model."""
+    """A user or item id is not known to the fitted model; ``what`` says which ("user", "item") when known."""
+
+    def __init__(self, message: str, *, what: str | None = None) -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class NotFittedError(MfrecError, ValueError):

@@ -151,7 +151,9 @@ class IdMap:
         rows = self._index.get_indexer(query)
         if missing == "error" and (rows < 0).any():
             bad = plain(_as_1d(values)[np.flatnonzero(rows < 0)[0]])
-            raise UnknownIdError(f"{what} {bad!r} is not known to the model (it has no ratings in the training data)")
+            raise UnknownIdError(
+                f"{what} {bad!r} is not known to the model (it has no ratings in the training data)", what=what
+            )
         return rows.astype(np.int32)
 
     def to_ids(self, rows: Any) -> np.ndarray:

@@ -134,7 +134,11 @@ def create_app(
 
     @app.exception_handler(MfrecError)
     async def mfrec_error(request: Request, exc: MfrecError) -> JSONResponse:
-        return _error(404 if isinstance(exc, UnknownIdError) else 400, str(exc))
+        if not isinstance(exc, UnknownIdError):
+            return _error(400, str(exc))
+        # The field is the path parameter (item_id) or the body field (item) that named the unknown id.
+        what = exc.what if exc.what in ("user", "item") else None
+        return _error(404, str(exc), f"{what}_id" if f"{what}_id" in request.path_params else what)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -181,7 +185,7 @@ def create_app(
     def similar(item_id: ItemId, n: N = 10) -> S.SimilarOut:
         model = served().model
         if item_id not in model.item_map_:
-            raise UnknownIdError(f"unknown item {item_id!r}")
+            raise UnknownIdError(f"unknown item {item_id!r}", what="item")
         if not hasattr(model, "item_factors_"):
             raise HTTPException(400, f"{type(model).__name__} has no item factors: similar items need a factor model")
         frame = model.similar_items(item_id, n=n)
