@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -325,3 +326,28 @@ def test_the_compile_notice_can_be_held_back(monkeypatch, capsys):
     warm_kernels([], quiet=False)
     warm_kernels([], quiet=False, notice=False)
     assert capsys.readouterr().err.count("compiling kernels") == 1
+
+
+def test_evaluate_says_in_one_line_whether_the_model_beats_the_best_baseline(tmp_path):
+    path = tmp_path / "r.csv"
+    synthetic(300, 100, 6_000, seed=2).to_frame().to_csv(path, index=False)
+    command = ("evaluate", path, "--protocol", "holdout", "-m", "sgd", "-p", "n_epochs=3", "-q")
+    out = run(*command).stdout
+    payload = json.loads(run(*command, "--json").stdout)
+    rmse = {name: r["rmse"] for name, r in payload["baselines"].items()}
+    best = min(rmse, key=rmse.get)
+    gap = payload["rmse"] - rmse[best]
+    side, word = ("below", "better") if gap < 0 else ("above", "worse")
+    assert f"sgd: RMSE {abs(gap):.4f} {side} {best} ({word}); NDCG@10 " in out, out
+
+
+def test_a_user_who_rated_everything_is_told_why_the_list_is_empty(tmp_path):
+    frame = synthetic(60, 20, 400, seed=3).to_frame()
+    everything = frame.drop_duplicates("item").assign(user=999_999)  # one user who rated every item
+    path = tmp_path / "r.csv"
+    pd.concat([frame, everything]).to_csv(path, index=False)
+    assert run("train", path, "--model", "baseline", "-o", tmp_path / "m", "-q").exit_code == 0
+    result = run("recommend", tmp_path / "m", "-u", "999999", "-u", frame["user"].iloc[0])
+    assert result.exit_code == 0, result.output
+    assert "user 999999 has nothing left to recommend: they rated every item" in result.stderr
+    assert f"user {frame['user'].iloc[0]} has nothing" not in result.stderr

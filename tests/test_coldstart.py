@@ -15,6 +15,7 @@ from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import DataError, ParameterError, UnknownIdError
 from mfrec.models import ALS, NMF, Biases, ImplicitALS, MatrixFactorization
 from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
+from mfrec.models.explain import MEAN_PRIOR_RATINGS, explain_rows, usual_rating
 from mfrec.models.topn import BECAUSE_OVERALL, BECAUSE_POPULAR, BECAUSE_WELL_RATED
 from mfrec.persistence import load_model
 
@@ -195,7 +196,7 @@ def test_low_rated_items_are_never_reasons(model, planted):
     for u in range(5):
         user = planted.user_ids.ids[u]
         ratings = planted.ratings[planted.user_idx == u]
-        floor = 4.0 if isinstance(model, ImplicitALS) else ratings.mean()
+        floor = 4.0 if isinstance(model, ImplicitALS) else usual_rating(model, ratings)
         for item in model.recommend(user, n=3)["item"]:
             reasons = model.explain(user, item, n=50)  # every positive contribution
             assert (reasons["rating"] >= floor).all(), reasons
@@ -207,7 +208,7 @@ def test_explanations_are_liked_similar_items(sgd, planted):
     assert "because" in recs.columns
     reasons = sgd.explain(user, recs["item"].iloc[0], n=3)
     assert list(reasons.columns[:4]) == ["because_item", "rating", "similarity", "contribution"]
-    user_mean = planted.ratings[planted.user_idx == 3].mean()
+    user_mean = usual_rating(sgd, planted.ratings[planted.user_idx == 3])
     assert (reasons["rating"] > user_mean).all() and (reasons["similarity"] > 0).all()
     assert reasons["contribution"].is_monotonic_decreasing
     row = sgd.item_map_.lookup([recs["item"].iloc[0]])[0]
@@ -231,6 +232,21 @@ def test_a_one_rating_user_is_explained_by_that_rating(sgd):
     assert similar.any()
     assert (recs["because"][similar] == str(liked)).all()
     assert recs["because"][~similar].isin([BECAUSE_WELL_RATED, BECAUSE_OVERALL]).all()
+
+
+def test_a_good_rating_beside_a_better_one_is_still_a_reason(sgd):
+    """Centred on the user's own mean, a 4 beside a 5 read as disliked and only the 5 could explain anything."""
+    rows = np.array([0, 1], np.int32)
+    q = sgd.item_factors_
+    target = np.flatnonzero((q @ q[0] > 0) & (q @ q[1] > 0))
+    target = target[~np.isin(target, rows)][:1]
+    [reasons] = explain_rows(sgd, target, rows, np.array([5.0, 4.0]), 3)
+    assert sorted(r for r, _, _ in reasons) == [0, 1]
+    usual = (9.0 + MEAN_PRIOR_RATINGS * sgd.global_mean_) / (2 + MEAN_PRIOR_RATINGS)
+    weights = {r: contribution / similarity for r, similarity, contribution in reasons}
+    assert weights[0] == pytest.approx(5.0 - usual, rel=1e-5) and weights[1] == pytest.approx(4.0 - usual, rel=1e-5)
+    [low] = explain_rows(sgd, target, rows, np.array([5.0, 1.0]), 3)  # below the usual: never a reason
+    assert [r for r, _, _ in low] == [0]
 
 
 def test_an_item_no_liked_item_resembles_gets_a_stated_reason_not_an_empty_one(sgd):

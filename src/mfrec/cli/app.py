@@ -45,6 +45,7 @@ from mfrec.cli.common import (
     reading_order,
     stderr,
     stdout,
+    verdict,
     warm_cold_table,
     warm_kernels,
 )
@@ -288,6 +289,8 @@ def evaluate(
         stdout.print(metrics_table(results, k, f"{protocol} on {data} ({spread})"))
         if any(result.get("ratings_cold") for result in results.values()):
             stdout.print(warm_cold_table(results))
+        if line := verdict(results, model, k):
+            stdout.print(line)
         first = results[model]
         eligible, evaluated = first["users_eligible"], first["users_evaluated"]
         sample = f" (a seeded sample of {eligible:,})" if eligible > evaluated else ""
@@ -347,8 +350,11 @@ def recommend(
             raise UnknownIdError(f"{exc}; pass --unknown fallback to answer it with the most popular items") from None
     if json_output:
         print_json({"recommendations": frame.to_dict(orient="records")})
-    else:
-        stdout.print(frame_table(reading_order(frame)))
+        return
+    stdout.print(frame_table(reading_order(frame)))
+    answered = set(frame["user"].astype(str)) if len(frame) else set()
+    for nobody in [u for u in (user or []) if not rated and str(u) not in answered]:
+        stderr.print(f"user {nobody} has nothing left to recommend: they rated every item (--include-seen ranks those)")
 
 
 def _item_rating(text: str) -> tuple[str, float]:

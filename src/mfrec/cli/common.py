@@ -265,6 +265,28 @@ def metrics_table(rows: dict[str, dict[str, Any]], k: int, title: str) -> Table:
     return table
 
 
+def verdict(rows: dict[str, dict[str, Any]], model: str, k: int) -> str | None:
+    """One line comparing ``model`` with the best baseline on RMSE (lower is better) and NDCG@k (higher is).
+
+    A model that loses to a baseline is the first thing its user should hear about.
+
+    >>> verdict({"sgd": {"rmse": 0.90, "ndcg@10": 0.30}, "baseline": {"rmse": 0.93, "ndcg@10": 0.32}}, "sgd", 10)
+    'sgd: RMSE 0.0300 below baseline (better); NDCG@10 0.020 below baseline (worse)'
+    """
+    parts = []
+    for metric, label, digits, lower in (("rmse", "RMSE", 4, True), (f"ndcg@{k}", f"NDCG@{k}", 3, False)):
+        mine = rows[model].get(metric)
+        others = {name: r[metric] for name, r in rows.items() if name != model and r.get(metric) is not None}
+        if mine is None or not others or not np.isfinite(mine):
+            continue
+        best = (min if lower else max)(others, key=others.__getitem__)
+        gap = mine - others[best]
+        better = gap < 0 if lower else gap > 0
+        side = "below" if gap < 0 else "above"
+        parts.append(f"{label} {abs(gap):.{digits}f} {side} {best} ({'better' if better else 'worse'})")
+    return f"{model}: " + "; ".join(parts) if parts else None
+
+
 def warm_cold_table(rows: dict[str, dict[str, Any]]) -> Table:
     """Rating metrics split by who answered: the model (user and item seen in train) or the fallback."""
     table = Table(

@@ -230,11 +230,12 @@ class TopN:
         """The user's rated items that pushed ``item``'s score up most: "because you liked X".
 
         Each rated item j contributes (cosine similarity of the factors of ``item`` and
-        j) x (how much the user liked j: the rating minus the user's own mean rating,
-        or for implicit models the interaction's value, zero below ``threshold``);
-        the ``n`` largest positive contributions are returned, largest first. An item
-        the user rated below their mean is never a reason (a user whose ratings are all
-        equal is measured against the global mean). The frame is empty when no liked
+        j) x (how much the user liked j: the rating minus what the user usually gives,
+        their mean pulled towards the global mean by a few ratings
+        (:func:`mfrec.models.explain.usual_rating`), or for implicit models the
+        interaction's value, zero below ``threshold``); the ``n`` largest positive
+        contributions are returned, largest first. An item rated below the user's usual
+        is never a reason, and a 4 beside a lone 5 is one. The frame is empty when no liked
         item resembles ``item``; ``recommend(..., explain=True)`` then says why in words.
 
         Examples
