@@ -41,8 +41,7 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
     results: dict[str, dict[str, Any]] = {}
     model = MatrixFactorization()
     # Compile first (a first run says so), so the table's "fit s" is the fit, not the compiler.
-    warm_kernels([model], quiet, validation=True, track_ndcg=10)
-    warm_kernels([make_model(name) for name in BASELINES], quiet, notice=False)  # said once is enough
+    warm_kernels([model, *(make_model(name) for name in BASELINES)], quiet, validation=True, track_ndcg=10)
     status = console.status("training biased MF by SGD ...") if not quiet else None
     if status:
         status.start()

@@ -74,15 +74,11 @@ def tune(
             on_result=report,
         )
     payload = {"model": model, "protocol": protocol, "folds": len(splits), "budget_minutes": budget, **result.to_dict()}
-    one_split = len(splits) == 1
-    if one_split:  # a spread over one split is undefined, not zero
-        payload["best_std"] = None
-        payload["candidates"] = [{**c, "std": None} for c in payload["candidates"]]
     output.write_text(json.dumps(payload, indent=2))
     if json_output:
         print_json(payload)
     else:
-        spread = "(1 split)" if one_split else f"± {result.best_std:.4f}"
+        spread = "(1 split)" if result.best_std is None else f"± {result.best_std:.4f}"
         stdout.print(
             f"best {metric} {result.best_score:.4f} {spread} over {len(result.candidates)} "
             f"candidates; parameters written to {output}"

@@ -27,6 +27,16 @@ def where(first_line: int | None, *rows: int) -> str:
     return f"line{'s' * (len(rows) > 1)} " + " and ".join(str(r + first_line) for r in rows)
 
 
+def refuse(
+    bad: np.ndarray, column: str, what: str, first_line: int | None, values: Any = None, show: Any = str
+) -> None:
+    """Raise a DataError if any of ``bad``: how many values are ``what``, where the first is and what it is."""
+    if bad.any():
+        row = first_row(bad)
+        value = f": {show(values[row])}" if values is not None else ""
+        raise DataError(f"column {column!r} has {int(bad.sum())} {what} (first at {where(first_line, row)}{value})")
+
+
 def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple[np.ndarray, IdMap]:
     """int32 rows for the ids ``values`` and the :class:`IdMap` back (sorted ids); missing ids are refused.
 
@@ -38,12 +48,7 @@ def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple
     if array.ndim != 1:
         raise DataError(f"column {column!r} must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row = first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} missing ids (first at {where(first_line, row)}: {array[row]})"
-            )
+        refuse(~np.isfinite(array), column, "missing ids", first_line, array)
         if np.all(array == np.round(array)):
             array = array.astype(np.int64)
     elif array.dtype.kind == "b":
@@ -59,11 +64,7 @@ def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple
             table[uniques] = np.arange(uniques.size, dtype=np.int32)
             return table[array - low], IdMap(uniques.astype(np.int64) + low)
     codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
-    if (codes < 0).any():
-        row = first_row(codes < 0)
-        raise DataError(
-            f"column {column!r} has {int((codes < 0).sum())} missing ids (first at {where(first_line, row)})"
-        )
+    refuse(codes < 0, column, "missing ids", first_line)
     uniques = np.asarray(uniques)
     if uniques.dtype.kind == "O" and all(isinstance(u, (int, np.integer)) for u in uniques[:1000]):
         try:
@@ -82,21 +83,10 @@ def ratings_column(values: Any, column: str, first_line: int | None = None) -> n
         as_objects = pd.Series(array, dtype=object)
         numeric = pd.to_numeric(as_objects, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(numeric) & as_objects.notna().to_numpy()
-        if bad.any():
-            row = first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-numeric values "
-                f"(first at {where(first_line, row)}: {plain(array[row])!r})"
-            )
+        refuse(bad, column, "non-numeric values", first_line, array, show=lambda value: repr(plain(value)))
         array = numeric
     if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row = first_row(bad)
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} non-finite values "
-                f"(first at {where(first_line, row)}: {array[row]})"
-            )
+        refuse(~np.isfinite(array), column, "non-finite values", first_line, array)
     return array.astype(np.float32, copy=False)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mfrec.data.columns import encode_ids, first_row, ratings_column, timestamps_column, where
+from mfrec.data.columns import encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
@@ -240,12 +240,8 @@ def rating_scale_of(
         return scale
     scale = check_rating_scale(rating_scale)
     outside = (rating_values < scale[0]) | (rating_values > scale[1])
-    if outside.any():
-        row = first_row(outside)
-        raise DataError(
-            f"column {rating_col!r} has {int(outside.sum())} values outside the rating scale "
-            f"[{scale[0]:g}, {scale[1]:g}] (first at {where(first_line, row)}: {rating_values[row]:g})"
-        )
+    what = f"values outside the rating scale [{scale[0]:g}, {scale[1]:g}]"
+    refuse(outside, rating_col, what, first_line, rating_values, show=lambda value: f"{value:g}")
     return scale
 
 

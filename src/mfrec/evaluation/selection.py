@@ -103,18 +103,19 @@ class SearchResult:
     metric: str
     best_params: dict[str, Any] = field(default_factory=dict)
     best_score: float = float("nan")
-    best_std: float = float("nan")
+    best_std: float | None = float("nan")  # None when scored on one split: a spread over one value is undefined
     candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, params: dict[str, Any], result: dict[str, Any], seconds: float) -> None:
         score = result[self.metric]
-        row = {"params": params, "score": score, "std": result["std"][self.metric], "seconds": seconds}
+        std = result["std"][self.metric] if result.get("folds", 2) > 1 else None
+        row = {"params": params, "score": score, "std": std, "seconds": seconds}
         # Ranking models have no rating metrics: keep whichever of these the candidate was scored on.
         row.update({key: result[key] for key in ("rmse", "mae") if key in result})
         self.candidates.append(row)
         better = score < self.best_score if self.metric in LOWER_IS_BETTER else score > self.best_score
         if not self.candidates[:-1] or better:
-            self.best_params, self.best_score, self.best_std = params, score, result["std"][self.metric]
+            self.best_params, self.best_score, self.best_std = params, score, std
 
     def to_dict(self) -> dict[str, Any]:
         return {
