@@ -235,22 +235,34 @@ Where the growth is not linear, and why (the same causes at every run; the multi
 NOTES["als"] = """
 Where the growth is not linear, and why:
 
-- **An iteration at 100M takes ~6x the 20M one, not 5x (the issue's bar is missed).** Timing each CG half-step
-  inside one fit (4 iterations, one process per size, 2026-11-24, before the change below): the user half went
-  from 0.46 to 2.90 s (6.3x) and the item half from 0.66 to 4.48 s (6.8x). A half-step gathers each row's
-  neighbours' factors (256 bytes each) once, then runs its CG passes from that buffer; the gathers are what
-  grows. At 20M the item factors (12.8 MB) stay in the 32 MB L3 for the user half and part of the user factors
-  (51 MB) for the item half; at 100M they are 51 MB and 256 MB, so the gather of every row but the most
-  popular ones is a DRAM access. Prefetching 32 neighbours ahead instead of 8 measured no better (item half
-  3.9-4.0 s against 3.65-3.75 s, alternating processes).
-- **Fixed on the way: the gather buffer now grows with the data** (`kernels/_config.py::gather_tile`, 8 bytes a
-  rating over all threads, 64 MiB a thread at least). At 100M, 13 items had more raters than the old 64 MiB
-  buffer held (262,144; 6% of the ratings) and were re-gathered from DRAM on every CG pass. Alternating
-  processes, whole fits: item half 4.02 / 3.87 s -> 3.40 / 3.32 s; in one process, the item half alone in 7
-  paired rounds 5.37 -> 3.85 s. Same bits (the tiled and untiled paths sum in one order). Peak RSS at 100M
-  2,896 -> 3,153 MB. This table is after the change: 5.98x within rounds (6.21x before).
-- What would fix the rest: CG passes that run over blocks of the other side small enough for L3 (accumulating
-  each row's sums block by block) instead of gathering every neighbour from DRAM; not attempted.
+- **An iteration at 100M takes ~6x the 20M one, not 5x (the issue's bar is missed).** The arithmetic grows with
+  the ratings; the reads of the other side's factors grow faster. `benchmarks/bench_als_memory.py` times each
+  half-step and, apart, one pass that only reads every neighbour's factor row (one process, 5 interleaved
+  rounds, 2026-11-24): from 20M to 100M the half-steps grow 5.7x (user) and 6.0x (item), the reads alone
+  10.9x and 7.9x. Its gather-cost curve says why: a random 256-byte row costs 4.4-5.2 ns from a table of
+  16 MB or less, 9.2 ns at 32 MB and 15.5-19.7 ns at 64-256 MB, and the tables grow past the 32 MB L3 (Q, read
+  by the user half, 12 -> 49 MB; P, read by the item half, 49 -> 244 MB), because each size of the issue's
+  set is 4x sparser than the one before. At 100M the item half's reads (25.6 GB) take about what the
+  machine's DRAM streams in that time (9.4 GB/s, two threads reading one array): a floor for any ALS that
+  reads every neighbour's row at least once a half-step (implicit's CG reads it on every CG step).
+- **Faster at both sizes: CG runs ahead** (`kernels/cg.py::RUN_AHEAD`): while it computes on one row it asks L2
+  for the factor rows of the next 256 neighbours, so the next rows' gathers wait less on DRAM. Same bits.
+  Half-steps 10% faster at 100M (user 2.62 -> 2.37 s, item 3.62 -> 3.26 s) and 2% / 10% at 20M (7 paired
+  rounds in one process); the ratio barely moves, because both sizes gain.
+- **Fixed before: the gather buffer grows with the data** (`kernels/_config.py::gather_tile`, 8 bytes a rating
+  over all threads, 64 MiB a thread at least). At 100M, 13 items had more raters than a 64 MiB buffer holds
+  (262,144; 6% of the ratings) and were re-gathered from DRAM on every CG pass: item half 5.37 -> 3.85 s
+  (7 paired rounds in one process). Peak RSS at 100M 2,896 -> 3,153 MB.
+- **Tried and dropped** (scratch kernels, one process, interleaved rounds):
+  - *blocked CG*: every CG pass sweeps blocks of the other side small enough for L3 (8-32 MB), each row
+    keeping its CG vectors between blocks, rows in sweeps of 100k. Slower at every block size: 100M user half
+    4.7-5.6 s against 2.75, item half 6.1-7.8 s against 4.1; 20M user half 0.50-0.70 s against 0.40. CG makes
+    3-4 passes over a row's neighbours; blocked, each pass reads their rows from L3, where the gather path
+    reads them once from DRAM and then from L1/L2;
+  - *non-temporal prefetches for the rarer rows* (not the 10-50% most popular), to keep L3 for the popular
+    ones: reads of Q 1.05-1.13 s against 1.07 s, of P 1.83-2.02 s against 1.65 s;
+  - prefetching 32 neighbours ahead inside the gather instead of 8; running ahead 1,024 neighbours instead of
+    256: no better.
 - Memory is linear: ~30 bytes a rating above the interpreter.
 """
 
@@ -258,10 +270,10 @@ NOTES["implicit-als"] = """
 Where the growth is not linear, and why:
 
 - **An iteration at 100M takes 6-7x the 20M one (the issue's bar is missed)**, for the reason given under
-  explicit ALS: the neighbours' factors are gathered from L3 at 20M and from DRAM at 100M; implicit ALS runs
-  one more CG step (3) over the gathered buffer, but the gather is the same. With the larger gather buffer
-  (see explicit ALS) the 100M iteration went from 8.62-8.92 s to 7.91-8.21 s (rounds of two runs); the ratio
-  within rounds is 6.55x (rounds 6.05, 7.04), 6.78x before.
+  explicit ALS: the factor tables each half-step reads from leave the L3 between 20M and 100M, so each
+  neighbour's row costs 2-4x more to read (`benchmarks/bench_als_memory.py`). Implicit ALS runs one more CG
+  step (3) over the gathered rows, but gathers the same. The larger gather buffer and the run-ahead prefetch
+  (see explicit ALS) made both sizes faster.
 - Memory is linear: 26 bytes a rating above the interpreter.
 """
 

@@ -83,6 +83,18 @@ def test_gather_tile_grows_with_the_data_and_is_shared_by_the_threads():
         assert tile % 4 == 0 and workers * tile * 65 * 4 <= max(workers * (64 << 20), 8 * 300_000_000)
 
 
+def test_run_ahead_asks_for_a_few_neighbours_at_a_time_and_never_past_its_stop():
+    # The cursor is the next neighbour whose factors have not been asked for; cg_rows stops it at the end of the
+    # thread's chunk, so it never reads an index past the matrix.
+    from mfrec.kernels.cg import RUN_AHEAD_PER_GROUP, _run_ahead
+
+    indices = np.arange(10, dtype=np.int32)
+    Y, y_bias = np.zeros((10, 16), np.float32), np.zeros(10, np.float32)
+    assert _run_ahead(indices, Y, y_bias, 0, 10, True) == RUN_AHEAD_PER_GROUP
+    assert _run_ahead(indices, Y, y_bias, 9, 10, True) == 10
+    assert _run_ahead(indices, Y, y_bias, 10, 10, False) == 10
+
+
 @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
 def test_cg_counts_rows_whose_curvature_is_not_positive(rng, implicit):
     rows = np.repeat(np.arange(4), 5).astype(np.int32)
