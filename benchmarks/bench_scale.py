@@ -213,8 +213,10 @@ Where the growth is not linear, and why (the same causes at every run; the multi
   an epoch. `benchmarks/bench_grid.py` (one process, interleaved rounds) measured at 100M 2.61-2.63 CPU s an
   epoch for B = 16-32 against 3.03 at 48 and 3.22 at 64, and at 20M no difference between B = 12 and 32
   (0.455-0.480).
-- **s / epoch from 20M to 100M sits on the linear line, give or take the host**: the 5-round run of 2026-11-24
-  gave 4.82x (medians) and 4.91x within rounds (rounds 4.73-5.41); a 3-round run on 2026-11-23 gave 5.58x.
+- **s / epoch from 20M to 100M straddles the linear line, and the host decides on which side**: this table's
+  5-round run (2026-11-24, 01:10) gave 4.82x (medians) and 4.91x within rounds (rounds 4.73-5.41); a second
+  5-round run of the same code (03:40, 20M,100M only) gave 5.38x (20M 0.21 s, 100M 1.14 s; rounds 4.88-5.66);
+  a 3-round run on 2026-11-23 gave 5.58x. So the issue's bar (5x) is not met reliably.
   The arithmetic scales linearly; what can push the ratio past 5 is memory, because each size is 4x sparser
   than the one before: at 200k items an item group (8,300 rows x 256 bytes at B = 24) is twice the 1 MB L2,
   where at 50k items it fits, and a block has ~21 ratings an item instead of ~17 on a 4x larger slice, so the
