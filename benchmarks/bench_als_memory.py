@@ -20,17 +20,14 @@ prefetches, from tables of 1 MB to 256 MB. The factor tables the half-steps read
 
 from __future__ import annotations
 
-import argparse
-import os
+import functools
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import _common  # noqa: F401  (takes --update-results out of sys.argv)
 import numpy as np
-from bench_scale import data_file, parse_size
+from bench_scale import in_process_arguments, rotating_rounds
 
 SIDES = ("user", "item")  # the user half reads Q's rows, the item half P's
 CURVE_MB = (1, 4, 8, 16, 32, 64, 128, 256)
@@ -163,35 +160,22 @@ def table(setups: list[dict], times: dict, curve: dict[int, float], conditions: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20M,100M")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "mfrec-scale")
-    args = parser.parse_args()
-
+    args = in_process_arguments(__doc__, rounds=5)
     from mfrec._threads import num_threads
 
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    setups = [prepare(data_file(args.data_dir, parse_size(s)), args.factors) for s in args.sizes.split(",")]
+    setups = [prepare(path, args.factors) for path in args.files]
     names = [f"{s['ratings'] / 1e6:g}M" for s in setups]
-    cells = [(name, setup, side, kind) for name, setup in zip(names, setups, strict=True)
-             for side in SIDES for kind in ("half-step", "gathers")]  # fmt: skip
-    raw = {(n, side, kind): [] for n, _, side, kind in cells}
-    loads = []
     timer = {"half-step": half_step, "gathers": gathers}
+    cells = {
+        f"{name} {side} {kind}": functools.partial(timer[kind], setup, side)
+        for name, setup in zip(names, setups, strict=True)
+        for side in SIDES
+        for kind in timer
+    }
     with num_threads(args.threads):
-        for _, setup, side, kind in cells:
-            timer[kind](setup, side)  # compile, first touch
-        for round_ in range(args.rounds):
-            shift = round_ % len(cells)
-            for name, setup, side, kind in cells[shift:] + cells[:shift]:
-                raw[name, side, kind].append(timer[kind](setup, side))
-            loads.append(os.getloadavg()[0])
-            print(f"round {round_ + 1} (load {loads[-1]:.1f}): " + ", ".join(
-                f"{n} {side} {kind} {raw[n, side, kind][-1]:.3f}" for n, _, side, kind in cells), file=sys.stderr)  # fmt: skip
+        measured, loads = rotating_rounds(cells, args.rounds)
         curve = gather_curve(args.factors, args.rounds)
+    raw = {tuple(label.split(" ", 2)): seconds for label, seconds in measured.items()}
     times = {
         n: {
             side: {

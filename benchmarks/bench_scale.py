@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import _common  # noqa: F401  (takes --update-results out of sys.argv before argparse sees it)
@@ -62,6 +63,41 @@ def data_file(folder: Path, ratings: int) -> Path:
         print(f"generating {path} ...", file=sys.stderr)
         write_parquet(path, SyntheticSpec(n_users=users, n_items=items, n_ratings=ratings, seed=0))
     return path
+
+
+def in_process_arguments(doc: str, rounds: int) -> argparse.Namespace:
+    """The options of the one-process memory benchmarks (bench_sgd_memory, bench_als_memory), parsed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sizes", default="20M,100M")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "mfrec-scale")
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    args.files = [data_file(args.data_dir, parse_size(size)) for size in args.sizes.split(",")]
+    return args
+
+
+def rotating_rounds(cells: dict[str, Callable[[], float]], rounds: int) -> tuple[dict[str, list[float]], list[float]]:
+    """Time every cell once a round, in an order that rotates each round, after one untimed call each.
+
+    The untimed call compiles and first-touches; rotating the order spreads load from other machines over every
+    cell alike. Returns each cell's seconds and the 1-min load after each round; a line a round goes to stderr.
+    """
+    names = list(cells)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    loads = []
+    for name in names:
+        cells[name]()
+    for round_ in range(rounds):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(cells[name]())
+        loads.append(os.getloadavg()[0])
+        progress = ", ".join(f"{name} {times[name][-1]:.3f}" for name in names)
+        print(f"round {round_ + 1} (load {loads[-1]:.1f}): {progress}", file=sys.stderr)
+    return times, loads
 
 
 def available_gb() -> float:

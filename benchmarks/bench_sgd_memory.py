@@ -25,17 +25,14 @@ variant is the median of the per-round ratios (each round times both sizes back 
 
 from __future__ import annotations
 
-import argparse
-import os
+import functools
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import _common  # noqa: F401  (takes --update-results out of sys.argv)
 import numpy as np
-from bench_scale import data_file, parse_size
+from bench_scale import in_process_arguments, rotating_rounds
 
 VARIANTS = ("as laid out", "P folded", "Q at 20M's slice", "Q in L3, not L2", "both folded")
 _FOLDED_ROWS = 256
@@ -154,31 +151,18 @@ def table(setups: list[dict], times: dict, conditions: str, rounds: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20M,100M")
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "mfrec-scale")
-    args = parser.parse_args()
-
+    args = in_process_arguments(__doc__, rounds=7)
     from mfrec._threads import num_threads
 
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    setups = [prepare(data_file(args.data_dir, parse_size(s)), args.factors) for s in args.sizes.split(",")]
-    times: dict[str, dict[str, list[float]]] = {s["name"]: {v: [] for v in VARIANTS} for s in setups}
-    cells = [(s, v) for s in setups for v in VARIANTS]
-    loads = []
+    setups = [prepare(path, args.factors) for path in args.files]
+    cells = {
+        f"{setup['ratings'] / 1e6:g}M {variant}": functools.partial(epoch, setup, variant)
+        for setup in setups
+        for variant in VARIANTS
+    }
     with num_threads(args.threads):
-        for setup, variant in cells:
-            epoch(setup, variant)  # compile, first touch
-        for round_ in range(args.rounds):
-            shift = round_ % len(cells)
-            for setup, variant in cells[shift:] + cells[:shift]:
-                times[setup["name"]][variant].append(epoch(setup, variant))
-            loads.append(os.getloadavg()[0])
-            print(f"round {round_ + 1} (load {loads[-1]:.1f}): " + ", ".join(
-                f"{s['ratings'] / 1e6:g}M {v} {times[s['name']][v][-1]:.3f}" for s, v in cells), file=sys.stderr)  # fmt: skip
+        measured, loads = rotating_rounds(cells, args.rounds)
+    times = {s["name"]: {v: measured[f"{s['ratings'] / 1e6:g}M {v}"] for v in VARIANTS} for s in setups}
     from _common import UPDATE_RESULTS, machine, write_section
 
     conditions = (
