@@ -352,9 +352,12 @@ def recommend(
         print_json({"recommendations": frame.to_dict(orient="records")})
         return
     stdout.print(frame_table(reading_order(frame)))
-    answered = set(frame["user"].astype(str)) if len(frame) else set()
-    for nobody in [u for u in (user or []) if not rated and str(u) not in answered]:
-        stderr.print(f"user {nobody} has nothing left to recommend: they rated every item (--include-seen ranks those)")
+    if not rated:  # a known user with no row left has rated every item
+        answered = set(frame["user"].astype(str)) if len(frame) else set()
+        for nobody in (u for u in user if str(u) not in answered):
+            stderr.print(
+                f"user {nobody} has nothing left to recommend: they rated every item (--include-seen ranks those)"
+            )
 
 
 def _item_rating(text: str) -> tuple[str, float]:

@@ -137,8 +137,10 @@ def create_app(
         if not isinstance(exc, UnknownIdError):
             return _error(400, str(exc))
         # The field is the path parameter (item_id) or the body field (item) that named the unknown id.
-        what = exc.what if exc.what in ("user", "item") else None
-        return _error(404, str(exc), f"{what}_id" if f"{what}_id" in request.path_params else what)
+        field = exc.what if exc.what in ("user", "item") else None
+        if field and f"{field}_id" in request.path_params:
+            field = f"{field}_id"
+        return _error(404, str(exc), field)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
