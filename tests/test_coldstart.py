@@ -89,6 +89,28 @@ def test_fold_in_ratings_must_be_on_the_model_scale(sgd, planted):
         sgd.recommend(new_user_ratings={item: 0.0})
 
 
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda i: {"user": ["u", "u"], "item": [i, i], "rating": [5, 4]}, r"'user' maps to list; pass columns as a"),
+        (lambda i: {i: "five"}, r"rating 'five' for item 7 \(position 0\) is not a number"),
+        (lambda i: [(i, 4.0), (i, "x")], r"rating 'x' for item 7 \(position 1\) is not a number"),
+        (lambda i: pd.DataFrame({"item": [i], "rating": ["x"]}), r"rating 'x' for item 7 "),
+        (lambda i: pd.Series({i: "x"}), r"rating 'x' for item 7 "),
+        (lambda i: [(i, 4.0), (i,)], r"rating at position 1 must be an \(item, rating\) pair"),
+        (lambda i: [[i, 4.0, 9.0]], r"position 0 must be an \(item, rating\) pair, got \[7, 4.0, 9.0\]"),
+        (lambda i: 5, r"must be a dict .* got int 5"),
+        (lambda i: "Alien", r"got str 'Alien'"),
+        (lambda i: {i: float("nan")}, r"rating nan \(position 0\) is not a finite number"),
+    ],
+)
+def test_malformed_new_user_ratings_are_data_errors_naming_the_value(sgd, planted, make, message):
+    item = 7
+    assert item in planted.item_ids.ids  # a known item: only the argument's shape is wrong
+    with pytest.raises(DataError, match=message):
+        sgd.fold_in(make(item))
+
+
 def test_unknown_user_policy(sgd, planted):
     known = planted.user_ids.ids[0]
     with pytest.raises(UnknownIdError, match="ghost"):

@@ -26,6 +26,7 @@ import pandas as pd
 
 from mfrec.data.attributes import AttributeEncoder, ridge_map
 from mfrec.exceptions import DataError, ParameterError
+from mfrec.models.revealed import check_values, parse_ratings, plain
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -73,36 +74,6 @@ class UnknownItemsWarning(UserWarning):
     """Revealed ratings named items the model does not know; they were left out (listed in ``ignored_items``)."""
 
 
-def parse_ratings(ratings: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    """(item ids, values or None) from a dict, a Series, a DataFrame (item, rating), pairs or a list of items."""
-    if isinstance(ratings, dict):
-        return np.asarray(list(ratings.keys())), np.asarray(list(ratings.values()), dtype=np.float64)
-    if isinstance(ratings, pd.Series):
-        return ratings.index.to_numpy(), ratings.to_numpy(dtype=np.float64)
-    if isinstance(ratings, pd.DataFrame):
-        if "item" not in ratings.columns:
-            raise DataError(f"new-user ratings need an 'item' column, got {list(ratings.columns)}")
-        value_col = next((c for c in ("rating", "value") if c in ratings.columns), None)
-        values = None if value_col is None else ratings[value_col].to_numpy(dtype=np.float64)
-        return ratings["item"].to_numpy(), values
-    rows = list(ratings)
-    if rows and isinstance(rows[0], (tuple, list)):
-        return np.asarray([r[0] for r in rows]), np.asarray([r[1] for r in rows], dtype=np.float64)
-    return np.asarray(rows), None
-
-
-def check_values(values: np.ndarray | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.ones(n, np.float32)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise DataError(
-            f"new-user rating {values[np.flatnonzero(bad)[0]]!r} (position {np.flatnonzero(bad)[0]}) "
-            "is not a finite number"
-        )
-    return values.astype(np.float32)
-
-
 def fold_in(
     model: Recommender, ratings: Any, *, attributes: Any = None, regularization: float | None = None
 ) -> FoldedUser:
@@ -115,9 +86,8 @@ def fold_in(
         bad = (values < low) | (values > high)
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            item = ids[j].item() if isinstance(ids[j], np.generic) else ids[j]
             raise DataError(
-                f"new-user rating {values[j]:g} for item {item!r} is outside the model's rating scale "
+                f"new-user rating {values[j]:g} for item {plain(ids[j])!r} is outside the model's rating scale "
                 f"[{low:g}, {high:g}]; give ratings on the scale the model was trained on"
             )
     rows = model.item_map_.lookup(ids, missing="negative") if len(ids) else np.zeros(0, np.int32)
