@@ -120,7 +120,8 @@ def warm_up(models: Sequence[Any], *, validation: bool = False, track_ndcg: int 
                 kwargs["track_ndcg"] = track_ndcg
         try:
             copy = type(model)(**params).fit(train, **kwargs)
-            copy.recommend(train.user_ids.ids[:2], n=3)
+            # Every tiny user: past tiles.PRUNE_MIN_USERS, so the pruned pick x like path compiles too.
+            copy.recommend(train.user_ids.ids, n=3)
         except MfrecError:
             # The tiny set cannot take these parameters (e.g. SVD with more factors than its 30 items):
             # skip it, and let the real fit compile what it needs or report the problem itself.
