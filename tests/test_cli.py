@@ -72,6 +72,18 @@ def test_recommend_and_similar(model_dir):
     assert "rank" in run("recommend", model_dir, "-u", 1).stdout
 
 
+def test_recommend_table_says_when_the_scores_are_not_in_rank_order(model_dir, ratings_csv, tmp_path):
+    note = "ranked by how likely they are to pick it"
+    assert note in " ".join(run("recommend", model_dir, "-u", 1).stdout.split())  # pick x like, the default
+    by_rating = tmp_path / "by-rating"
+    assert (
+        run("train", ratings_csv, "-k", 4, "--epochs", 3, "-p", "rank_by=rating", "-o", by_rating, "-q").exit_code == 0
+    )
+    plain = run("recommend", by_rating, "-u", 1).stdout
+    assert "rank" in plain and note not in " ".join(plain.split())
+    assert note not in run("recommend", model_dir, "-u", 1, "--json").stdout  # JSON stays JSON
+
+
 def test_evaluate_json_has_model_and_baselines(ratings_csv):
     result = run("evaluate", ratings_csv, "--protocol", "holdout", "-k", 4, "--epochs", 5, "--json", "--quiet")
     payload = json.loads(result.stdout)

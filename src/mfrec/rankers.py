@@ -60,6 +60,10 @@ PICK_INIT_STD = 0.01
 #: Keeps the rating order among items whose pick score is zero (brand-new items, users with no history).
 EPSILON = 1e-4
 PICK_ARRAYS = ("pick_user_factors_", "pick_item_factors_")
+#: What a reader of a pick x like list needs told: it is not sorted by the number beside each item.
+PICK_LIKE_NOTE = (
+    "ranked by how likely they are to pick it x how much they would like it; the score is the rating they would give"
+)
 
 
 def uses_ranker(model: Recommender) -> bool:

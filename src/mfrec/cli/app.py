@@ -330,6 +330,7 @@ def recommend(
     Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ --all -o recs.parquet
     """
     from mfrec.persistence import load_model
+    from mfrec.rankers import PICK_LIKE_NOTE, uses_ranker
 
     if all_users:
         return engine_cli.recommend_all(model_dir, output, n, user, include_seen, engine, master, json_output)
@@ -352,6 +353,8 @@ def recommend(
         print_json({"recommendations": frame.to_dict(orient="records")})
         return
     stdout.print(frame_table(reading_order(frame)))
+    if uses_ranker(model) and frame["score_kind"].eq("rating").any():  # the scores are not in rank order
+        stdout.print(f"({PICK_LIKE_NOTE})")
     if not rated:  # a known user with no row left has rated every item
         answered = set(frame["user"].astype(str)) if len(frame) else set()
         for nobody in (u for u in user if str(u) not in answered):

@@ -15,6 +15,7 @@ from mfrec.data.movielens import locate
 from mfrec.evaluation import BASELINES, score
 from mfrec.exceptions import DatasetNotFoundError
 from mfrec.models import MatrixFactorization, make_model
+from mfrec.rankers import PICK_LIKE_NOTE
 from mfrec.report import write_report, write_run
 
 
@@ -68,8 +69,7 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
         console.print(f"  {rating:.0f}★  {title}")
     console.print(f"\nTop-10 recommendations for user {user} (items they have not rated):")
     if getattr(model, "rank_by", None) == "pick-like":  # the list is not sorted by the number beside each title
-        console.print("  (ranked by how likely they are to pick it x how much they would like it; the number is")
-        console.print("   the rating they would give)")
+        console.print(f"  ({PICK_LIKE_NOTE})")
     recs = model.recommend(user, n=10)
     for row in recs.itertuples():
         console.print(f"  {row.rank:>2}. {getattr(row, 'title', row.item)}  (predicted {row.score:.2f})")
