@@ -102,6 +102,8 @@ def test_fold_in_ratings_must_be_on_the_model_scale(sgd, planted):
         (lambda i: 5, r"must be a dict .* got int 5"),
         (lambda i: "Alien", r"got str 'Alien'"),
         (lambda i: {i: float("nan")}, r"rating nan \(position 0\) is not a finite number"),
+        (lambda i: {i: True}, r"rating True for item 7 \(position 0\) is a boolean, not a rating"),
+        (lambda i: pd.Series({i: False}), r"rating False for item 7 .* is a boolean"),
     ],
 )
 def test_malformed_new_user_ratings_are_data_errors_naming_the_value(sgd, planted, make, message):

@@ -146,6 +146,8 @@ def test_request_id_makes_a_retry_idempotent(client, tmp_path):
         ({"ratings": [{"item": 1, "rating": 6}]}, "ratings.0.rating"),
         ({"ratings": [{"item": 1, "rating": 0.5}]}, "ratings.0.rating"),
         ({"ratings": [{"item": 1, "rating": "abc"}]}, "ratings.0.rating"),
+        ({"ratings": [{"item": 1, "rating": True}]}, "ratings.0.rating"),  # not a 1-star rating
+        ({"ratings": [{"item": 1, "rating": "4"}]}, "ratings.0.rating"),  # a number, not a string
         ({"ratings": [{"item": 1}]}, "ratings.0.rating"),
         ({"ratings": [{"item": "", "rating": 3}]}, "ratings.0.item"),
         ({"ratings": []}, "ratings"),

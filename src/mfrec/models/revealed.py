@@ -59,7 +59,17 @@ def parse_ratings(ratings: Any) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _numbers(items: Any, values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(items, values as float64); a value that is not a number is named with its item."""
+    """(items, values as float64); a value that is not a number is named with its item.
+
+    True / False are refused, not read as 1 and 0: {item: True} meant "liked", and on a 1-5 scale
+    it would be a 1-star rating. A list of items is the way to say "interacted".
+    """
+    for position, (item, value) in enumerate(zip(items, values, strict=True)):
+        if isinstance(value, (bool, np.bool_)):
+            raise DataError(
+                f"new-user rating {plain(value)!r} for item {plain(item)!r} (position {position}) is a boolean, not a "
+                "rating; give numbers, or a list of items for 'interacted with'"
+            )
     try:
         return np.asarray(items), np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):

@@ -17,7 +17,8 @@ Id = (
     Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
     | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 )
-Rating = Annotated[float, Field(allow_inf_nan=False)]
+# strict: a JSON number only; true or "4" is refused (true would be a 1-star rating on a 1-5 scale)
+Rating = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 
 
 class Strict(BaseModel):
