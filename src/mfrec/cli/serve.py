@@ -66,7 +66,10 @@ def serve(
     check_port_free(host, port)
     one_blas_thread()
     options = {"host": host, "port": port, "log_level": log_level, "access_log": log_level == "debug"}
-    stderr.print(f"loading {model_dir} for http://{host}:{port} ({workers} worker{'s' * (workers > 1)})", markup=False)
+    stderr.print(
+        f"loading the model in {model_dir} for http://{host}:{port} ({workers} worker{'s' * (workers > 1)})",
+        markup=False,
+    )
     if workers == 1:
         uvicorn.run(create_app(model_dir, db, token=token), **options)
         return
