@@ -62,7 +62,8 @@ EPSILON = 1e-4
 PICK_ARRAYS = ("pick_user_factors_", "pick_item_factors_")
 #: What a reader of a pick x like list needs told: it is not sorted by the number beside each item.
 PICK_LIKE_NOTE = (
-    "ranked by how likely they are to pick it x how much they would like it; the score is the rating they would give"
+    "ranked by how likely they are to pick it x how much they would like it; the number beside it is the rating "
+    "they would give"
 )
 
 

@@ -354,7 +354,7 @@ def recommend(
         return
     stdout.print(frame_table(reading_order(frame)))
     if uses_ranker(model) and frame["score_kind"].eq("rating").any():  # the scores are not in rank order
-        stdout.print(f"({PICK_LIKE_NOTE})")
+        stdout.print(f"({PICK_LIKE_NOTE})", soft_wrap=False)  # wrapped like the table above it, not one long line
     if not rated:  # a known user with no row left has rated every item
         answered = set(frame["user"].astype(str)) if len(frame) else set()
         for nobody in (u for u in user if str(u) not in answered):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def run_demo(data_path: str | None, output: Path, *, console: Console, quiet: bo
         console.print(f"  {rating:.0f}★  {title}")
     console.print(f"\nTop-10 recommendations for user {user} (items they have not rated):")
     if getattr(model, "rank_by", None) == "pick-like":  # the list is not sorted by the number beside each title
-        console.print(f"  ({PICK_LIKE_NOTE})")
+        console.print(textwrap.fill(f"({PICK_LIKE_NOTE})", 78, initial_indent="  ", subsequent_indent="   "))
     recs = model.recommend(user, n=10)
     for row in recs.itertuples():
         console.print(f"  {row.rank:>2}. {getattr(row, 'title', row.item)}  (predicted {row.score:.2f})")
