@@ -251,7 +251,8 @@ Where the growth is not linear, and why (the same causes at every run; the multi
   (0.455-0.480).
 - **s / epoch from 20M to 100M sits on the linear line; the host moves it a few percent either side**. The
   quietest run, 7 rounds (2026-11-24 04:16, 20M,100M only, 1-min load 0.4-1.8): **4.94x** (medians; 20M 0.21 s,
-  100M 1.04 s, i.e. 95.0 and 96.2 M ratings/s), 4.95x within rounds (4.85, 4.88, 4.91, 4.95, 4.95, 5.18, 5.20).
+  100M 1.04 s, i.e. 95.0 and 96.2 M ratings/s), 4.95x within rounds (4.85, 4.88, 4.91, 4.95, 4.95, 5.18, 5.20);
+  a 5-round run after it (05:12, load 1.2-1.8): 4.72x, 4.72x within rounds (3.98-4.90), CPU 4.81x.
   This table's 5-round run (01:10): 4.82x, 4.91x within rounds (4.73-5.41). A 5-round run at 03:40 (load
   1.4-1.8): 5.38x (20M 0.21 s, 100M 1.14 s; rounds 4.88-5.66); a 3-round run on 2026-11-23: 5.58x. So the
   issue's bar (5x) holds on a quiet host, with nothing to spare: the floor with every factor row in cache is
