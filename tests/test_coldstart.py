@@ -104,6 +104,9 @@ def test_fold_in_ratings_must_be_on_the_model_scale(sgd, planted):
         (lambda i: {i: float("nan")}, r"rating nan \(position 0\) is not a finite number"),
         (lambda i: {i: True}, r"rating True for item 7 \(position 0\) is a boolean, not a rating"),
         (lambda i: pd.Series({i: False}), r"rating False for item 7 .* is a boolean"),
+        (lambda i: np.array([[i, 4.0, 9.0]]), r"as an array need shape \(n, 2\): \(item, rating\) rows, got \(1, 3\)"),
+        (lambda i: [i], r"MatrixFactorization predicts ratings: give each item's rating, e.g. \{7: 4\}"),
+        (lambda i: pd.DataFrame({"item": [i]}), r"predicts ratings: give each item's rating"),
     ],
 )
 def test_malformed_new_user_ratings_are_data_errors_naming_the_value(sgd, planted, make, message):
@@ -111,6 +114,16 @@ def test_malformed_new_user_ratings_are_data_errors_naming_the_value(sgd, plante
     assert item in planted.item_ids.ids  # a known item: only the argument's shape is wrong
     with pytest.raises(DataError, match=message):
         sgd.fold_in(make(item))
+
+
+def test_pairs_as_an_array_and_items_alone_for_an_implicit_model(sgd, planted):
+    items = [int(i) for i in planted.item_ids.ids[:3]]
+    pairs = np.array([[items[0], 5.0], [items[1], 2.0], [items[2], 4.0]])
+    as_dict = sgd.fold_in(dict(zip(items, [5.0, 2.0, 4.0])))
+    np.testing.assert_array_equal(sgd.fold_in(pairs).factors, as_dict.factors)
+    implicit = ImplicitALS(n_factors=4, n_epochs=2).fit(planted)
+    picked = implicit.fold_in(items)  # "interacted with": every item a weight of 1
+    np.testing.assert_array_equal(picked.factors, implicit.fold_in(dict.fromkeys(items, 1.0)).factors)
 
 
 def test_unknown_user_policy(sgd, planted):

@@ -80,6 +80,11 @@ def fold_in(
     """See :meth:`Recommender.fold_in`."""
     model._require_fitted()
     ids, values = parse_ratings(ratings if ratings is not None else [])
+    if values is None and len(ids) and model.predicts_ratings:  # ones would be 1-star ratings on a 1-5 scale
+        raise DataError(
+            f"{type(model).__name__} predicts ratings: give each item's rating, e.g. {{{plain(ids[0])!r}: 4}}; "
+            "a list of items without ratings ('interacted with') is for implicit models (implicit-als, bpr)"
+        )
     values = check_values(values, len(ids))
     if model.predicts_ratings and len(ids):
         low, high = model.rating_scale_

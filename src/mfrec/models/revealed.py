@@ -44,6 +44,10 @@ def parse_ratings(ratings: Any) -> tuple[np.ndarray, np.ndarray | None]:
         if value_col is None:
             return ratings["item"].to_numpy(), None
         return _numbers(ratings["item"].to_numpy(), ratings[value_col].to_numpy())
+    if isinstance(ratings, np.ndarray) and ratings.ndim > 1:
+        if ratings.ndim != 2 or ratings.shape[1] != 2:
+            raise DataError(f"new-user ratings as an array need shape (n, 2): (item, rating) rows, got {ratings.shape}")
+        return _numbers(ratings[:, 0], ratings[:, 1])
     if isinstance(ratings, (str, bytes)) or not hasattr(ratings, "__iter__"):
         raise DataError(
             f"new-user ratings must be a dict {{item: rating}}, a Series, a DataFrame, (item, rating) pairs "
@@ -62,13 +66,13 @@ def _numbers(items: Any, values: Any) -> tuple[np.ndarray, np.ndarray]:
     """(items, values as float64); a value that is not a number is named with its item.
 
     True / False are refused, not read as 1 and 0: {item: True} meant "liked", and on a 1-5 scale
-    it would be a 1-star rating. A list of items is the way to say "interacted".
+    it would be a 1-star rating. For an implicit model a list of items says "interacted".
     """
     for position, (item, value) in enumerate(zip(items, values, strict=True)):
         if isinstance(value, (bool, np.bool_)):
             raise DataError(
                 f"new-user rating {plain(value)!r} for item {plain(item)!r} (position {position}) is a boolean, not a "
-                "rating; give numbers, or a list of items for 'interacted with'"
+                "rating; give numbers (for an implicit model, a list of items says 'interacted with')"
             )
     try:
         return np.asarray(items), np.asarray(values, dtype=np.float64)

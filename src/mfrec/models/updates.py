@@ -39,7 +39,8 @@ class Updates:
 
         Parameters
         ----------
-        ratings : dict, Series, DataFrame (item, rating), list of (item, rating) or list of items
+        ratings : dict, Series, DataFrame (item, rating), list of (item, rating), (n, 2) array, or
+            (implicit models only: a rating model refuses it) a list of items, each read as 1
         attributes : dict, optional
         regularization : float, optional
             Overrides the model's own (per rating) regularisation for this solve.
