@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from mfrec.data.attributes import AttributeEncoder, ridge_map
+from mfrec.data.idmap import plain
 from mfrec.exceptions import DataError, ParameterError
-from mfrec.models.revealed import check_values, parse_ratings, plain
+from mfrec.models.revealed import check_values, parse_ratings
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender

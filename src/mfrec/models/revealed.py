@@ -14,15 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mfrec.data.idmap import plain
 from mfrec.exceptions import DataError
 
 #: Values that make a dict of ratings a dict of columns.
 _COLLECTIONS = (list, tuple, set, dict, np.ndarray, pd.Series)
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds, so messages show 7, not np.int64(7)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def parse_ratings(ratings: Any) -> tuple[np.ndarray, np.ndarray | None]:
