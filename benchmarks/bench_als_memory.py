@@ -27,7 +27,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (takes --update-results out of sys.argv)
 import numpy as np
-from bench_scale import in_process_arguments, rotating_rounds
+from bench_scale import in_process_arguments, in_process_conditions, rotating_rounds
 
 SIDES = ("user", "item")  # the user half reads Q's rows, the item half P's
 CURVE_MB = (1, 4, 8, 16, 32, 64, 128, 256)
@@ -188,11 +188,9 @@ def main() -> None:
         }
         for n in names
     }
-    from _common import UPDATE_RESULTS, machine, write_section
+    from _common import UPDATE_RESULTS, write_section
 
-    conditions = (
-        f"{machine()}, {args.threads} threads, k = {args.factors}, 1-min load {min(loads):.1f}-{max(loads):.1f}"
-    )
+    conditions = in_process_conditions(args, loads)
     text = table(setups, times, curve, conditions, args.rounds, args.factors)
     print(text)
     write_section("als-memory", text, update_results=UPDATE_RESULTS)

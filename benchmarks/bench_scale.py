@@ -100,6 +100,13 @@ def rotating_rounds(cells: dict[str, Callable[[], float]], rounds: int) -> tuple
     return times, loads
 
 
+def in_process_conditions(args: argparse.Namespace, loads: list[float]) -> str:
+    """The conditions line of a one-process memory benchmark: machine, threads, k and the load over its rounds."""
+    from _common import machine
+
+    return f"{machine()}, {args.threads} threads, k = {args.factors}, 1-min load {min(loads):.1f}-{max(loads):.1f}"
+
+
 def available_gb() -> float:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):

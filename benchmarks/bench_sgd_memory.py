@@ -32,7 +32,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (takes --update-results out of sys.argv)
 import numpy as np
-from bench_scale import in_process_arguments, rotating_rounds
+from bench_scale import in_process_arguments, in_process_conditions, rotating_rounds
 
 VARIANTS = ("as laid out", "P folded", "Q at 20M's slice", "Q in L3, not L2", "both folded")
 _FOLDED_ROWS = 256
@@ -163,11 +163,9 @@ def main() -> None:
     with num_threads(args.threads):
         measured, loads = rotating_rounds(cells, args.rounds)
     times = {s["name"]: {v: measured[f"{s['ratings'] / 1e6:g}M {v}"] for v in VARIANTS} for s in setups}
-    from _common import UPDATE_RESULTS, machine, write_section
+    from _common import UPDATE_RESULTS, write_section
 
-    conditions = (
-        f"{machine()}, {args.threads} threads, k = {args.factors}, 1-min load {min(loads):.1f}-{max(loads):.1f}"
-    )
+    conditions = in_process_conditions(args, loads)
     text = table(setups, times, conditions, args.rounds)
     print(text)
     write_section("sgd-memory", text, update_results=UPDATE_RESULTS)
