@@ -38,7 +38,7 @@ def prepare(path: Path, factors: int) -> dict:
     from mfrec.data.chunked import read_chunked
     from mfrec.kernels.als import balanced_chunks
     from mfrec.kernels.sparse import csr_by_user
-    from mfrec.models.iterative import init_factors
+    from mfrec.models.solvers import init_factors
 
     data = read_chunked(path, order="user", with_timestamps=False)
     rng = np.random.default_rng(0)

@@ -35,8 +35,8 @@ def main() -> None:
     from mfrec.kernels.rows import aligned_rows
     from mfrec.kernels.sgd import sgd_epoch
     from mfrec.models.blocking import block_layout, grid_size
-    from mfrec.models.iterative import init_factors
     from mfrec.models.mf import SGD_INTERLEAVE
+    from mfrec.models.solvers import init_factors
 
     data = read_chunked(args.path, order="user", with_timestamps=False)
     csr = data.user_csr()

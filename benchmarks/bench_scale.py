@@ -10,7 +10,7 @@ stage), then times, in order:
 - ``distinct ids``: pass 1 of :func:`mfrec.data.chunked.read_chunked` over the Parquet row groups;
 - ``encode``: pass 2, every chunk encoded into int32 rows and float32 ratings;
 - ``assemble``: duplicate check and grouping the rows by user (the CSR);
-- ``ranker``: a rating model's "will pick" part (:func:`mfrec.rankers.fit_ranker`, the default
+- ``ranker``: a rating model's "will pick" part (:func:`mfrec.models.pick.fit_ranker`, the default
   ``rank_by="pick-like"``: 10 epochs of 32-factor weighted ALS on the seen items; 0 for the others);
 - ``layout``: the rest of ``fit`` up to its first epoch (SGD/BPR: the FPSG block layout; ALS: the item CSR);
 - ``epochs``: wall and process-CPU seconds per epoch (median over epochs 2..N);

@@ -74,8 +74,8 @@ def folded_rows(layout, n_blocks: int) -> dict[str, tuple[np.ndarray, np.ndarray
 def prepare(path: Path, factors: int) -> dict:
     from mfrec.data.chunked import read_chunked
     from mfrec.models.blocking import block_layout, grid_size
-    from mfrec.models.iterative import init_factors
     from mfrec.models.mf import SGD_INTERLEAVE
+    from mfrec.models.solvers import init_factors
 
     data = read_chunked(path, order="user", with_timestamps=False)
     n_users, n_items = data.n_users, data.n_items

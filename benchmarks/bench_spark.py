@@ -25,7 +25,7 @@ from _common import ML100K, machine, write_section
 
 from mfrec.evaluation import evaluate, make_splits
 from mfrec.models import ALS
-from mfrec.persistence import load_model
+from mfrec.models.persistence import load_model
 from mfrec.spark import session
 from mfrec.spark.scoring import recommend_all
 from mfrec.spark.training import fit

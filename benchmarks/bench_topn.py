@@ -13,7 +13,7 @@ new ...), the top-10 of a seeded sample of ``--users`` users through :func:`mfre
 * new: the tiled path (one BLAS GEMM per tile, one numba pass, pick x like pruning).
 
 Both for the default ranking (pick x like) and ``rank_by="rating"``, and end to end through
-:func:`mfrec.batch.recommend_all` (what ``mfrec recommend --all -o recs.parquet`` runs) for the default.
+:func:`mfrec.ranking.batch.recommend_all` (what ``mfrec recommend --all -o recs.parquet`` runs) for the default.
 Every round checks that both paths return the same items and reports the largest score difference.
 Wall and CPU seconds (user + system of the process, all threads) are medians over rounds; the full
 ``--all`` time at 20M is the 200k users at the measured rate.
@@ -35,9 +35,9 @@ import numpy as np
 from _common import ML100K, machine, synthetic_file, write_section
 
 from mfrec import ranking
-from mfrec.batch import recommend_all
 from mfrec.data import synthetic
 from mfrec.models import Recommender, make_model
+from mfrec.ranking import recommend_all, topn
 
 K = 10
 
@@ -45,12 +45,12 @@ K = 10
 @contextmanager
 def full_matrix_path():
     """``top_n_rows`` as it was before tiling: every model through the full-matrix path."""
-    saved = ranking.factor_scorer
-    ranking.factor_scorer = lambda model: False
+    saved = topn.factor_scorer
+    topn.factor_scorer = lambda model: False
     try:
         yield
     finally:
-        ranking.factor_scorer = saved
+        topn.factor_scorer = saved
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -181,9 +181,9 @@ def main() -> None:
     lines += [
         "",
         "old: `rank_scores` of a block of users x all items (64 MB), the finite check, then `top_k`; new: "
-        "`mfrec.tiles.top_n_tiled` (tiles of TILE_USERS x TILE_ITEMS, one GEMM + one numba pass per tile; with pick "
+        "`mfrec.ranking.tiles.top_n_tiled` (tiles of TILE_USERS x TILE_ITEMS, one GEMM + one numba pass per tile; with pick "
         "x like the 64-factor rating only for items whose pick part can still enter the list). "
-        "`recommend_all → Parquet`: the same users written by `mfrec.batch.recommend_all`, files compared byte "
+        "`recommend_all → Parquet`: the same users written by `mfrec.ranking.batch.recommend_all`, files compared byte "
         "for byte.",
     ]
     write_section("bench-topn", "\n".join(lines))

@@ -1,4 +1,4 @@
-"""Batch recommend for all users (mfrec.batch, mfrec recommend --all): streamed Parquet equals per-user recommend."""
+"""Batch recommend for all users (mfrec.ranking.batch, ``recommend --all``): streamed Parquet equals per-user lists."""
 
 import numpy as np
 import pandas as pd
@@ -6,11 +6,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from mfrec.batch import recommend_all, recommendation_batches, write_recommendations
 from mfrec.cli.app import app
 from mfrec.data import from_arrays, synthetic
 from mfrec.exceptions import ParameterError, UnknownIdError
 from mfrec.models import ALS, ImplicitALS, MatrixFactorization
+from mfrec.ranking import recommend_all, recommendation_batches, write_recommendations
 
 runner = CliRunner()
 

@@ -189,7 +189,7 @@ def test_cold_start_progress_counts_to_a_known_total(tmp_path):
 def test_compile_notice_speaks_once_and_only_for_a_real_compile():
     from numba import njit
 
-    from mfrec._compile import NOTICE, compile_notice
+    from mfrec.cli.compile import NOTICE, compile_notice
 
     said = []
 
@@ -237,7 +237,7 @@ def test_library_compilations_of_mfrec_kernels_are_logged_on_the_mfrec_logger(ca
 
 
 def test_warm_up_leaves_nothing_to_compile_in_the_timed_fit(planted):
-    from mfrec._compile import compile_notice, warm_up
+    from mfrec.cli.compile import compile_notice, warm_up
     from mfrec.models import ALS, MatrixFactorization
 
     for model in (MatrixFactorization(n_factors=8, n_epochs=2), ALS(n_factors=8, n_epochs=2, solver="cg")):
@@ -252,7 +252,7 @@ _NEW_KERNEL_TYPES_AFTER_WARM_UP = """
 import importlib, json, pkgutil, sys
 from numba.core.registry import CPUDispatcher
 import mfrec.kernels
-from mfrec._compile import warm_up
+from mfrec.cli.compile import warm_up
 from mfrec.data import random_split, synthetic
 from mfrec.models import make_model
 
@@ -299,7 +299,7 @@ def test_warm_up_calls_every_kernel_type_the_fit_and_a_batch_recommend_call():
 
 
 def test_warm_up_skips_what_the_tiny_set_cannot_take():
-    from mfrec._compile import warm_up
+    from mfrec.cli.compile import warm_up
     from mfrec.models import TruncatedSVD
 
     warm_up([TruncatedSVD(n_factors=200)])  # more factors than the tiny set's items: skipped, not an error
@@ -364,7 +364,7 @@ def test_the_demo_says_compiling_kernels_once(tmp_path, monkeypatch):
     """The demo warms its model and the baselines up; a first run said "compiling kernels" twice."""
     from contextlib import contextmanager
 
-    import mfrec._compile as compile_module
+    import mfrec.cli.compile as compile_module
     from mfrec.data import movielens
 
     @contextmanager

@@ -16,8 +16,8 @@ from mfrec.exceptions import DataError, ParameterError, UnknownIdError
 from mfrec.models import ALS, NMF, Biases, ImplicitALS, MatrixFactorization
 from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
 from mfrec.models.explain import MEAN_PRIOR_RATINGS, explain_rows, usual_rating
+from mfrec.models.persistence import load_model
 from mfrec.models.topn import BECAUSE_OVERALL, BECAUSE_POPULAR, BECAUSE_WELL_RATED
-from mfrec.persistence import load_model
 
 
 @pytest.fixture(scope="module")

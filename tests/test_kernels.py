@@ -6,10 +6,11 @@ from reference import sgd_pass
 from reference import top_k as top_k_reference
 
 from mfrec.evaluation import average_precision_at_k, hit_rate_at_k, ndcg_at_k, precision_at_k, recall_at_k
-from mfrec.kernels.predict import score_pairs, top_k
-from mfrec.kernels.ranking import ranking_metrics
+from mfrec.kernels.metrics import ranking_metrics
+from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sgd import blocked_layout, interleave_user_runs, sgd_block
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, group_rows, merge_duplicates
+from mfrec.kernels.topk import top_k
 
 f32 = np.float32
 

@@ -66,7 +66,7 @@ def test_one_ndcg_definition_in_the_batched_kernel():
     """The main protocol's numba kernel and ndcg_at_k agree, unknown (-1) relevant items counting as misses."""
     import numpy as np
 
-    from mfrec.kernels.ranking import ranking_metrics
+    from mfrec.kernels.metrics import ranking_metrics
 
     rng = np.random.default_rng(0)
     recs = np.array([rng.permutation(20)[:5] for _ in range(30)], dtype=np.int32)

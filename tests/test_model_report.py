@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from mfrec.cli import app
 from mfrec.data import random_split, synthetic
 from mfrec.exceptions import DataError
-from mfrec.model_report import history_chart, recommendation_popularity
 from mfrec.models import BPR, GlobalMean, MatrixFactorization, Popularity
-from mfrec.report import build_report
+from mfrec.reports.model import history_chart, recommendation_popularity
+from mfrec.reports.run import build_report
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_models_without_factors_or_rating_history_still_report(saved):
 
 
 def test_recommendation_popularity_of_the_popularity_baseline(saved):
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
 
     model = load_model(saved / "popularity")
     summary = recommendation_popularity(model, 10)

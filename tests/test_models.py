@@ -10,7 +10,7 @@ from mfrec import ranking
 from mfrec.data import from_arrays, random_split
 from mfrec.exceptions import NotFittedError, ParameterError, TrainingError, UnknownIdError
 from mfrec.models import BPR, MODELS, Biases, GlobalMean, MatrixFactorization, Popularity, make_model
-from mfrec.persistence import load_model
+from mfrec.models.persistence import load_model
 
 FAST = {
     "sgd": {"n_factors": 8, "n_epochs": 10},

@@ -14,7 +14,7 @@ from mfrec.evaluation import SEARCH_SPACES
 from mfrec.exceptions import ParameterError
 from mfrec.models import MODELS, NMF, BayesianMF, Biases, MatrixFactorization, Recommender
 from mfrec.models.params import Param, parameters_markdown, parse_assignments, search_space
-from mfrec.persistence import load_model
+from mfrec.models.persistence import load_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "PARAMETERS.md"
 
@@ -173,6 +173,6 @@ def test_parameters_doc_is_generated_from_the_specs():
     expected = parameters_markdown(MODELS)
     assert DOCS.read_text(encoding="utf-8") == expected, (
         "docs/PARAMETERS.md is stale; regenerate it with "
-        'PYTHONPATH=src python -c "from mfrec.models.params import write_parameters_doc; write_parameters_doc()"'
+        'PYTHONPATH=src python -c "from mfrec.models import write_parameters_doc; write_parameters_doc()"'
     )
     assert "| `user_regularization` | float | `None` |" in expected

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mfrec import persistence
 from mfrec.cli import app
 from mfrec.exceptions import ModelFormatError, NotFittedError, ParameterError
-from mfrec.models import Biases, MatrixFactorization, TruncatedSVD
-from mfrec.persistence import FORMAT_VERSION, load_model, read_metadata
+from mfrec.models import Biases, MatrixFactorization, TruncatedSVD, persistence
+from mfrec.models.persistence import FORMAT_VERSION, load_model, read_metadata
 
 
 @pytest.fixture
@@ -205,3 +204,10 @@ def test_version_1_files_with_history_in_json_still_load(saved):
     meta["history_columns"] = []
     (folder / "model.json").write_text(json.dumps(meta))
     assert load_model(folder).history_ == [{"epoch": 1, "train_rmse": 1.5}]
+
+
+def test_the_classes_a_saved_model_may_name_are_the_models():
+    from mfrec.models import MODELS
+    from mfrec.models.registry import registered_names
+
+    assert registered_names() == {cls.__name__ for cls in MODELS.values()}

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mfrec import plot
 from mfrec.cli import app
 from mfrec.data import random_split, synthetic
 from mfrec.evaluation import score
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models import Biases, MatrixFactorization, Popularity
-from mfrec.report import attach_cold_start, build_report, write_run
+from mfrec.reports import plots as plot
+from mfrec.reports.run import attach_cold_start, build_report, write_run
 
 
 def rendered(figure):
@@ -174,7 +174,7 @@ def test_report_shows_an_attached_cold_start_curve(fitted, tmp_path):
 
 
 def test_learning_curves_say_which_curves_and_show_the_baseline_only_beside_validation():
-    from mfrec.plot import learning_curves
+    from mfrec.reports.plots import learning_curves
 
     trained = [{"epoch": e, "train_rmse": 1.0 / e} for e in range(1, 4)]
     alone = learning_curves({"sgd": trained}, baseline_rmse=0.94)
@@ -188,7 +188,7 @@ def test_learning_curves_say_which_curves_and_show_the_baseline_only_beside_vali
 
 
 def test_metric_bars_title_says_what_the_bars_and_error_bars_are():
-    from mfrec.plot import metric_bars
+    from mfrec.reports.plots import metric_bars
 
     one = metric_bars({"sgd": {"rmse": 0.9, "mae": 0.7, "ndcg@10": 0.1}})
     assert one._suptitle.get_text() == "Held-out metrics by model (one split)"
@@ -197,7 +197,7 @@ def test_metric_bars_title_says_what_the_bars_and_error_bars_are():
 
 
 def test_report_promises_a_spread_only_when_it_shows_one():
-    from mfrec.report import _spread_note
+    from mfrec.reports.run import _spread_note
 
     assert "no spread" in _spread_note({"sgd": {"rmse": 0.9, "folds": 1}, "baseline": {"rmse": 0.94}})
     assert _spread_note({"sgd": {"rmse": 0.9, "folds": 5, "std": {"rmse": 0.01}}}) == (

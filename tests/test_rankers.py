@@ -13,7 +13,7 @@ from mfrec.evaluation import mean_popularity, novelty, score
 from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import ModelFormatError, ParameterError
 from mfrec.models import ALS, Biases, MatrixFactorization, make_model
-from mfrec.persistence import load_model, save_model
+from mfrec.models.persistence import load_model, save_model
 
 N_POPULAR, N_RARE = 30, 15
 
@@ -102,7 +102,7 @@ def test_fold_in_ranks_through_the_same_path(fitted):
     top, _ = ranking.top_of_scores(fitted, ranking.rank_scores_folded(fitted, folded), 5, exclude=folded.item_rows)
     assert frame["item"].tolist() == fitted.item_map_.to_ids(top).tolist()
     # The fold-in solved a pick vector from the revealed items: the scores are not the predicted ratings.
-    from mfrec.models.coldstart import score_folded
+    from mfrec.ranking import score_folded
 
     assert not np.allclose(ranking.rank_scores_folded(fitted, folded), score_folded(fitted, folded))
 
@@ -202,7 +202,7 @@ def _seen_as_interactions(model):
 
 def test_pick_factors_equal_an_implicit_als_fit_on_the_seen_items():
     from mfrec.data import synthetic
-    from mfrec.rankers import PICK_ALPHA, PICK_EPOCHS, PICK_FACTORS, PICK_REGULARIZATION
+    from mfrec.ranking.pick import PICK_ALPHA, PICK_EPOCHS, PICK_FACTORS, PICK_REGULARIZATION
 
     model = make_model("sgd", n_factors=8, n_epochs=2).fit(synthetic(300, 120, 6_000, seed=3))
     reference = make_model(
@@ -218,7 +218,8 @@ def test_pick_ranker_allocates_no_copy_of_the_ratings_beyond_one_int32_index():
     import tracemalloc
 
     from mfrec.data import synthetic
-    from mfrec.rankers import PICK_FACTORS, fit_ranker
+    from mfrec.models.pick import fit_ranker
+    from mfrec.ranking.pick import PICK_FACTORS
 
     model = make_model("sgd", n_factors=4, n_epochs=1, rank_by="rating").fit(synthetic(2_000, 500, 200_000, seed=0))
     model.rank_by = "pick-like"

@@ -315,7 +315,8 @@ def test_seen_items_is_the_public_view_of_a_users_training_ratings(model_dir):
 def test_per_request_kernels_release_the_gil_and_concurrent_requests_agree_with_serial_ones(client, model_dir):
     from concurrent.futures import ThreadPoolExecutor
 
-    from mfrec.kernels.predict import score_pairs, top_k
+    from mfrec.kernels.predict import score_pairs
+    from mfrec.kernels.topk import top_k
 
     # Scoring is BLAS (releases the GIL) then these numba kernels: request threads overlap on big catalogues.
     assert top_k.targetoptions["nogil"] and score_pairs.targetoptions["nogil"]

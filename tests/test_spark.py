@@ -53,7 +53,7 @@ def fitted(spark, ratings):
 
 def test_exported_model_loads_in_plain_mfrec_and_predicts_what_spark_computed(spark, fitted, ratings, tmp_path):
     from mfrec.models import ALS
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
 
     fitted.model.save(tmp_path / "model")
     loaded = load_model(tmp_path / "model")
@@ -85,7 +85,7 @@ def test_biases_are_the_damped_means_spark_aggregated(spark, ratings):
 
 def test_implicit_model_scores_are_mllib_dot_products(spark, ratings, tmp_path):
     from mfrec.models import ImplicitALS
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
     from mfrec.spark.training import fit
 
     result = fit(
@@ -172,7 +172,7 @@ def test_cli_trains_on_spark_and_recommends_all_through_spark(spark, ratings, tm
     from typer.testing import CliRunner
 
     from mfrec.cli import app
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
 
     ratings.to_parquet(tmp_path / "ratings.parquet")
     runner = CliRunner()

@@ -1,6 +1,6 @@
 """Top-N by tiles (issue 16, batch recommend for every user): the same lists as scoring every item at once.
 
-The reference is :func:`mfrec.ranking._top_n_scored`, the full-matrix path (``rank_scores`` of a
+The reference is :func:`mfrec.ranking.topn._top_n_scored`, the full-matrix path (``rank_scores`` of a
 block of users x all items, then ``top_k``) that ``top_n_rows`` took for every model before, and
 still takes for models with their own scorer.
 """
@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from mfrec import ranking
-from mfrec import tiles as tiled
 from mfrec.data import from_arrays, synthetic
 from mfrec.exceptions import TrainingError
 from mfrec.models import MatrixFactorization, make_model
+from mfrec.ranking import tiles as tiled
+from mfrec.ranking import topn
 
 K = 5
 
@@ -30,7 +31,7 @@ def reference(model, rows, k, exclude_seen=True, allowed=None):
         np.zeros(len(rows), np.int32),
     ]
     allowed = np.ones(n_items, bool) if allowed is None else allowed
-    ranking._top_n_scored(model, np.asarray(rows, np.int32), k, exclude_seen, allowed, *out)
+    topn._top_n_scored(model, np.asarray(rows, np.int32), k, exclude_seen, allowed, *out)
     return out
 
 
@@ -231,7 +232,7 @@ def test_memory_is_bounded_by_the_tiles_not_users_x_items(monkeypatch):
 def test_candidate_ratings_round_as_the_gemm_does():
     """The pruned path forms a candidate's rating in numba: one FMA chain in factor order, which is how
     OpenBLAS's sgemm kernels form each element, so its values equal ``P @ Q.T`` bit for bit."""
-    from mfrec.kernels.topk_tiles import blas_dots
+    from mfrec.kernels.topk import blas_dots
 
     rng = np.random.default_rng(0)
     P = rng.standard_normal((64, 64)).astype(np.float32)

@@ -260,10 +260,10 @@ def evaluate(
             )
     if run_dir is not None:
         from mfrec.data import load
-        from mfrec.report import write_run
+        from mfrec.reports.run import write_run
 
         fitted = {name: result.pop("first_model") for name, result in results.items()}
-        from mfrec.data.readers import resolve_source
+        from mfrec.data.sources import resolve_source
 
         data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
@@ -329,8 +329,8 @@ def recommend(
 
     Example: mfrec recommend model/ -u 196 --explain; mfrec recommend model/ --all -o recs.parquet
     """
-    from mfrec.persistence import load_model
-    from mfrec.rankers import PICK_LIKE_NOTE, uses_ranker
+    from mfrec.models.persistence import load_model
+    from mfrec.ranking import PICK_LIKE_NOTE, uses_ranker
 
     if all_users:
         return engine_cli.recommend_all(model_dir, output, n, user, include_seen, engine, master, json_output)
@@ -382,7 +382,7 @@ def similar(
     json_output: AsJson = False,
 ) -> None:
     """Items closest to ITEM in the latent space (cosine)."""
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
 
     frame = load_model(model_dir).similar_items(item, n)
     if json_output:

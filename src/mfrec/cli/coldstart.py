@@ -28,7 +28,7 @@ def cold_start_command(
     from mfrec.data import load
     from mfrec.evaluation.coldstart import cold_start_curve
     from mfrec.models import make_model
-    from mfrec.report import attach_cold_start, run_file
+    from mfrec.reports.run import attach_cold_start, run_file
 
     if run_dir is not None:
         run_file(run_dir)  # fail before the curve's minutes, not after
@@ -44,7 +44,7 @@ def cold_start_command(
             progress=lambda done, total, note: advance(1, note, total),
         )
     if plot is not None:
-        from mfrec.plot import cold_start_curve as draw
+        from mfrec.reports.plots import cold_start_curve as draw
 
         draw(curve, k=k).savefig(plot)
     if run_dir is not None:

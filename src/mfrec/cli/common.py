@@ -132,7 +132,7 @@ def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs
 
 def warm_kernels(models: list[Recommender], quiet: bool, **fit_options: Any) -> None:
     """Compile what the models' fit will call on a tiny set first (saying so on a first run), so fit times are fits."""
-    from mfrec._compile import compile_notice, warm_up
+    from mfrec.cli.compile import compile_notice, warm_up
 
     with compile_notice(lambda text: None if quiet else stderr.print(text)):
         warm_up(models, **fit_options)

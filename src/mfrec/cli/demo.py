@@ -16,8 +16,8 @@ from mfrec.data.movielens import locate
 from mfrec.evaluation import BASELINES, score
 from mfrec.exceptions import DatasetNotFoundError
 from mfrec.models import MatrixFactorization, make_model
-from mfrec.rankers import PICK_LIKE_NOTE
-from mfrec.report import write_report, write_run
+from mfrec.ranking import PICK_LIKE_NOTE
+from mfrec.reports.run import write_report, write_run
 
 
 def find_demo_data(path: str | None, console: Console) -> tuple[Interactions, Path | None]:

@@ -142,7 +142,7 @@ def recommend_all(
 ) -> None:
     """``mfrec recommend --all``: top-``n`` for every user of the model (or the ``--user`` ones), as Parquet."""
     from mfrec.cli.common import progress_bar
-    from mfrec.persistence import load_model
+    from mfrec.models.persistence import load_model
 
     check_engine(engine)
     if output is None:
@@ -160,7 +160,7 @@ def recommend_all(
             "rows": on_spark(spark, model, n, exclude_seen=not include_seen, output=output).count(),
         }
     else:
-        from mfrec.batch import recommend_all as on_one_machine
+        from mfrec.ranking import recommend_all as on_one_machine
 
         total = len(users) if users else len(model.user_map_)
         with progress_bar(json_output, "recommending", total) as advance:

@@ -27,7 +27,7 @@ def report(
     Given a saved model folder instead of a run: the model's parameters, learning curve, factors and
     the popularity of what it recommends.
     """
-    from mfrec.report import write_report
+    from mfrec.reports.run import write_report
 
     if not quiet:
         stderr.print(f"rendering the report on {run_dir} ...")

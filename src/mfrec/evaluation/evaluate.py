@@ -20,7 +20,7 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.data.split import Split
 from mfrec.evaluation.metrics import mae, mean_popularity, novelty, rmse
-from mfrec.kernels.ranking import ranking_metrics
+from mfrec.kernels.metrics import ranking_metrics
 from mfrec.kernels.sparse import group_rows
 from mfrec.models.base import Recommender
 from mfrec.ranking import top_n_rows

@@ -86,7 +86,7 @@ def ndcg_at_k(recommended: Sequence[Any], relevant: Iterable[Any], k: int = 10) 
     min(|relevant|, k) hits. Relevant items that cannot be recommended (unknown
     to the model) stay in ``relevant`` and count as misses. The main protocol
     (:func:`mfrec.evaluation.score`, through its batched numba twin
-    ``kernels.ranking.ranking_metrics``, tested equal) and the cold-start
+    ``kernels.metrics.ranking_metrics``, tested equal) and the cold-start
     protocol both use this definition.
 
     >>> round(ndcg_at_k(["x", "a"], {"a"}, k=2), 4)

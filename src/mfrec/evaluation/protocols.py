@@ -8,7 +8,7 @@ from typing import Any
 
 from mfrec.data.interactions import Interactions
 from mfrec.data.movielens import predefined_folds
-from mfrec.data.readers import load, resolve_source
+from mfrec.data.sources import load, resolve_source
 from mfrec.data.split import Split, kfold, leave_last_n, random_split, split_by_mask, temporal_mask
 from mfrec.exceptions import DataError, ParameterError
 

@@ -1,5 +1,6 @@
 """Models, all following the :class:`~mfrec.models.base.Recommender` contract."""
 
+from pathlib import Path
 from typing import Any
 
 from mfrec.exceptions import ParameterError
@@ -12,6 +13,7 @@ from mfrec.models.bpr import BPR
 from mfrec.models.implicit import ImplicitALS
 from mfrec.models.mf import MatrixFactorization
 from mfrec.models.nmf import NMF
+from mfrec.models.params import parameters_markdown
 from mfrec.models.svd import TruncatedSVD
 
 #: Command-line names of the models.
@@ -37,6 +39,13 @@ def make_model(name: str, **params: Any) -> Recommender:
     cls = MODELS[name]
     model = cls()
     return model.set_params(**params)
+
+
+def write_parameters_doc(path: str | Path = "docs/PARAMETERS.md") -> Path:
+    """Regenerate ``docs/PARAMETERS.md`` from every model's ``param_spec``."""
+    path = Path(path)
+    path.write_text(parameters_markdown(MODELS), encoding="utf-8")
+    return path
 
 
 __all__ = [

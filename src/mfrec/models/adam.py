@@ -21,8 +21,10 @@ from mfrec.models.params import (
     REGULARIZATION,
     Param,
 )
+from mfrec.models.registry import registered
 
 
+@registered
 class EmbeddingAdam(EarlyStopping, Recommender):
     r"""User and item embeddings (plus biases) whose dot product predicts the rating, fitted with Adam.
 
@@ -52,7 +54,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     random_state : int, default=0
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Examples
     --------

@@ -13,7 +13,7 @@ from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, s
 from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.iterative import EarlyStopping, init_factors
+from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
@@ -29,28 +29,11 @@ from mfrec.models.params import (
     SOLVER,
     Param,
 )
-
-#: From this many factors up, solver="auto" takes CG: its warm-started steps match the exact solve's
-#: accuracy there (benchmarks/RESULTS.md, ALS section) at O(n k) instead of O(n k^2 + k^3) per row.
-AUTO_CG_MIN_FACTORS = 32
+from mfrec.models.registry import registered
+from mfrec.models.solvers import cg_breakdown_error, init_factors, resolve_solver
 
 
-def resolve_solver(solver: str, n_factors: int) -> str:
-    """The solver ``solver="auto"`` stands for at ``n_factors`` (other values are returned as they are)."""
-    if solver != "auto":
-        return solver
-    return "cg" if n_factors >= AUTO_CG_MIN_FACTORS else "cholesky"
-
-
-def cg_breakdown_error(model: str, count: int, side: str, regularization: float) -> TrainingError:
-    """The error for CG rows that met a non-positive or NaN curvature (issue 11 #12: never silent)."""
-    return TrainingError(
-        f"{model} diverged: conjugate gradient met a non-positive or NaN curvature on {count} {side} rows, so "
-        f"their factors are not a solution (values too large for float32, or a singular system); "
-        f"increase regularization (now {regularization}), rescale the values, or use solver='cholesky'"
-    )
-
-
+@registered
 class ALS(EarlyStopping, Recommender):
     r"""Biased MF, :math:`\hat r_{ui} = \mu + b_u + b_i + p_u \cdot q_i`, fitted by alternating least squares.
 
@@ -91,7 +74,7 @@ class ALS(EarlyStopping, Recommender):
     random_state : int, default=0
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Examples
     --------

@@ -26,15 +26,15 @@ import pandas as pd
 from mfrec._validation import check_choice, check_int
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
-from mfrec.data.readers import load
+from mfrec.data.sources import load
 from mfrec.exceptions import NotFittedError, ParameterError
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.latent import Latent
 from mfrec.models.params import Parametrized
+from mfrec.models.pick import fit_ranker
 from mfrec.models.topn import TopN
 from mfrec.models.updates import Updates
-from mfrec.rankers import fit_ranker
 
 EpochCallback = Callable[[dict[str, Any]], None]
 
@@ -164,6 +164,14 @@ class Recommender(Parametrized, TopN, Updates, Latent):
     @property
     def n_factors_(self) -> int:
         return 0 if getattr(self, "user_factors_", None) is None else int(self.user_factors_.shape[1])
+
+    def _base_scorer(self) -> bool:
+        """Whether the scores are the base ``mu + b_u + b_i + p_u . q_i``: no scorer hook is overridden, by the
+        class or on the instance, so :mod:`mfrec.ranking` may form them tile by tile from the factors."""
+        hooks = ("score_items", "_score_items", "_factors")
+        return not any(
+            name in vars(self) or getattr(type(self), name) is not getattr(Recommender, name) for name in hooks
+        )
 
     def _factors(self) -> tuple[np.ndarray, np.ndarray]:
         """User and item factor matrices; (n, 0) arrays for models without factors."""

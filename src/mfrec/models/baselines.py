@@ -9,6 +9,7 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_EPOCHS, RANK_BY, Param
+from mfrec.models.registry import registered
 
 #: Rows per chunk of the bias sums: bounds the float64 temporaries (0.6 GB each for 80M ratings in one piece).
 _CHUNK_ROWS = 1 << 22
@@ -30,6 +31,7 @@ def _bias_sums(keys: np.ndarray, others: np.ndarray, ratings: np.ndarray, mu: fl
     return total
 
 
+@registered
 class GlobalMean(Recommender):
     """Predicts the mean training rating for everything; the floor any model must clear.
 
@@ -49,6 +51,7 @@ class GlobalMean(Recommender):
         self.item_bias_ = np.zeros(train.n_items, np.float32)
 
 
+@registered
 class Biases(Recommender):
     """User and item biases, ``r = mu + b_u + b_i``, fitted by regularised alternating least squares.
 
@@ -64,7 +67,7 @@ class Biases(Recommender):
     n_epochs : int, default=10
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Examples
     --------
@@ -130,6 +133,7 @@ class Biases(Recommender):
                 callback(row)
 
 
+@registered
 class Popularity(Recommender):
     """Ranks items by how many training ratings they have; predicts the damped item mean.
 

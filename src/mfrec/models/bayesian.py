@@ -15,8 +15,10 @@ from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
+from mfrec.models.registry import registered
 
 
+@registered
 class BayesianMF(Recommender):
     r"""Bayesian biased MF: the posterior predictive mean, estimated by Gibbs sampling.
 
@@ -49,7 +51,7 @@ class BayesianMF(Recommender):
     random_state : int, default=0
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Attributes
     ----------

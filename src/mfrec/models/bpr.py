@@ -11,7 +11,7 @@ from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.implicit import ImplicitRecommender
-from mfrec.models.iterative import EpochLoop, init_factors
+from mfrec.models.iterative import EpochLoop
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     INIT_STD,
@@ -25,8 +25,11 @@ from mfrec.models.params import (
     THRESHOLD,
     Param,
 )
+from mfrec.models.registry import registered
+from mfrec.models.solvers import init_factors
 
 
+@registered
 class BPR(EpochLoop, ImplicitRecommender):
     r"""Bayesian personalised ranking (Rendle et al. 2009): learn to rank interacted items first.
 

@@ -164,15 +164,6 @@ def _solve(
     return solution[:k].astype(np.float32), float(solution[k]) if biased else 0.0
 
 
-def score_folded(model: Recommender, folded: FoldedUser) -> np.ndarray:
-    """Scores of every item for a folded user, float32[n_items] (popularity counts for the fallback)."""
-    if folded.source == "popularity" or model.score_kind == "popularity":
-        return model.item_counts_.astype(np.float32)
-    Q = model._factors()[1]
-    scores = Q @ folded.factors if Q.shape[1] else np.zeros(Q.shape[0], np.float32)
-    return (scores + model.item_bias_ + (model.global_mean_ + folded.bias)).astype(np.float32)
-
-
 def predict_folded(model: Recommender, folded: FoldedUser, items: Any) -> np.ndarray:
     """Predicted ratings of ``items`` for a folded user (unknown items: the global mean + the user's bias)."""
     # The popularity fallback has zero factors and bias, so this is the item's bias over the global mean.
@@ -252,7 +243,7 @@ def add_items(model: Recommender, attributes: pd.DataFrame, titles: Any = None) 
 
 def partial_fit(model: Recommender, data: Any, passes: int, **read_options: Any) -> None:
     """See :meth:`Recommender.partial_fit`."""
-    from mfrec.data.readers import load
+    from mfrec.data.sources import load
     from mfrec.kernels.sparse import csr_by_user
 
     model._require_fitted()

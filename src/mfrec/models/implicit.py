@@ -8,28 +8,18 @@ so ``predict`` returns them unclipped and rating metrics do not apply.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.idmap import plain
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import DataError, TrainingError
-from mfrec.kernels.als import balanced_chunks
-from mfrec.kernels.implicit_als import (
-    gram,
-    implicit_cg_step,
-    implicit_cholesky_step,
-    implicit_loss,
-)
+from mfrec.exceptions import DataError
 from mfrec.kernels.rows import unpadded
-from mfrec.kernels.sparse import csr_by_user, row_pointers, scatter_transpose
-from mfrec.models.als import cg_breakdown_error, resolve_solver
+from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.iterative import EpochLoop, init_factors
+from mfrec.models.iterative import EpochLoop
 from mfrec.models.params import (
     CG_STEPS,
     INIT_STD,
@@ -42,6 +32,8 @@ from mfrec.models.params import (
     THRESHOLD,
     Param,
 )
+from mfrec.models.registry import registered
+from mfrec.models.solvers import WeightedALS, constant_weights, init_factors, resolve_solver, transpose_pattern
 
 CONFIDENCES = ("binary", "linear", "log")
 
@@ -95,6 +87,7 @@ class ImplicitRecommender(Recommender):
         return np.maximum(self._weights(np.asarray(values, dtype=np.float64)), 0.0)
 
 
+@registered
 class ImplicitALS(EpochLoop, ImplicitRecommender):
     r"""Weighted matrix factorization for implicit feedback (Hu, Koren & Volinsky 2008).
 
@@ -255,97 +248,3 @@ class ImplicitALS(EpochLoop, ImplicitRecommender):
         self.user_factors_, self.item_factors_ = X, Y
         self.user_bias_ = np.zeros(X.shape[0], np.float32)
         self.item_bias_ = np.zeros(Y.shape[0], np.float32)
-
-
-def constant_weights(weight: float, n_cells: int) -> np.ndarray:
-    """float32[n_cells], every cell ``weight``, in 4 bytes: a read-only view with stride 0.
-
-    >>> constant_weights(2.0, 3).tolist(), constant_weights(2.0, 10**9).nbytes > 4
-    ([2.0, 2.0, 2.0], True)
-    """
-    return np.broadcast_to(np.float32(weight), (n_cells,))
-
-
-def transpose_pattern(indptr: np.ndarray, indices: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indptr int64[n_cols+1], indices int32) of the transposed CSR pattern, rows in ascending order.
-
-    >>> transpose_pattern(np.array([0, 2, 3]), np.array([1, 0, 1], np.int32), 2)[1].tolist()
-    [0, 0, 1]
-    """
-    out_indptr = row_pointers(indices, n_cols)
-    out_indices = np.empty(indices.shape[0], np.int32)
-    scatter_transpose(indptr, indices, out_indptr, out_indices)
-    return out_indptr, out_indices
-
-
-class WeightedALS:
-    """The epochs of weighted ALS on ready CSRs: what :class:`ImplicitALS` and the pick ranker both run.
-
-    ``by_user`` / ``by_item``: (indptr int64, indices int32, weights float32) of the
-    positives, w = confidence - 1 (:func:`constant_weights` for one shared weight).
-    ``solver`` is "cg" or "cholesky" (already resolved); ``label(side, row)`` names a
-    row in errors. :meth:`epoch` updates X and Y in place.
-
-    >>> indptr, indices = np.array([0, 2, 3]), np.array([0, 1, 1], np.int32)
-    >>> w = constant_weights(2.0, 3)
-    >>> sweep = WeightedALS((indptr, indices, w), (*transpose_pattern(indptr, indices, 2), w), 0.1, "cholesky", 3, 1)
-    >>> X, Y = np.full((2, 2), 0.1, np.float32), np.full((2, 2), 0.1, np.float32)
-    >>> bool(sweep.epoch(X, Y) > 0)
-    True
-    """
-
-    def __init__(
-        self,
-        by_user: tuple[np.ndarray, np.ndarray, np.ndarray],
-        by_item: tuple[np.ndarray, np.ndarray, np.ndarray],
-        regularization: float,
-        solver: str,
-        cg_steps: int,
-        n_threads: int,
-        label: Callable[[str, int], str] = lambda side, row: f"row {row}",
-    ) -> None:
-        self.csrs = {"user": by_user, "item": by_item}
-        self.regularization = regularization
-        self.solver = solver
-        self.cg_steps = cg_steps
-        self.label = label
-        n_chunks = 16 * n_threads
-        self.chunks = {side: balanced_chunks(csr[0], n_chunks) for side, csr in self.csrs.items()}
-        self.item_loss = np.zeros(by_item[0].shape[0] - 1, np.float64)
-
-    def half(self, side: str, target: np.ndarray, fixed: np.ndarray, loss: bool = True) -> np.ndarray:
-        """Solve every row of ``target`` (the ``side`` factors) with ``fixed`` fixed; returns fixed's Gram matrix."""
-        csr, reg = self.csrs[side], np.float32(self.regularization)
-        YtY = gram(fixed)
-        if self.solver == "cg":
-            losses = self.item_loss if side == "item" and loss else np.empty(0, np.float64)
-            # Rows of equal cell counts do not cost the same (long rows fall out of cache),
-            # so threads take chunks one at a time rather than in fixed halves.
-            with numba.parallel_chunksize(1):
-                broken = implicit_cg_step(*csr, fixed, YtY, target, reg, self.cg_steps, self.chunks[side], losses)
-            if broken:
-                raise cg_breakdown_error("implicit ALS", broken, side, self.regularization)
-            return YtY
-        status = np.zeros(target.shape[0], np.int8)
-        implicit_cholesky_step(*csr, fixed, YtY, target, reg, status)
-        if status.any():
-            row = int(np.flatnonzero(status)[0])
-            raise TrainingError(
-                f"implicit ALS solve failed for {side} {self.label(side, row)!r} (row {row}); "
-                f"increase regularization (now {self.regularization})"
-            )
-        return YtY
-
-    def epoch(self, X: np.ndarray, Y: np.ndarray, loss: bool = True) -> float:
-        """One user half and one item half; the training loss per observed cell (NaN when ``loss`` is False)."""
-        self.half("user", X, Y)
-        XtX = self.half("item", Y, X, loss)
-        if not loss:
-            return float("nan")
-        # The CG item half measured the loss as it went; the Cholesky path needs a pass.
-        by_item = self.csrs["item"]
-        data_loss = self.item_loss.sum() if self.solver == "cg" else implicit_loss(*by_item, Y, X, XtX)
-        penalty = self.regularization * (
-            float(np.square(X, dtype=np.float64).sum()) + float(np.square(Y, dtype=np.float64).sum())
-        )
-        return (data_loss + penalty) / max(1, len(by_item[1]))

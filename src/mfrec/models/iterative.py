@@ -12,9 +12,8 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.predict import score_pairs
-from mfrec.kernels.rows import aligned_zeros
 from mfrec.models.base import EpochCallback
-from mfrec.ranking import ndcg
+from mfrec.ranking.topn import ndcg
 
 Snapshot = Any
 
@@ -80,22 +79,6 @@ class EpochLoop:
         self.best_epoch_ = best_epoch or epoch
         if best_state is not None and best_epoch != epoch:
             restore(best_state)  # type: ignore[misc]
-
-
-def init_factors(
-    rng: np.random.Generator, std: float, n_rows: int, k: int, chunk_rows: int = 1 << 16, *, aligned: bool = False
-) -> np.ndarray:
-    """float32[n_rows, k] drawn from N(0, std^2): ``rng.normal(0, std, (n_rows, k)).astype(float32)``, same numbers.
-
-    Drawn ``chunk_rows`` rows at a time, so the float64 draw never exists in full
-    (512 MB at 1M users and k = 64, the peak of a 100M-rating fit otherwise). ``aligned``:
-    drawn straight into :func:`~mfrec.kernels.rows.aligned_zeros` (rows on cache lines,
-    zero padding to whole vectors), so the kernels' layout costs no second copy.
-    """
-    out = aligned_zeros(n_rows, k) if aligned else np.empty((n_rows, k), dtype=np.float32)
-    for start in range(0, n_rows, chunk_rows):
-        out[start : start + chunk_rows, :k] = rng.normal(0.0, std, (min(chunk_rows, n_rows - start), k))
-    return out
 
 
 def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> tuple[Interactions, Interactions | None]:

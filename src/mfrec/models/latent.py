@@ -9,7 +9,7 @@ import pandas as pd
 
 from mfrec._validation import check_int
 from mfrec.exceptions import ParameterError
-from mfrec.kernels.predict import top_k
+from mfrec.kernels.topk import top_k
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -104,14 +104,14 @@ class Latent:
 
     def save(self, path: Any) -> Any:
         """Write the model to the folder ``path`` (arrays + JSON, no pickle); return the path."""
-        from mfrec.persistence import save_model
+        from mfrec.models.persistence import save_model
 
         return save_model(self, path)
 
     @classmethod
     def load(cls, path: Any) -> Recommender:
         """Read a model written by :meth:`save`."""
-        from mfrec.persistence import load_model
+        from mfrec.models.persistence import load_model
 
         model = load_model(path)
         if not isinstance(model, cls):

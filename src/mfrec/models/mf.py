@@ -9,7 +9,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
-from mfrec.models.iterative import EarlyStopping, init_factors
+from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
@@ -25,6 +25,8 @@ from mfrec.models.params import (
     REGULARIZATION,
     Param,
 )
+from mfrec.models.registry import registered
+from mfrec.models.solvers import init_factors
 
 # Users whose ratings a block takes in turn (kernels/sgd.py::interleave_user_runs). One epoch, k = 64,
 # 2 threads, interleaved rounds in one process: 4 users took 0.215 s at 20M against 0.234 one at a time,
@@ -32,6 +34,7 @@ from mfrec.models.params import (
 SGD_INTERLEAVE = 4
 
 
+@registered
 class MatrixFactorization(EarlyStopping, Recommender):
     r"""Biased matrix factorization fitted by SGD on the observed ratings only.
 
@@ -85,7 +88,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Seed for the initial factors and the block layout.
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Attributes
     ----------

@@ -22,8 +22,10 @@ from mfrec.models.params import (
     REGULARIZATION,
     Param,
 )
+from mfrec.models.registry import registered
 
 
+@registered
 class NMF(EarlyStopping, Recommender):
     r"""Non-negative MF, :math:`\hat r_{ui} = p_u \cdot q_i` with :math:`p_u, q_i \ge 0`, no biases.
 
@@ -52,7 +54,7 @@ class NMF(EarlyStopping, Recommender):
         See :class:`~mfrec.models.iterative.EarlyStopping`.
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Examples
     --------

@@ -40,7 +40,6 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 from mfrec._validation import unknown_parameter
@@ -313,7 +312,7 @@ def parameters_markdown(models: Mapping[str, type]) -> str:
         "# Hyper-parameters",
         "",
         "Generated from each model's `param_spec` (`src/mfrec/models/params.py`); do not edit by hand. Regenerate with",
-        '`PYTHONPATH=src python -c "from mfrec.models.params import write_parameters_doc; write_parameters_doc()"`.',
+        '`PYTHONPATH=src python -c "from mfrec.models import write_parameters_doc; write_parameters_doc()"`.',
         "",
         "Set them in Python (`ALS(n_factors=32)`, `model.set_params(...)`) or on the command line",
         "(`mfrec train ... -m als -p n_factors=32`). *tune searches* is the default space of `mfrec tune`:",
@@ -339,15 +338,6 @@ def _search_text(search: Any) -> str:
         low, high, kind = search
         return f"{low:g} to {high:g} ({kind})"
     return ", ".join(repr(v) for v in search)
-
-
-def write_parameters_doc(path: str | Path = "docs/PARAMETERS.md") -> Path:
-    """Regenerate ``docs/PARAMETERS.md`` from the specs."""
-    from mfrec.models import MODELS
-
-    path = Path(path)
-    path.write_text(parameters_markdown(MODELS), encoding="utf-8")
-    return path
 
 
 # ---------------------------------------------------------------------- shared declarations
@@ -379,7 +369,7 @@ RANK_BY = Param(
     "rank_by",
     str,
     "How recommend orders lists: 'pick-like' ('will pick' x 'will like', see "
-    "mfrec.rankers) or 'rating' (the predicted rating).",
+    "mfrec.ranking.pick) or 'rating' (the predicted rating).",
     choices=("pick-like", "rating"),
 )
 THRESHOLD = Param("threshold", float, "Only values >= threshold are interactions (e.g. 4: 'liked').", optional=True)

@@ -10,8 +10,10 @@ from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_FACTORS, RANDOM_STATE, RANK_BY, Param
+from mfrec.models.registry import registered
 
 
+@registered
 class TruncatedSVD(Recommender):
     r"""Rank-k SVD of the rating matrix with missing cells imputed (Sarwar et al. 2000).
 
@@ -36,7 +38,7 @@ class TruncatedSVD(Recommender):
         Seed of ARPACK's start vector (makes the result reproducible).
     rank_by : {"pick-like", "rating"}, default="pick-like"
         How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.rankers`) or the predicted rating.
+        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Examples
     --------

@@ -14,7 +14,7 @@ import pandas as pd
 from mfrec import ranking
 from mfrec._validation import check_choice, check_int
 from mfrec.exceptions import ParameterError
-from mfrec.rankers import uses_ranker
+from mfrec.ranking.pick import uses_ranker
 
 #: What ``because`` says when none of the user's liked items resembles the recommendation (never an empty cell):
 #: the user has no ratings, so the list is the popularity chart (or it is the Popularity baseline);
@@ -101,7 +101,7 @@ class TopN:
         ``title`` when the training data had titles. ``score_kind`` is "rating"
         for rating models: the predicted rating clipped to the scale, as
         :meth:`predict` gives it. Rating models order their lists by "will pick" x
-        "will like" (``rank_by="pick-like"``, the default: see :mod:`mfrec.rankers`),
+        "will like" (``rank_by="pick-like"``, the default: see :mod:`mfrec.ranking.pick`),
         so a less likely pick with a higher predicted rating can come later; with
         ``rank_by="rating"`` they order by the unclipped predicted rating (ties at
         the top of the scale keep their order). "preference" for implicit models (an
@@ -160,13 +160,11 @@ class TopN:
     def _recommend_folded(
         self, folded: Any, label: Any, n: int, exclude_seen: bool, allowed: np.ndarray, explain: bool
     ) -> pd.DataFrame:
-        from mfrec.models.coldstart import score_folded
-
         rows, scores = self._top_of(
             ranking.rank_scores_folded(self, folded), folded.item_rows if exclude_seen else None, n, allowed
         )
         if uses_ranker(self) and folded.source != "popularity":
-            scores = score_folded(self, folded)[rows]
+            scores = ranking.score_folded(self, folded)[rows]
         kind = "popularity" if folded.source == "popularity" else self.score_kind
         frame = pd.DataFrame(
             {

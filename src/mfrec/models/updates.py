@@ -13,6 +13,7 @@ import pandas as pd
 
 from mfrec._validation import check_float, check_int
 from mfrec.exceptions import ParameterError
+from mfrec.models.pick import extend, refresh_users
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -133,8 +134,6 @@ class Updates:
                 "least-squares update partial_fit runs); refit it on all the data"
             )
         check_int("passes", passes, 1)
-        from mfrec.rankers import refresh_users
-
         before = np.diff(self.seen_indptr_)
         partial_fit(self, data, passes, **read_options)
         after = np.diff(self.seen_indptr_)
@@ -194,8 +193,6 @@ class Updates:
             self.user_factors_ = np.vstack([self.user_factors_, np.zeros((extra_users, k), np.float32)])
             self.item_factors_ = np.vstack([self.item_factors_, new_factors]).astype(np.float32)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(extra_items, np.int64)])
-        from mfrec.rankers import extend
-
         extend(self, extra_users, extra_items)
         if self.item_labels_ is not None and extra_items:
             labels = item_labels

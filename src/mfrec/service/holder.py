@@ -23,18 +23,10 @@ import numpy as np
 
 from mfrec import ranking
 from mfrec.models import Recommender
-from mfrec.models.coldstart import score_folded
-from mfrec.persistence import load_model, read_metadata
+from mfrec.models.persistence import load_model, read_metadata
 from mfrec.service.store import RatingStore
 
 _thread = threading.local()
-# Issue 14's rankers ("will pick" x "will like") order a rating model's lists by another score than the
-# rating shown. Where they exist, the lists here are ordered and shown as recommend() orders and shows them.
-_RANK_FOLDED = getattr(ranking, "rank_scores_folded", None)
-try:
-    from mfrec.rankers import uses_ranker as _uses_ranker  # type: ignore[import-not-found]
-except ImportError:
-    _uses_ranker = None
 
 
 def single_threaded() -> None:
@@ -84,7 +76,9 @@ class Served:
         self.item_json = [as_json_id(i) for i in self.item_native]
         self.item_rows = {str(i): r for r, i in enumerate(self.item_json)}
         self.titles = None if model.item_labels_ is None else model.item_labels_.tolist()
-        self.ranked = _uses_ranker is not None and bool(_uses_ranker(model))
+        # A rating model ranked by pick x like orders its lists by another score than the rating shown; the
+        # lists here are ordered and shown as recommend() orders and shows them.
+        self.ranked = bool(ranking.uses_ranker(model))
 
     def sync(self, store: RatingStore) -> None:
         """Take in the ratings other requests (or other worker processes) logged since the last sync."""
@@ -141,8 +135,8 @@ class Served:
             return source, self._frame_json(frame)
         if combined is not None:
             folded = model.fold_in(combined)
-            scores = score_folded(model, folded)  # what the list shows: the predicted rating (or the counts)
-            order = _RANK_FOLDED(model, folded) if _RANK_FOLDED is not None else scores
+            scores = ranking.score_folded(model, folded)  # what the list shows: the predicted rating (or the counts)
+            order = ranking.rank_scores_folded(model, folded)
             rows, _ = ranking.top_of_scores(model, order, n, exclude=folded.item_rows if exclude_seen else None)
             kind = "popularity" if folded.source == "popularity" else model.score_kind
             return folded.source, self._rows_json(rows.tolist(), self._shown(scores[rows], kind))

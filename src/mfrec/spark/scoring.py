@@ -10,9 +10,9 @@ import pandas as pd
 
 from mfrec._threads import num_threads
 from mfrec._validation import check_int
-from mfrec.batch import recommendation_batches
 from mfrec.exceptions import ParameterError
 from mfrec.models import Recommender
+from mfrec.ranking import recommendation_batches
 
 #: Users per Spark task when ``partitions`` is not given (a task then takes seconds, not milliseconds).
 USERS_PER_TASK = 20_000
@@ -24,7 +24,7 @@ def as_model(model: Any) -> Recommender:
         model._require_fitted()
         return model
     if isinstance(model, (str, os.PathLike)):
-        from mfrec.persistence import load_model
+        from mfrec.models.persistence import load_model
 
         return load_model(model)
     raise ParameterError(f"model must be a fitted mfrec model or a saved model folder, got {type(model).__name__}")
@@ -55,7 +55,7 @@ def recommend_all(
     """Top-``n`` items for every user (or the ids in ``users``) as a Spark DataFrame ``user, item, score, rank``.
 
     The model is broadcast once; each task turns its slice of user rows into ids and
-    runs :func:`mfrec.batch.recommendation_batches` (``model.recommend``: mfrec's
+    runs :func:`mfrec.ranking.batch.recommendation_batches` (``model.recommend``: mfrec's
     numba top-k, one thread per task, Spark running tasks side by side), so the rows
     are exactly what single-machine ``recommend`` returns. ``model`` is a fitted
     model or a saved folder. With ``output`` the result is written there as Parquet

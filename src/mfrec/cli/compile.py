@@ -1,11 +1,11 @@
-"""Kernel compilation, made visible and kept out of timings.
+"""Kernel compilation, made visible and kept out of the CLI's timings.
 
 numba compiles each kernel on its first call and caches the machine code on disk
 (``cache=True``), so only the first run after an install or upgrade waits for it (10-20 s).
 :func:`compile_notice` says so when it happens (the CLI prints it); :func:`warm_up` triggers it
 on a tiny data set before the real fit, so a reported fit time measures training, not compiling.
 In library use every compilation of an mfrec kernel is logged at INFO on the ``mfrec`` logger
-(:func:`log_compilations`, registered when :mod:`mfrec.kernels` is imported); a disk-cache hit
+(:func:`mfrec.kernels.compile_log.log_compilations`, registered when :mod:`mfrec.kernels` is imported); a disk-cache hit
 is not a compilation and logs nothing:
 
 >>> import logging  # doctest: +SKIP
@@ -20,7 +20,6 @@ compiling kernels (first run only)…
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -31,35 +30,6 @@ from numba.core import event
 from mfrec.exceptions import MfrecError
 
 NOTICE = "compiling kernels (first run only)…"
-log = logging.getLogger("mfrec")
-
-
-class _LogCompiles(event.Listener):
-    """Logs each compilation of an mfrec kernel (not of other packages' numba functions) on the ``mfrec`` logger."""
-
-    def on_start(self, event_: event.Event) -> None:
-        function = getattr(event_.data.get("dispatcher"), "py_func", None)
-        module = getattr(function, "__module__", "") or ""
-        if module.startswith("mfrec."):
-            log.info(
-                "compiling numba kernel %s.%s (first use after an install only: cached on disk after)",
-                module,
-                function.__qualname__,
-            )
-
-    def on_end(self, event_: event.Event) -> None:
-        pass
-
-
-_LOGGER: _LogCompiles | None = None
-
-
-def log_compilations() -> None:
-    """Log mfrec's kernel compilations from now on (at INFO, logger ``mfrec``); calling it again does nothing."""
-    global _LOGGER
-    if _LOGGER is None:
-        _LOGGER = _LogCompiles()
-        event.register("numba:compile", _LOGGER)
 
 
 class _FirstCompile(event.Listener):

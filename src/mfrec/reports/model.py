@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from mfrec.models.base import Recommender
-from mfrec.persistence import load_model
+from mfrec.models.persistence import load_model
 from mfrec.ranking import sampled_top_items
-from mfrec.report import facts_table, figure_sections, html_page
+from mfrec.reports.html import facts_table, figure_sections, html_page
 
 #: Users whose top-N lists the popularity section draws (a seeded sample on larger models).
 SAMPLE_USERS = 2000
@@ -124,7 +124,7 @@ def history_chart(history: list[dict[str, Any]]) -> Any:
 
 def build_model_report(folder: str | Path, images: str | Path | None = None, *, k: int = 10) -> str:
     """The HTML of the report on a saved model folder (see the module docstring)."""
-    from mfrec import plot
+    from mfrec.reports import plots as plot
 
     model = load_model(folder)
     name = type(model).__name__

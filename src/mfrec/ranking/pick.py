@@ -19,6 +19,10 @@ refitted), and a folded-in user gets the implicit part from the same revealed it
 (one weighted least-squares solve), so fold-in, the service and the cold-start
 protocol rank the same way. ``rank_by="rating"`` restores ranking by predicted rating.
 
+This module defines the ranker (its settings, scores and the folded-in user's solve); the
+model fits and keeps its arrays (:mod:`mfrec.models.pick`): ranking reads fitted arrays, it
+never fits.
+
 Chosen by measuring the alternatives on ML-100k folds u1-u5 (``benchmarks/bench_ranking.py
 --candidates``): a lower confidence bound on the rating, a minimum-support filter and
 popularity x rating stayed below a most-popular chart (NDCG@10 0.198) or barely above it
@@ -36,14 +40,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mfrec._validation import check_choice
-
-if TYPE_CHECKING:
-    from mfrec.models.base import Recommender
+from mfrec.ranking.scorer import Scorer
 
 #: The ways a rating model can order its lists: by the pick x like score (default) or by predicted rating.
 RANK_BY = ("pick-like", "rating")
@@ -67,7 +69,7 @@ PICK_LIKE_NOTE = (
 )
 
 
-def uses_ranker(model: Recommender) -> bool:
+def uses_ranker(model: Scorer) -> bool:
     """Whether ``model`` orders its lists by pick x like: a rating model with ``rank_by="pick-like"``, fitted."""
     return (
         getattr(model, "rank_by", "rating") == "pick-like"
@@ -81,47 +83,7 @@ def check_rank_by(value: Any) -> str:
     return check_choice("rank_by", value, RANK_BY)
 
 
-def fit_ranker(model: Recommender) -> None:
-    """Fit the "will pick" part on the model's seen ratings (every rating a pick); no-op for ``rank_by="rating"``.
-
-    Called by :meth:`Recommender.fit` before the rating model is fitted, so per-epoch ranking
-    metrics (``track_ndcg``) already measure the lists users will get.
-    """
-    for name in PICK_ARRAYS:
-        model.__dict__.pop(name, None)
-    rank_by = getattr(model, "rank_by", "rating")
-    if check_rank_by(rank_by) != "pick-like" or not model.predicts_ratings:
-        return
-    from mfrec._threads import num_threads, resolve_threads
-    from mfrec.kernels.rows import unpadded
-    from mfrec.models.implicit import WeightedALS, constant_weights, transpose_pattern
-    from mfrec.models.iterative import init_factors
-
-    # Straight from the seen-item CSR the model keeps: no (user, item) copies, no id maps, one shared
-    # weight; only the item-side pattern (4 bytes a rating) is new, and it is freed on return,
-    # before the rating model builds its own layout (at 100M ratings the old route peaked at 7 GB).
-    indptr, indices = model.seen_indptr_, model.seen_indices_
-    n_users, n_items = len(model.user_map_), len(model.item_map_)
-    weights = constant_weights(PICK_ALPHA, indices.shape[0])
-    by_item = (*transpose_pattern(indptr, indices, n_items), weights)
-    rng = np.random.default_rng(0)
-    X = init_factors(rng, PICK_INIT_STD, n_users, PICK_FACTORS, aligned=True)  # rows on cache lines for CG
-    Y = init_factors(rng, PICK_INIT_STD, n_items, PICK_FACTORS, aligned=True)
-    n_threads = getattr(model, "n_threads", None)
-    sweep = WeightedALS(
-        (indptr, indices, weights), by_item, PICK_REGULARIZATION, "cg", PICK_CG_STEPS, resolve_threads(n_threads)
-    )
-    with num_threads(n_threads):
-        for _ in range(PICK_EPOCHS):
-            sweep.epoch(X, Y, loss=False)
-    # Users and items never picked have no pick preference (zero, so epsilon x like orders them).
-    X[np.diff(indptr) == 0] = 0.0
-    Y[np.diff(by_item[0]) == 0] = 0.0
-    model.pick_user_factors_ = unpadded(X, PICK_FACTORS)
-    model.pick_item_factors_ = unpadded(Y, PICK_FACTORS)
-
-
-def solve_pick(model: Recommender, item_rows: np.ndarray) -> np.ndarray:
+def solve_pick(model: Scorer, item_rows: np.ndarray) -> np.ndarray:
     """The "will pick" vector of a user who picked ``item_rows``: one weighted least-squares solve, items fixed.
 
     The user step of weighted ALS: (Y'Y + alpha sum_i y_i y_i' + lambda I) x = (1 + alpha) sum_i y_i.
@@ -132,30 +94,7 @@ def solve_pick(model: Recommender, item_rows: np.ndarray) -> np.ndarray:
     return np.linalg.solve(A, (1.0 + PICK_ALPHA) * picked.sum(axis=0)).astype(np.float32)
 
 
-def refresh_users(model: Recommender, user_rows: np.ndarray) -> None:
-    """Re-solve the pick vectors of ``user_rows`` from their seen items (after ``partial_fit`` added ratings)."""
-    if not uses_ranker(model):
-        return
-    n_users = len(model.user_map_)
-    X = model.pick_user_factors_
-    if X.shape[0] < n_users:
-        X = np.vstack([X, np.zeros((n_users - X.shape[0], X.shape[1]), np.float32)])
-    for row in np.unique(np.asarray(user_rows, dtype=np.int64)):
-        seen = model.seen_indices_[model.seen_indptr_[row] : model.seen_indptr_[row + 1]]
-        X[row] = solve_pick(model, seen) if seen.size else 0.0
-    model.pick_user_factors_ = X
-
-
-def extend(model: Recommender, extra_users: int, extra_items: int) -> None:
-    """Zero pick rows for users and items appended by ``add_items`` / ``partial_fit`` (never picked until seen)."""
-    if getattr(model, "pick_item_factors_", None) is None:
-        return
-    k = model.pick_item_factors_.shape[1]
-    model.pick_user_factors_ = np.vstack([model.pick_user_factors_, np.zeros((extra_users, k), np.float32)])
-    model.pick_item_factors_ = np.vstack([model.pick_item_factors_, np.zeros((extra_items, k), np.float32)])
-
-
-def combine(model: Recommender, pick: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+def combine(model: Scorer, pick: np.ndarray, ratings: np.ndarray) -> np.ndarray:
     """(max(0, pick) + epsilon) x like, like = the predicted rating scaled to [0, 1] on the rating scale."""
     low, high = model.rating_scale_
     like = (ratings - np.float32(low)) / np.float32(high - low) if high > low else np.ones_like(ratings)
@@ -165,7 +104,7 @@ def combine(model: Recommender, pick: np.ndarray, ratings: np.ndarray) -> np.nda
     return (pick * like).astype(np.float32, copy=False)
 
 
-def rank_user_rows(model: Recommender, user_rows: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+def rank_user_rows(model: Scorer, user_rows: np.ndarray, ratings: np.ndarray) -> np.ndarray:
     """Ranking scores float32[users, items] of known users from their predicted ratings ``ratings``."""
     if not uses_ranker(model):
         return ratings
@@ -173,7 +112,7 @@ def rank_user_rows(model: Recommender, user_rows: np.ndarray, ratings: np.ndarra
     return combine(model, pick.astype(np.float32, copy=False), np.asarray(ratings, dtype=np.float32))
 
 
-def rank_folded(model: Recommender, item_rows: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+def rank_folded(model: Scorer, item_rows: np.ndarray, ratings: np.ndarray) -> np.ndarray:
     """Ranking scores float32[items] of a folded-in user who revealed ``item_rows``, from predicted ``ratings``.
 
     A user placed by attributes alone (no revealed item) gets the mean pick vector of the trained users.

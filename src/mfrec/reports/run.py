@@ -5,14 +5,12 @@ their spread, per-epoch histories), ``model/`` (the main model, saved as usual) 
 data: a path to the original file when there is one, else ``ratings.parquet`` (and
 ``items.parquet`` for titles and genres). ``mfrec report RUN`` turns it into an HTML
 file with every chart embedded, so it can be mailed or opened offline. ``mfrec report
-MODEL_DIR`` does the same for a saved model folder alone (:mod:`mfrec.model_report`).
+MODEL_DIR`` does the same for a saved model folder alone (:mod:`mfrec.reports.model`).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -20,19 +18,15 @@ from typing import Any
 import pandas as pd
 
 from mfrec.data.interactions import Interactions
-from mfrec.data.readers import load
+from mfrec.data.sources import load
 from mfrec.data.summary import summarize
 from mfrec.exceptions import DataError
 from mfrec.models.base import Recommender
-from mfrec.persistence import jsonable, load_model
+from mfrec.models.persistence import jsonable, load_model
+from mfrec.reports.html import facts_table, figure_sections, html_page
+from mfrec.reports.model import build_model_report
 
 RUN_FILE = "run.json"
-
-#: The page style shared by the run and the model reports.
-STYLE = """body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
-thead th, tbody th { text-align: left; } img { max-width: 100%; } section { margin-top: 2em; }"""
 
 
 def write_run(
@@ -109,52 +103,6 @@ def read_run(folder: str | Path) -> tuple[dict[str, Any], Interactions, Recommen
     return run, data, load_model(folder / "model")
 
 
-def _png(figure: Any, save_as: Path | None = None) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    if save_as is not None:
-        save_as.write_bytes(buffer.getvalue())
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def figure_sections(charts: dict[str, Any], images: str | Path | None) -> str:
-    """Each non-None figure of ``charts`` as a titled section with the PNG embedded (and saved under ``images``)."""
-    if images is not None:
-        Path(images).mkdir(parents=True, exist_ok=True)
-
-    def file_for(title: str) -> Path | None:
-        return None if images is None else Path(images) / (title.lower().replace(" ", "-").replace("/", "") + ".png")
-
-    return "".join(
-        f'<section><h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" '
-        f'src="data:image/png;base64,{_png(fig, file_for(title))}"></section>'
-        for title, fig in charts.items()
-        if fig is not None
-    )
-
-
-def facts_table(facts: list[tuple[str, str]]) -> str:
-    """A two-column table of (label, value) rows, escaped."""
-    rows = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in facts)
-    return f"<table>{rows}</table>"
-
-
-def html_page(title: str, body: str) -> str:
-    """A whole self-contained page: ``title`` (already escaped) as <title> and <h1>, then ``body``."""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-{STYLE}
-</style></head><body>
-<h1>{title}</h1>
-{body}
-</body></html>
-"""
-
-
 def _table(rows: dict[str, dict[str, Any]], columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *columns])
     body = []
@@ -202,11 +150,9 @@ def build_report(folder: str | Path, images: str | Path | None = None) -> str:
 
     With ``images``, each chart is also written there as a PNG named after its section.
     """
-    from mfrec import plot
+    from mfrec.reports import plots as plot
 
     if not (Path(folder) / RUN_FILE).is_file() and (Path(folder) / "model.json").is_file():
-        from mfrec.model_report import build_model_report
-
         return build_model_report(folder, images)
     run, data, model = read_run(folder)
     k = run.get("k", 10)

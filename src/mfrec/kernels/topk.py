@@ -1,10 +1,14 @@
-"""Top-k over item tiles: merge one (users x items) tile of factor scores into per-user heaps kept across tiles.
+"""Top-k selection: over one full score matrix (:func:`top_k`), and over item tiles kept in per-user heaps.
+
+:func:`top_k` picks each user's best ``k`` of a users x items score block, leaving out seen and
+disallowed items. The tile kernels merge one (users x items) tile of factor scores into per-user heaps kept
+across tiles.
 
 The caller computes the dot products of a tile with BLAS (``P[block] @ Q[tile].T``, and the pick
 model's for pick x like) and hands them here; :func:`merge_tile` finishes each score the way
-``Recommender._score_items`` and :func:`mfrec.rankers.combine` do, counts non-finite scores,
+``Recommender._score_items`` and :func:`mfrec.ranking.pick.combine` do, counts non-finite scores,
 leaves out seen and disallowed items and pushes the rest into the user's heap. Tiles come in
-increasing item order, so ties go to the lower item index as in :func:`mfrec.kernels.predict.top_k`.
+increasing item order, so ties go to the lower item index as in :func:`top_k`.
 
 :func:`merge_pick_tile` does the same for pick x like from the pick products alone, forming a
 predicted rating only for the items that can still enter the list.
@@ -21,7 +25,91 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from mfrec.kernels.predict import heap_drain, heap_push
+
+@njit(cache=True, nogil=True)
+def _sift_down(values, index, size, pos):
+    # Min-heap on (value, -index): among equal scores the higher item index is evicted first.
+    while True:
+        child = 2 * pos + 1
+        if child >= size:
+            return
+        if child + 1 < size and (
+            values[child + 1] < values[child]
+            or (values[child + 1] == values[child] and index[child + 1] > index[child])
+        ):
+            child += 1
+        if values[child] < values[pos] or (values[child] == values[pos] and index[child] > index[pos]):
+            values[child], values[pos] = values[pos], values[child]
+            index[child], index[pos] = index[pos], index[child]
+            pos = child
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def heap_push(heap_v, heap_i, size, v, i):
+    """Offer (v, i) to a min-heap of ``size`` entries (capacity len(heap_v)); return the new size."""
+    if size < heap_v.shape[0]:
+        pos = size
+        heap_v[pos] = v
+        heap_i[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if heap_v[pos] < heap_v[parent] or (heap_v[pos] == heap_v[parent] and heap_i[pos] > heap_i[parent]):
+                heap_v[pos], heap_v[parent] = heap_v[parent], heap_v[pos]
+                heap_i[pos], heap_i[parent] = heap_i[parent], heap_i[pos]
+                pos = parent
+            else:
+                break
+        return size + 1
+    # Callers offer items in increasing index order: an equal score never displaces an earlier item.
+    if v > heap_v[0]:
+        heap_v[0] = v
+        heap_i[0] = i
+        _sift_down(heap_v, heap_i, size, 0)
+    return size
+
+
+@njit(cache=True, nogil=True)
+def heap_drain(heap_v, heap_i, size, out_items, out_scores):
+    """Pop a min-heap of ``size`` entries from the worst end into out_items / out_scores, best first."""
+    for slot in range(size - 1, -1, -1):
+        out_items[slot] = heap_i[0]
+        out_scores[slot] = heap_v[0]
+        heap_v[0] = heap_v[size - 1]
+        heap_i[0] = heap_i[size - 1]
+        size -= 1
+        _sift_down(heap_v, heap_i, size, 0)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def top_k(scores, rows, seen_indptr, seen_indices, exclude_seen, allowed, k, out_items, out_scores, out_count):
+    """Best ``k`` allowed items per row of ``scores``, highest first, ties to the lower item index.
+
+    scores : float32[b, n_items], overwritten (seen items set to -inf).
+    rows : int32[b], the user row of each score row (for the seen-items CSR).
+    seen_indptr int64[n_users+1], seen_indices int32[nnz]: items each user rated.
+    allowed : bool[n_items]; items set False are never returned.
+    out_items int32[b, k], out_scores float32[b, k], out_count int32[b] (how many are valid:
+    fewer than k when fewer items are left), written.
+    """
+    n_items = scores.shape[1]
+    for j in prange(scores.shape[0]):
+        row = scores[j]
+        if exclude_seen:
+            u = rows[j]
+            for p in range(seen_indptr[u], seen_indptr[u + 1]):
+                row[seen_indices[p]] = -np.inf
+        heap_v = np.empty(k, dtype=np.float32)
+        heap_i = np.empty(k, dtype=np.int32)
+        size = 0
+        for i in range(n_items):
+            v = row[i]
+            if not allowed[i] or v == -np.inf or v != v:
+                continue
+            size = heap_push(heap_v, heap_i, size, v, i)
+        out_count[j] = size
+        heap_drain(heap_v, heap_i, size, out_items[j], out_scores[j])
 
 
 @njit(cache=True, nogil=True)

@@ -1,7 +1,8 @@
 """Top-N ranking over any fitted model: the one path evaluation, the CLI, the service and Spark share.
 
-A model only has to score (``model.score_items(user_rows)``: float32[users, items]);
-the ranker (:mod:`mfrec.rankers`: for rating models "will pick" x "will like" unless
+A model only has to score (``model.score_items(user_rows)``: float32[users, items]; the
+:class:`~mfrec.ranking.scorer.Scorer` protocol lists what is read);
+the ranker (:mod:`mfrec.ranking.pick`: for rating models "will pick" x "will like" unless
 ``rank_by="rating"``), candidate selection (exclude seen items, allow- and deny-lists),
 the finite-score check and the top-N selection are composed around it here, once:
 
@@ -13,7 +14,7 @@ the finite-score check and the top-N selection are composed around it here, once
   :meth:`Recommender.recommend` returns for known users);
 * :func:`top_n_rows` speaks internal rows and returns arrays, for bulk callers
   (evaluation over thousands of users, Spark partitions, ``recommend --all``); factor
-  models are scored there tile by tile (:mod:`mfrec.tiles`), other scorers a block of
+  models are scored there tile by tile (:mod:`mfrec.ranking.tiles`), other scorers a block of
   users x all items at a time, with the same lists;
 * :func:`top_of_scores` ranks one score vector the caller built (a folded-in user,
   a cold-start protocol);
@@ -38,45 +39,56 @@ import pandas as pd
 
 from mfrec._threads import num_threads
 from mfrec._validation import check_int
-from mfrec.kernels.predict import top_k
-from mfrec.kernels.ranking import ranking_metrics
+from mfrec.kernels.metrics import ranking_metrics
 from mfrec.kernels.sparse import group_rows
-from mfrec.rankers import rank_folded, rank_user_rows
-from mfrec.tiles import factor_scorer, nonfinite_error, top_n_tiled
+from mfrec.kernels.topk import top_k
+from mfrec.ranking.pick import rank_folded, rank_user_rows
+from mfrec.ranking.scorer import Scorer
+from mfrec.ranking.tiles import factor_scorer, nonfinite_error, top_n_tiled
 
 if TYPE_CHECKING:
     from mfrec.data.interactions import Interactions
-    from mfrec.models.base import Recommender
 
 # Score blocks of users x all items are built this many cells at a time (64 MB of float32), for models
 # with their own scorer (the Popularity baseline).
 SCORE_BLOCK_CELLS = 1 << 24
 
 
-def rank_scores(model: Recommender, user_rows: np.ndarray) -> np.ndarray:
+def rank_scores(model: Scorer, user_rows: np.ndarray) -> np.ndarray:
     """The scores lists are ordered by, float32[len(user_rows), n_items], for known users' internal rows.
 
     ``model.score_items`` passed through the model's ranker: for a rating model with
-    ``rank_by="pick-like"`` (the default) the pick x like score of :mod:`mfrec.rankers`,
+    ``rank_by="pick-like"`` (the default) the pick x like score of :mod:`mfrec.ranking.pick`,
     otherwise the model's own scores.
     """
     rows = np.asarray(user_rows, dtype=np.int32)
     return rank_user_rows(model, rows, model.score_items(rows))
 
 
-def rank_scores_folded(model: Recommender, folded: Any) -> np.ndarray:
+def rank_scores_folded(model: Scorer, folded: Any) -> np.ndarray:
     """The scores a folded-in user's list is ordered by, float32[n_items] (the same ranker as :func:`rank_scores`).
 
     ``folded`` is what :meth:`Recommender.fold_in` returns; the popularity fallback ranks by counts.
     """
-    from mfrec.models.coldstart import score_folded
-
     scores = score_folded(model, folded)
     return scores if folded.source == "popularity" else rank_folded(model, folded.item_rows, scores)
 
 
+def score_folded(model: Scorer, folded: Any) -> np.ndarray:
+    """Scores of every item for a folded-in user, float32[n_items] (popularity counts for the fallback).
+
+    What a folded-in user's list shows (the predicted rating, or the counts); :func:`rank_scores_folded`
+    is what it is ordered by. ``folded`` carries the user's ``factors``, ``bias`` and ``source``.
+    """
+    if folded.source == "popularity" or model.score_kind == "popularity":
+        return model.item_counts_.astype(np.float32)
+    Q = model._factors()[1]
+    scores = Q @ folded.factors if Q.shape[1] else np.zeros(Q.shape[0], np.float32)
+    return (scores + model.item_bias_ + (model.global_mean_ + folded.bias)).astype(np.float32)
+
+
 def candidate_mask(
-    model: Recommender, items: Sequence[Any] | None = None, exclude_items: Sequence[Any] | None = None
+    model: Scorer, items: Sequence[Any] | None = None, exclude_items: Sequence[Any] | None = None
 ) -> np.ndarray:
     """bool[n_items]: the items that may be recommended (``items`` allow-list minus ``exclude_items``).
 
@@ -94,14 +106,14 @@ def candidate_mask(
     return allowed
 
 
-def check_finite(model: Recommender, scores: np.ndarray) -> None:
+def check_finite(model: Scorer, scores: np.ndarray) -> None:
     """Raise :class:`TrainingError` when a diverged model scores NaN or infinity (top-N would skip them)."""
     if not np.isfinite(scores).all():
         raise nonfinite_error(model, int((~np.isfinite(scores)).sum()))
 
 
 def top_n_rows(
-    model: Recommender,
+    model: Scorer,
     user_rows: np.ndarray,
     k: int,
     *,
@@ -134,7 +146,7 @@ def top_n_rows(
 
 
 def _top_n_scored(
-    model: Recommender,
+    model: Scorer,
     user_rows: np.ndarray,
     k: int,
     exclude_seen: bool,
@@ -165,7 +177,7 @@ def _top_n_scored(
         )
 
 
-def sampled_top_items(model: Recommender, k: int = 10, *, n_users: int = 2000, seed: int = 0) -> tuple[np.ndarray, int]:
+def sampled_top_items(model: Scorer, k: int = 10, *, n_users: int = 2000, seed: int = 0) -> tuple[np.ndarray, int]:
     """The item rows in the top-``k`` lists of a seeded sample of at most ``n_users`` users, one entry per
     filled slot, and the number of users drawn: what the popularity diagnostics and charts look at."""
     n_all = len(model.user_map_)
@@ -176,7 +188,7 @@ def sampled_top_items(model: Recommender, k: int = 10, *, n_users: int = 2000, s
 
 
 def top_of_scores(
-    model: Recommender,
+    model: Scorer,
     scores: np.ndarray,
     k: int,
     *,
@@ -207,7 +219,7 @@ def top_of_scores(
 
 
 def top_n(
-    model: Recommender,
+    model: Scorer,
     users: Any,
     k: int = 10,
     *,
@@ -234,7 +246,7 @@ def top_n(
 rank = top_n
 
 
-def ndcg(model: Recommender, test: Interactions, k: int = 10, *, threshold: float = 4.0) -> float:
+def ndcg(model: Scorer, test: Interactions, k: int = 10, *, threshold: float = 4.0) -> float:
     """Mean NDCG@k over ``test`` users known to ``model`` with a relevant (>= ``threshold``) test item.
 
     The protocol of :func:`mfrec.evaluation.score` (seen items excluded; relevant

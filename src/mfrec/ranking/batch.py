@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,7 @@ import pyarrow as pa
 
 from mfrec._validation import check_int
 from mfrec.exceptions import ParameterError
-
-if TYPE_CHECKING:
-    from mfrec.models.base import Recommender
+from mfrec.ranking.scorer import Scorer
 
 #: Users per block (one Parquet row group): 50k users x top-10 is 500k rows (~8 MB).
 CHUNK_USERS = 50_000
@@ -48,7 +46,7 @@ def id_type(ids: np.ndarray) -> pa.DataType:
     return pa.int64() if ids.dtype.kind in "iu" else pa.string()
 
 
-def schema(model: Recommender) -> pa.Schema:
+def schema(model: Scorer) -> pa.Schema:
     """Arrow schema of ``model``'s recommendations: ``user, item`` as its ids, ``score`` float32, ``rank`` int32."""
     return pa.schema(
         [
@@ -61,7 +59,7 @@ def schema(model: Recommender) -> pa.Schema:
 
 
 def recommendation_batches(
-    model: Recommender,
+    model: Scorer,
     users: Any = None,
     n: int = 10,
     *,
@@ -91,7 +89,7 @@ def recommendation_batches(
 
 
 def recommend_all(
-    model: Recommender,
+    model: Scorer,
     output: str | Path,
     *,
     n: int = 10,
@@ -141,7 +139,7 @@ def recommend_all(
 
 
 def write_recommendations(
-    model: Recommender,
+    model: Scorer,
     path: str | os.PathLike,
     n: int = 10,
     *,

@@ -1,7 +1,7 @@
 """Saving and loading models: a folder with ``model.json`` (metadata) and ``arrays.npz`` (numbers).
 
 No pickle anywhere: arrays are read with ``allow_pickle=False`` and the model
-class is looked up by name in a fixed registry, so a model file cannot run code.
+class is looked up by name in a fixed registry (:mod:`mfrec.models.registry`), so a model file cannot run code.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import secrets
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,15 +22,18 @@ import mfrec
 from mfrec.data.attributes import AttributeEncoder
 from mfrec.data.idmap import IdMap
 from mfrec.exceptions import MfrecError, ModelFormatError, ParameterError
-from mfrec.models.base import Recommender
 from mfrec.models.params import upgrade_params
+from mfrec.models.registry import registered_class, registered_names
+
+if TYPE_CHECKING:
+    from mfrec.models.base import Recommender
 
 FORMAT_NAME = "mfrec-model"
 #: 2: per-epoch history moved from model.json to ``history.<column>`` arrays. Version 1 still loads.
 FORMAT_VERSION = 2
 _COMMON_ARRAYS = ("user_bias_", "item_bias_", "seen_indptr_", "seen_indices_", "item_counts_")
 # Written when present; a model saved without them still loads (it cannot partial_fit or use attributes).
-# The pick x like ranker's arrays (mfrec.rankers): without them a model ranks by predicted rating.
+# The pick x like ranker's arrays (mfrec.models.pick): without them a model ranks by predicted rating.
 _OPTIONAL_ARRAYS = (
     "seen_ratings_",
     "user_attribute_weights_",
@@ -39,12 +42,6 @@ _OPTIONAL_ARRAYS = (
     "pick_item_factors_",
 )
 _HISTORY_PREFIX = "history."
-
-
-def _registry() -> dict[str, type[Recommender]]:
-    from mfrec.models import MODELS
-
-    return {cls.__name__: cls for cls in MODELS.values()}
 
 
 def jsonable(value: Any) -> Any:
@@ -69,7 +66,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
     saved model is refused rather than replaced.
     """
     model._require_fitted()
-    if type(model).__name__ not in _registry():
+    if type(model).__name__ not in registered_names():
         raise ModelFormatError(f"{type(model).__name__} is not a registered mfrec model and cannot be saved")
     folder = Path(path)
     if folder.exists() and (not folder.is_dir() or set(os.listdir(folder)) - {"model.json", "arrays.npz"}):
@@ -201,7 +198,7 @@ def load_model(path: str | os.PathLike) -> Recommender:
     """
     folder = Path(path)
     meta = read_metadata(folder)
-    cls = _registry().get(meta.get("model"))
+    cls = registered_class(meta.get("model"))
     if cls is None:
         raise ModelFormatError(f"{folder} holds an unknown model class {meta.get('model')!r}")
     file = folder / "arrays.npz"

@@ -2,7 +2,7 @@
 
 For a model whose scores are the base ``mu + b_u + b_i + p_u . q_i`` (every model but one with its own
 scorer), :func:`top_n_tiled` scores blocks of users against tiles of items: one BLAS GEMM per tile
-and one numba pass (:mod:`mfrec.kernels.topk_tiles`) that finishes the scores, leaves out seen and
+and one numba pass (:mod:`mfrec.kernels.topk`) that finishes the scores, leaves out seen and
 disallowed items, counts non-finite scores and merges the tile into per-user heaps. The lists and
 scores are those of the full-matrix path (``rank_scores`` then ``top_k``), which
 :func:`mfrec.ranking.top_n_rows` keeps for other scorers.
@@ -18,16 +18,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from mfrec.exceptions import TrainingError
-from mfrec.kernels.topk_tiles import drain_heaps, merge_pick_tile, merge_tile
-from mfrec.rankers import EPSILON, uses_ranker
-
-if TYPE_CHECKING:
-    from mfrec.models.base import Recommender
+from mfrec.kernels.topk import drain_heaps, merge_pick_tile, merge_tile
+from mfrec.ranking.pick import EPSILON, uses_ranker
+from mfrec.ranking.scorer import Scorer
 
 # Factor models are scored in tiles of TILE_USERS x TILE_ITEMS (32 MB of float32 per score tile): wide
 # enough that each GEMM call runs at full speed (narrower tiles measured slower on 2 cores), small
@@ -38,13 +34,10 @@ TILE_ITEMS = 8192
 PRUNE_MIN_USERS = 32
 
 
-def factor_scorer(model: Recommender) -> bool:
+def factor_scorer(model: Scorer) -> bool:
     """Whether ``model`` scores with the base ``mu + b_u + b_i + p_u . q_i`` on float32 factors (and, when it
     ranks by pick x like, float32 pick factors): then :func:`mfrec.ranking.top_n_rows` scores it tile by tile."""
-    from mfrec.models.base import Recommender
-
-    hooks = ("score_items", "_score_items", "_factors")
-    if any(name in vars(model) or getattr(type(model), name) is not getattr(Recommender, name) for name in hooks):
+    if not model._base_scorer():
         return False
     arrays = list(model._factors())
     if uses_ranker(model):
@@ -53,7 +46,7 @@ def factor_scorer(model: Recommender) -> bool:
 
 
 def top_n_tiled(
-    model: Recommender,
+    model: Scorer,
     user_rows: np.ndarray,
     k: int,
     exclude_seen: bool,
@@ -69,7 +62,7 @@ def top_n_tiled(
     (biases, pick x like), counts non-finite ones, drops seen and disallowed items and merges the
     rest into per-user heaps kept across tiles, where the full-matrix path made five numpy passes
     over a users x items block first. With pick x like only the 32-factor pick GEMM runs for every
-    item: the 64-factor rating is formed (:func:`~mfrec.kernels.topk_tiles.merge_pick_tile`) only
+    item: the 64-factor rating is formed (:func:`~mfrec.kernels.topk.merge_pick_tile`) only
     for items whose pick part still beats the user's k-th best, once the block's ratings are known
     to be finite (:func:`ratings_bounded`; otherwise the full tile is scored and checked).
     """
@@ -156,7 +149,7 @@ def ratings_bounded(P_block: np.ndarray, q_norm: float, item_bias: np.ndarray, o
     return bool(np.isfinite(p_norm * q_norm) and p_norm * q_norm < limit and np.isfinite(biases) and biases < limit)
 
 
-def nonfinite_error(model: Recommender, count: int) -> TrainingError:
+def nonfinite_error(model: Scorer, count: int) -> TrainingError:
     """The error a diverged model's NaN or infinite scores raise (top-N would skip them)."""
     return TrainingError(
         f"{type(model).__name__} produced non-finite scores ({count} NaN or "
