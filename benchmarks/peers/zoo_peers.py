@@ -140,19 +140,20 @@ elif peer.startswith("myfm"):
     # b_i = V_i^T x_i, c_i = w.x_i + 1/2(|b_i|^2 - sum_j v_j^2 x_j^2); averaged over the kept samples.
     cut = user_block.shape[1]
     sq_item = item_block.multiply(item_block).tocsr()
-    parts = []
+    user_V, item_b, item_c = [], [], np.zeros(n_i)
     for s in samples:
         V, w = np.asarray(s.V), np.asarray(s.w)
         b = item_block @ V[cut:]
-        c = item_block @ w[cut:] + 0.5 * ((b**2).sum(1) - sq_item @ (V[cut:] ** 2).sum(1))
-        parts.append((V[:cut], b, c))
+        item_c += item_block @ w[cut:] + 0.5 * ((b**2).sum(1) - sq_item @ (V[cut:] ** 2).sum(1))
+        user_V.append(V[:cut])
+        item_b.append(b)
+    # all samples at once: sum_s a_u,s . b_i,s is one product of the side-by-side factor matrices
+    item_b = np.hstack(item_b) / len(samples)
+    item_c /= len(samples)
 
     def scores(rows):
         xu = user_block[rows]
-        total = np.zeros((len(rows), n_i))
-        for Vu, b, c in parts:
-            total += (xu @ Vu) @ b.T + c[None, :]
-        return total / len(parts)
+        return np.hstack([xu @ Vu for Vu in user_V]) @ item_b.T + item_c[None, :]
 
     lists = top10(scores)
 else:
