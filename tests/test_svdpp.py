@@ -142,3 +142,17 @@ def test_bad_parameters_are_refused(params, message):
         SVDpp(**params)
     with pytest.raises(ParameterError, match="n_epochs"):
         make_model("svdpp", n_epochs=-3)
+
+
+def test_the_service_serves_it_and_folds_in_a_walk_in_user(model, planted, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from mfrec.service import create_app
+
+    with TestClient(create_app(model.save(tmp_path / "m"), tmp_path / "ratings.sqlite")) as client:
+        known = planted.user_ids.ids[0]
+        answer = client.get(f"/users/{known}/recommendations", params={"n": 3}).json()
+        assert answer["source"] == "model" and len(answer["items"]) == 3
+        rating = {"ratings": [{"item": int(planted.item_ids.ids[0]), "rating": 5}], "request_id": "r-1"}
+        assert client.post("/users/walk-in/ratings", json=rating).status_code < 300
+        assert client.get("/users/walk-in/recommendations").json()["source"] == "fold-in"
