@@ -148,6 +148,10 @@ class Updates:
         bias_reg = getattr(self, "bias_regularization", None)
         return reg, reg if bias_reg is None else float(bias_reg)
 
+    def _fold_in_center(self, item_rows: np.ndarray) -> np.ndarray | None:
+        """Where a new user's factor solve is centred given their revealed items (None: the origin)."""
+        return None
+
     def _fits_user_bias(self) -> bool:
         return bool(getattr(self, "biased", True)) and self.predicts_ratings
 
