@@ -47,6 +47,8 @@ class Interactions:
     user_info: pd.DataFrame | None = None
     name: str = ""
     n_duplicates: int = 0
+    #: The last id of the service's ratings log these interactions include (``with_log``), else None.
+    ratings_log_id: int | None = None
     _csr_cache: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:

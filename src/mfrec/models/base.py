@@ -138,6 +138,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         """
         self.user_map_: IdMap = train.user_ids
         self.item_map_: IdMap = train.item_ids
+        self.ratings_log_id_: int | None = seen.ratings_log_id  # saved: the service folds in after it
         self.rating_scale_ = tuple(float(v) for v in train.rating_scale)
         if seen is train:
             indptr, indices, ratings = train.user_csr()

@@ -91,6 +91,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "n_factors": model.n_factors_,
         "history_columns": list(history),
         "fit_seconds": getattr(model, "fit_seconds_", None),
+        "ratings_log_id": getattr(model, "ratings_log_id_", None),
         "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
     arrays.update({_HISTORY_PREFIX + column: values for column, values in history.items()})
@@ -234,6 +235,7 @@ def load_model(path: str | os.PathLike) -> Recommender:
     model.rating_scale_ = tuple(float(v) for v in meta["rating_scale"])
     model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
+    model.ratings_log_id_ = meta.get("ratings_log_id")
     for side, columns in meta.get("attribute_encoders", {}).items():
         model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model
