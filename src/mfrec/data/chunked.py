@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 
 from mfrec.data.idmap import IdMap, plain
-from mfrec.data.interactions import DuplicatePolicy, Interactions, assemble, check_rating_scale, rating_scale_of
+from mfrec.data.interactions import (
+    DUPLICATE_POLICIES,
+    DuplicatePolicy,
+    Interactions,
+    assemble,
+    check_rating_scale,
+    rating_scale_of,
+    scale_name,
+)
 from mfrec.exceptions import DataError, ParameterError
 
 #: Rows per chunk: 1M rows of (int32, int32, float32, int64) is ~20 MB of Arrow buffers.
@@ -255,7 +263,7 @@ def read_chunked(
     timestamp_col: str | None = None,
     with_timestamps: bool = True,
     rating_scale: tuple[float, float] | None = None,
-    duplicates: DuplicatePolicy = "last",
+    duplicates: DuplicatePolicy | None = None,
     sep: str | None = None,
     header: bool | None = None,
     encoding: str = "utf-8",
@@ -278,8 +286,8 @@ def read_chunked(
         raise ParameterError(f"order must be 'file' or 'user', got {order!r}")
     if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ParameterError(f"chunk_rows must be a positive int, got {chunk_rows!r}")
-    if duplicates not in ("last", "mean", "error"):
-        raise ParameterError(f"duplicates must be one of ('last', 'mean', 'error'), got {duplicates!r}")
+    if duplicates is not None and duplicates not in DUPLICATE_POLICIES:
+        raise ParameterError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
@@ -365,7 +373,9 @@ def read_chunked(
         user_map,
         item_map,
         scale,
-        duplicates=duplicates,
+        duplicates=duplicates or ("sum" if rating_col is None else "last"),
+        scale_source="declared" if rating_scale is not None else f"inferred: {scale_name(scale)}",
+        read_columns=(user_col, item_col, rating_col, timestamp_col),
         group_by_user=order == "user",
         keep_csr=False,
         columns=(user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"),

@@ -86,6 +86,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "params": jsonable(model.get_params()),
         "global_mean": float(model.global_mean_),
         "rating_scale": list(model.rating_scale_),
+        "rating_scale_source": getattr(model, "rating_scale_source_", None),
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
         "n_factors": model.n_factors_,
@@ -239,6 +240,8 @@ def load_model(path: str | os.PathLike) -> Recommender:
         setattr(model, name, value)
     model.global_mean_ = float(meta["global_mean"])
     model.rating_scale_ = tuple(float(v) for v in meta["rating_scale"])
+    source = meta.get("rating_scale_source")
+    model.rating_scale_source_ = source if isinstance(source, str) else None
     model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
     model.ratings_log_id_ = meta.get("ratings_log_id")
