@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("fastapi", reason="the service needs the 'serve' extra: pip install 'mfrec[serve]'")
@@ -10,6 +14,7 @@ from service_support import save_small_model, small_data  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from mfrec.cli import app as cli  # noqa: E402
+from mfrec.data import from_frame  # noqa: E402
 from mfrec.models import MatrixFactorization  # noqa: E402
 from mfrec.models.persistence import load_model  # noqa: E402
 from mfrec.service import create_app  # noqa: E402
@@ -105,8 +110,37 @@ def test_ids_keep_one_type_through_a_mixed_ratings_log(model_dir, tmp_path):
         assert m.recommend(7, n=3)["item"].tolist() == m.recommend("7", n=3)["item"].tolist()
         assert len(m.recommend("ann", n=3)) == 3
         assert m.predict([7], [3])[0] == m.predict(["7"], ["3"])[0]
-    import pandas as pd
-
     model.partial_fit(pd.DataFrame({"user": [7, 8], "item": [3, 4], "rating": [4.0, 5.0]}))
     model.partial_fit(pd.DataFrame({"user": [7, 61], "item": [3, 4], "rating": [4.0, 5.0]}))
     assert len(model.user_map_) == 62  # 60 users, "ann", one new; 7 and 8 stayed one id each
+
+
+def _scaled_model(tmp_path, ratings, **read):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"user": rng.integers(1, 30, 400), "item": rng.integers(1, 20, 400)})
+    frame = frame.drop_duplicates(["user", "item"])
+    if ratings is not None:
+        frame["rating"] = rng.choice(ratings, len(frame))
+    data = from_frame(frame, rating_col=None if ratings is None else "rating", **read)
+    return MatrixFactorization(n_factors=2, n_epochs=2).fit(data).save(tmp_path / "m")
+
+
+@pytest.mark.parametrize(
+    ("ratings", "buttons", "posted"),
+    [
+        ([1, 3, 7, 10], [str(v) for v in range(1, 11)], 10),  # a 1-10 model can be rated 10
+        ([1.0, 2.5, 5.0], ["0.5", "1", "1.5"], 0.5),  # halves
+        (None, ["interacted"], 1),  # a click log: no star buttons that answer 422
+    ],
+)
+def test_the_try_it_page_offers_the_models_scale(tmp_path, ratings, buttons, posted):
+    folder = _scaled_model(tmp_path, ratings)
+    client = TestClient(create_app(folder, tmp_path / "log.sqlite"))
+    html = client.get("/").text
+    line = next(line for line in html.splitlines() if line.startswith("const RATINGS = "))
+    choices = json.loads(line[len("const RATINGS = ") :].rstrip(";"))
+    assert [c["label"] for c in choices][: len(buttons)] == buttons
+    for choice in choices:  # every button's rating is accepted
+        answer = client.post("/users/new/ratings", json={"ratings": [{"item": 1, "rating": choice["value"]}]})
+        assert answer.status_code in (200, 201), answer.text
+    assert posted in [c["value"] for c in choices]

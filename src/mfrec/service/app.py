@@ -26,7 +26,7 @@ import mfrec
 from mfrec.exceptions import MfrecError, UnknownIdError
 from mfrec.service import schemas as S
 from mfrec.service.holder import ModelHolder, Served, as_json_id, iso, trained_log_id
-from mfrec.service.page import PAGE
+from mfrec.service.page import page as try_page
 from mfrec.service.store import RatingStore, RequestConflict, SQLiteStore
 
 log = logging.getLogger("mfrec.service")
@@ -188,7 +188,7 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
-        return PAGE
+        return try_page(served().model.rating_scale_)  # the rating buttons follow the model's scale
 
     @app.get("/health", response_model=S.Health)
     def health() -> S.Health:
