@@ -106,3 +106,17 @@ def test_a_click_log_sums_repeats_by_default_and_duplicates_still_chooses():
     rated = pd.DataFrame({"user": [1, 1], "item": ["a", "a"], "rating": [2.0, 5.0]})
     with pytest.warns(UserWarning, match="policy 'last'"):
         assert from_frame(rated).ratings.tolist() == [5.0]
+
+
+def test_the_chunked_reader_keeps_spellings_and_usual_column_names_too(tmp_path):
+    from mfrec.data.chunked import read_chunked
+
+    path = tmp_path / "big.csv"
+    path.write_text("userId,movieId,rating\n007,1,5\n7,1,4\n0042,2,3\n8,2,2\n9,3,1\n")
+    with pytest.warns(IdSpellingWarning, match="'007', '7'"):
+        data = read_chunked(path, chunk_rows=2)
+    assert sorted(data.user_ids.ids.tolist()) == ["0042", "007", "7", "8", "9"]
+    assert data.item_ids.is_integer and data.read_columns[:3] == ("userId", "movieId", "rating")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("user,item,rating\n7,1,5\n9223372036854775807,2,4\n")
+    assert read_chunked(plain, chunk_rows=1).user_ids.ids.tolist() == [7, 9223372036854775807]

@@ -16,6 +16,7 @@ from mfrec.data.sniffing import (
     _sniff_encoding,
     _undecodable_line,
     _warn_latin1,
+    odd_numbers,
     sniff_layout,
 )
 from mfrec.exceptions import DataError
@@ -158,7 +159,7 @@ def _read_delimited(
         read_sep, read_encoding = "\x1f", None
     # A field spelled like a number but not as one ("007", "+7", "-07") makes the ids text: encode_ids then keeps
     # them apart unless every one is an integer's one spelling. Without one, pandas' integer parsing is exact.
-    ids_as_text = {user_col: str, item_col: str} if _odd_numbers(path, sep, encoding) else None
+    ids_as_text = {user_col: str, item_col: str} if odd_numbers(path, sep, encoding) else None
     if header:
         frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding, dtype=ids_as_text)
     else:
@@ -184,23 +185,6 @@ def _read_delimited(
         with_timestamps=with_timestamps,
         **kwargs,
     )
-
-
-def _odd_numbers(path: Path, sep: str, encoding: str) -> bool:
-    """Whether some field may start like a number not spelled as one (``007``, ``+7``, ``-07``): conservative,
-    one vectorised pass over the bytes (about 20 ms for 15 MB)."""
-    try:
-        raw = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-        boundary = np.zeros(256, dtype=bool)
-        boundary[[*sep.encode(encoding)[-1:], ord("\n"), ord('"'), ord(" "), ord("-")]] = True
-    except (OSError, LookupError, UnicodeError):
-        return True
-    plus = np.flatnonzero(raw == ord("+"))
-    if plus.size and (plus[0] == 0 or boundary[raw[plus[plus > 0] - 1]].any()):
-        return True
-    zeros = np.flatnonzero(raw[:-1] == ord("0"))  # a 0 with a digit after it, at the start of a field
-    zeros = zeros[(raw[zeros + 1] >= ord("0")) & (raw[zeros + 1] <= ord("9"))]
-    return bool(zeros.size and (zeros[0] == 0 or boundary[raw[zeros[zeros > 0] - 1]].any()))
 
 
 def read_parquet(
