@@ -144,3 +144,11 @@ def test_the_try_it_page_offers_the_models_scale(tmp_path, ratings, buttons, pos
         answer = client.post("/users/new/ratings", json={"ratings": [{"item": 1, "rating": choice["value"]}]})
         assert answer.status_code in (200, 201), answer.text
     assert posted in [c["value"] for c in choices]
+
+
+def test_a_model_trained_without_a_one_star_rating_accepts_one_star(tmp_path):
+    folder = _scaled_model(tmp_path, [2, 3, 4, 5])  # no 1-star rating in training
+    client = TestClient(create_app(folder, tmp_path / "log.sqlite"))
+    assert client.get("/model").json()["data"]["rating_scale"] == [1.0, 5.0]
+    answer = client.post("/users/new/ratings", json={"ratings": [{"item": 1, "rating": 1}]})
+    assert answer.status_code == 201, answer.text
