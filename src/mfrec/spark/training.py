@@ -11,7 +11,7 @@ import pandas as pd
 
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.idmap import IdMap
-from mfrec.data.interactions import Interactions, check_rating_scale, infer_rating_scale
+from mfrec.data.interactions import Interactions, check_rating_scale, infer_rating_scale, scale_name
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models import ALS, ImplicitALS, Recommender
 from mfrec.models.pick import fit_ranker
@@ -265,6 +265,7 @@ def fit(
         user_map,
         item_map,
         rating_scale=scale,
+        scale_source="declared" if rating_scale else f"inferred: {scale_name(scale)}",
     )
     fitted = fitted_model(result, interactions, mu, b_u, b_i, P, Q)
     fitted.fit_seconds_ = time.perf_counter() - started
