@@ -49,7 +49,7 @@ def test_rating_outside_declared_scale():
 
 
 def test_scale_inferred_when_not_declared():
-    assert from_frame(frame()).rating_scale == (3.0, 5.0)
+    assert from_frame(frame()).rating_scale == (1.0, 5.0)  # the common scale holding 3..5, never (min, max)
 
 
 def test_bad_scale_parameter():

@@ -33,10 +33,10 @@ def test_arrays_and_mixed_lists_are_not_coerced(integer_ids):
     assert integer_ids.lookup([1.0, "1"], missing="negative").tolist() == [0, 0]
 
 
-def test_only_strings_match_string_ids():
-    ids = IdMap(np.array(["1", "a"]))
-    assert ids.lookup(["1", 1, 1.0, True, "a", np.str_("a")], missing="negative").tolist() == [0, -1, -1, -1, 1, 1]
-    assert ids.lookup(np.array([1]), missing="negative").tolist() == [-1]
+def test_strings_and_integer_spellings_match_string_ids():
+    ids = IdMap(np.array(["1", "a", "007"]))
+    assert ids.lookup(["1", 1, 1.0, True, "a", np.str_("a")], missing="negative").tolist() == [0, 0, -1, -1, 1, 1]
+    assert ids.lookup(np.array([1, 7]), missing="negative").tolist() == [0, -1]  # 7 is "7", never "007"
 
 
 def test_unknown_error_names_the_query(integer_ids):

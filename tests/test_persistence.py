@@ -211,3 +211,34 @@ def test_the_classes_a_saved_model_may_name_are_the_models():
     from mfrec.models.registry import registered_names
 
     assert registered_names() == {cls.__name__ for cls in MODELS.values()}
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"model"', "3"])
+def test_a_model_json_that_is_not_an_object_is_one_clear_error(saved, content):
+    _, folder = saved
+    (folder / "model.json").write_text(content)
+    with pytest.raises(ModelFormatError, match="must hold a JSON object"):
+        load_model(folder)
+    result = CliRunner().invoke(app, ["recommend", str(folder), "-u", "1"])
+    assert result.exit_code == 2 and "JSON object" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {
+                "user_factors_": lambda a: a["user_factors_"][:, :2],
+                "item_factors_": lambda a: a["item_factors_"][:, :2],
+            },
+            "n_factors 4",
+        ),
+        ({"item_counts_": lambda a: a["item_counts_"].astype(np.int32)}, "item_counts_ has dtype"),
+        ({"seen_ratings_": lambda a: a["seen_ratings_"][:0]}, "seen_ratings_ has shape"),
+    ],
+)
+def test_every_array_is_checked_against_the_shape_and_dtype_model_json_records(saved, changes, message):
+    _, folder = saved
+    rewrite(folder, **changes)
+    with pytest.raises(ModelFormatError, match=message):
+        load_model(folder)

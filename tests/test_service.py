@@ -13,9 +13,11 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the service needs the 'serve' extra: pip install 'mfrec[serve]'")
 from fastapi.testclient import TestClient  # noqa: E402
-from service_support import ROOT, save_small_model  # noqa: E402
+from service_support import ROOT, save_small_model, small_data  # noqa: E402
 
+from mfrec.models import MatrixFactorization  # noqa: E402
 from mfrec.service import create_app  # noqa: E402
+from mfrec.service.retrain import with_log  # noqa: E402
 from mfrec.service.schemas import MAX_BATCH, MAX_N  # noqa: E402
 from mfrec.service.store import SQLiteStore, read_log  # noqa: E402
 
@@ -212,18 +214,20 @@ def test_bearer_token_guards_writes_and_admin_only(model_dir, tmp_path):
 def test_reload_swaps_the_model_and_refolds_ratings_logged_since_its_training(model_dir, tmp_path):
     served = tmp_path / "served"
     save_small_model(served, seed=0)
-    client = TestClient(create_app(served, tmp_path / "log.sqlite"))
-    client.post("/users/early/ratings", json={"ratings": [{"item": 5, "rating": 5}]})
+    client = TestClient(create_app(served, tmp_path / "log.sqlite", token="s3cret"))
+    token = {"Authorization": "Bearer s3cret"}
+    client.post("/users/early/ratings", json={"ratings": [{"item": 5, "rating": 5}]}, headers=token)
     old_version = client.get("/model").json()["version"]
-    save_small_model(served, seed=1, n_factors=6)  # a retrain (with --ratings-log it holds "early"'s rating)
-    client.post("/users/late/ratings", json={"ratings": [{"item": 5, "rating": 5}]})  # logged after that training
+    retrain = with_log(small_data(1), tmp_path / "log.sqlite")  # a retrain with --ratings-log: holds "early"'s
+    MatrixFactorization(n_factors=6, n_epochs=20, random_state=1).fit(retrain).save(served)
+    client.post("/users/late/ratings", json={"ratings": [{"item": 5, "rating": 5}]}, headers=token)  # logged after
     assert recs(client, "late")["source"] == "fold-in"
-    info = client.post("/admin/reload").json()
+    info = client.post("/admin/reload", headers=token).json()
     assert info["version"] != old_version and info["params"]["n_factors"] == 6 and info["reloads"] == 1
     assert info["ratings_logged_since_training"] == 1
     body = recs(client, "late")
     assert body["source"] == "fold-in" and 5 not in [r["item"] for r in body["items"]]
-    assert recs(client, "early")["source"] == "popularity"  # its rating predates the new model's training
+    assert recs(client, "early")["source"] == "model"  # its rating is in the new model: no longer folded in
 
 
 def test_reload_keeps_in_flight_requests_on_their_model(model_dir, tmp_path):

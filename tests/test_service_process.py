@@ -79,7 +79,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_rating_and_retries_do_not_dupl
 def test_ten_hot_reloads_under_load_fail_no_request(tmp_path):
     model_dir = tmp_path / "model"
     save_small_model(model_dir, seed=0)
-    server = Server(model_dir, tmp_path / "log.sqlite")
+    (tmp_path / "token").write_text("s3cret\n")  # reloading always needs the token
+    server = Server(model_dir, tmp_path / "log.sqlite", "--token-file", str(tmp_path / "token"))
     results: list[int] = []
     failures: list[str] = []
     stop = threading.Event()
@@ -102,7 +103,7 @@ def test_ten_hot_reloads_under_load_fail_no_request(tmp_path):
     try:
         for t in threads:
             t.start()
-        with httpx.Client(base_url=server.url, timeout=60) as admin:
+        with httpx.Client(base_url=server.url, timeout=60, headers={"Authorization": "Bearer s3cret"}) as admin:
             for reload in range(10):
                 save_small_model(model_dir, seed=1 + reload, n_factors=4 + reload % 3)  # a new model each time
                 answer = admin.post("/admin/reload")
@@ -122,7 +123,8 @@ def test_two_workers_share_the_log_and_a_reload_reaches_both(tmp_path):
     """Each worker loads the model itself; a reload or a rating through one worker is seen by the other."""
     model_dir = tmp_path / "model"
     save_small_model(model_dir, seed=0)
-    server = Server(model_dir, tmp_path / "log.sqlite", "--workers", "2")
+    (tmp_path / "token").write_text("s3cret\n")  # reloading always needs the token
+    server = Server(model_dir, tmp_path / "log.sqlite", "--workers", "2", "--token-file", str(tmp_path / "token"))
 
     def answers(path: str, tries: int = 400) -> dict[int, list]:
         """Bodies by worker pid, each request on a new connection, until both workers answered twice."""
@@ -142,13 +144,18 @@ def test_two_workers_share_the_log_and_a_reload_reaches_both(tmp_path):
         assert len(old) == 1
 
         save_small_model(model_dir, seed=1, n_factors=6)
-        assert httpx.post(server.url + "/admin/reload", timeout=60).status_code == 200
+        reload = httpx.post(server.url + "/admin/reload", timeout=60, headers={"Authorization": "Bearer s3cret"})
+        assert reload.status_code == 200
         after = answers("/model")
         assert len(after) == 2
         for bodies in after.values():  # every answer after the reload, in either worker, is the new model
             assert {b["version"] for b in bodies} != old and {b["params"]["n_factors"] for b in bodies} == {6}
 
-        posted = httpx.post(server.url + "/users/walk-in/ratings", json={"ratings": [{"item": 3, "rating": 5}]})
+        posted = httpx.post(
+            server.url + "/users/walk-in/ratings",
+            json={"ratings": [{"item": 3, "rating": 5}]},
+            headers={"Authorization": "Bearer s3cret"},
+        )
         assert posted.status_code == 201
         recs = answers("/users/walk-in/recommendations?n=30")
         assert len(recs) == 2

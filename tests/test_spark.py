@@ -1,5 +1,7 @@
 """mfrec on Spark: a real local[2] session, small data. Skipped, with the reason, without pyspark or Java."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,3 +241,27 @@ def test_missing_pyspark_is_reported_with_what_to_install(monkeypatch):
     assert "pip install 'mfrec[spark]'" in missing()
     with pytest.raises(ParameterError, match="pyspark"):
         require_spark()
+
+
+def test_spark_trained_and_local_lists_agree_in_quality_on_ml100k_u1(spark):
+    """The Spark path fits the same pick x like ranker as ``fit``: its top-10 is as good as the local model's."""
+    from pathlib import Path
+
+    from mfrec.data import load
+    from mfrec.evaluation import score
+    from mfrec.models import ALS
+    from mfrec.ranking import uses_ranker
+    from mfrec.spark.training import fit
+
+    folder = Path(os.environ.get("MFREC_DATA", "data")) / "ml-100k"
+    if not (folder / "u1.base").is_file():
+        pytest.skip(f"ml-100k is not in {folder.parent} (set MFREC_DATA)")
+    train = load(folder / "u1.base", rating_scale=(1, 5))
+    test = load(folder / "u1.test", rating_scale=(1, 5))
+    on_spark = fit(spark.createDataFrame(train.to_frame()[["user", "item", "rating"]]), n_factors=16, n_epochs=10).model
+    local = ALS(n_factors=16, n_epochs=10, regularization=0.12).fit(train)
+    spark_scores, local_scores = score(on_spark, train, test), score(local, train, test)
+    print(f"u1 NDCG@10: spark {spark_scores['ndcg@10']:.3f}, local {local_scores['ndcg@10']:.3f}")
+    print(f"u1 RMSE: spark {spark_scores['rmse']:.3f}, local {local_scores['rmse']:.3f}")
+    assert uses_ranker(on_spark) and on_spark.get_params()["rank_by"] == "pick-like"
+    assert abs(spark_scores["ndcg@10"] - local_scores["ndcg@10"]) < 0.05

@@ -46,3 +46,11 @@ class DatasetNotFoundError(MfrecError, FileNotFoundError):
 
 class DuplicateRatingsWarning(UserWarning):
     """Duplicate (user, item) pairs were merged according to the policy."""
+
+
+class IdSpellingWarning(UserWarning):
+    """Distinct id texts that one number would merge ("007" and "7") were kept apart, as written."""
+
+
+class UnknownIdsWarning(UserWarning):
+    """Most test users or items are unknown to the model scored on them (was it trained on other data?)."""

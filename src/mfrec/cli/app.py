@@ -31,6 +31,7 @@ from mfrec.cli.common import (
     Seed,
     Sep,
     Threads,
+    Threshold,
     UserCol,
     build_model,
     frame_table,
@@ -41,6 +42,7 @@ from mfrec.cli.common import (
     model_params,
     print_json,
     progress_bar,
+    read_note,
     read_options,
     reading_order,
     stderr,
@@ -93,7 +95,7 @@ def train(
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
-    duplicates: Duplicates = "last",
+    duplicates: Duplicates = None,
     encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
@@ -129,7 +131,7 @@ def train(
 
         interactions = with_log(interactions, ratings_log, duplicates=duplicates)
     if not quiet:
-        stderr.print(f"{interactions}")
+        stderr.print(read_note(interactions), markup=False)
     warm_kernels([estimator], quiet)
     total = getattr(estimator, "n_epochs", None)
     with progress_bar(quiet, f"training {model}", total) as advance:
@@ -174,7 +176,7 @@ def evaluate(
     params: ParamFile = None,
     param: ParamPairs = None,
     k: Annotated[int, typer.Option("--k", help="Cut-off of the ranking metrics.")] = 10,
-    threshold: Annotated[float, typer.Option(help="A test rating >= this is relevant.")] = 4.0,
+    threshold: Threshold = None,
     test_fraction: Annotated[float, typer.Option(help="Held-out share (holdout, temporal).")] = 0.2,
     n: Annotated[int, typer.Option("--n", help="Ratings held out per user (leave-last).")] = 1,
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
@@ -200,7 +202,7 @@ def evaluate(
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
-    duplicates: Duplicates = "last",
+    duplicates: Duplicates = None,
     encoding: Encoding = None,
     json_output: AsJson = False,
     quiet: Quiet = False,
@@ -209,7 +211,7 @@ def evaluate(
 
     Example: mfrec evaluate ../shared/data/ml-100k --protocol ml100k-folds --json
     """
-    from mfrec.evaluation import BASELINES, make_splits
+    from mfrec.evaluation import BASELINES, make_splits, refuse_no_users
     from mfrec.evaluation import evaluate as run_evaluation
     from mfrec.models import make_model
 
@@ -259,11 +261,10 @@ def evaluate(
                 max_users=rank_users or None,
             )
     if run_dir is not None:
-        from mfrec.data import load
+        from mfrec.data.sources import load, resolve_source
         from mfrec.reports.run import write_run
 
         fitted = {name: result.pop("first_model") for name, result in results.items()}
-        from mfrec.data.sources import resolve_source
 
         data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
@@ -278,7 +279,8 @@ def evaluate(
             data_path=data_path,
             histories={name: m.history_ for name, m in fitted.items() if m.history_},
         )
-    payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, "threshold": threshold, **results[model]}
+    refuse_no_users(results[model], model)  # metrics over 0 users would be NaN: one line, exit 2
+    payload = {"model": model, "params": chosen, "protocol": protocol, "k": k, **results[model]}
     if baselines:
         payload["baseline"] = {"model": "baseline", **_brief(results["baseline"])} if "baseline" in results else None
         payload["baselines"] = {name: _brief(results[name]) for name in names[1:]}
@@ -296,7 +298,7 @@ def evaluate(
         sample = f" (a seeded sample of {eligible:,})" if eligible > evaluated else ""
         stdout.print(
             f"ranking: {evaluated:,} user-folds evaluated{sample}, {first['users_skipped']} without a test "
-            f"rating >= {threshold:g} skipped, {first['users_cold']} absent from train skipped"
+            f"rating >= {first['threshold']:g} skipped, {first['users_cold']} absent from train skipped"
         )
 
 

@@ -18,7 +18,7 @@ def cold_start_command(
     users: int,
     seed: int,
     k: int,
-    threshold: float,
+    threshold: float | None,
     plot: Path | None,
     run_dir: Path | None,
     json_output: bool,
@@ -33,6 +33,10 @@ def cold_start_command(
     if run_dir is not None:
         run_file(run_dir)  # fail before the curve's minutes, not after
     interactions = load(data, **options)
+    if threshold is None:
+        from mfrec.evaluation.relevance import relevance_threshold
+
+        threshold, _ = relevance_threshold(interactions)
     with progress_bar(quiet, "cold-start curve", None) as advance:
         curve = cold_start_curve(
             interactions,

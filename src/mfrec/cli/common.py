@@ -47,7 +47,17 @@ Encoding = Annotated[
     typer.Option(help="Text encoding of a CSV/TSV file, e.g. latin-1 (default: UTF-8, else latin-1 with a warning)."),
 ]
 RatingScale = Annotated[str | None, typer.Option(help="Declared rating scale 'LOW,HIGH', e.g. '1,5'.")]
-Duplicates = Annotated[str, typer.Option(help="Repeated (user, item) pairs: last | mean | error.")]
+Threshold = Annotated[
+    float | None,
+    typer.Option(
+        help="A test rating >= this is relevant (default: set by the data: every interaction on implicit data, "
+        "else 0.75 of the way up the rating scale, 4 on 1-5, 7.75 on 1-10)."
+    ),
+]
+Duplicates = Annotated[
+    str | None,
+    typer.Option(help="Repeated (user, item) pairs: last | mean | sum | error (default: last, sum without ratings)."),
+]
 ModelName = Annotated[str, typer.Option("--model", "-m", help=f"One of: {', '.join(MODELS)}.")]
 Factors = Annotated[int | None, typer.Option("--factors", "-k", help="Latent factors (n_factors).")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="Training epochs (n_epochs).")]
@@ -73,13 +83,28 @@ def model_flags(factors: Any, epochs: Any, lr: Any, reg: Any, threads: Any, seed
     return {"--factors": factors, "--epochs": epochs, "--lr": lr, "--reg": reg, "--threads": threads, "--seed": seed}
 
 
+def columns_line(columns: dict[str, str | None], duplicates: dict[str, Any] | None = None) -> str:
+    """Which file columns were read as what, e.g. "columns: user=userId, item=movieId, rating=rating"."""
+    used = ", ".join(f"{role}={name}" for role, name in columns.items() if name)
+    if duplicates and duplicates.get("merged"):
+        used += f"; {duplicates['merged']:,} repeated pairs merged by {duplicates['policy']!r}"
+    return f"columns: {used}"
+
+
+def read_note(data: Any) -> str:
+    """What was read, for stderr: the counts, the rating scale and where it came from, the columns used."""
+    names = dict(zip(("user", "item", "rating", "timestamp"), data.read_columns, strict=False))
+    merged = {"merged": data.n_duplicates, "policy": data.duplicates}
+    return f"{data}; rating scale {data.scale_source}\n{columns_line(names, merged)}"
+
+
 def read_options(
     sep: str | None,
     user_col: str,
     item_col: str,
     rating_col: str,
     rating_scale: str | None,
-    duplicates: str,
+    duplicates: str | None,
     encoding: str | None = None,
 ) -> dict[str, Any]:
     no_rating = rating_col.strip().lower() in ("none", "")
@@ -196,7 +221,11 @@ def print_json(payload: Any) -> None:
             return value.tolist()
         return str(value)
 
-    sys.stdout.write(json.dumps(payload, indent=2, default=default) + "\n")
+    from mfrec.evaluation.relevance import finite_or_none
+
+    # JSON has no NaN: an undefined metric is null (json.dumps would write NaN, which parsers refuse).
+    text = json.dumps(finite_or_none(payload), indent=2, default=default, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 class _Count(MofNCompleteColumn):

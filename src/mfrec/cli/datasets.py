@@ -17,6 +17,7 @@ from mfrec.cli.common import (
     RatingScale,
     Sep,
     UserCol,
+    columns_line,
     handle_errors,
     print_json,
     progress_bar,
@@ -59,7 +60,7 @@ def info(
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
     rating_scale: RatingScale = None,
-    duplicates: Duplicates = "last",
+    duplicates: Duplicates = None,
     encoding: Encoding = None,
     json_output: AsJson = False,
 ) -> None:
@@ -79,8 +80,10 @@ def info(
     )
     stdout.print(
         f"density {summary['density']:.4%} (sparsity {summary['sparsity']:.4%}), "
-        f"scale {summary['rating_scale']}, mean {summary['rating_mean']:.3f} ± {summary['rating_std']:.3f}"
+        f"scale {summary['rating_scale']} ({summary['rating_scale_source']}; --rating-scale declares it), "
+        f"mean {summary['rating_mean']:.3f} ± {summary['rating_std']:.3f}"
     )
+    stdout.print(columns_line(summary["columns"], summary["duplicates"]), markup=False)
     per_user, per_item = summary["ratings_per_user"], summary["ratings_per_item"]
     stdout.print(f"ratings per user: min {per_user['min']}, median {per_user['median']:g}, max {per_user['max']}")
     stdout.print(f"ratings per item: min {per_item['min']}, median {per_item['median']:g}, max {per_item['max']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -30,6 +31,32 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def check_exposure(host: str, token_file: Path | None, insecure: bool) -> None:
+    """Refuse to open writes to a network (a non-loopback --host) without a token, unless --insecure says so."""
+    if token_file is not None or is_loopback(host):
+        return
+    if not insecure:
+        raise ParameterError(
+            f"--host {host} is reachable from other machines, and without --token-file anyone there could log "
+            "ratings: pass --token-file FILE (or --insecure to accept that)"
+        )
+    stderr.print(
+        f"warning: serving on {host} without a token (--insecure): anyone who can reach it can log ratings",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 @handle_errors
 def serve(
     model_dir: Annotated[Path, typer.Argument(help="Folder of a saved model (reloaded by POST /admin/reload).")],
@@ -39,6 +66,9 @@ def serve(
     token_file: Annotated[
         Path | None, typer.Option(help="File holding the bearer token that write and admin endpoints then require.")
     ] = None,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback --host without --token-file (writes open to the network).")
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes, each loads the model (README).")] = 1,
     log_level: Annotated[
         str, typer.Option(help="warning (errors only), info (start-up and the address), debug (also every request).")
@@ -58,6 +88,7 @@ def serve(
 
     if log_level not in LOG_LEVELS:
         raise ParameterError(f"--log-level {log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+    check_exposure(host, token_file, insecure)
     token = None
     if token_file is not None:
         token = token_file.read_text().strip()

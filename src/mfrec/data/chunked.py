@@ -32,8 +32,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from mfrec.data.columns import canonical_int64, resolve_columns, warn_spellings
 from mfrec.data.idmap import IdMap, plain
-from mfrec.data.interactions import DuplicatePolicy, Interactions, assemble, check_rating_scale, rating_scale_of
+from mfrec.data.interactions import (
+    DUPLICATE_POLICIES,
+    DuplicatePolicy,
+    Interactions,
+    assemble,
+    check_rating_scale,
+    rating_scale_of,
+    scale_name,
+)
+from mfrec.data.sniffing import odd_numbers
 from mfrec.exceptions import DataError, ParameterError
 
 #: Rows per chunk: 1M rows of (int32, int32, float32, int64) is ~20 MB of Arrow buffers.
@@ -77,7 +87,11 @@ class _Source:
                 encoding=options["encoding"],
             ),
             parse_options=csv.ParseOptions(delimiter=options["sep"]),
-            convert_options=csv.ConvertOptions(include_columns=columns),
+            # Ids read as text when some field is spelled like a non-canonical number ("007"): see _Distinct.
+            convert_options=csv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: pa.string() for c in options.get("text_ids", ()) if c in columns},
+            ),
         )
         position = 0
         while True:
@@ -147,6 +161,12 @@ class _Distinct:
         uniques = np.sort(self.merged)
         if uniques.dtype.kind == "f" and np.all(uniques == np.round(uniques)):
             uniques = uniques.astype(np.int64)
+        if uniques.dtype.kind == "O" and uniques.size:  # text ids: integers only when each is spelled as one
+            as_integers = canonical_int64(uniques)
+            if as_integers is None:
+                warn_spellings(uniques, self.column)
+            else:
+                uniques = np.sort(as_integers)
         self.merged = None
         return IdMap(uniques), _Encoder(uniques)
 
@@ -182,7 +202,7 @@ class _Encoder:
         self.integer = uniques.dtype.kind == "i"
 
     def __call__(self, values: np.ndarray, out: np.ndarray) -> None:
-        if self.integer and values.dtype.kind == "f":
+        if self.integer and values.dtype.kind in "fO":  # whole floats, or text ids that are all integers
             values = values.astype(np.int64)
         if self.table is not None:
             out[:] = self.table[values - self.low]
@@ -255,7 +275,7 @@ def read_chunked(
     timestamp_col: str | None = None,
     with_timestamps: bool = True,
     rating_scale: tuple[float, float] | None = None,
-    duplicates: DuplicatePolicy = "last",
+    duplicates: DuplicatePolicy | None = None,
     sep: str | None = None,
     header: bool | None = None,
     encoding: str = "utf-8",
@@ -278,8 +298,8 @@ def read_chunked(
         raise ParameterError(f"order must be 'file' or 'user', got {order!r}")
     if not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ParameterError(f"chunk_rows must be a positive int, got {chunk_rows!r}")
-    if duplicates not in ("last", "mean", "error"):
-        raise ParameterError(f"duplicates must be one of ('last', 'mean', 'error'), got {duplicates!r}")
+    if duplicates is not None and duplicates not in DUPLICATE_POLICIES:
+        raise ParameterError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"file not found: {path}")
@@ -308,10 +328,9 @@ def read_chunked(
                 **info,
             )
         available = csv["available"]
-    if not with_timestamps:
-        timestamp_col = None
-    elif timestamp_col is None and "timestamp" in available:
-        timestamp_col = "timestamp"
+    user_col, item_col, rating_col, timestamp_col = resolve_columns(
+        available, user_col, item_col, rating_col, timestamp_col, with_timestamps
+    )
     wanted = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col, "timestamp_col": timestamp_col}
     for arg, column in wanted.items():
         if column is not None and column not in available:
@@ -320,6 +339,8 @@ def read_chunked(
                 f"pass {arg}='<name>' to use another column"
             )
     columns = [c for c in wanted.values() if c is not None]
+    if csv is not None and odd_numbers(path, csv["sep"], encoding):
+        csv["text_ids"] = (user_col, item_col)
     source = _Source(path, columns, int(chunk_rows), csv)
 
     # Pass 1: the distinct ids (and the row count a CSV does not state).
@@ -365,7 +386,9 @@ def read_chunked(
         user_map,
         item_map,
         scale,
-        duplicates=duplicates,
+        duplicates=duplicates or ("sum" if rating_col is None else "last"),
+        scale_source="declared" if rating_scale is not None else f"inferred: {scale_name(scale)}",
+        read_columns=(user_col, item_col, rating_col, timestamp_col),
         group_by_user=order == "user",
         keep_csr=False,
         columns=(user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"),

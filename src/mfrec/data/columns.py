@@ -6,13 +6,65 @@ value is (a 0-based row, or a file's line when the reader says where row 0 is) a
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mfrec.data.idmap import IdMap, plain
-from mfrec.exceptions import DataError
+from mfrec.exceptions import DataError, IdSpellingWarning
+
+#: The usual spellings of each column (compared without case, "-", "_" or spaces), in order of preference.
+COLUMN_ALIASES = {
+    "user": ("user", "userid", "customer", "customerid", "reviewerid"),
+    "item": ("item", "itemid", "movieid", "isbn", "asin", "artistid", "productid", "track", "trackid", "songid"),
+    "rating": ("rating", "score", "stars", "bookrating", "weight", "plays", "playcount", "count"),
+    "timestamp": ("timestamp", "time", "date", "unixreviewtime", "datetime"),
+}
+
+
+def _folded(name: Any) -> str:
+    return "".join(ch for ch in str(name).lower() if ch not in "-_ ")
+
+
+def find_column(available: Any, role: str, given: str | None) -> str | None:
+    """The column of ``available`` to read as ``role``: ``given`` when it is there; for the default name
+    (``role`` itself) the first usual spelling present (``userId``, ``User-ID``, ``movieId``, ``ISBN``...);
+    else None (the caller reports the missing column)."""
+    names = [str(c) for c in available]
+    if given is not None and given in names:
+        return given
+    if given is not None and given != role:
+        return None
+    by_folded: dict[str, str] = {}
+    for name in names:
+        by_folded.setdefault(_folded(name), name)
+    for alias in COLUMN_ALIASES[role]:
+        if alias in by_folded:
+            return by_folded[alias]
+    return None
+
+
+def resolve_columns(
+    available: Any, user_col: str, item_col: str, rating_col: str | None, timestamp_col: str | None, timestamps: bool
+) -> tuple[str, str, str | None, str | None]:
+    """The columns to read for (user, item, rating, timestamp), the usual spellings recognised.
+
+    A name that is not found is returned as given (the caller's message names it). The timestamp is
+    looked for only when ``timestamps`` and none was named; ``rating_col=None`` reads no rating.
+    """
+    user = find_column(available, "user", user_col) or user_col
+    item = find_column(available, "item", item_col) or item_col
+    rating = None if rating_col is None else (find_column(available, "rating", rating_col) or rating_col)
+    if not timestamps:
+        timestamp = None
+    elif timestamp_col is None:
+        timestamp = find_column(available, "timestamp", None)
+    else:
+        timestamp = timestamp_col
+    taken = {user, item, rating}
+    return user, item, rating, timestamp if timestamp not in taken else None
 
 
 def first_row(mask: np.ndarray) -> int:
@@ -53,6 +105,22 @@ def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple
             array = array.astype(np.int64)
     elif array.dtype.kind == "b":
         raise DataError(f"column {column!r} holds booleans; ids must be integers or strings")
+    elif array.dtype.kind in "OU" and array.size:
+        # Text ids are integers only when every one is an integer's one spelling ("7", never "007"):
+        # reading "007" and "7" as numbers would merge two users. Checked on the distinct values.
+        codes, uniques = pd.factorize(array, sort=False, use_na_sentinel=True)
+        refuse(codes < 0, column, "missing ids", first_line)
+        uniques = np.asarray(uniques)
+        as_integers = canonical_int64(uniques)
+        if as_integers is None:
+            uniques = uniques.astype(str)
+            warn_spellings(uniques, column)
+        else:
+            uniques = as_integers
+        order = np.argsort(uniques, kind="stable")
+        rank = np.empty(order.size, dtype=np.int32)
+        rank[order] = np.arange(order.size, dtype=np.int32)
+        return rank[codes], IdMap(uniques[order])
     if array.dtype.kind in "iu" and array.size:
         low, high = int(array.min()), int(array.max())
         if high - low <= 4 * array.size + 1024:
@@ -65,13 +133,45 @@ def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple
             return table[array - low], IdMap(uniques.astype(np.int64) + low)
     codes, uniques = pd.factorize(array, sort=True, use_na_sentinel=True)
     refuse(codes < 0, column, "missing ids", first_line)
-    uniques = np.asarray(uniques)
-    if uniques.dtype.kind == "O" and all(isinstance(u, (int, np.integer)) for u in uniques[:1000]):
-        try:
-            uniques = uniques.astype(np.int64)
-        except (TypeError, ValueError):
-            pass
-    return codes.astype(np.int32, copy=False), IdMap(uniques)
+    return codes.astype(np.int32, copy=False), IdMap(np.asarray(uniques))
+
+
+def canonical_int64(array: np.ndarray) -> np.ndarray | None:
+    """``array`` as int64 when each value is an integer or an integer's one spelling ("7", "-3"), else None.
+
+    >>> canonical_int64(np.array(["7", "9223372036854775807"], dtype=object)).tolist()
+    [7, 9223372036854775807]
+    >>> canonical_int64(np.array(["007", "7"], dtype=object)) is None
+    True
+    """
+    try:
+        numbers = array.astype(np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if array.dtype.kind == "O":
+        kinds = {type(v) for v in array[:1000].tolist()}
+        if not kinds <= {str, int}:
+            return None
+    return numbers if np.array_equal(numbers.astype(str), array.astype(str)) else None
+
+
+def warn_spellings(uniques: np.ndarray, column: str) -> None:
+    """Warn when distinct text ids would be one number ("007" and "7"): they are kept apart, as given."""
+    text = pd.Series(uniques.astype(str))
+    numeric = text.str.strip().str.fullmatch(r"[+-]?[0-9]+(\.0*)?")
+    if numeric.sum() < 2:
+        return
+    keys = pd.to_numeric(text[numeric].str.strip(), errors="coerce")
+    clash = keys[keys.duplicated(keep=False)]
+    if len(clash):
+        first = clash.iloc[0]
+        spellings = sorted(text[clash.index[clash == first]].tolist())
+        warnings.warn(
+            f"column {column!r}: {int(clash.duplicated().sum())} ids are other spellings of another id "
+            f"(first: {', '.join(map(repr, spellings))}); they are kept as different ids, as written",
+            IdSpellingWarning,
+            stacklevel=4,
+        )
 
 
 def ratings_column(values: Any, column: str, first_line: int | None = None) -> np.ndarray:

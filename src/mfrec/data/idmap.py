@@ -15,8 +15,27 @@ from mfrec.exceptions import UnknownIdError
 _NO_MATCH = np.iinfo(np.int64).min
 # Stands in for a non-string query against string ids: an object no index holds.
 _NO_MATCH_OBJECT = object()
-# The one spelling of an integer: no sign but "-", no leading zeros, no spaces, no ".0" (and it fits int64).
-_DECIMAL = re.compile(r"0|-?[1-9][0-9]{0,17}")
+# The one spelling of an integer: no sign but "-", no leading zeros, no spaces, no ".0" (and it fits int64,
+# checked by ``canonical_integers``: 19 digits may or may not).
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]{0,18}")
+_INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1
+
+
+def canonical_integers(values: np.ndarray) -> np.ndarray | None:
+    """``values`` (strings) as int64 when every one is an integer's one spelling within int64, else None.
+
+    >>> canonical_integers(np.array(["7", "-12", "9223372036854775807"], dtype=object)).tolist()
+    [7, -12, 9223372036854775807]
+    >>> canonical_integers(np.array(["007", "7"], dtype=object)) is None
+    True
+    """
+    series = pd.Series(values, dtype=object)
+    if not series.map(lambda v: isinstance(v, str)).all() or not series.str.fullmatch(_DECIMAL.pattern).all():
+        return None
+    numbers = [int(v) for v in values]
+    if numbers and (min(numbers) < _INT64_LOW or max(numbers) > _INT64_HIGH):
+        return None
+    return np.array(numbers, dtype=np.int64)
 
 
 def plain(value: Any) -> Any:
@@ -30,9 +49,12 @@ def _whole_floats(values: np.ndarray) -> np.ndarray:
 
 
 def _decimal_strings(values: np.ndarray) -> np.ndarray:
-    spelled = pd.Series(values, dtype=object).str.fullmatch(_DECIMAL.pattern).to_numpy(dtype=bool)
+    text = pd.Series(values, dtype=object)
+    spelled = text.str.fullmatch(_DECIMAL.pattern).to_numpy(dtype=bool, copy=True)
+    long = spelled & (text.str.len().to_numpy(dtype=np.float64) >= 19)  # 19 digits: only some fit int64
+    spelled[long] = [_INT64_LOW <= int(v) <= _INT64_HIGH for v in values[long]]
     out = np.full(values.shape, _NO_MATCH, dtype=np.int64)
-    out[spelled] = values[spelled].astype(np.int64)
+    out[spelled] = [int(v) for v in values[spelled]] if long.any() else values[spelled].astype(np.int64)
     return out
 
 
@@ -44,9 +66,18 @@ def _integer_or_no_match(value: Any) -> int:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return int(_whole_floats(np.array([value], dtype=np.float64))[0])
-    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+    if isinstance(value, str) and _DECIMAL.fullmatch(value) and _INT64_LOW <= int(value) <= _INT64_HIGH:
         return int(value)
     return _NO_MATCH
+
+
+def _text_or_no_match(value: Any) -> Any:
+    """One query value against string ids: a string as is, an integer as its decimal spelling."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    return _NO_MATCH_OBJECT
 
 
 def _as_1d(values: Any) -> np.ndarray:
@@ -76,7 +107,9 @@ class IdMap:
       string only when it is the integer's exact decimal spelling (``"196"``, so ids
       typed on a command line or read from JSON match; ``"1.5"``, ``"196.0"``,
       ``"0196"`` and ``" 196"`` do not); booleans never;
-    - against string ids: only strings match, exactly (``1`` does not find ``"1"``).
+    - against string ids: strings match exactly; a Python or numpy integer matches its one decimal
+      spelling (``196`` finds ``"196"``, never ``"0196"``), so a model whose ids became text (a ratings
+      log with ``ann`` next to integer ids) still answers ``recommend(196)``; floats and booleans never.
 
     Anything else is unknown: an error, or row -1 with ``missing="negative"``.
 
@@ -125,9 +158,11 @@ class IdMap:
         if not self._is_integer:
             if values.dtype.kind == "U":
                 return values.astype(str).astype(object)
+            if values.dtype.kind in "iu":
+                return values.astype(str).astype(object)
             if values.dtype.kind != "O":
                 return np.full(values.shape, _NO_MATCH_OBJECT, dtype=object)
-            return np.array([v if isinstance(v, str) else _NO_MATCH_OBJECT for v in values], dtype=object)
+            return np.array([_text_or_no_match(v) for v in values], dtype=object)
         kind = values.dtype.kind
         if kind in "iu":
             return values

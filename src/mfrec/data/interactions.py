@@ -15,8 +15,20 @@ from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
 
-DuplicatePolicy = Literal["last", "mean", "error"]
-DUPLICATE_POLICIES = ("last", "mean", "error")
+DuplicatePolicy = Literal["last", "mean", "sum", "error"]
+DUPLICATE_POLICIES = ("last", "mean", "sum", "error")
+
+#: The scales people rate on, tried in this order: (low, high, step, name). The first that holds every
+#: rating is the scale (a log without a 1-star rating is still 1-5); data on none of them is 0..max.
+COMMON_SCALES = (
+    (0.0, 1.0, 1.0, "binary 0/1"),
+    (1.0, 5.0, 1.0, "1-5"),
+    (0.0, 5.0, 1.0, "0-5"),
+    (0.5, 4.0, 0.5, "0.5-4 in halves"),
+    (0.5, 5.0, 0.5, "0.5-5 in halves"),
+    (1.0, 10.0, 1.0, "1-10"),
+    (0.0, 10.0, 1.0, "0-10"),
+)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -47,6 +59,14 @@ class Interactions:
     user_info: pd.DataFrame | None = None
     name: str = ""
     n_duplicates: int = 0
+    #: How ``rating_scale`` was set: "declared", "inferred: 1-5" (a common scale) or "inferred: 0..max".
+    scale_source: str = "declared"
+    #: The columns read (user, item, rating or None, timestamp or None), as the input spells them.
+    read_columns: tuple[str | None, ...] = ()
+    #: The duplicate policy applied ("last" for ratings, "sum" for interaction counts by default).
+    duplicates: str = "last"
+    #: The last id of the service's ratings log these interactions include (``with_log``), else None.
+    ratings_log_id: int | None = None
     _csr_cache: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
@@ -166,7 +186,7 @@ def from_arrays(
     timestamps: Any = None,
     *,
     rating_scale: tuple[float, float] | None = None,
-    duplicates: DuplicatePolicy = "last",
+    duplicates: DuplicatePolicy | None = None,
     columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
     item_info: pd.DataFrame | None = None,
     user_info: pd.DataFrame | None = None,
@@ -184,10 +204,12 @@ def from_arrays(
     timestamps : array-like of int or datetime, optional
         Seconds since the epoch (or dates), used by temporal splits.
     rating_scale : (low, high), optional
-        Declared scale; ratings outside it are an error. Inferred from the data if omitted.
-    duplicates : {"last", "mean", "error"}, default="last"
-        What to do with repeated (user, item) pairs: keep the last row, average
-        them, or raise. The number merged is kept in ``n_duplicates`` and warned about.
+        Declared scale; ratings outside it are an error. Inferred if omitted: the first of
+        :data:`COMMON_SCALES` that holds every rating (1-5 for a log without a 1-star rating), else 0..max.
+    duplicates : {"last", "mean", "sum", "error"}, optional
+        What to do with repeated (user, item) pairs: keep the last row, average them, add them up, or
+        raise. The default is "last" with ratings and "sum" without (each row is one interaction: the
+        counts are kept). The number merged is kept in ``n_duplicates`` and warned about.
     columns : names used in error messages for users, items, ratings, timestamps.
     first_line : the file line of the first row, when the arrays are a file's rows: messages then
         name lines (``read_csv`` passes 2 below a header, else 1) instead of 0-based row positions.
@@ -199,6 +221,8 @@ def from_arrays(
     (1.0, 5.0)
     """
     user_col, item_col, rating_col, time_col = columns
+    if duplicates is None:
+        duplicates = "sum" if ratings is None else "last"
     if duplicates not in DUPLICATE_POLICIES:
         raise ParameterError(f"duplicates must be one of {DUPLICATE_POLICIES}, got {duplicates!r}")
     n = len(users)
@@ -210,12 +234,13 @@ def from_arrays(
 
     rating_values = np.ones(n, dtype=np.float32) if ratings is None else ratings_column(ratings, rating_col, first_line)
     scale = rating_scale_of(rating_values, rating_scale, rating_col, first_line)
+    source = "declared" if rating_scale is not None else f"inferred: {scale_name(scale)}"
     time_values = None if timestamps is None else timestamps_column(timestamps, time_col, first_line)
     user_idx, user_map = encode_ids(users, user_col, first_line)
     item_idx, item_map = encode_ids(items, item_col, first_line)
     arrays = {"user": user_idx, "item": item_idx, "rating": rating_values, "timestamp": time_values}
     del user_idx, item_idx, rating_values, time_values
-    return assemble(
+    data = assemble(
         arrays,
         user_map,
         item_map,
@@ -226,7 +251,18 @@ def from_arrays(
         user_info=user_info,
         name=name,
         first_line=first_line,
+        scale_source=source,
+        read_columns=(
+            user_col,
+            item_col,
+            None if ratings is None else rating_col,
+            None if timestamps is None else time_col,
+        ),
     )
+    if data.n_duplicates and duplicates == "sum" and rating_scale is None:  # counts: the scale of the sums
+        scale = (0.0, max(1.0, float(data.ratings.max())))
+        data = replace(data, rating_scale=scale, scale_source=f"inferred: interaction counts 0..{scale[1]:g}")
+    return data
 
 
 def rating_scale_of(
@@ -234,15 +270,41 @@ def rating_scale_of(
 ) -> tuple[float, float]:
     """The declared scale checked against float32 ``rating_values``, or the scale inferred from them."""
     if rating_scale is None:
-        scale = (float(rating_values.min()), float(rating_values.max()))
-        if scale[0] == scale[1]:
-            scale = (min(scale[0], 0.0), max(scale[1], 1.0))
-        return scale
+        return infer_rating_scale(rating_values)
     scale = check_rating_scale(rating_scale)
     outside = (rating_values < scale[0]) | (rating_values > scale[1])
     what = f"values outside the rating scale [{scale[0]:g}, {scale[1]:g}]"
     refuse(outside, rating_col, what, first_line, rating_values, show=lambda value: f"{value:g}")
     return scale
+
+
+def infer_rating_scale(values: np.ndarray) -> tuple[float, float]:
+    """The first of :data:`COMMON_SCALES` that holds every value (on its steps), else (min(0, low), high).
+
+    Never the data's (min, max): a log without a 1-star rating is still on 1-5.
+
+    >>> infer_rating_scale(np.array([2, 3, 5], np.float32))
+    (1.0, 5.0)
+    >>> infer_rating_scale(np.array([1.5, 4.0], np.float32))
+    (0.5, 4.0)
+    >>> infer_rating_scale(np.array([3, 120], np.float32))
+    (0.0, 120.0)
+    """
+    low, high = float(values.min()), float(values.max())
+    for scale_low, scale_high, step, _ in COMMON_SCALES:
+        if scale_low <= low and high <= scale_high and np.all(np.mod(values - scale_low, step) == 0):
+            return scale_low, scale_high
+    if low == high:
+        return min(low, 0.0), max(high, 1.0)
+    return min(low, 0.0), high
+
+
+def scale_name(scale: tuple[float, float]) -> str:
+    """A scale as people name it: "1-5", "0.5-5 in halves", or "0..120" when it is none of the common ones."""
+    for scale_low, scale_high, _, name in COMMON_SCALES:
+        if (scale_low, scale_high) == tuple(scale):
+            return name
+    return f"{scale[0]:g}..{scale[1]:g}"
 
 
 def assemble(
@@ -276,15 +338,15 @@ def assemble(
     dropped = count_duplicates(csr[0], csr[1], len(item_map))
     if dropped:
         csr = None
-        merged = rating_values.copy() if duplicates == "mean" else np.empty(0, np.float32)
+        merged = rating_values.copy() if duplicates in ("mean", "sum") else np.empty(0, np.float32)
         keep, dropped, first_a, first_b = merge_duplicates(
-            user_idx, item_idx, rating_values, merged, len(user_map), len(item_map)
+            user_idx, item_idx, rating_values, merged, len(user_map), len(item_map), duplicates == "sum"
         )
         pair = (plain(user_map.to_ids([user_idx[first_a]])[0]), plain(item_map.to_ids([item_idx[first_a]])[0]))
         if duplicates == "error":
             raise DataError(
                 f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at "
-                f"{where(first_line, first_a, first_b)}; pass duplicates='last' or 'mean' to merge them"
+                f"{where(first_line, first_a, first_b)}; pass duplicates='last', 'mean' or 'sum' to merge them"
             )
         warnings.warn(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
@@ -292,7 +354,7 @@ def assemble(
             DuplicateRatingsWarning,
             stacklevel=3,
         )
-        rating_values = (merged if duplicates == "mean" else rating_values)[keep]
+        rating_values = (merged if duplicates in ("mean", "sum") else rating_values)[keep]
         user_idx, item_idx = user_idx[keep], item_idx[keep]
         time_values = None if time_values is None else time_values[keep]
 
@@ -315,6 +377,7 @@ def assemble(
         timestamps=time_values,
         rating_scale=scale,
         n_duplicates=int(dropped),
+        duplicates=duplicates,
         _csr_cache={} if csr is None else {"user": csr},
         **info,
     )

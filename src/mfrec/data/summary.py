@@ -33,6 +33,9 @@ def summarize(data: Interactions) -> dict[str, Any]:
         "density": data.density,
         "sparsity": 1.0 - data.density,
         "rating_scale": list(data.rating_scale),
+        "rating_scale_source": data.scale_source,
+        "columns": dict(zip(("user", "item", "rating", "timestamp"), data.read_columns, strict=False)),
+        "duplicates": {"merged": data.n_duplicates, "policy": data.duplicates},
         "rating_mean": float(data.ratings.mean()),
         "rating_std": float(data.ratings.std()),
         "ratings_per_user": {

@@ -14,6 +14,7 @@ from mfrec.evaluation.metrics import (
     rmse,
 )
 from mfrec.evaluation.protocols import PROTOCOLS, make_splits
+from mfrec.evaluation.relevance import refuse_no_users, relevance_threshold
 from mfrec.evaluation.selection import (
     SEARCH_SPACES,
     SearchResult,
@@ -25,6 +26,8 @@ from mfrec.evaluation.selection import (
 
 __all__ = [
     "evaluate",
+    "relevance_threshold",
+    "refuse_no_users",
     "score",
     "make_splits",
     "cross_validate",

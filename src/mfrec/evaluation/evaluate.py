@@ -3,7 +3,8 @@
 Ranking protocol (documented in the README):
 
 * candidates: every item the model knows that the user did not rate in train;
-* relevant: the user's test items rated >= ``threshold`` (items absent from train
+* relevant: the user's test items rated >= ``threshold``, by default set by the data
+  (:func:`~mfrec.evaluation.relevance.relevance_threshold`; items absent from train
   stay relevant and count as misses: the model could not have found them);
 * users with no relevant test item, and test users absent from train, are
   skipped and counted (``users_skipped``, ``users_cold``).
@@ -20,6 +21,7 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.data.split import Split
 from mfrec.evaluation.metrics import mae, mean_popularity, novelty, rmse
+from mfrec.evaluation.relevance import relevance_threshold, warn_unknown
 from mfrec.kernels.metrics import ranking_metrics
 from mfrec.kernels.sparse import group_rows
 from mfrec.models.base import Recommender
@@ -37,7 +39,7 @@ def score(
     test: Interactions,
     *,
     k: int = 10,
-    threshold: float = 4.0,
+    threshold: float | None = None,
     max_users: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -60,7 +62,11 @@ def score(
     # at 100M ratings, looking up each of the 20M test pairs' ids cost ~2 GB of temporaries.
     user_rows_all = model.user_map_.lookup(test.user_ids.ids, missing="negative")
     item_rows = model.item_map_.lookup(test.item_ids.ids, missing="negative")[test.item_idx]
-    result: dict[str, Any] = {}
+    warn_unknown(model, test, user_rows_all, item_rows)
+    rule = "given"
+    if threshold is None:
+        threshold, rule = relevance_threshold(train)
+    result: dict[str, Any] = {"threshold": float(threshold), "threshold_rule": rule}
     if model.predicts_ratings:  # an implicit model's scores are preferences: RMSE would be meaningless
         user_rows = user_rows_all[test.user_idx]
         predictions = model.predict_rows(user_rows, item_rows)
@@ -127,7 +133,7 @@ def evaluate(
     splits: list[Split],
     *,
     k: int = 10,
-    threshold: float = 4.0,
+    threshold: float | None = None,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
     keep_first_model: bool = False,
     max_users: int | None = None,
@@ -160,6 +166,7 @@ def evaluate(
             summary[key] = int(sum(r[key] for r in per_fold))
     summary["std"] = {key: float(np.std([r[key] for r in per_fold])) for key in keys}
     summary["folds"] = len(per_fold)
+    summary["threshold"], summary["threshold_rule"] = per_fold[0]["threshold"], per_fold[0]["threshold_rule"]
     summary["per_fold"] = per_fold
     if keep_first_model:
         summary["first_model"] = first_model

@@ -36,12 +36,12 @@ def group_rows(keys, n_keys):
 
 
 @njit(cache=True, nogil=True)
-def merge_duplicates(user_idx, item_idx, ratings, merged, n_users, n_items):
+def merge_duplicates(user_idx, item_idx, ratings, merged, n_users, n_items, summed=False):
     """Find repeated (user, item) pairs and choose which row survives.
 
     The last row of each pair survives (so later rows win). ``merged`` is either
     empty, or a float32[n] copy of ratings in which the surviving row of each
-    pair receives the mean of the pair's ratings.
+    pair receives the mean of the pair's ratings (their sum with ``summed``).
 
     Returns ``keep`` bool[n], the number of dropped rows, and the first
     duplicated pair's two row numbers (-1, -1 when there is none).
@@ -71,7 +71,7 @@ def merge_duplicates(user_idx, item_idx, ratings, merged, n_users, n_items):
                 count[i] += 1
                 total[i] += ratings[r]
                 if average:
-                    merged[r] = total[i] / count[i]
+                    merged[r] = total[i] if summed else total[i] / count[i]
             else:
                 owner[i] = u
                 count[i] = 1

@@ -138,7 +138,9 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         """
         self.user_map_: IdMap = train.user_ids
         self.item_map_: IdMap = train.item_ids
+        self.ratings_log_id_: int | None = seen.ratings_log_id  # saved: the service folds in after it
         self.rating_scale_ = tuple(float(v) for v in train.rating_scale)
+        self.rating_scale_source_: str | None = getattr(seen, "scale_source", None)
         if seen is train:
             indptr, indices, ratings = train.user_csr()
         else:

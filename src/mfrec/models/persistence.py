@@ -86,14 +86,20 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "params": jsonable(model.get_params()),
         "global_mean": float(model.global_mean_),
         "rating_scale": list(model.rating_scale_),
+        "rating_scale_source": getattr(model, "rating_scale_source_", None),
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
         "n_factors": model.n_factors_,
         "history_columns": list(history),
         "fit_seconds": getattr(model, "fit_seconds_", None),
+        "ratings_log_id": getattr(model, "ratings_log_id_", None),
         "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
     arrays.update({_HISTORY_PREFIX + column: values for column, values in history.items()})
+    # Every array's shape and dtype, checked on load: a cut or retyped array is refused, not served.
+    meta["arrays"] = {
+        name: {"shape": list(np.shape(value)), "dtype": np.asarray(value).dtype.str} for name, value in arrays.items()
+    }
     # What load would refuse is not written: a bug shows here, not when the model is needed.
     check_arrays(type(model), meta, arrays, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +181,10 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelFormatError(f"{folder} is not a saved mfrec model (no model.json)")
     try:
         meta = json.loads(meta_file.read_text())
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{meta_file} is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelFormatError(f"{meta_file} must hold a JSON object, got a JSON {type(meta).__name__}")
     if meta.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{meta_file} is not an mfrec model file")
     version = meta.get("format_version")
@@ -232,8 +240,11 @@ def load_model(path: str | os.PathLike) -> Recommender:
         setattr(model, name, value)
     model.global_mean_ = float(meta["global_mean"])
     model.rating_scale_ = tuple(float(v) for v in meta["rating_scale"])
+    source = meta.get("rating_scale_source")
+    model.rating_scale_source_ = source if isinstance(source, str) else None
     model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
+    model.ratings_log_id_ = meta.get("ratings_log_id")
     for side, columns in meta.get("attribute_encoders", {}).items():
         model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model
@@ -252,6 +263,24 @@ def _allowed_names(cls: type[Recommender], meta: dict[str, Any]) -> set[str]:
         "item_labels",
         *(_HISTORY_PREFIX + str(column) for column in history),
     }
+
+
+def _check_recorded(meta: dict[str, Any], arrays: dict[str, np.ndarray], fail: Any) -> None:
+    """Each array against the shape and dtype ``model.json`` recorded for it (models saved since issue 28)."""
+    recorded = meta.get("arrays")
+    if recorded is None or meta.get("format_version") != FORMAT_VERSION:
+        return  # written before the list existed (a version 1 file has none)
+    if not isinstance(recorded, dict):
+        fail("model.json 'arrays' must be an object")
+    for name in sorted(set(recorded) ^ set(arrays)):
+        fail(f"{name} is {'missing' if name in recorded else 'not listed in model.json'}")
+    for name, value in arrays.items():
+        want = recorded[name]
+        shape, dtype = (want.get("shape"), want.get("dtype")) if isinstance(want, dict) else (None, None)
+        if shape != list(np.shape(value)):
+            fail(f"{name} has shape {tuple(np.shape(value))}, model.json says {shape}")
+        if dtype != np.asarray(value).dtype.str:
+            fail(f"{name} has dtype {np.asarray(value).dtype.str}, model.json says {dtype}")
 
 
 def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path) -> None:
@@ -316,6 +345,9 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
     if "user_factors_" in arrays or "item_factors_" in arrays:
         k = need("user_factors_", "f", 2, (n_users, None)).shape[1]
         need("item_factors_", "f", 2, (n_items, k))
+        stated = meta.get("n_factors")
+        if isinstance(stated, int) and not isinstance(stated, bool) and stated != k:
+            fail(f"user_factors_ has {k} factors, model.json says n_factors {stated}")
     if "singular_values_" in arrays:
         need("singular_values_", "f", 1, (k,))
     for side in ("user", "item"):
@@ -344,6 +376,7 @@ def check_arrays(cls: type[Recommender], meta: dict[str, Any], arrays: dict[str,
         need(name, "if", 1, (len(arrays[history[0]]),))
     for name in set(arrays) - checked - set(history):  # a model's own arrays: float32 and finite
         need(name, "f", arrays[name].ndim)
+    _check_recorded(meta, arrays, fail)
     scale = meta.get("rating_scale")
     if not (
         isinstance(scale, list)

@@ -144,7 +144,7 @@ def build_model_report(folder: str | Path, images: str | Path | None = None, *, 
         ("training interactions", f"{int(np.asarray(model.item_counts_).sum()):,}"),
         ("factors", str(model.n_factors_)),
         ("scores", model.score_kind),
-        ("rating scale", str(tuple(model.rating_scale_))),
+        ("rating scale", _scale_text(model)),
         ("epochs recorded", str(len(model.history_))),
         ("fit time", "—" if fit_seconds is None else f"{fit_seconds:.1f} s"),
         (f"catalogue coverage@{k}", f"{popularity['coverage']:.1%}"),
@@ -158,3 +158,9 @@ def build_model_report(folder: str | Path, images: str | Path | None = None, *, 
 <section id="parameters"><h2>Hyper-parameters</h2>{facts_table(params) if params else "<p>None.</p>"}</section>
 {figure_sections(charts, images)}""",
     )
+
+
+def _scale_text(model: Any) -> str:
+    """The rating scale and how it was set: "1–5 (inferred: 1-5)" or "(1.0, 10.0) (declared)"."""
+    source = getattr(model, "rating_scale_source_", None)
+    return f"{tuple(model.rating_scale_)}" + (f" ({source})" if source else "")

@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import mfrec
 from mfrec.exceptions import MfrecError, UnknownIdError
 from mfrec.service import schemas as S
-from mfrec.service.holder import ModelHolder, Served, as_json_id, iso
-from mfrec.service.page import PAGE
-from mfrec.service.store import RatingStore, SQLiteStore
+from mfrec.service.holder import ModelHolder, Served, as_json_id, iso, trained_log_id
+from mfrec.service.page import page as try_page
+from mfrec.service.store import RatingStore, RequestConflict, SQLiteStore
 
 log = logging.getLogger("mfrec.service")
 
@@ -76,6 +76,28 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class JsonWrites:
+    """Refuse a state-changing request (POST, PUT, PATCH, DELETE) not sent as ``application/json`` (415).
+
+    A cross-site HTML form always sends a form or text type, so it cannot log ratings nor reload.
+    A request with neither a body nor a type (``curl -X POST .../admin/reload``) passes.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
+            headers = dict(scope.get("headers", []))
+            declared = headers.get(b"content-type")
+            bodyless = declared is None and headers.get(b"content-length", b"0") == b"0"
+            if not bodyless and (declared or b"").split(b";")[0].strip().lower() != b"application/json":
+                message = "state-changing requests need Content-Type: application/json"
+                await _error(415, message, "Content-Type")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 # Pydantic adds the union member that failed to the location ("item.int"); the client wants the field.
 _UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool)$|\[")
 
@@ -90,7 +112,8 @@ def create_app(
 ) -> FastAPI:
     """The service for the model saved in ``model_dir``, logging ratings to ``db`` (a path or a store).
 
-    ``token``: when given, write and admin endpoints need ``Authorization: Bearer <token>``.
+    ``token``: when given, write endpoints need ``Authorization: Bearer <token>``. ``POST /admin/reload``
+    always needs it: without a token it is refused (403). Every POST must be ``application/json`` (415).
 
     Examples
     --------
@@ -105,6 +128,15 @@ def create_app(
     def authorised(request: Request) -> None:
         if expected is None:
             return
+        check_token(request)
+
+    def admin(request: Request) -> None:
+        if expected is None:
+            raise HTTPException(403, "reloading needs a bearer token: start the service with --token-file")
+        check_token(request)
+
+    def check_token(request: Request) -> None:
+        assert expected is not None
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
@@ -119,8 +151,10 @@ def create_app(
     )
     app.state.holder = holder
     app.state.store = store
+    app.add_middleware(JsonWrites)
     app.add_middleware(BodyLimit, limit=S.MAX_BODY_BYTES)
-    responses: dict[int | str, dict[str, Any]] = {code: {"model": S.ErrorOut} for code in (400, 401, 404, 413, 422)}
+    codes = (400, 401, 403, 404, 409, 413, 415, 422)
+    responses: dict[int | str, dict[str, Any]] = {code: {"model": S.ErrorOut} for code in codes}
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -129,11 +163,13 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        field = "Authorization" if exc.status_code == 401 else ("body" if exc.status_code == 413 else None)
+        field = "Authorization" if exc.status_code in (401, 403) else ("body" if exc.status_code == 413 else None)
         return _error(exc.status_code, str(exc.detail), field, getattr(exc, "headers", None))
 
     @app.exception_handler(MfrecError)
     async def mfrec_error(request: Request, exc: MfrecError) -> JSONResponse:
+        if isinstance(exc, RequestConflict):
+            return _error(409, str(exc), "request_id")
         if not isinstance(exc, UnknownIdError):
             return _error(400, str(exc))
         # The field is the path parameter (item_id) or the body field (item) that named the unknown id.
@@ -152,7 +188,7 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
-        return PAGE
+        return try_page(served().model.rating_scale_)  # the rating buttons follow the model's scale
 
     @app.get("/health", response_model=S.Health)
     def health() -> S.Health:
@@ -171,7 +207,7 @@ def create_app(
             params=meta.get("params", {}),
             trained_at=iso(current.trained_at),
             data=data,
-            ratings_logged_since_training=store.count(current.trained_at),
+            ratings_logged_since_training=store.count(after_id=trained_log_id(meta)),
             reloads=holder.reloads,
         )
 
@@ -257,7 +293,7 @@ def create_app(
             logged_at=iso(appended.logged_at),
         )
 
-    @app.post("/admin/reload", response_model=S.ModelOut, responses=responses, dependencies=[Depends(authorised)])
+    @app.post("/admin/reload", response_model=S.ModelOut, responses=responses, dependencies=[Depends(admin)])
     def reload() -> S.ModelOut:
         holder.reload()
         return model_info()

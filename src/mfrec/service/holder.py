@@ -81,9 +81,13 @@ class Served:
         self.ranked = bool(ranking.uses_ranker(model))
 
     def sync(self, store: RatingStore) -> None:
-        """Take in the ratings other requests (or other worker processes) logged since the last sync."""
+        """Take in the ratings other requests (or other worker processes) logged since the last sync.
+
+        The first sync starts after the last log id the model was trained on (``last_id``, from its
+        ``model.json``), never from a file time: copying or touching the folder changes nothing.
+        """
         with self.lock:
-            for row in store.since(self.last_id, self.trained_at):
+            for row in store.since(self.last_id):
                 self.logged.setdefault(row.user, {})[row.item] = row.rating
                 self.last_id = row.id
 
@@ -191,9 +195,16 @@ def load_served(model_dir: Path, store: RatingStore, generation: int = 0) -> Ser
         ranking.top_n_rows(model, np.zeros(1, np.int32), 1, n_threads=1)
     trained_at = float(meta.get("trained_at") or stamp)
     version = f"{meta['model']}-{datetime.fromtimestamp(stamp, UTC).strftime('%Y%m%dT%H%M%S.%fZ')}"
-    served = Served(model, meta, trained_at, version, generation)
+    # A model trained with --ratings-log holds the log up to this id; one trained without it holds none of it.
+    served = Served(model, meta, trained_at, version, generation, last_id=trained_log_id(meta))
     served.sync(store)
     return served
+
+
+def trained_log_id(meta: dict[str, Any]) -> int:
+    """The last ratings-log id the saved model was trained on (0: none of the log)."""
+    value = meta.get("ratings_log_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 class ModelHolder:

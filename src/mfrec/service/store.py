@@ -8,6 +8,8 @@ implementing the same four methods.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import threading
 import time
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
+
+from mfrec.exceptions import MfrecError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (
@@ -27,17 +31,28 @@ CREATE TABLE IF NOT EXISTS ratings (
     request_id TEXT
 );
 CREATE INDEX IF NOT EXISTS ratings_user ON ratings (user);
-CREATE TABLE IF NOT EXISTS requests (
-    request_id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS user_requests (
     user TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    digest TEXT NOT NULL,
     n_ratings INTEGER NOT NULL,
-    logged_at REAL NOT NULL
+    logged_at REAL NOT NULL,
+    PRIMARY KEY (user, request_id)
 );
 CREATE TABLE IF NOT EXISTS service_state (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
+
+
+class RequestConflict(MfrecError):
+    """A ``request_id`` the same user already used with a different body: nothing is logged."""
+
+
+def _digest(ratings: list[tuple[str, float]]) -> str:
+    """What identifies a request's body: its (item, rating) pairs in order."""
+    return hashlib.sha256(json.dumps([[str(i), float(r)] for i, r in ratings]).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,13 +77,14 @@ class RatingStore(Protocol):
     """What the service needs from a ratings log."""
 
     def append(self, user: str, ratings: list[tuple[str, float]], request_id: str | None = None) -> Appended:
-        """Commit ``ratings`` durably (all or none); a repeated ``request_id`` commits nothing."""
+        """Commit ``ratings`` durably (all or none); a repeated (user, ``request_id``) commits nothing, and
+        raises :class:`RequestConflict` when its ratings differ from the first request's."""
 
     def since(self, after_id: int = 0, logged_after: float = 0.0) -> list[LoggedRating]:
         """Ratings with id > ``after_id`` logged after ``logged_after``, oldest first."""
 
-    def count(self, logged_after: float = 0.0) -> int:
-        """How many ratings were logged after ``logged_after``."""
+    def count(self, logged_after: float = 0.0, after_id: int = 0) -> int:
+        """How many ratings with id > ``after_id`` were logged after ``logged_after``."""
 
     def marker(self) -> object:
         """A cheap value that changes whenever anything (any process) committed to the store."""
@@ -115,14 +131,23 @@ class SQLiteStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 if request_id is not None:
+                    # Idempotency is per (user, request id): another user's id never drops these ratings.
+                    digest = _digest(ratings)
                     seen = self._conn.execute(
-                        "SELECT n_ratings, logged_at FROM requests WHERE request_id = ?", (request_id,)
+                        "SELECT n_ratings, logged_at, digest FROM user_requests WHERE user = ? AND request_id = ?",
+                        (user, request_id),
                     ).fetchone()
                     if seen is not None:
                         self._conn.execute("ROLLBACK")
+                        if seen[2] != digest:
+                            raise RequestConflict(
+                                f"request_id {request_id!r} was already used by user {user!r} with other ratings "
+                                f"({int(seen[0])} logged); use a new request_id for new ratings"
+                            )
                         return Appended(int(seen[0]), True, float(seen[1]))
                     self._conn.execute(
-                        "INSERT INTO requests VALUES (?, ?, ?, ?)", (request_id, user, len(ratings), now)
+                        "INSERT INTO user_requests VALUES (?, ?, ?, ?, ?)",
+                        (user, request_id, digest, len(ratings), now),
                     )
                 self._conn.executemany(
                     "INSERT INTO ratings (user, item, rating, logged_at, request_id) VALUES (?, ?, ?, ?, ?)",
@@ -130,6 +155,8 @@ class SQLiteStore:
                 )
                 self._conn.execute("COMMIT")
                 self._commits += 1
+            except RequestConflict:
+                raise
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -143,10 +170,12 @@ class SQLiteStore:
             ).fetchall()
         return [LoggedRating(*row) for row in rows]
 
-    def count(self, logged_after: float = 0.0) -> int:
+    def count(self, logged_after: float = 0.0, after_id: int = 0) -> int:
         with self._lock:
             return int(
-                self._conn.execute("SELECT COUNT(*) FROM ratings WHERE logged_at > ?", (logged_after,)).fetchone()[0]
+                self._conn.execute(
+                    "SELECT COUNT(*) FROM ratings WHERE id > ? AND logged_at > ?", (after_id, logged_after)
+                ).fetchone()[0]
             )
 
     def marker(self) -> tuple[int, int]:
@@ -182,12 +211,15 @@ class SQLiteStore:
             self._conn.close()
 
 
-def read_log(path: str | Path) -> pd.DataFrame:
+def read_log(path: str | Path, with_ids: bool = False) -> pd.DataFrame:
     """The whole ratings log as a DataFrame (user, item, rating, timestamp), e.g. to retrain with it.
 
-    The file is opened read-only, so this never creates nor changes a log.
+    ``with_ids`` adds the log's ``id`` column (increasing): a model trained on the log records the
+    last one, and the service folds in only what came after it. The file is opened read-only, so
+    this never creates nor changes a log; it is read in one transaction (one snapshot).
     """
     uri = f"file:{Path(path).resolve()}?mode=ro"
+    columns = "id, " * with_ids + "user, item, rating, logged_at AS timestamp"
     with sqlite3.connect(uri, uri=True) as conn:
-        frame = pd.read_sql_query("SELECT user, item, rating, logged_at AS timestamp FROM ratings ORDER BY id", conn)
+        frame = pd.read_sql_query(f"SELECT {columns} FROM ratings ORDER BY id", conn)
     return frame

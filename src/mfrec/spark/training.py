@@ -11,9 +11,10 @@ import pandas as pd
 
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.idmap import IdMap
-from mfrec.data.interactions import Interactions, check_rating_scale
+from mfrec.data.interactions import Interactions, check_rating_scale, infer_rating_scale, scale_name
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models import ALS, ImplicitALS, Recommender
+from mfrec.models.pick import fit_ranker
 
 MODELS = ("als", "implicit-als")
 
@@ -188,12 +189,17 @@ def fit(
         F.min("r").alias("lo"),
         F.max("r").alias("hi"),
         F.sum("bad").alias("bad"),
+        F.sum((F.col("r") != F.floor(F.col("r"))).cast("int")).alias("frac"),
     ).first()
     if not stats["n"]:
         raise DataError("no interactions: the Spark DataFrame has 0 rows")
     if stats["bad"]:
         raise DataError(f"column {rating_col!r} has {stats['bad']} missing or non-numeric ratings; drop or fix them")
-    scale = check_rating_scale(rating_scale) if rating_scale else (float(stats["lo"]), float(stats["hi"]))
+    if rating_scale:
+        scale = check_rating_scale(rating_scale)
+    else:  # a common scale holding every rating, as the local readers infer it, never (min, max)
+        halves = [float(stats["lo"]) + 0.5] if stats["frac"] else []
+        scale = infer_rating_scale(np.array([stats["lo"], stats["hi"], *halves], np.float32))
     # MLlib's blocks are its unit of parallelism: one per core is enough, more only adds shuffle overhead.
     blocks = spark.sparkContext.defaultParallelism
     common = {
@@ -259,6 +265,7 @@ def fit(
         user_map,
         item_map,
         rating_scale=scale,
+        scale_source="declared" if rating_scale else f"inferred: {scale_name(scale)}",
     )
     fitted = fitted_model(result, interactions, mu, b_u, b_i, P, Q)
     fitted.fit_seconds_ = time.perf_counter() - started
@@ -277,9 +284,13 @@ def fitted_model(
     """Give an unfitted mfrec model the state learned elsewhere, as ``fit`` would have left it.
 
     The model remembers ``interactions`` the way ``fit`` does (id maps, seen items,
-    popularity), so excluding seen items, popularity fallback and fold-in work.
+    popularity), so excluding seen items, popularity fallback and fold-in work, and fits its
+    "will pick" ranker like ``fit`` (:func:`mfrec.models.pick.fit_ranker`, on the driver).
     """
     model._remember(interactions, seen=interactions)
+    # The "will pick" part of a rating model (rank_by="pick-like") is fitted here, on the driver, from the
+    # seen ratings it already holds: a Spark-trained model ranks exactly as one trained locally.
+    fit_ranker(model)
     model.global_mean_ = float(global_mean)
     model.user_bias_, model.item_bias_ = user_bias.astype(np.float32), item_bias.astype(np.float32)
     model.user_factors_, model.item_factors_ = user_factors, item_factors
