@@ -114,7 +114,7 @@ def u1_models():
     train, test = _fold("u1")
     short = dict(n_factors=6, n_epochs=40, burn_in=10, rank_by="rating")
     fits = {name: BayesianMF(implicit=name, time_effects=False, **short).fit(train) for name in ("none", "flipped")}
-    fits["timed"] = BayesianMF(implicit="flipped", **short).fit(train)
+    fits["timed"] = BayesianMF(implicit="flipped", time_effects=True, **short).fit(train)
     return train, test, fits
 
 
@@ -165,7 +165,7 @@ def test_fold_in_is_centred_on_the_implicit_sum_of_the_revealed_items(u1_models)
 def test_a_refit_without_timestamps_drops_the_time_arrays(planted):
     frame = planted.to_frame()[["user", "item", "rating"]]
     timed = frame.assign(timestamp=1_600_000_000 + np.arange(len(frame)) * 3_600)
-    model = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, rank_by="rating").fit(from_frame(timed))
+    model = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, time_effects=True, rank_by="rating").fit(from_frame(timed))
     assert hasattr(model, "time_grid_") and hasattr(model, "implicit_item_factors_")
     model.set_params(implicit="none").fit(from_frame(frame))
     assert not hasattr(model, "time_grid_") and not hasattr(model, "implicit_item_factors_")

@@ -32,8 +32,8 @@ class BayesianMF(Recommender):
 
     ``implicit="user"`` keeps the SVD++ terms (y, w), ``"flipped"`` (default) adds their item-side
     twin (z, x), ``"none"`` is plain Bayesian MF (Salakhutdinov & Mnih 2008). With
-    ``time_effects`` and timestamps in the training data, a bias per (user, day) and per (item, time
-    bin) joins in. Every group of parameters has a hyper-prior (Normal-Wishart for factors and
+    ``time_effects=True`` and timestamps in the training data, a bias per (user, day) and per (item,
+    time bin) joins in. Every group of parameters has a hyper-prior (Normal-Wishart for factors and
     embeddings, Gamma precisions for biases and the noise), so the sampler learns its own
     regularisation: there is no learning rate and nothing to tune, and on thin data it shrinks towards
     the bias model instead of overfitting.
@@ -55,8 +55,12 @@ class BayesianMF(Recommender):
     thin : int, default=1
         Keep every ``thin``-th sample after burn-in (fewer stored factors).
     implicit : {"flipped", "user", "none"}, default="flipped"
-    time_effects : bool, default=True
-        Biases per (user, day) and (item, time bin) when the training data have timestamps.
+    time_effects : bool, default=False
+        Biases per (user, day) and (item, time bin) when the training data have timestamps. They pay
+        when predictions are asked for known dates (``predict(..., timestamps=...)``): ML-100k u1..u5
+        RMSE 0.8796 against 0.8827 without. Off by default because a model asked about "now" gets
+        none of the day biases back: on ML-100k split by time per user (each user's last 20% held
+        out, predicted without dates) it scored 0.9349 against 0.9252 without time effects.
     time_bins : int, default=30
         Time bins over the training period for the item biases.
     n_threads : int, optional
@@ -118,7 +122,7 @@ class BayesianMF(Recommender):
         *,
         thin: int = 1,
         implicit: str = "flipped",
-        time_effects: bool = True,
+        time_effects: bool = False,
         time_bins: int = 30,
         n_threads: int | None = None,
         random_state: int | None = 0,
