@@ -154,12 +154,12 @@ def test_fold_in_is_centred_on_the_implicit_sum_of_the_revealed_items(u1_models)
     model = fits["flipped"]
     revealed = {1: 5.0, 50: 4.0, 181: 5.0, 100: 3.0}
     rows = model.item_map_.lookup(list(revealed))
-    centre, bias = model._fold_in_prior(rows)
+    centre, bias = model._fold_in_center(rows)
     np.testing.assert_allclose(centre, model.implicit_item_factors_[rows].sum(axis=0) / 2, rtol=1e-5)
     stiff = model.fold_in(revealed, regularization=1e9)  # the data cannot move it: it stays at the centre
     np.testing.assert_allclose(stiff.factors, centre, atol=1e-4)
     assert abs(stiff.bias - bias) < 1e-4
-    assert fits["none"]._fold_in_prior(rows) is None
+    assert fits["none"]._fold_in_center(rows) is None
 
 
 def test_a_refit_without_timestamps_drops_the_time_arrays(planted):

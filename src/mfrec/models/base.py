@@ -201,13 +201,6 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         """Hook: what time effects add to each prediction at ``timestamps`` (None: the model has none)."""
         return None
 
-    def _fold_in_prior(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """Hook: the (factors, bias) a new user's fold-in is centred on, given the items they revealed.
-
-        None for most models; SVD++-style models answer with the implicit sum of those items.
-        """
-        return None
-
     def score_items(self, user_rows: np.ndarray) -> np.ndarray:
         """Ranking scores of every item for each internal user row, float32[len(user_rows), n_items].
 

@@ -311,7 +311,7 @@ class BayesianMF(Recommender):
 
     # ------------------------------------------------------------------ fold-in
 
-    def _fold_in_prior(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
+    def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
         """A new user's implicit sum over the items they revealed: the centre their factors are solved around."""
         Y = getattr(self, "implicit_item_factors_", None)
         if Y is None or item_rows.size == 0:

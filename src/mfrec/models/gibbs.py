@@ -63,7 +63,7 @@ def normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
 
 def gamma_precision(values: np.ndarray, rng: np.random.Generator, a0: float = 1.0, b0: float = 1.0) -> float:
     """A Gamma(a0 + n/2, rate b0 + sum v^2 / 2) draw: the precision of zero-mean Gaussian ``values``."""
-    return float(rng.gamma(a0 + values.size / 2.0, 1.0 / (b0 + float(values @ values) / 2.0)))
+    return float(rng.gamma(a0 + values.size / 2.0, 1.0 / (b0 + float(np.square(values).sum()) / 2.0)))
 
 
 @dataclass
