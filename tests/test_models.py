@@ -14,6 +14,7 @@ from mfrec.models.persistence import load_model
 
 FAST = {
     "sgd": {"n_factors": 8, "n_epochs": 10},
+    "svdpp": {"n_factors": 8, "n_epochs": 10},
     "als": {"n_factors": 4, "n_epochs": 3},
     "nmf": {"n_factors": 3, "n_epochs": 5},
     "svd": {"n_factors": 2},

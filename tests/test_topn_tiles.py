@@ -76,6 +76,7 @@ def tiles(request, monkeypatch):
 MODELS = [
     ("sgd", "pick-like"),
     ("sgd", "rating"),
+    ("svdpp", "rating"),
     ("als", "pick-like"),
     ("als", "rating"),
     ("baseline", "pick-like"),

@@ -15,10 +15,12 @@ from mfrec.models.mf import MatrixFactorization
 from mfrec.models.nmf import NMF
 from mfrec.models.params import parameters_markdown
 from mfrec.models.svd import TruncatedSVD
+from mfrec.models.svdpp import SVDpp
 
 #: Command-line names of the models.
 MODELS: dict[str, type[Recommender]] = {
     "sgd": MatrixFactorization,
+    "svdpp": SVDpp,
     "als": ALS,
     "nmf": NMF,
     "svd": TruncatedSVD,
@@ -54,6 +56,7 @@ __all__ = [
     "ALS",
     "NMF",
     "TruncatedSVD",
+    "SVDpp",
     "EmbeddingAdam",
     "BayesianMF",
     "ImplicitALS",

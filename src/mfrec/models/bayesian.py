@@ -165,7 +165,11 @@ class BayesianMF(Recommender):
         for name in self._optional_saved_arrays:  # a refit without timestamps or implicit terms keeps none of them
             self.__dict__.pop(name, None)
         groups, day_keys = self._time_groups(train, order, users_c, items_c)
-        sampler = Sampler(users, items, ratings_c, mu, groups, rng)
+        # The sampler works in units of a 1-5 scale's width: its hyper-priors (W0 = I, Gamma(1, 1)) are not
+        # scale-free, and on a 1-10 log they let the implicit terms overfit (book-crossing, issue 27's zoo).
+        low, high = self.rating_scale_
+        unit = (high - low) / 4.0 if high > low else 1.0
+        sampler = Sampler(users, items, ratings_c / unit, mu / unit, groups, rng)
         self.n_threads_ = resolve_threads(self.n_threads)
         self.global_mean_ = mu
         kept: dict[str, list[np.ndarray]] = {"P": [], "Q": [], "bu": [], "bi": [], "Y": [], "t_item": [], "t_day": []}
@@ -178,12 +182,14 @@ class BayesianMF(Recommender):
             for sweep in range(1, self.n_epochs + 1):
                 started = time.perf_counter()
                 sampler.sweep()
-                row: dict[str, Any] = {"epoch": sweep, "train_rmse": float(np.sqrt(sampler.sse / len(train)))}
+                row: dict[str, Any] = {"epoch": sweep, "train_rmse": unit * float(np.sqrt(sampler.sse / len(train)))}
                 if sweep > self.burn_in and (sweep - self.burn_in) % self.thin == 0:
-                    self._keep(sampler, kept)
-                    alphas.append(sampler.alpha)
+                    self._keep(sampler, kept, unit)
+                    alphas.append(sampler.alpha / unit**2)
                     if validation is not None:
-                        v_sum += self._sample_predictions(sampler, day_keys, v_users, v_items, validation.timestamps)
+                        v_sum += mu + unit * self._sample_predictions(
+                            sampler, day_keys, v_users, v_items, validation.timestamps
+                        )
                         mean_pred = np.clip(v_sum / len(alphas), *self.rating_scale_)
                         row["val_rmse"] = float(np.sqrt(np.mean((mean_pred - validation.ratings) ** 2)))
                 row["seconds"] = time.perf_counter() - started
@@ -214,17 +220,20 @@ class BayesianMF(Recommender):
         ]
         return groups, day_keys
 
-    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]]) -> None:
-        users, items = sampler.users, sampler.items
-        kept["P"].append(users.effective().astype(np.float32))
-        kept["Q"].append(items.effective().astype(np.float32))
-        kept["bu"].append(users.effective_bias())
-        kept["bi"].append(items.effective_bias())
+    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]], unit: float) -> None:
+        """Store the current sample in rating units (the sampler's are ``unit`` wide)."""
+        users, items, root = sampler.users, sampler.items, np.sqrt(unit)
+        kept["P"].append((users.effective() * root).astype(np.float32))
+        kept["Q"].append((items.effective() * root).astype(np.float32))
+        kept["bu"].append(users.effective_bias() * unit)
+        kept["bi"].append(items.effective_bias() * unit)
         if users.implicit is not None:
-            kept["Y"].append(users.implicit.astype(np.float32))
+            kept["Y"].append(
+                np.hstack([users.implicit[:, :-1] * root, users.implicit[:, -1:] * unit]).astype(np.float32)
+            )
         if sampler.groups:
-            kept["t_item"].append(sampler.groups[0].values)
-            kept["t_day"].append(sampler.groups[1].values)
+            kept["t_item"].append(sampler.groups[0].values * unit)
+            kept["t_day"].append(sampler.groups[1].values * unit)
 
     def _sample_predictions(
         self,
@@ -234,12 +243,12 @@ class BayesianMF(Recommender):
         item_rows: np.ndarray,
         timestamps: np.ndarray | None,
     ) -> np.ndarray:
-        """The current sample's predictions for validation pairs (unknown rows: the known biases)."""
+        """The current sample's predictions for validation pairs less the mean, in the sampler's units."""
         users, items = sampler.users, sampler.items
         known_u, known_i = user_rows >= 0, item_rows >= 0
         u, i = np.maximum(user_rows, 0), np.maximum(item_rows, 0)
         P, Q = users.effective()[u], items.effective()[i]
-        out = self.global_mean_ + np.where(known_u, users.effective_bias()[u], 0.0)
+        out = np.where(known_u, users.effective_bias()[u], 0.0)
         out += np.where(known_i, items.effective_bias()[i], 0.0)
         out += np.where(known_u & known_i, np.einsum("ij,ij->i", P, Q), 0.0)
         if sampler.groups:
@@ -312,11 +321,14 @@ class BayesianMF(Recommender):
     # ------------------------------------------------------------------ fold-in
 
     def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """A new user's implicit sum over the items they revealed: the centre their factors are solved around."""
+        """A new user's implicit sum over the items they revealed: the centre their factors are solved around.
+
+        Items added after fit (``add_items``) have no implicit embedding and count only in |N|.
+        """
         Y = getattr(self, "implicit_item_factors_", None)
         if Y is None or item_rows.size == 0:
             return None
         coef = 1.0 / np.sqrt(item_rows.size)
-        return coef * Y[item_rows].sum(axis=0, dtype=np.float64), float(
-            coef * self.implicit_item_weights_[item_rows].sum()
-        )
+        rows = item_rows[item_rows < Y.shape[0]]
+        weights = self.implicit_item_weights_[rows].sum(dtype=np.float64)
+        return coef * Y[rows].sum(axis=0, dtype=np.float64), float(coef * weights)
