@@ -45,7 +45,7 @@ parser.add_argument("--skip-search", action="store_true", help="defaults only, n
 args = parser.parse_args()
 peers_python = require_peers()
 
-MODELS = ("sgd", "als", "bayesian", "adam", "nmf", "svd", "baseline", "popularity", "global-mean")
+MODELS = ("sgd", "als", "bayesian", "svdpp", "adam", "nmf", "svd", "baseline", "popularity", "global-mean")
 # Labelled variants beside the defaults: (row label, model, parameters).
 VARIANTS = (
     ("mfrec bayesian, time effects (test dates given)", "bayesian", {"time_effects": True}),
