@@ -106,6 +106,7 @@ class BayesianMF(Recommender):
             "Implicit terms: 'user' (SVD++: the items a user rated), 'flipped' (also the users who rated an "
             "item) or 'none'.",
             choices=("flipped", "user", "none"),
+            search=["flipped", "user", "none"],
         ),
         Param("time_effects", bool, "Biases per (user, day) and (item, time bin) when there are timestamps."),
         Param("time_bins", int, "Time bins over the training period for the item time biases.", low=1),
