@@ -166,9 +166,6 @@ class BayesianMF(Recommender):
         for name in self._optional_saved_arrays:  # a refit without timestamps or implicit terms keeps none of them
             self.__dict__.pop(name, None)
         groups, day_keys = self._time_groups(train, order, users_c, items_c)
-        # Working in units of a 1-5 scale's width (its hyper-priors are not scale-free) was tried and lost:
-        # book-crossing (1-10) 1.511 / 1.520 against 1.504 / 1.491 in rating units (seeds 0 / 1).
-        unit = 1.0
         sampler = Sampler(users, items, ratings_c, mu, groups, rng)
         self.n_threads_ = resolve_threads(self.n_threads)
         self.global_mean_ = mu
@@ -182,12 +179,12 @@ class BayesianMF(Recommender):
             for sweep in range(1, self.n_epochs + 1):
                 started = time.perf_counter()
                 sampler.sweep()
-                row: dict[str, Any] = {"epoch": sweep, "train_rmse": unit * float(np.sqrt(sampler.sse / len(train)))}
+                row: dict[str, Any] = {"epoch": sweep, "train_rmse": float(np.sqrt(sampler.sse / len(train)))}
                 if sweep > self.burn_in and (sweep - self.burn_in) % self.thin == 0:
-                    self._keep(sampler, kept, unit)
-                    alphas.append(sampler.alpha / unit**2)
+                    self._keep(sampler, kept)
+                    alphas.append(sampler.alpha)
                     if validation is not None:
-                        v_sum += mu + unit * self._sample_predictions(
+                        v_sum += mu + self._sample_predictions(
                             sampler, day_keys, v_users, v_items, validation.timestamps
                         )
                         mean_pred = np.clip(v_sum / len(alphas), *self.rating_scale_)
@@ -243,7 +240,7 @@ class BayesianMF(Recommender):
         item_rows: np.ndarray,
         timestamps: np.ndarray | None,
     ) -> np.ndarray:
-        """The current sample's predictions for validation pairs less the mean, in the sampler's units."""
+        """The current sample's predictions for validation pairs, less the global mean."""
         users, items = sampler.users, sampler.items
         known_u, known_i = user_rows >= 0, item_rows >= 0
         u, i = np.maximum(user_rows, 0), np.maximum(item_rows, 0)
