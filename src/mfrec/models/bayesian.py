@@ -217,20 +217,17 @@ class BayesianMF(Recommender):
         ]
         return groups, day_keys
 
-    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]], unit: float) -> None:
-        """Store the current sample in rating units (the sampler's are ``unit`` wide)."""
-        users, items, root = sampler.users, sampler.items, np.sqrt(unit)
-        kept["P"].append((users.effective() * root).astype(np.float32))
-        kept["Q"].append((items.effective() * root).astype(np.float32))
-        kept["bu"].append(users.effective_bias() * unit)
-        kept["bi"].append(items.effective_bias() * unit)
+    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]]) -> None:
+        users, items = sampler.users, sampler.items
+        kept["P"].append(users.effective().astype(np.float32))
+        kept["Q"].append(items.effective().astype(np.float32))
+        kept["bu"].append(users.effective_bias())
+        kept["bi"].append(items.effective_bias())
         if users.implicit is not None:
-            kept["Y"].append(
-                np.hstack([users.implicit[:, :-1] * root, users.implicit[:, -1:] * unit]).astype(np.float32)
-            )
+            kept["Y"].append(users.implicit.astype(np.float32))
         if sampler.groups:
-            kept["t_item"].append(sampler.groups[0].values * unit)
-            kept["t_day"].append(sampler.groups[1].values * unit)
+            kept["t_item"].append(sampler.groups[0].values)
+            kept["t_day"].append(sampler.groups[1].values)
 
     def _sample_predictions(
         self,
