@@ -57,7 +57,7 @@ def test_the_implicit_term_places_users_by_what_they_rated(model, planted):
         return dict(zip(items, model.global_mean_ + model.item_bias_[rows]))
 
     a, b = model.fold_in(neutral(items_a)), model.fold_in(neutral(items_b))
-    centre_a = model._fold_in_center(model.item_map_.lookup(items_a))
+    centre_a, _ = model._fold_in_center(model.item_map_.lookup(items_a))
     assert np.linalg.norm(centre_a) > 1e-3
     assert np.linalg.norm(a.factors - b.factors) > 1e-3
     # The solve is pulled towards the implicit sum: with a huge penalty it is the implicit sum itself.

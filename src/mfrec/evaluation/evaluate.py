@@ -69,7 +69,7 @@ def score(
     result: dict[str, Any] = {"threshold": float(threshold), "threshold_rule": rule}
     if model.predicts_ratings:  # an implicit model's scores are preferences: RMSE would be meaningless
         user_rows = user_rows_all[test.user_idx]
-        predictions = model.predict_rows(user_rows, item_rows)
+        predictions = model.predict_rows(user_rows, item_rows, timestamps=test.timestamps)
         result.update(rmse=rmse(test.ratings, predictions), mae=mae(test.ratings, predictions))
         result.update(_warm_and_cold(test, (user_rows >= 0) & (item_rows >= 0), predictions))
         del user_rows, predictions

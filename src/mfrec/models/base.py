@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mfrec._validation import check_choice, check_int
+from mfrec.data.columns import timestamps_column
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
 from mfrec.data.sources import load
@@ -50,6 +51,8 @@ class Recommender(Parametrized, TopN, Updates, Latent):
 
     #: Names of the fitted arrays written by ``save`` besides the common ones.
     _saved_arrays: ClassVar[tuple[str, ...]] = ()
+    #: Fitted arrays written by ``save`` when the fit made them (time effects need timestamps, say).
+    _optional_saved_arrays: ClassVar[tuple[str, ...]] = ()
     #: False for implicit-feedback models, whose scores are preferences: rating metrics do not apply.
     predicts_ratings: ClassVar[bool] = True
     #: What ``recommend``'s ``score`` column holds for this model's rows: "rating" (the predicted
@@ -182,15 +185,23 @@ class Recommender(Parametrized, TopN, Updates, Latent):
             return (np.zeros((len(self.user_map_), 0), np.float32), np.zeros((len(self.item_map_), 0), np.float32))
         return P, self.item_factors_
 
-    def _predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+    def _predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any = None) -> np.ndarray:
         P, Q = self._factors()
         out = np.empty(user_rows.shape[0], dtype=np.float32)
         score_pairs(user_rows, item_rows, P, Q, self.user_bias_, self.item_bias_, np.float32(self.global_mean_), out)
+        if timestamps is not None:
+            terms = self._time_terms(user_rows, item_rows, timestamps)
+            if terms is not None:
+                out += terms.astype(np.float32)
         self._fill_fallback(user_rows, item_rows, out)
         return np.clip(out, *self.rating_scale_) if self.predicts_ratings else out
 
     def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
         """Hook for models whose fallback is not the known bias terms (NMF has none: it uses the mean rating)."""
+
+    def _time_terms(self, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any) -> np.ndarray | None:
+        """Hook: what time effects add to each prediction at ``timestamps`` (None: the model has none)."""
+        return None
 
     def score_items(self, user_rows: np.ndarray) -> np.ndarray:
         """Ranking scores of every item for each internal user row, float32[len(user_rows), n_items].
@@ -207,8 +218,12 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         scores += (self.global_mean_ + self.user_bias_[user_rows])[:, None]
         return scores.astype(np.float32, copy=False)
 
-    def predict(self, users: Any, items: Any, *, unknown: str = "fallback") -> np.ndarray:
+    def predict(self, users: Any, items: Any, *, unknown: str = "fallback", timestamps: Any = None) -> np.ndarray:
         """Predicted ratings for aligned ``users`` and ``items``, clipped to the rating scale.
+
+        ``timestamps`` (unix seconds, aligned): when each rating would be given, for models with time
+        effects (``BayesianMF`` fitted on timestamped data); the others ignore it. Without it such a
+        model predicts for "now".
 
         ``unknown="fallback"``: an unknown user or item falls back to the known biases
         (or the global mean), and :meth:`predict_frame` says which predictions did;
@@ -225,17 +240,21 @@ class Recommender(Parametrized, TopN, Updates, Latent):
             self.user_map_.lookup(users, what="user")
             self.item_map_.lookup(items, what="item")
         user_rows, item_rows = self._pair_rows(users, items)
-        return self._predict_rows(user_rows, item_rows)
+        return self._predict_rows(user_rows, item_rows, _aligned_times(timestamps, user_rows))
 
-    def predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+    def predict_rows(self, user_rows: np.ndarray, item_rows: np.ndarray, *, timestamps: Any = None) -> np.ndarray:
         """:meth:`predict` by internal rows (-1: unknown, the fallback answers), for callers that mapped ids once."""
         self._require_fitted()
-        return self._predict_rows(np.asarray(user_rows, dtype=np.int32), np.asarray(item_rows, dtype=np.int32))
+        user_rows = np.asarray(user_rows, dtype=np.int32)
+        item_rows = np.asarray(item_rows, dtype=np.int32)
+        return self._predict_rows(user_rows, item_rows, _aligned_times(timestamps, user_rows))
 
-    def predict_frame(self, users: Any, items: Any, *, unknown: str = "fallback") -> pd.DataFrame:
+    def predict_frame(
+        self, users: Any, items: Any, *, unknown: str = "fallback", timestamps: Any = None
+    ) -> pd.DataFrame:
         """Predictions as a DataFrame with ``known_user``, ``known_item`` and a ``fallback`` flag.
 
-        ``unknown`` is :meth:`predict`'s policy: ``"fallback"`` answers an unknown user or
+        ``unknown`` and ``timestamps`` are :meth:`predict`'s: ``"fallback"`` answers an unknown user or
         item with the fallback and sets ``fallback=True`` on its row; ``"error"`` raises
         :class:`UnknownIdError` naming the id.
 
@@ -256,7 +275,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
             {
                 "user": np.asarray(users) if not np.isscalar(users) else [users],
                 "item": np.asarray(items) if not np.isscalar(items) else [items],
-                "prediction": self._predict_rows(user_rows, item_rows),
+                "prediction": self._predict_rows(user_rows, item_rows, _aligned_times(timestamps, user_rows)),
                 "known_user": user_rows >= 0,
                 "known_item": item_rows >= 0,
             }
@@ -272,3 +291,15 @@ class Recommender(Parametrized, TopN, Updates, Latent):
                 f"users and items must have the same length, got {len(user_rows)} and {len(item_rows)}"
             )
         return user_rows, item_rows
+
+
+def _aligned_times(timestamps: Any, rows: np.ndarray) -> np.ndarray | None:
+    """``timestamps`` as int64 unix seconds, one per prediction (a single value applies to all); None passes."""
+    if timestamps is None:
+        return None
+    values = np.atleast_1d(np.asarray(timestamps))
+    if values.size == 1 and rows.size != 1:
+        values = np.repeat(values, rows.size)
+    if values.shape != rows.shape:
+        raise ParameterError(f"timestamps must have one value per prediction ({rows.size}), got {values.size}")
+    return timestamps_column(values, "timestamps")

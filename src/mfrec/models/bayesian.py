@@ -1,43 +1,50 @@
-"""Bayesian matrix factorization by Gibbs sampling (Salakhutdinov & Mnih 2008), with biases."""
+"""Bayesian MF by Gibbs sampling, with SVD++ implicit terms, their "flipped" twin and time biases."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import TrainingError
-from mfrec.kernels.als import squared_error
-from mfrec.kernels.bpmf import sample_rows
-from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.gibbs import BiasGroup, Sampler, Side
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
 from mfrec.models.registry import registered
+
+DAY = 86_400
 
 
 @registered
 class BayesianMF(Recommender):
-    r"""Bayesian biased MF: the posterior predictive mean, estimated by Gibbs sampling.
+    r"""Bayesian MF: the posterior predictive mean of Bayesian timeSVD++ "flipped", by Gibbs sampling.
 
-    Model: :math:`r_{ui} \sim N(\mu + b_u + b_i + p_u \cdot q_i, \alpha^{-1})`,
-    :math:`p_u \sim N(\mu_U, \Lambda_U^{-1})`, :math:`q_i \sim N(\mu_V, \Lambda_V^{-1})`,
-    :math:`b_u \sim N(0, \lambda_{bu}^{-1})`, :math:`b_i \sim N(0, \lambda_{bi}^{-1})`, with
-    Normal-Wishart hyper-priors on :math:`(\mu_U, \Lambda_U)` and :math:`(\mu_V, \Lambda_V)`
-    (:math:`\mu_0 = 0, \beta_0 = 2, W_0 = I, \nu_0 = k`) and Gamma priors on the
-    precisions :math:`\alpha, \lambda_{bu}, \lambda_{bi}`. There is no learning rate and
-    no regularisation weight to tune: the priors learn them from the data.
+    Model (Rendle, Zhang & Koren 2019, the strongest of their baselines), with N(u) the items u rated
+    and M(i) the users who rated i, both in the training data:
 
-    Each sweep draws the hyper-parameters, then every user's ``(p_u, b_u)`` jointly
-    (rows in parallel), then every item's. After ``burn_in`` sweeps every sample is
-    kept; the prediction is their average. Because an average of dot products is the
-    dot product of the concatenated samples scaled by :math:`1/\sqrt{S}`, the fitted
-    model stores ``user_factors_`` of width ``n_factors * S`` and predicts, ranks and
-    saves like any factor model. Random numbers come from one generator seeded by
-    ``random_state`` and are drawn outside the kernels, so a seed gives the same
-    model for any ``n_threads``.
+    .. math::
+        r_{ui} \sim N\big(\mu + b_u + b_i + \bar w_u + \bar x_i + b_{u,\mathrm{day}} + b_{i,\mathrm{bin}}
+        + (p_u + |N(u)|^{-1/2} \textstyle\sum_{j \in N(u)} y_j) \cdot (q_i + |M(i)|^{-1/2}
+        \textstyle\sum_{v \in M(i)} z_v),\ \alpha^{-1}\big)
+
+    ``implicit="user"`` keeps the SVD++ terms (y, w), ``"flipped"`` (default) adds their item-side
+    twin (z, x), ``"none"`` is plain Bayesian MF (Salakhutdinov & Mnih 2008). With
+    ``time_effects=True`` and timestamps in the training data, a bias per (user, day) and per (item,
+    time bin) joins in. Every group of parameters has a hyper-prior (Normal-Wishart for factors and
+    embeddings, Gamma precisions for biases and the noise), so the sampler learns its own
+    regularisation: there is no learning rate and nothing to tune, and on thin data it shrinks towards
+    the bias model instead of overfitting.
+
+    After ``burn_in`` sweeps every ``thin``-th sample is kept and the prediction is their average.
+    An average of dot products is the dot product of the concatenated samples scaled by
+    :math:`1/\sqrt{S}`, so ``user_factors_`` (explicit + implicit) and ``item_factors_`` have width
+    ``n_factors * S`` and the model predicts, ranks and saves like any factor model. ``predict``
+    without timestamps answers for "now": the item's latest time bin and no day bias (a day the
+    model has not seen); ``predict(..., timestamps=...)`` uses the day and bin of each timestamp.
+    A seed gives the same model for any ``n_threads``.
 
     Parameters
     ----------
@@ -47,11 +54,18 @@ class BayesianMF(Recommender):
     burn_in : int, default=50
     thin : int, default=1
         Keep every ``thin``-th sample after burn-in (fewer stored factors).
+    implicit : {"flipped", "user", "none"}, default="flipped"
+    time_effects : bool, default=False
+        Biases per (user, day) and (item, time bin) when the training data have timestamps. They pay
+        when predictions are asked for known dates (``predict(..., timestamps=...)``): ML-100k u1..u5
+        RMSE 0.8796 against 0.8827 without. Off by default because a model asked about "now" gets
+        none of the day biases back: on ML-100k split by time per user (each user's last 20% held
+        out, predicted without dates) it scored 0.9349 against 0.9252 without time effects.
+    time_bins : int, default=30
+        Time bins over the training period for the item biases.
     n_threads : int, optional
     random_state : int, default=0
     rank_by : {"pick-like", "rating"}, default="pick-like"
-        How ``recommend`` orders lists: "will pick" x "will like" (an implicit model fitted on
-        the same log times the predicted rating; see :mod:`mfrec.ranking.pick`) or the predicted rating.
 
     Attributes
     ----------
@@ -59,8 +73,8 @@ class BayesianMF(Recommender):
         Samples averaged.
     noise_precision_ : float
         Posterior mean of alpha (1/alpha is the estimated rating noise variance).
-    history_ : per sweep ``train_rmse`` of the current sample and, when a validation
-        set is given, ``val_rmse`` of the running posterior mean.
+    history_ : per sweep ``train_rmse`` of the current sample and, with a validation set, ``val_rmse``
+        of the running posterior mean.
 
     Examples
     --------
@@ -71,12 +85,31 @@ class BayesianMF(Recommender):
     """
 
     _saved_arrays = ("user_factors_", "item_factors_")
+    _optional_saved_arrays = (
+        "implicit_item_factors_",
+        "implicit_item_weights_",
+        "time_grid_",
+        "item_time_bias_",
+        "user_day_bias_",
+        "user_day_users_",
+        "user_day_days_",
+    )
 
     param_spec = (
         N_FACTORS.but(search=[5, 10, 16, 24]),
         N_EPOCHS.but(doc="Gibbs sweeps in total, burn-in included.", search=[100, 200, 300]),
         Param("burn_in", int, "Sweeps discarded before samples are kept.", low=0, high="n_epochs", high_open=True),
         Param("thin", int, "Keep every thin-th sample after burn-in.", low=1),
+        Param(
+            "implicit",
+            str,
+            "Implicit terms: 'user' (SVD++: the items a user rated), 'flipped' (also the users who rated an "
+            "item) or 'none'.",
+            choices=("flipped", "user", "none"),
+            search=["flipped", "user", "none"],
+        ),
+        Param("time_effects", bool, "Biases per (user, day) and (item, time bin) when there are timestamps."),
+        Param("time_bins", int, "Time bins over the training period for the item time biases.", low=1),
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
@@ -89,6 +122,9 @@ class BayesianMF(Recommender):
         burn_in: int = 50,
         *,
         thin: int = 1,
+        implicit: str = "flipped",
+        time_effects: bool = False,
+        time_bins: int = 30,
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
@@ -97,108 +133,196 @@ class BayesianMF(Recommender):
         self.n_epochs = n_epochs
         self.burn_in = burn_in
         self.thin = thin
+        self.implicit = implicit
+        self.time_effects = time_effects
+        self.time_bins = time_bins
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
 
-    @staticmethod
-    def _draw_normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, precision) of the factor prior given the current factors X (n x k)."""
-        from scipy.stats import wishart  # scipy.stats takes ~0.9 s to import; only sampling needs it
-
-        n, k = X.shape
-        beta0, nu0 = 2.0, float(k)
-        x_bar = X.mean(axis=0)
-        spread = np.cov(X, rowvar=False, bias=True).reshape(k, k) * n
-        gap = x_bar[:, None] @ x_bar[None, :]  # mu0 = 0
-        w_inv = np.eye(k) + spread + (beta0 * n / (beta0 + n)) * gap
-        scale = np.linalg.inv(w_inv)
-        scale = (scale + scale.T) / 2
-        precision = np.atleast_2d(wishart(df=nu0 + n, scale=scale).rvs(random_state=rng))
-        mean_of_mean = n * x_bar / (beta0 + n)
-        covariance = np.linalg.inv((beta0 + n) * precision)
-        mean = rng.multivariate_normal(mean_of_mean, (covariance + covariance.T) / 2)
-        return mean, precision
-
-    @staticmethod
-    def _draw_precision(sum_sq: float, count: int, rng: np.random.Generator, a0: float = 1.0, b0: float = 1.0) -> float:
-        """A Gamma(a0 + count/2, rate b0 + sum_sq/2) draw: the conjugate update of a Gaussian precision."""
-        return float(rng.gamma(a0 + count / 2.0, 1.0 / (b0 + sum_sq / 2.0)))
+    # ------------------------------------------------------------------ fitting
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
-        k = self.n_factors
-        n_users, n_items = train.n_users, train.n_items
-        by_user = train.user_csr()
-        by_item = csr_by_user(train.item_idx, train.user_idx, train.ratings, n_items)
-        mu = np.float32(train.ratings.mean())
-        P = rng.normal(0.0, 0.1, (n_users, k)).astype(np.float32)
-        Q = rng.normal(0.0, 0.1, (n_items, k)).astype(np.float32)
-        b_u = np.zeros(n_users, np.float32)
-        b_i = np.zeros(n_items, np.float32)
-        alpha = 2.0
-        kept_p, kept_q, sum_bu, sum_bi, alphas = [], [], np.zeros(n_users), np.zeros(n_items), []
+        k, n_users, n_items = self.n_factors, train.n_users, train.n_items
+        # Canonical rating order: the users' CSR (stable in input order); the items' CSR points into it.
+        order = np.argsort(train.user_idx, kind="stable")
+        indptr_u, items_c, ratings_c = csr_by_user(train.user_idx, train.item_idx, train.ratings, n_users)
+        users_c = train.user_idx[order]
+        by_item = np.argsort(items_c, kind="stable")
+        indptr_i = np.zeros(n_items + 1, np.int64)
+        np.cumsum(np.bincount(items_c, minlength=n_items), out=indptr_i[1:])
+        mu = float(ratings_c.mean())
+        implicit_users = self.implicit in ("user", "flipped")
+        implicit_items = self.implicit == "flipped"
+        users = Side(
+            indptr_u, items_c, None, rng.normal(0.0, 0.1, (n_users, k)), np.zeros(n_users),
+            np.zeros((n_items, k + 1)) if implicit_users else None,
+        )  # fmt: skip
+        items = Side(
+            indptr_i, users_c[by_item].astype(np.int32), by_item, rng.normal(0.0, 0.1, (n_items, k)), np.zeros(n_items),
+            np.zeros((n_users, k + 1)) if implicit_items else None,
+        )  # fmt: skip
+        for name in self._optional_saved_arrays:  # a refit without timestamps or implicit terms keeps none of them
+            self.__dict__.pop(name, None)
+        groups, day_keys = self._time_groups(train, order, users_c, items_c)
+        sampler = Sampler(users, items, ratings_c, mu, groups, rng)
         self.n_threads_ = resolve_threads(self.n_threads)
+        self.global_mean_ = mu
+        kept: dict[str, list[np.ndarray]] = {"P": [], "Q": [], "bu": [], "bi": [], "Y": [], "t_item": [], "t_day": []}
+        alphas: list[float] = []
         if validation is not None:
             v_users, v_items = self._validation_rows(validation)
-            v_sample = np.empty(len(validation), np.float32)
-            v_sum = np.zeros(len(validation), np.float64)
+            v_sum = np.zeros(len(validation))
 
         with num_threads(self.n_threads):
             for sweep in range(1, self.n_epochs + 1):
                 started = time.perf_counter()
-                for side in ("user", "item"):
-                    X, x_bias, Y, y_bias, csr = (
-                        (P, b_u, Q, b_i, by_user) if side == "user" else (Q, b_i, P, b_u, by_item)
-                    )
-                    prior_mean, prior_precision = self._draw_normal_wishart(X.astype(np.float64), rng)
-                    bias_precision = self._draw_precision(float(x_bias @ x_bias), len(x_bias), rng)
-                    noise = rng.standard_normal((X.shape[0], k + 1))
-                    status = np.zeros(X.shape[0], np.int8)
-                    sample_rows(
-                        *csr,
-                        Y,
-                        y_bias,
-                        mu,
-                        prior_mean,
-                        prior_precision,
-                        bias_precision,
-                        alpha,
-                        noise,
-                        X,
-                        x_bias,
-                        status,
-                    )
-                    if status.any():
-                        raise TrainingError(
-                            f"Gibbs sweep {sweep}: a {side} conditional was not positive definite "
-                            f"(row {int(np.flatnonzero(status)[0])}); the sampler diverged"
-                        )
-                sse = squared_error(*by_user, P, b_u, Q, b_i, mu, True)
-                alpha = self._draw_precision(sse, len(train), rng)
-                row = {"epoch": sweep, "train_rmse": float(np.sqrt(sse / len(train)))}
+                sampler.sweep()
+                row: dict[str, Any] = {"epoch": sweep, "train_rmse": float(np.sqrt(sampler.sse / len(train)))}
                 if sweep > self.burn_in and (sweep - self.burn_in) % self.thin == 0:
-                    kept_p.append(P.copy())
-                    kept_q.append(Q.copy())
-                    sum_bu += b_u
-                    sum_bi += b_i
-                    alphas.append(alpha)
+                    self._keep(sampler, kept)
+                    alphas.append(sampler.alpha)
                     if validation is not None:
-                        score_pairs(v_users, v_items, P, Q, b_u, b_i, mu, v_sample)
-                        v_sum += v_sample
-                        mean_pred = np.clip(v_sum / len(kept_p), *self.rating_scale_)
+                        v_sum += mu + self._sample_predictions(
+                            sampler, day_keys, v_users, v_items, validation.timestamps
+                        )
+                        mean_pred = np.clip(v_sum / len(alphas), *self.rating_scale_)
                         row["val_rmse"] = float(np.sqrt(np.mean((mean_pred - validation.ratings) ** 2)))
                 row["seconds"] = time.perf_counter() - started
                 self.history_.append(row)
                 if callback:
                     callback(row)
+        self._publish(kept, alphas, day_keys)
 
-        n_samples = len(kept_p)
-        root = np.float32(1.0 / np.sqrt(n_samples))
-        self.n_samples_ = n_samples
+    def _time_groups(
+        self, train: Interactions, order: np.ndarray, users_c: np.ndarray, items_c: np.ndarray
+    ) -> tuple[list[BiasGroup], np.ndarray]:
+        """The (item, time bin) and (user, day) bias groups in canonical order, and the sorted (user, day) keys.
+
+        Sets ``time_grid_`` = [first day, bin width in days, bins, days spanned]; no groups without timestamps.
+        """
+        if not self.time_effects or train.timestamps is None or len(train) == 0:
+            return [], np.zeros(0, np.int64)
+        days = (train.timestamps[order] // DAY).astype(np.int64)
+        first, span = int(days.min()), int(days.max() - days.min()) + 1
+        bins = min(self.time_bins, span)
+        width = span / bins
+        self.time_grid_ = np.array([first, width, bins, span], np.float32)
+        item_bin = items_c.astype(np.int64) * bins + np.minimum(((days - first) / width).astype(np.int64), bins - 1)
+        day_keys, day_index = np.unique(users_c.astype(np.int64) * span + (days - first), return_inverse=True)
+        groups = [
+            BiasGroup("item-bin", item_bin, np.zeros(train.n_items * bins)),
+            BiasGroup("user-day", day_index.astype(np.int64), np.zeros(day_keys.size)),
+        ]
+        return groups, day_keys
+
+    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]]) -> None:
+        users, items = sampler.users, sampler.items
+        kept["P"].append(users.effective().astype(np.float32))
+        kept["Q"].append(items.effective().astype(np.float32))
+        kept["bu"].append(users.effective_bias())
+        kept["bi"].append(items.effective_bias())
+        if users.implicit is not None:
+            kept["Y"].append(users.implicit.astype(np.float32))
+        if sampler.groups:
+            kept["t_item"].append(sampler.groups[0].values)
+            kept["t_day"].append(sampler.groups[1].values)
+
+    def _sample_predictions(
+        self,
+        sampler: Sampler,
+        day_keys: np.ndarray,
+        user_rows: np.ndarray,
+        item_rows: np.ndarray,
+        timestamps: np.ndarray | None,
+    ) -> np.ndarray:
+        """The current sample's predictions for validation pairs, less the global mean."""
+        users, items = sampler.users, sampler.items
+        known_u, known_i = user_rows >= 0, item_rows >= 0
+        u, i = np.maximum(user_rows, 0), np.maximum(item_rows, 0)
+        P, Q = users.effective()[u], items.effective()[i]
+        out = np.where(known_u, users.effective_bias()[u], 0.0)
+        out += np.where(known_i, items.effective_bias()[i], 0.0)
+        out += np.where(known_u & known_i, np.einsum("ij,ij->i", P, Q), 0.0)
+        if sampler.groups:
+            item_bin = sampler.groups[0].values.reshape(len(items.bias), -1)
+            out += self._time_lookup(item_bin, day_keys, sampler.groups[1].values, user_rows, item_rows, timestamps)
+        return out
+
+    def _publish(self, kept: dict[str, list[np.ndarray]], alphas: list[float], day_keys: np.ndarray) -> None:
+        n = len(alphas)
+        root = np.float32(1.0 / np.sqrt(n))
+        self.n_samples_ = n
         self.noise_precision_ = float(np.mean(alphas))
-        self.global_mean_ = float(mu)
-        self.user_factors_ = np.ascontiguousarray(np.concatenate(kept_p, axis=1) * root)
-        self.item_factors_ = np.ascontiguousarray(np.concatenate(kept_q, axis=1) * root)
-        self.user_bias_ = (sum_bu / n_samples).astype(np.float32)
-        self.item_bias_ = (sum_bi / n_samples).astype(np.float32)
+        self.user_factors_ = np.ascontiguousarray(np.concatenate(kept["P"], axis=1) * root)
+        self.item_factors_ = np.ascontiguousarray(np.concatenate(kept["Q"], axis=1) * root)
+        self.user_bias_ = np.mean(kept["bu"], axis=0).astype(np.float32)
+        item_bias = np.mean(kept["bi"], axis=0)
+        if kept["Y"]:  # a new user's implicit sum at fold-in: the same concatenated layout as the factors
+            k = self.n_factors
+            self.implicit_item_factors_ = np.ascontiguousarray(
+                np.concatenate([y[:, :k] for y in kept["Y"]], axis=1) * root
+            )
+            self.implicit_item_weights_ = np.mean([y[:, k] for y in kept["Y"]], axis=0).astype(np.float32)
+        if kept["t_item"]:
+            span = int(self.time_grid_[3])
+            item_bin = np.mean(kept["t_item"], axis=0).reshape(len(item_bias), -1)
+            item_bias = item_bias + item_bin[:, -1]  # "now": the latest bin
+            self.item_time_bias_ = item_bin.astype(np.float32)
+            self.user_day_bias_ = np.mean(kept["t_day"], axis=0).astype(np.float32)
+            # Users and days as float32 (exact below 2^24), the dtype of every array a saved model holds.
+            self.user_day_users_ = (day_keys // span).astype(np.float32)
+            self.user_day_days_ = (day_keys % span).astype(np.float32)
+        self.item_bias_ = item_bias.astype(np.float32)
+
+    # ------------------------------------------------------------------ time-aware prediction
+
+    def _time_terms(self, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any) -> np.ndarray | None:
+        """What the (user, day) and (item, bin) biases add at ``timestamps`` beyond the "now" in item_bias_."""
+        if getattr(self, "time_grid_", None) is None:
+            return None
+        span = int(self.time_grid_[3])
+        keys = self.user_day_users_.astype(np.int64) * span + self.user_day_days_.astype(np.int64)
+        terms = self._time_lookup(self.item_time_bias_, keys, self.user_day_bias_, user_rows, item_rows, timestamps)
+        return terms - np.where(item_rows >= 0, self.item_time_bias_[np.maximum(item_rows, 0), -1], 0.0)
+
+    def _time_lookup(
+        self,
+        item_bin: np.ndarray,
+        day_keys: np.ndarray,
+        day_bias: np.ndarray,
+        user_rows: np.ndarray,
+        item_rows: np.ndarray,
+        timestamps: Any,
+    ) -> np.ndarray:
+        """Item-bin plus user-day biases of each (user, item, time); no time means "now" (latest bin, no day)."""
+        first, width, bins, span = self.time_grid_
+        bins, span = int(bins), int(span)
+        safe_i = np.maximum(item_rows, 0)
+        if timestamps is None:
+            return np.where(item_rows >= 0, item_bin[safe_i, -1], 0.0)
+        days = np.asarray(timestamps, dtype=np.int64) // DAY - int(first)
+        which = np.clip((days / width).astype(np.int64), 0, bins - 1)
+        out = np.where(item_rows >= 0, item_bin[safe_i, which], 0.0)
+        if day_keys.size == 0:
+            return out
+        keys = user_rows.astype(np.int64) * span + days
+        at = np.minimum(np.searchsorted(day_keys, keys), day_keys.size - 1)
+        hit = (user_rows >= 0) & (days >= 0) & (days < span) & (day_keys[at] == keys)
+        return out + np.where(hit, day_bias[at], 0.0)
+
+    # ------------------------------------------------------------------ fold-in
+
+    def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """A new user's implicit sum over the items they revealed: the centre their factors are solved around.
+
+        Items added after fit (``add_items``) have no implicit embedding and count only in |N|.
+        """
+        Y = getattr(self, "implicit_item_factors_", None)
+        if Y is None or item_rows.size == 0:
+            return None
+        coef = 1.0 / np.sqrt(item_rows.size)
+        rows = item_rows[item_rows < Y.shape[0]]
+        weights = self.implicit_item_weights_[rows].sum(dtype=np.float64)
+        return coef * Y[rows].sum(axis=0, dtype=np.float64), float(coef * weights)

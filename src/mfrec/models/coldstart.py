@@ -127,10 +127,10 @@ def _solve(
     Q = model._factors()[1]
     k = Q.shape[1]
     p0 = np.zeros(k) if prior is None else prior[0].astype(np.float64)
+    b0 = 0.0 if prior is None else float(prior[1])
     center = model._fold_in_center(rows)  # SVD++: the implicit sum of the revealed items
     if center is not None:
-        p0 = p0 + center
-    b0 = 0.0 if prior is None else float(prior[1])
+        p0, b0 = p0 + center[0], b0 + center[1]
     lam, lam_bias = model._fold_in_regularization()
     if regularization is not None:
         lam = lam_bias = regularization

@@ -72,7 +72,8 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
     if folder.exists() and (not folder.is_dir() or set(os.listdir(folder)) - {"model.json", "arrays.npz"}):
         raise ParameterError(f"{folder} exists and is not a saved mfrec model; save to a new or empty folder")
     arrays = {name: getattr(model, name) for name in (*_COMMON_ARRAYS, *model._saved_arrays)}
-    arrays.update({name: getattr(model, name) for name in _OPTIONAL_ARRAYS if hasattr(model, name)})
+    optional = (*_OPTIONAL_ARRAYS, *model._optional_saved_arrays)
+    arrays.update({name: getattr(model, name) for name in optional if getattr(model, name, None) is not None})
     arrays["user_ids"] = model.user_map_.to_storable()
     arrays["item_ids"] = model.item_map_.to_storable()
     if model.item_labels_ is not None:
@@ -257,6 +258,7 @@ def _allowed_names(cls: type[Recommender], meta: dict[str, Any]) -> set[str]:
     return {
         *_COMMON_ARRAYS,
         *cls._saved_arrays,
+        *cls._optional_saved_arrays,
         *_OPTIONAL_ARRAYS,
         "user_ids",
         "item_ids",

@@ -204,7 +204,7 @@ class SVDpp(EarlyStopping, Recommender):
         self.random_state = random_state
         self.rank_by = rank_by
 
-    def _fold_in_center(self, item_rows: np.ndarray) -> np.ndarray | None:
+    def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The implicit sum |N|^-1/2 sum y_j of a new user's revealed items, the centre of their fold-in solve.
 
         Items added after fit (``add_items``) have no y_j and count only in |N|.
@@ -213,7 +213,7 @@ class SVDpp(EarlyStopping, Recommender):
             return None
         Y = self.implicit_factors_
         rows = item_rows[item_rows < Y.shape[0]]
-        return Y[rows].astype(np.float64).sum(axis=0) / np.sqrt(item_rows.size)
+        return Y[rows].astype(np.float64).sum(axis=0) / np.sqrt(item_rows.size), 0.0
 
     def _damped_biases(
         self, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, mu: float, n_items: int

@@ -148,8 +148,11 @@ class Updates:
         bias_reg = getattr(self, "bias_regularization", None)
         return reg, reg if bias_reg is None else float(bias_reg)
 
-    def _fold_in_center(self, item_rows: np.ndarray) -> np.ndarray | None:
-        """Where a new user's factor solve is centred given their revealed items (None: the origin)."""
+    def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """Where a new user's (factors, bias) solve is centred given their revealed items (None: the origin).
+
+        SVD++-style models answer with the implicit sum of those items, which is part of the user.
+        """
         return None
 
     def _fits_user_bias(self) -> bool:
