@@ -99,7 +99,7 @@ command = [str(peers), str(HERE / "peers/implicit_folds.py"), args.ml100k, ",".j
 peer = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 for label in configs:
     u, ab = scores(peer[label])
-    rows.append((label, u, "one seed", ab))
+    rows.append((label, u, "one run (Hogwild threads: not deterministic)", ab))
     print(f"{label}: u1..u5 {u:.4f}, ua/ub {ab:.4f}", flush=True)
 
 lines = [

@@ -1,7 +1,7 @@
 """The one speed harness (issue 30 #2): every engine, mfrec's and the peers', timed the same way.
 
 usage: python benchmarks/bench_speed.py [--ratings N] [--users N] [--items N] [--factors K] [--threads T]
-       [--rounds R] [--epochs E] [--pairs sgd,als,implicit-als,bpr]
+       [--rounds R] [--epochs E | sgd=31,als=6,implicit-als=6,bpr=16] [--pairs sgd,als,implicit-als,bpr]
 
 Same for every engine:
 - process model: a fit of n epochs (iterations) is one process that loads the synthetic Parquet file (LibMF's
@@ -10,7 +10,8 @@ Same for every engine:
 - environment: ``_common.engine_environment`` (``OMP_WAIT_POLICY=PASSIVE``, OpenMP and numba threads = T,
   BLAS 1 thread) for every process;
 - statistic: per-epoch time = (process with E epochs - process with 1 epoch) / (E - 1), so loading, set-up and
-  exit cancel; one such slope per engine per round; rounds interleave the engines (the order rotates every
+  exit cancel (E the same for both engines of a pair; more for the fast pairs, so the epochs outweigh the
+  noise of starting a process); one such slope per engine per round; rounds interleave the engines (the order rotates every
   round, after one uncounted warm-up fit each), and the table gives the median and the range over rounds. Each ratio is the median of the per-round
   ratios (the two engines of a round ran back to back, under the same background load), with its range.
 Rating models run with ``rank_by=rating``: their fit also trains the top-N ranker, a constant the slope
@@ -41,12 +42,21 @@ from _common import (
 )
 
 parser = synthetic_arguments(argparse.ArgumentParser())
-parser.add_argument("--epochs", type=int, default=6, help="the longer fit's epochs (the shorter has 1)")
+parser.add_argument(
+    "--epochs",
+    default="sgd=31,als=6,implicit-als=6,bpr=16",
+    help="the longer fit's epochs (the shorter has 1): one number, or per pair (both engines of a pair alike)",
+)
 parser.add_argument("--pairs", default="sgd,als,implicit-als,bpr")
 args = parser.parse_args()
 peers_python = require_peers()
 data = synthetic_file(args.users, args.items, args.ratings)
-K, T, E = args.factors, args.threads, args.epochs
+K, T = args.factors, args.threads
+EPOCHS = (
+    {name: int(n) for name, n in (pair.split("=") for pair in args.epochs.split(","))}
+    if "=" in args.epochs
+    else dict.fromkeys(args.pairs.split(","), int(args.epochs))
+)
 ENV = engine_environment(T)
 MF_TRAIN = PEERS_PYTHON.parents[1] / "mf-train"
 
@@ -56,11 +66,13 @@ class Engine:
     name: str
     build: str
     argv: object  # epochs -> command line
+    epochs: int = 0  # the longer fit's (set per pair)
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     peak: float = 0.0
 
     def measure(self) -> None:
+        E = self.epochs
         (_, _, cpu_1, wall_1), (_, peak, cpu_e, wall_e) = (run_process(self.argv(n), ENV) for n in (1, E))
         self.walls.append((wall_e - wall_1) / (E - 1))
         self.cpus.append((cpu_e - cpu_1) / (E - 1))
@@ -109,6 +121,9 @@ PAIRS = {
     ),
 }
 pairs = {name: PAIRS[name] for name in args.pairs.split(",")}
+for name, pair in pairs.items():
+    for engine in pair:
+        engine.epochs = EPOCHS[name]
 engines = [engine for pair in pairs.values() for engine in pair]
 for engine in engines:  # warm-up, not counted: numba's cache, the page cache, mf-train's text file
     run_process(engine.argv(1), ENV)
@@ -132,19 +147,19 @@ lines = [
     "",
     (
         f"`python benchmarks/bench_speed.py --ratings {n} --users {args.users} --items {args.items} --rounds "
-        f"{args.rounds} --epochs {E}` — {machine()}; {os.cpu_count()} cores shared with other work, 1-min load "
-        f"average {min(loads):.1f}-{max(loads):.1f} over the rounds. Every engine: one process per fit, timed "
-        f"from outside; s / epoch = (process with {E} epochs - process with 1) / {E - 1}; median over {args.rounds} "
-        f"interleaved rounds (range in brackets). Environment of every process: {settings}, OMP_NUM_THREADS="
-        f"NUMBA_NUM_THREADS={T}."
+        f"{args.rounds} --epochs {args.epochs}` — {machine()}; {os.cpu_count()} cores shared with other work, "
+        f"1-min load average {min(loads):.1f}-{max(loads):.1f} over the rounds. Every engine: one process per fit, "
+        f"timed from outside; s / epoch = (process with E epochs - process with 1) / (E - 1), E the same for both "
+        f"engines of a pair ({args.epochs}); median over {args.rounds} interleaved rounds (range in brackets). "
+        f"Environment of every process: {settings}, OMP_NUM_THREADS=NUMBA_NUM_THREADS={T}."
     ),
     "",
-    "| engine | build | threads | rounds | s / epoch, median [range] | CPU s / epoch, median [range] | peak RSS MB |",
-    "|---|---|---|---|---|---|---|",
+    "| engine | build | threads | E | rounds | s / epoch, median [range] | CPU s / epoch, median [range] | peak RSS MB |",
+    "|---|---|---|---|---|---|---|---|",
 ]
 for e in engines:
     lines.append(
-        f"| {e.name} | {e.build} | {T} | {len(e.walls)} | {statistics.median(e.walls):.3f} [{spread(e.walls)}] "
+        f"| {e.name} | {e.build} | {T} | {e.epochs} | {len(e.walls)} | {statistics.median(e.walls):.3f} [{spread(e.walls)}] "
         f"| {statistics.median(e.cpus):.3f} [{spread(e.cpus)}] | {e.peak:,.0f} |"
     )
 lines += ["", "| pair | ratio, wall: median of per-round ratios [range] | ratio, CPU [range] |", "|---|---|---|"]
@@ -155,5 +170,5 @@ for ours, theirs in pairs.values():
         f"| {theirs.name} / {ours.name} | **{statistics.median(walls):.2f}x** [{spread(walls, 2)}] "
         f"| {statistics.median(cpus):.2f}x [{spread(cpus, 2)}] |"
     )
-write_section(f"speed-{n // 1_000_000}m", "\n".join(lines))
+write_section(f"speed-{n / 1e6:g}m", "\n".join(lines))
 print("\n".join(lines))

@@ -144,6 +144,16 @@ INLINE = [
 ]
 
 
+# README speed table column (its start) -> the bench_speed.py section's column; rows are the section's engine or
+# pair names, as printed.
+SPEED_COLUMNS = {
+    "ratio, wall": "ratio, wall: median of per-round ratios [range]",
+    "ratio, CPU": "ratio, CPU [range]",
+    "CPU s / epoch": "CPU s / epoch, median [range]",
+    "s / epoch": "s / epoch, median [range]",
+}
+
+
 def speed_rows(readme: str, results: str) -> list[str]:
     """The README's speed table against the one-harness section it names in its header."""
     problems = []
@@ -156,10 +166,9 @@ def speed_rows(readme: str, results: str) -> list[str]:
             for column, quoted in zip(header[1:], cells[1:]):
                 if NUMBER.search(quoted) is None:
                     continue
-                if column.startswith("ratio"):
-                    measured = results_cell(results, name, cells[0], "ratio, wall: median of per-round ratios [range]")
-                else:
-                    measured = results_cell(results, name, cells[0], "s / epoch, median [range]")
+                source = next((full for short, full in SPEED_COLUMNS.items() if column.startswith(short)), None)
+                assert source, f"README speed column {column!r} is not mapped to RESULTS (SPEED_COLUMNS)"
+                measured = results_cell(results, name, cells[0], source)
                 if not agrees(quoted, measured):
                     problems.append(f"speed {cells[0]!r} {column!r}: README {quoted}, RESULTS {measured}")
     return problems
