@@ -120,8 +120,26 @@ RANKING_ROWS = {
     "cold start, fold-in from 10 ratings, by rating": (_COLD, "fold-in @10 by rating", ("popularity @10", "sgd")),
     "cold start, fold-in from 10 ratings, pick × like": (_COLD, "fold-in @10 default", None),
 }  # fmt: skip
+_MFREC_ALS_TUNED = "mfrec implicit-als (n_factors 64, regularization 30, alpha 2, n_epochs 30)"
+_IMPLICIT_ALS_TUNED = "implicit ALS (factors 32, regularization 10, alpha 1, iterations 30)"
+_MFREC_BPR_TUNED = "mfrec bpr (learning_rate 0.03, regularization 0.015, n_factors 128)"
+_IMPLICIT_BPR_TUNED = "implicit BPR (learning_rate 0.01, regularization 0.01, factors 128)"
 # Figures in the text: (pattern with one group per figure, then for each group (section, row, column, heading)).
 INLINE = [
+    (
+        r"reaches (\d\.\d+) against mfrec's (\d\.\d+), and on ua/ub, which no choice was made on, the two are level\s+"
+        r"\((\d\.\d+) vs (\d\.\d+)\); BPR tuned: (\d\.\d+) vs (\d\.\d+) \(ua/ub (\d\.\d+) vs (\d\.\d+)\)",
+        [
+            ("implicit", _IMPLICIT_ALS_TUNED, "NDCG@10 u1..u5", ""),
+            ("implicit", _MFREC_ALS_TUNED, "NDCG@10 u1..u5", ""),
+            ("implicit", _IMPLICIT_ALS_TUNED, "NDCG@10 ua/ub", ""),
+            ("implicit", _MFREC_ALS_TUNED, "NDCG@10 ua/ub", ""),
+            ("implicit", _IMPLICIT_BPR_TUNED, "NDCG@10 u1..u5", ""),
+            ("implicit", _MFREC_BPR_TUNED, "NDCG@10 u1..u5", ""),
+            ("implicit", _IMPLICIT_BPR_TUNED, "NDCG@10 ua/ub", ""),
+            ("implicit", _MFREC_BPR_TUNED, "NDCG@10 ua/ub", ""),
+        ],
+    ),
     (
         r"default lists score NDCG@10\s+(\d\.\d+) against \*\*(\d\.\d+) for plain popularity\*\*",
         [("scale-bars", None, "NDCG@10 sgd", ""), ("scale-bars", None, "**popularity", "")],
