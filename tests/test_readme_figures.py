@@ -125,7 +125,25 @@ _IMPLICIT_ALS_TUNED = "implicit ALS (factors 32, regularization 10, alpha 1, ite
 _MFREC_BPR_TUNED = "mfrec bpr (learning_rate 0.03, regularization 0.015, n_factors 128)"
 _IMPLICIT_BPR_TUNED = "implicit BPR (learning_rate 0.01, regularization 0.01, factors 128)"
 # Figures in the text: (pattern with one group per figure, then for each group (section, row, column, heading)).
+_SPEED = "speed-5m"
 INLINE = [
+    (
+        r"SGD (\d\.\d+)× LibMF's\s+`mf-train` \(bar 1\.8×, met on CPU; (\d\.\d+)× on wall at this load\), BPR "
+        r"(\d\.\d+)× `implicit`'s BPR \(bar 3×,\s+met\), implicit ALS (\d\.\d+)× `implicit` "
+        r"\(bar 2×, \*\*missed\*\*\), explicit ALS (\d\.\d+)× cmfrec",
+        [
+            (_SPEED, "LibMF mf-train / mfrec sgd", "ratio, CPU [range]", ""),
+            (_SPEED, "LibMF mf-train / mfrec sgd", "ratio, wall: median of per-round ratios [range]", ""),
+            (
+                _SPEED,
+                "implicit BPR (its sampler, whole catalogue) / mfrec bpr (whole-catalogue negatives)",
+                "ratio, CPU [range]",
+                "",
+            ),
+            (_SPEED, "implicit ALS-CG (3 steps), binary / mfrec implicit-als (CG, 3 steps)", "ratio, CPU [range]", ""),
+            (_SPEED, "cmfrec ALS-CG, 2 steps / mfrec als (defaults: CG, 2 steps)", "ratio, CPU [range]", ""),
+        ],
+    ),
     (
         r"reaches (\d\.\d+) against mfrec's (\d\.\d+), and on ua/ub, which no choice was made on, the two are level\s+"
         r"\((\d\.\d+) vs (\d\.\d+)\); BPR tuned: (\d\.\d+) vs (\d\.\d+) \(ua/ub (\d\.\d+) vs (\d\.\d+)\)",
