@@ -141,6 +141,7 @@ def spread(values: list[float], digits: int = 3) -> str:
 
 
 n = args.ratings
+ENVIRONMENT = f"one process per fit; OMP_WAIT_POLICY=PASSIVE, OMP/numba {T} threads, BLAS 1"
 settings = ", ".join(f"{key}={value}" for key, value in ENGINE_SETTINGS.items())
 lines = [
     f"## Speed, one harness: synthetic {n / 1e6:g}M ratings ({args.users:,} x {args.items:,}), k = {K}, {T} threads",
@@ -154,12 +155,13 @@ lines = [
         f"Environment of every process: {settings}, OMP_NUM_THREADS=NUMBA_NUM_THREADS={T}."
     ),
     "",
-    "| engine | build | threads | E | rounds | s / epoch, median [range] | CPU s / epoch, median [range] | peak RSS MB |",
-    "|---|---|---|---|---|---|---|---|",
+    "| engine | build | threads | environment | E | rounds | s / epoch, median [range] | CPU s / epoch, median [range] "
+    "| peak RSS MB |",
+    "|---|---|---|---|---|---|---|---|---|",
 ]
 for e in engines:
     lines.append(
-        f"| {e.name} | {e.build} | {T} | {e.epochs} | {len(e.walls)} | {statistics.median(e.walls):.3f} [{spread(e.walls)}] "
+        f"| {e.name} | {e.build} | {T} | {ENVIRONMENT} | {e.epochs} | {len(e.walls)} | {statistics.median(e.walls):.3f} [{spread(e.walls)}] "
         f"| {statistics.median(e.cpus):.3f} [{spread(e.cpus)}] | {e.peak:,.0f} |"
     )
 lines += ["", "| pair | ratio, wall: median of per-round ratios [range] | ratio, CPU [range] |", "|---|---|---|"]
