@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,6 +27,9 @@ while "--update-results" in sys.argv:
     sys.argv.remove("--update-results")
 PEERS_PYTHON = HERE / ".peers" / "bin" / "python"
 MFREC = Path(sys.executable).with_name("mfrec")
+#: This tree's sources: every mfrec process a benchmark starts imports mfrec from here, not from wherever the
+#: ``mfrec`` executable was installed from.
+SRC = HERE.parent / "src"
 #: The MovieLens 100k folder beside the repository (never committed: its licence forbids it).
 ML100K = HERE.parent.parent / "shared" / "data" / "ml-100k"
 
@@ -89,7 +94,8 @@ def mfrec_slopes(
                     "--quiet",
                     "-o",
                     out,
-                ]
+                ],
+                engine_environment(threads),
             )
         fits.append(last_json(stdout)["fit_seconds"])
         cpus.append(cpu)
@@ -157,20 +163,48 @@ def synthetic_file(users: int, items: int, ratings: int) -> Path:
     return path
 
 
-def run_measured(command: list[str]) -> tuple[str, float]:
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[str, float]:
     """Run ``command``; return its stdout and its peak RSS in MB (GNU time's %M)."""
-    stdout, peak, _ = run_timed(command)
+    stdout, peak, _ = run_timed(command, env)
     return stdout, peak
 
 
-def run_timed(command: list[str]) -> tuple[str, float, float]:
+def run_timed(command: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
     """Run ``command``; return its stdout, peak RSS in MB and CPU seconds, user + system (GNU time)."""
+    stdout, peak, cpu, _ = run_process(command, env)
+    return stdout, peak, cpu
+
+
+def run_process(command: list, env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
+    """Run ``command``; return its stdout, peak RSS in MB, CPU seconds (user + system, all threads, GNU time)
+    and wall seconds of the whole process."""
     time_binary = shutil.which("time") or "/usr/bin/time"
-    completed = subprocess.run([time_binary, "-f", "%M %U %S", *map(str, command)], capture_output=True, text=True)
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [time_binary, "-f", "%M %U %S", *map(str, command)], capture_output=True, text=True, env=env
+    )
+    wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed:\n{completed.stderr[-2000:]}")
     peak_kb, user, system = completed.stderr.strip().splitlines()[-1].split()
-    return completed.stdout, int(peak_kb) / 1024, float(user) + float(system)
+    return completed.stdout, int(peak_kb) / 1024, float(user) + float(system), wall
+
+
+def engine_environment(threads: int) -> dict[str, str]:
+    """The environment every engine's process runs in, mfrec's and the peers' alike (issue 30 #2).
+
+    OpenMP threads wait passively (mfrec set ``OMP_WAIT_POLICY=PASSIVE`` for itself on import; LibMF, cmfrec
+    and implicit spun), OpenMP and numba get ``threads`` threads, BLAS one thread (the engines parallelise
+    over rows themselves; implicit warns otherwise), and ``mfrec`` imports this tree's sources.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("OMP_", "NUMBA_", "MKL_"))}
+    env.update(ENGINE_SETTINGS)
+    env.update(OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads), PYTHONPATH=str(SRC))
+    return env
+
+
+#: The settings ``engine_environment`` gives every engine, as the speed tables print them.
+ENGINE_SETTINGS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def last_json(text: str) -> dict:

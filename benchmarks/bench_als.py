@@ -14,6 +14,7 @@ from _common import (
     HERE,
     SLOPE_EPOCHS,
     STATISTIC,
+    engine_environment,
     last_json,
     machine,
     mfrec_slope,
@@ -41,7 +42,7 @@ def cmfrec_iteration(solver: str, cg_steps: int = 3) -> tuple[float, float]:
         SLOPE_EPOCHS,
         cg_steps,
     ]
-    stdout, peak = run_measured(command)
+    stdout, peak = run_measured(command, engine_environment(args.threads))
     return last_json(stdout)["iteration_seconds"], peak
 
 

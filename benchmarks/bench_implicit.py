@@ -26,6 +26,7 @@ from _common import (
     ML100K,
     SLOPE_EPOCHS,
     STATISTIC,
+    engine_environment,
     grid,
     last_json,
     machine,
@@ -165,7 +166,7 @@ if not args.skip_speed:
 
     def implicit_epoch(which: str) -> tuple[float, float]:
         command = [peers_python, HERE / "peers/implicit_iteration.py", data, 64, 2, which, SLOPE_EPOCHS]
-        stdout, peak = run_measured(command)
+        stdout, peak = run_measured(command, engine_environment(2))
         return last_json(stdout)["iteration_seconds"], peak
 
     engines = {

@@ -31,6 +31,7 @@ from _common import (
     PEERS_PYTHON,
     SLOPE_EPOCHS,
     STATISTIC,
+    engine_environment,
     last_json,
     machine,
     mfrec_slopes,
@@ -56,7 +57,7 @@ Timing = tuple[float, float, float]  # wall s / epoch, CPU s / epoch, peak RSS M
 
 def peer_epoch(engine: str, threads: int, limit: int | None = None) -> tuple[Timing, int]:
     command = [peers_python, HERE / "peers/sgd_epoch.py", engine, data, args.factors, threads, SLOPE_EPOCHS]
-    stdout, peak, _ = run_timed(command + ([limit] if limit else []))
+    stdout, peak, _ = run_timed(command + ([limit] if limit else []), engine_environment(threads))
     result = last_json(stdout)
     return (result["epoch_seconds"], result["epoch_cpu_seconds"], peak), result["ratings"]
 

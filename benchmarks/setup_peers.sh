@@ -18,7 +18,8 @@ tar xzf "$src"/libmf-*.tar.gz -C "$src"
 flags=(-O3 -march=native -DUSEAVX -mavx -DUSEOMP -fopenmp -std=c++11 -pthread)
 cpp="$(echo "$src"/libmf-*/src_cpp)"
 g++ "${flags[@]}" -shared -fPIC "$cpp/libmf_interface.cpp" "$cpp/mf.cpp" -o "$peers/libmf-avx.so"
-# LibMF's own command-line trainer, when the sdist ships its source.
+# LibMF's own command-line trainer, when the sdist ships its source (it does not today: build it from
+# github.com/cjlin1/libmf with benchmarks/build_libmf_cli.sh, which bench_speed.py times).
 if [ -f "$cpp/mf-train.cpp" ]; then
     g++ "${flags[@]}" "$cpp/mf-train.cpp" "$cpp/mf.cpp" -o "$peers/mf-train"
 fi

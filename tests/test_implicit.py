@@ -69,13 +69,6 @@ def test_implicit_loss_counts_every_cell_and_cg_tracks_it(rng):
     assert implicit_loss(*csr, X, Y, gram(Y)) == pytest.approx(dense, rel=1e-4)
 
 
-def test_implicit_als_is_identical_for_any_thread_count(planted):
-    one = ImplicitALS(n_factors=8, n_epochs=3, n_threads=1).fit(planted)
-    two = ImplicitALS(n_factors=8, n_epochs=3, n_threads=2).fit(planted)
-    assert np.array_equal(one.user_factors_, two.user_factors_)
-    assert np.array_equal(one.item_factors_, two.item_factors_)
-
-
 def test_implicit_als_loss_decreases_and_cholesky_agrees(planted):
     model = ImplicitALS(n_factors=8, n_epochs=6, cg_steps=3).fit(planted)
     losses = [row["train_loss"] for row in model.history_]
@@ -114,10 +107,9 @@ def test_implicit_models_rank_a_users_own_taste_group_first(model):
     assert ours["ndcg@10"] > 1.5 * score(Popularity().fit(train), train, test, k=10, threshold=1.0)["ndcg@10"]
 
 
-def test_bpr_is_identical_for_any_thread_count_and_learns(planted):
-    one = BPR(n_factors=8, n_epochs=4, n_threads=1).fit(planted)
-    two = BPR(n_factors=8, n_epochs=4, n_threads=2).fit(planted)
-    assert np.array_equal(one.item_factors_, two.item_factors_)
+def test_bpr_learns(planted):
+    # Any thread count gives the same model: tests/test_thread_determinism.py (a child with 2 threads).
+    one = BPR(n_factors=8, n_epochs=4).fit(planted)
     auc = [row["train_auc"] for row in one.history_]
     assert auc[-1] > auc[0] > 0.5
 

@@ -65,12 +65,6 @@ def test_als_cg_on_padded_rows_returns_factors_of_the_asked_width(split):
     assert abs(rmse_on(exact, train, test) - rmse_on(cg, train, test)) < 0.01
 
 
-def test_als_is_identical_for_any_thread_count(planted):
-    one = ALS(n_factors=6, n_epochs=3, n_threads=1).fit(planted)
-    two = ALS(n_factors=6, n_epochs=3, n_threads=2).fit(planted)
-    assert np.array_equal(one.user_factors_, two.user_factors_) and np.array_equal(one.item_bias_, two.item_bias_)
-
-
 def test_als_weighted_regularisation_changes_the_model(planted):
     users = planted.user_ids.ids[:100]
     items = planted.item_ids.ids[:100]
@@ -185,12 +179,6 @@ def test_bayesian_prediction_is_the_average_over_samples(planted):
         np.mean(per_sample, axis=0), model.user_factors_[:5] @ model.item_factors_[:5].T, rtol=1e-4, atol=1e-5
     )
     assert model.noise_precision_ > 0
-
-
-def test_bayesian_is_identical_for_any_thread_count(planted):
-    one = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, n_threads=1).fit(planted)
-    two = BayesianMF(n_factors=3, n_epochs=4, burn_in=2, n_threads=2).fit(planted)
-    assert np.array_equal(one.user_factors_, two.user_factors_)
 
 
 def test_bayesian_beats_the_baseline_and_tracks_validation(split):

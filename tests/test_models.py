@@ -164,9 +164,10 @@ def test_tutorial_taste_groups_are_recovered(tutorial):
 # ------------------------------------------------------------------ SGD specifics
 
 
-def test_sgd_same_seed_same_model_for_any_thread_count(planted):
-    one = MatrixFactorization(n_factors=8, n_epochs=5, n_threads=1, random_state=3).fit(planted)
-    two = MatrixFactorization(n_factors=8, n_epochs=5, n_threads=2, random_state=3).fit(planted)
+def test_sgd_same_seed_same_model_another_seed_another(planted):
+    # Any thread count gives the same model: tests/test_thread_determinism.py (a child with 2 threads).
+    one = MatrixFactorization(n_factors=8, n_epochs=5, random_state=3).fit(planted)
+    two = MatrixFactorization(n_factors=8, n_epochs=5, random_state=3).fit(planted)
     assert np.array_equal(one.user_factors_, two.user_factors_)
     assert np.array_equal(one.item_bias_, two.item_bias_)
     other = MatrixFactorization(n_factors=8, n_epochs=5, random_state=4).fit(planted)

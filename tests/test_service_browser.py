@@ -6,15 +6,19 @@ from the popularity list (cold start, said on the page) and is folded in from th
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from ci_support import missing_dependency
 
-pytest.importorskip("fastapi", reason="the service needs the 'serve' extra: pip install 'mfrec[serve]'")
-pytest.importorskip("selenium", reason="the browser test needs selenium (the dev extra)")
+if importlib.util.find_spec("fastapi") is None:
+    missing_dependency("the service needs the 'serve' extra: pip install 'mfrec[serve]'")
+if importlib.util.find_spec("selenium") is None:
+    missing_dependency("the browser test needs selenium (the dev extra)")
 
 
 def _find(names: tuple[str, ...], paths: tuple[str, ...]) -> str | None:
@@ -25,10 +29,9 @@ def _find(names: tuple[str, ...], paths: tuple[str, ...]) -> str | None:
 CHROMIUM = _find(("chromium", "chromium-browser", "google-chrome"), ("/usr/bin/chromium", "/usr/lib/chromium/chromium"))
 DRIVER = _find(("chromedriver",), ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"))
 if CHROMIUM is None or DRIVER is None:
-    pytest.skip(
+    missing_dependency(
         "no headless browser: install Debian's chromium and chromium-driver (apt-get install chromium "
-        "chromium-driver) to run the page test",
-        allow_module_level=True,
+        "chromium-driver) to run the page test"
     )
 
 from selenium import webdriver  # noqa: E402

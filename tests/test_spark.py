@@ -1,16 +1,19 @@
-"""mfrec on Spark: a real local[2] session, small data. Skipped, with the reason, without pyspark or Java."""
+"""mfrec on Spark: a real local[2] session, small data. Without pyspark or Java: skipped with the reason, or
+failed under ``CI=true`` (``.ci/run`` installs a JRE when there is none)."""
 
 import os
 
 import numpy as np
 import pandas as pd
 import pytest
+from ci_support import missing_dependency
 
 from mfrec.spark.session import java_home, missing
 
 REASON = missing()
+if REASON is not None:
+    missing_dependency(f"{REASON} (pyspark finds Java via JAVA_HOME or PATH)")
 pytestmark = [
-    pytest.mark.skipif(REASON is not None, reason=f"{REASON} (pyspark finds Java via JAVA_HOME or PATH)"),
     # pyspark 4's own blanket warnings about pandas 3 (see mfrec.spark.session.quiet_pandas_warning), nothing of ours.
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),

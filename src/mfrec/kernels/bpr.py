@@ -3,14 +3,19 @@
 A sample is a user u, an item i the user interacted with and an item j the user
 did not; the step raises sigma(x_uij), x_uij = b_i - b_j + p_u . (q_i - q_j).
 
-Parallel schedule: the FPSG blocks of :mod:`mfrec.models.blocking`. A block
-(user group b, item group g) visits each of its interactions (u, i) once and
-draws the negative j from item group g, so the B blocks of a sub-epoch share no
-user and no item row: threads never write the same row, the block's slice of Q
-stays in L2, and P[u] stays in L1 while u's interactions are visited. Item
-groups are random, so j is still a uniform (or popularity-weighted) draw over
-all items across the epoch. Each block owns a random stream seeded from (seed,
-epoch, block), so the result is identical for any number of threads.
+Parallel schedule: FPSG blocks (:mod:`mfrec.models.blocking`), user groups fixed
+for the fit and item groups **drawn again every epoch** (:func:`regroup_cells`).
+A block (user group b, item group g) visits each of its interactions (u, i) once
+and draws the negative j from item group g, so the B blocks of a sub-epoch share
+no user and no item row: threads never write the same row and the group's item
+rows stay in L2. Because the item groups are re-drawn each epoch, the items a
+positive can meet change every epoch: over the fit each negative is a uniform (or
+popularity-weighted) draw from the whole catalogue, and within one epoch from the
+positive's group, a random 1/B of it. (Groups fixed for the whole fit, as before
+issue 30, kept each positive to the same 1/B of the catalogue for ever.) Each
+block owns a random stream seeded from (seed, epoch, block), and the groups are
+drawn in Python from the model's seed, so the result is identical for any number
+of threads.
 """
 
 from __future__ import annotations
@@ -120,9 +125,10 @@ def bpr_block(
 ):
     """Visit cells ``start:end`` (one block, by user, items sorted within each user's run).
 
-    Negatives come from item rows group_lo:group_hi (uniform), or, when
-    ``pool_hi > pool_lo``, from pool[pool_lo:pool_hi] (the group's items once per
-    interaction: by popularity). Returns the count of samples with x_uij > 0.
+    Negatives come from pool[pool_lo:pool_hi] when ``pool_hi > pool_lo`` (what
+    :func:`bpr_epoch` passes: the group's items once each, or once per interaction
+    for popularity), else from item rows group_lo:group_hi. Returns the count of
+    samples with x_uij > 0.
 
     Each negative is drawn ``PREFETCH_AHEAD`` samples before its use, so its row
     (random, like the positive's) is on its way from L2 while earlier samples
@@ -211,7 +217,6 @@ def bpr_epoch(
     items,
     block_ptr,
     schedule,
-    item_starts,
     pool,
     pool_ptr,
     P,
@@ -228,32 +233,32 @@ def bpr_epoch(
 ):
     """One epoch: every interaction once, with one sampled negative each.
 
-    users, items int32[nnz], block_ptr int64[B*B+1], item_starts int64[B+1]: a
-    :class:`~mfrec.models.blocking.BlockLayout` (items sorted within each user's run
-    of a block, for ``verify``). schedule int64[B, B]: user group b works on item
-    group schedule[s, b] in sub-epoch s. pool int32[p], pool_ptr int64[B+1]: the
-    items of each group's interactions, for popularity sampling (empty: uniform).
+    users, items int32[nnz], block_ptr int64[B*B+1]: this epoch's cells
+    (:func:`regroup_cells`; items sorted within each user's run of a block, for
+    ``verify``). schedule int64[B, B]: user group b works on item group
+    schedule[s, b] in sub-epoch s. pool int32[p], pool_ptr int64[B+1]: negatives of
+    item group g are drawn from pool[pool_ptr[g]:pool_ptr[g+1]] (the group's items
+    once each: uniform; once per interaction: by popularity).
     P, Q, item_bias: updated in place. block_correct int64[B*B]: per block, the
     samples ranked right before their update (the training AUC's numerator).
     Rows of :data:`SPECIALISED_WIDTH` floats run the kernel compiled for that width.
     """
     specialised = P.shape[1] == SPECIALISED_WIDTH
     n_blocks = schedule.shape[1]
-    by_popularity = pool.shape[0] > 0
     for s in range(schedule.shape[0]):
         for b in prange(n_blocks):
             g = schedule[s, b]
             cell = b * n_blocks + g
-            pool_lo = pool_ptr[g] if by_popularity else 0
-            pool_hi = pool_ptr[g + 1] if by_popularity else 0
+            pool_lo = pool_ptr[g]
+            pool_hi = pool_ptr[g + 1]
             if specialised:
                 block_correct[cell] = bpr_block(
                     block_ptr[cell],
                     block_ptr[cell + 1],
                     users,
                     items,
-                    item_starts[g],
-                    item_starts[g + 1],
+                    0,
+                    0,
                     pool,
                     pool_lo,
                     pool_hi,
@@ -274,8 +279,8 @@ def bpr_epoch(
                     block_ptr[cell + 1],
                     users,
                     items,
-                    item_starts[g],
-                    item_starts[g + 1],
+                    0,
+                    0,
                     pool,
                     pool_lo,
                     pool_hi,
@@ -290,6 +295,55 @@ def bpr_epoch(
                     stream_seed(seed, epoch, cell),
                     0,
                 )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def regroup_cells(indptr, indices, user_starts, item_group, block_ptr, users, items):
+    """Lay the interactions out block by block for one epoch's item groups (in place).
+
+    indptr int64[n_users+1], indices int32[nnz]: the interactions by training user
+    row, items sorted within each row; user group b is rows
+    ``user_starts[b]:user_starts[b+1]`` (int64[B+1]). item_group int32[n_items]: this
+    epoch's group of each item. Fills block_ptr int64[B*B+1] and users, items
+    int32[nnz]: block (b, g) is ``block_ptr[b*B+g]:block_ptr[b*B+g+1]``, by user,
+    each user's items one sorted run (what :func:`bpr_block` needs). A user group's
+    blocks fill the same span its rows hold in the CSR, so each thread writes only
+    its own span, and the result does not depend on the thread count.
+    """
+    n_blocks = user_starts.shape[0] - 1
+    counts = np.zeros((n_blocks, n_blocks), np.int64)
+    for b in prange(n_blocks):
+        for u in range(user_starts[b], user_starts[b + 1]):
+            for p in range(indptr[u], indptr[u + 1]):
+                counts[b, item_group[indices[p]]] += 1
+    block_ptr[0] = 0
+    for b in range(n_blocks):
+        for g in range(n_blocks):
+            cell = b * n_blocks + g
+            block_ptr[cell + 1] = block_ptr[cell] + counts[b, g]
+    for b in prange(n_blocks):
+        cursor = block_ptr[b * n_blocks : (b + 1) * n_blocks].copy()
+        for u in range(user_starts[b], user_starts[b + 1]):
+            for p in range(indptr[u], indptr[u + 1]):
+                i = indices[p]
+                g = item_group[i]
+                dest = cursor[g]
+                users[dest] = u
+                items[dest] = i
+                cursor[g] = dest + 1
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def rows_in_order(indptr, indices, order):
+    """The CSR rows ``order[0], order[1], ...`` (int64 indptr, int32 indices), each row's items sorted."""
+    new_indptr = np.zeros(order.shape[0] + 1, np.int64)
+    for r in range(order.shape[0]):
+        new_indptr[r + 1] = new_indptr[r] + indptr[order[r] + 1] - indptr[order[r]]
+    new_indices = np.empty(indices.shape[0], np.int32)
+    for r in prange(order.shape[0]):
+        lo, hi = indptr[order[r]], indptr[order[r] + 1]
+        new_indices[new_indptr[r] : new_indptr[r + 1]] = np.sort(indices[lo:hi])
+    return new_indptr, new_indices
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -6,10 +6,10 @@ import numpy as np
 
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
-from mfrec.kernels.bpr import bpr_epoch, sort_user_runs
+from mfrec.kernels.bpr import bpr_epoch, regroup_cells, rows_in_order
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.base import EpochCallback
-from mfrec.models.blocking import block_layout, grid_size
+from mfrec.models.blocking import balanced_groups, grid_size
 from mfrec.models.implicit import ImplicitRecommender
 from mfrec.models.iterative import EpochLoop
 from mfrec.models.params import (
@@ -49,6 +49,9 @@ class BPR(EpochLoop, ImplicitRecommender):
         Negatives drawn uniformly among items, or in proportion to their
         interaction counts (harder negatives, pushes popular items down: on
         ML-100k folds it halves NDCG@10, whose relevant items are mostly popular).
+        Over the fit the draw covers the whole catalogue; within one epoch it is
+        from the positive's item group, a random 1/B of the items drawn again
+        every epoch (see ``n_blocks``).
     verify_negatives : bool, default=True
         Redraw a negative the user did interact with (matters on dense data).
     threshold : float, optional
@@ -57,7 +60,9 @@ class BPR(EpochLoop, ImplicitRecommender):
     n_blocks : int, optional
         Users and items are split into this many groups for parallel training
         (see :mod:`mfrec.models.blocking`); by default sized so a group's item
-        factors fit in L2. The result depends on it, not on ``n_threads``.
+        factors fit in L2. The user groups are fixed, the item groups drawn
+        again every epoch; 1 is one block, a global sampler on one thread. The
+        result depends on it, not on ``n_threads``.
     n_threads : int, optional
     random_state : int, default=0
         Seeds the groups, the initial factors and each block's random stream:
@@ -138,16 +143,8 @@ class BPR(EpochLoop, ImplicitRecommender):
         del users, items, weights
         n_blocks = grid_size(train.n_items, k, self.n_blocks)
         self.n_blocks_ = n_blocks
-        layout = block_layout(csr, train.n_items, n_blocks, rng)
+        cells = _EpochCells(csr, train.n_items, n_blocks, rng, self.negative_sampling == "popularity")
         del csr
-        layout.values = np.empty(0, np.float32)  # BPR reads no values
-        sort_user_runs(layout.block_ptr, layout.users, layout.items)
-        if self.negative_sampling == "popularity":
-            # Training rows of a group are contiguous, so sorting the cells' items groups them.
-            pool = np.sort(layout.items)
-            pool_ptr = np.searchsorted(pool, layout.item_starts).astype(np.int64)
-        else:
-            pool, pool_ptr = np.empty(0, np.int32), np.zeros(n_blocks + 1, np.int64)
         # Rows padded and cache-line aligned for the kernel (kernels/rows.py); the same draws as unpadded,
         # in row chunks, so no float64 draw of the whole matrix exists (768 MB at 1M users and k = 64).
         P = init_factors(rng, self.init_std, train.n_users, k, aligned=True)
@@ -158,15 +155,15 @@ class BPR(EpochLoop, ImplicitRecommender):
         seed = int(self.random_state or 0)
         lr = np.float32(self.learning_rate)
         regs = (np.float32(self.regularization), np.float32(self.regularization), np.float32(self.bias_regularization))
-        n_cells = max(1, layout.items.shape[0])
+        n_cells = max(1, cells.items.shape[0])
 
         def step(epoch: int) -> float:
+            pool, pool_ptr = cells.regroup(rng)
             bpr_epoch(
-                layout.users,
-                layout.items,
-                layout.block_ptr,
-                layout.schedule(rng),
-                layout.item_starts,
+                cells.users,
+                cells.items,
+                cells.block_ptr,
+                cells.schedule(rng),
                 pool,
                 pool_ptr,
                 P,
@@ -186,10 +183,59 @@ class BPR(EpochLoop, ImplicitRecommender):
 
         def publish() -> None:  # back to the original row order
             self.global_mean_ = 0.0
-            self.user_factors_, self.item_factors_ = P[layout.user_row, :k], Q[layout.item_row, :k]
+            self.user_factors_, self.item_factors_ = P[cells.user_row, :k], Q[:, :k].copy()
             self.user_bias_ = np.zeros(train.n_users, np.float32)
-            self.item_bias_ = b_i[layout.item_row]
+            self.item_bias_ = b_i.copy()
 
         with num_threads(self.n_threads):
             self._run_epochs(self.n_epochs, step, None, None, None, callback, publish, validation, metric="train_auc")
         publish()
+
+
+class _EpochCells:
+    """BPR's block layout: user groups fixed for the fit, item groups drawn again every epoch (issue 30).
+
+    Users are renumbered so each group is a contiguous run of training rows (``user_row[u]``: the training
+    row of original row u); items keep their rows. The interactions are kept by user (items sorted within
+    each user) and :func:`~mfrec.kernels.bpr.regroup_cells` lays them out block by block for each epoch's
+    item groups: O(interactions), in parallel over the user groups.
+    """
+
+    def __init__(
+        self,
+        csr: tuple[np.ndarray, np.ndarray, np.ndarray],
+        n_items: int,
+        n_blocks: int,
+        rng: np.random.Generator,
+        by_popularity: bool,
+    ) -> None:
+        indptr, indices, _ = csr
+        self.n_blocks = n_blocks
+        user_group = balanced_groups(np.diff(indptr), n_blocks, rng)
+        order = np.argsort(user_group, kind="stable")
+        self.user_row = np.empty(order.shape[0], np.int32)
+        self.user_row[order] = np.arange(order.shape[0], dtype=np.int32)
+        self.indptr, self.indices = rows_in_order(indptr, indices, order.astype(np.int32))
+        self.user_starts = np.searchsorted(user_group[order], np.arange(n_blocks + 1)).astype(np.int64)
+        self.item_counts = np.bincount(indices, minlength=n_items)
+        self.by_popularity = by_popularity
+        self.block_ptr = np.zeros(n_blocks * n_blocks + 1, np.int64)
+        self.users = np.empty(indices.shape[0], np.int32)
+        self.items = np.empty(indices.shape[0], np.int32)
+
+    def regroup(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw this epoch's item groups and lay the cells out; returns the negatives' pool and its pointers."""
+        item_group = balanced_groups(self.item_counts, self.n_blocks, rng)
+        regroup_cells(self.indptr, self.indices, self.user_starts, item_group, self.block_ptr, self.users, self.items)
+        pool = np.argsort(item_group, kind="stable").astype(np.int32)  # each group's items, once each
+        sizes = np.bincount(item_group, minlength=self.n_blocks)
+        if self.by_popularity:  # once per interaction
+            weights = self.item_counts[pool]
+            pool = np.repeat(pool, weights)
+            sizes = np.bincount(item_group, weights=self.item_counts, minlength=self.n_blocks).astype(np.int64)
+        return pool, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def schedule(self, rng: np.random.Generator) -> np.ndarray:
+        """int64[B, B]: in sub-epoch s, user group b works on item group schedule[s, b]."""
+        shifts = rng.permutation(self.n_blocks)
+        return (np.arange(self.n_blocks)[None, :] + shifts[:, None]) % self.n_blocks
