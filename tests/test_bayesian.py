@@ -29,7 +29,7 @@ def _tiny(seed: int = 0, n_users: int = 6, n_items: int = 5, k: int = 2):
 def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram():
     rng, users, items, indptr, targets, Y = _tiny()
     n, k, alpha, bias_precision = len(indptr) - 1, Y.shape[1], 1.7, 0.4
-    prior_mean, prior_precision = np.array([0.3, -0.2]), np.array([[2.0, 0.3], [0.3, 1.5]])
+    prior_mean, prior_precision = np.array([0.3, -0.2, 0.25]), np.array([[2.0, 0.3], [0.3, 1.5]])
     X, xb = np.zeros((n, k)), np.zeros(n)
     gram, status = np.zeros((n, k + 1, k + 1)), np.zeros(n, np.int8)
     sample_rows(indptr, items, targets, Y, prior_mean, prior_precision, bias_precision, alpha,
@@ -39,8 +39,7 @@ def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram()
         Z = np.hstack([Y[items[rows]], np.ones((indptr[u + 1] - indptr[u], 1))])
         A = np.zeros((k + 1, k + 1))
         A[:k, :k], A[k, k] = prior_precision, bias_precision
-        b = np.concatenate([prior_precision @ prior_mean, [0.0]])
-        want = np.linalg.solve(A + alpha * Z.T @ Z, b + alpha * Z.T @ targets[rows])
+        want = np.linalg.solve(A + alpha * Z.T @ Z, A @ prior_mean + alpha * Z.T @ targets[rows])
         np.testing.assert_allclose(np.append(X[u], xb[u]), want, rtol=1e-10)
         np.testing.assert_allclose(gram[u], Z.T @ Z, rtol=1e-12)
     assert not status.any()
@@ -51,7 +50,7 @@ def test_sample_implicit_with_zero_noise_is_exact_gauss_seidel_on_the_conditiona
     rng, users, items, indptr, ratings, Y = _tiny(seed=3)
     n_users, n_items, k = len(indptr) - 1, Y.shape[0], Y.shape[1]
     alpha, weight_precision = 2.0, 0.7
-    prior_mean, prior_precision = np.array([0.1, 0.2]), np.array([[1.2, 0.1], [0.1, 0.9]])
+    prior_mean, prior_precision = np.array([0.1, 0.2, -0.3]), np.array([[1.2, 0.1], [0.1, 0.9]])
     counts = np.diff(indptr).astype(float)
     coef = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1)), 0.0)
     theta = rng.normal(size=(n_items, k + 1))  # the users' implicit embeddings (+ weight), one per item
@@ -88,8 +87,7 @@ def test_sample_implicit_with_zero_noise_is_exact_gauss_seidel_on_the_conditiona
         target = ratings - implicit_term(others)
         P = np.zeros((k + 1, k + 1))
         P[:k, :k], P[k, k] = prior_precision, weight_precision
-        b = np.concatenate([prior_precision @ prior_mean, [0.0]])
-        expect[j] = np.linalg.solve(P + alpha * design.T @ design, b + alpha * design.T @ target)
+        expect[j] = np.linalg.solve(P + alpha * design.T @ design, P @ prior_mean + alpha * design.T @ target)
     np.testing.assert_allclose(drawn, expect, rtol=1e-8, atol=1e-10)
 
 

@@ -37,8 +37,11 @@ def _draw(A, b, noise, out):
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _prior(prior_mean, prior_precision, bias_precision, A, b):
-    """A = blockdiag(prior_precision, bias_precision) (lower triangle), b = [prior_precision @ prior_mean, 0]."""
-    k = prior_mean.shape[0]
+    """A = blockdiag(prior_precision, bias_precision) (lower triangle), b = A @ prior_mean.
+
+    prior_mean float64[k + 1]: the factors' prior mean, then the bias's.
+    """
+    k = prior_mean.shape[0] - 1
     for a in range(k):
         s = 0.0
         for c in range(k):
@@ -47,7 +50,7 @@ def _prior(prior_mean, prior_precision, bias_precision, A, b):
         for c in range(a + 1):
             A[a, c] = prior_precision[a, c]
     A[k, k] = bias_precision
-    b[k] = 0.0
+    b[k] = bias_precision * prior_mean[k]
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
@@ -56,9 +59,9 @@ def sample_rows(
 ):
     """Draw every row's (x_u, b_u) from its Gaussian conditional given the other side.
 
-    With design vectors z_i = [Y_i, 1] and the targets t (CSR order):
-    precision A = blockdiag(prior_precision, bias_precision) + alpha sum z z^T,
-    mean A^-1 ([prior_precision prior_mean, 0] + alpha sum z t), sample = mean + L^-T noise_u.
+    With design vectors z_i = [Y_i, 1] and the targets t (CSR order), P = blockdiag(prior_precision,
+    bias_precision) and prior_mean float64[k + 1] (factors' then bias's):
+    precision A = P + alpha sum z z^T, mean A^-1 (P prior_mean + alpha sum z t), sample = mean + L^-T noise_u.
 
     indptr int64[n+1], indices int32[nnz], targets float64[nnz]; Y float64[m, k].
     noise float64[n, k+1]: standard normals from the caller's seeded generator, so the draw does not
@@ -191,7 +194,8 @@ def sample_implicit(
     coef[u] * theta[j] . [y_i, 1] to every rating of each holder u. Given the holders' Grams
     (``gram[u]`` = sum z z^T over u's ratings) and residual sums ``h[u]`` = sum z e, its conditional is
     Gaussian with precision A[j] (from :func:`implicit_precisions`) and
-    b = [prior_precision prior_mean, 0] + alpha sum_u coef[u] h[u] + (A[j] - prior) theta_old.
+    b = P prior_mean + alpha sum_u coef[u] h[u] + (A[j] - P) theta_old, P = blockdiag(prior_precision,
+    bias_precision) and prior_mean float64[k + 1] (the embeddings' mean, then the weights').
     After the draw every holder's h moves by -coef[u] gram[u] delta, which is why the draws are serial
     (features share holders); the result is an exact Gibbs sweep and does not depend on threads.
     theta float64[n_features, k+1] and h float64[n_holders, k+1] are written; A is overwritten.
@@ -204,6 +208,7 @@ def sample_implicit(
         for c in range(k):
             s += prior_precision[a, c] * prior_mean[c]
         base[a] = s
+    base[k] = bias_precision * prior_mean[k]
     b = np.empty(d, dtype=np.float64)
     data_part = np.empty((d, d), dtype=np.float64)
     out = np.empty(d, dtype=np.float64)

@@ -61,6 +61,20 @@ def normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     return mean, precision
 
 
+def bias_prior(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    """(mean, precision) of a bias group's prior drawn given its values: a Normal-Gamma hyper-prior.
+
+    alpha0 = beta0 = gamma0 = 1, mu0 = 0, as myFM's (Rendle's Bayesian FM) defaults. The mean matters on skewed
+    logs, where the typical row's bias is not the global mean's: a row with one rating shrinks towards it.
+    """
+    n = values.size
+    centre = float(values.mean()) if n else 0.0
+    spread = float(np.square(values - centre).sum()) + n * centre**2 / (n + 1.0)
+    precision = float(rng.gamma(1.0 + (n + 1) / 2.0, 1.0 / (1.0 + spread / 2.0)))
+    mean = float(values.sum() / (n + 1.0) + rng.standard_normal() / np.sqrt((n + 1.0) * precision))
+    return mean, precision
+
+
 def gamma_precision(values: np.ndarray, rng: np.random.Generator, a0: float = 1.0, b0: float = 1.0) -> float:
     """A Gamma(a0 + n/2, rate b0 + sum v^2 / 2) draw: the precision of zero-mean Gaussian ``values``."""
     return float(rng.gamma(a0 + values.size / 2.0, 1.0 / (b0 + float(np.square(values).sum()) / 2.0)))
@@ -156,10 +170,11 @@ class Sampler:
             own.indptr, own.indices, values, own.implicit_bias, other_bias, own.implicit_sum, other_factors, targets
         )
         mean, precision = normal_wishart(own.factors, rng)
+        bias_mean, bias_precision = bias_prior(own.bias, rng)
+        mean = np.append(mean, bias_mean)
         noise = rng.standard_normal((own.factors.shape[0], k + 1))
         status = np.zeros(own.factors.shape[0], np.int8)
         gram = own.gram if own.implicit is not None else _NO_GRAM
-        bias_precision = gamma_precision(own.bias, rng)
         sample_rows(
             own.indptr, own.indices, targets, other_factors, mean, precision, bias_precision, self.alpha, noise,
             own.factors, own.bias, gram, status,
@@ -171,7 +186,8 @@ class Sampler:
             own.indptr, own.indices, values, own.effective_bias(), other_bias, own.effective(), other_factors, own.sums
         )
         mean, precision = normal_wishart(own.implicit[:, :k], rng)
-        weight_precision = gamma_precision(own.implicit[:, k], rng)
+        weight_mean, weight_precision = bias_prior(own.implicit[:, k], rng)
+        mean = np.append(mean, weight_mean)
         implicit_precisions(
             other.indptr, other.indices, own.coef, own.gram, precision, weight_precision, self.alpha, own.precisions
         )
