@@ -8,7 +8,7 @@ peers="$here/.peers"
 [ -L "$peers" ] && peers="$(readlink -f "$peers")"
 python3 -m venv "$peers"
 "$peers/bin/pip" install -q --upgrade pip
-"$peers/bin/pip" install -q "numpy<2" scikit-surprise libmf cmfrec implicit threadpoolctl pandas "pyarrow<16"
+"$peers/bin/pip" install -q "numpy<2" scikit-surprise libmf cmfrec implicit myfm threadpoolctl pandas "pyarrow<16"
 # The libmf wheel compiles LibMF without its SIMD path (no -DUSEAVX) and without OpenMP;
 # build the same sources with LibMF's fastest flags (AVX + OpenMP, as its own Makefile's
 # USEAVX/USEOMP options) so the comparison is against LibMF at its best.
