@@ -6,6 +6,7 @@ import numpy as np
 
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.adam import adam_epoch
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
@@ -83,7 +84,15 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         *EARLY_STOPPING,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.005, 0.3, "log"),
+        "bias_regularization": (0.001, 0.1, "log"),
+        "learning_rate": (0.0005, 0.01, "log"),
+        "n_factors": [16, 32, 64, 128],
+    }
 
     def __init__(
         self,
@@ -105,6 +114,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         restore_best: bool = True,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -123,6 +133,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         self.restore_best = restore_best
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)

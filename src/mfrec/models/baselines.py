@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from mfrec.data.interactions import Interactions
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_EPOCHS, RANK_BY, Param
 from mfrec.models.registry import registered
@@ -96,7 +97,10 @@ class Biases(Recommender):
         ),
         N_EPOCHS.but(doc="Alternating half-steps (items then users)."),
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py).
+    auto_space = {"user_bias_regularization": (0.5, 50.0, "log"), "item_bias_regularization": (0.5, 50.0, "log")}
 
     def __init__(
         self,
@@ -105,11 +109,13 @@ class Biases(Recommender):
         n_epochs: int = 10,
         *,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.user_bias_regularization = user_bias_regularization
         self.item_bias_regularization = item_bias_regularization
         self.n_epochs = n_epochs
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         mu = float(train.ratings.mean())

@@ -7,12 +7,16 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
+from mfrec.models.als import ITEM_BIAS_SHARE
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
+    CONSTANT_BIAS_REGULARIZATION,
+    CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
     INIT_STD,
     LEARNING_RATE,
@@ -135,6 +139,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
             aliases=("item_reg",),
         ),
         BIAS_REGULARIZATION.but(search=(0.005, 0.2, "log")),
+        CONSTANT_REGULARIZATION,
+        CONSTANT_BIAS_REGULARIZATION,
         Param(
             "bias_learning_rate",
             float,
@@ -158,7 +164,16 @@ class MatrixFactorization(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.01, 0.3, "log"),
+        "constant_regularization": (0.1, 30.0, "log"),
+        "bias_regularization": (0.002, 0.1, "log"),
+        "constant_bias_regularization": (0.5, 30.0, "log"),
+        "n_factors": [32, 64, 128, 256],
+    }
 
     def __init__(
         self,
@@ -168,6 +183,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
         regularization: float = 0.1,
         *,
         bias_regularization: float = 0.02,
+        constant_regularization: float = 0.0,
+        constant_bias_regularization: float = 0.0,
         bias_learning_rate: float | None = None,
         user_regularization: float | None = None,
         item_regularization: float | None = None,
@@ -182,12 +199,15 @@ class MatrixFactorization(EarlyStopping, Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.learning_rate = learning_rate
         self.regularization = regularization
         self.bias_regularization = bias_regularization
+        self.constant_regularization = constant_regularization
+        self.constant_bias_regularization = constant_bias_regularization
         self.bias_learning_rate = bias_learning_rate
         self.user_regularization = user_regularization
         self.item_regularization = item_regularization
@@ -202,10 +222,27 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         reg = self.user_regularization if self.user_regularization is not None else self.regularization
         return float(reg), float(self.bias_regularization)
+
+    def _spread_constants(self, train: Interactions, user_row: np.ndarray, item_row: np.ndarray) -> tuple:
+        """The kernel's (1 / count per training row, user then item; the three constants), or () when all are 0."""
+        const, const_bias = float(self.constant_regularization), float(self.constant_bias_regularization)
+        if const == 0.0 and const_bias == 0.0:
+            return ()
+        inverse = []
+        for rows, counts in (
+            (user_row, np.bincount(train.user_idx, minlength=train.n_users)),
+            (item_row, np.bincount(train.item_idx, minlength=train.n_items)),
+        ):
+            out = np.zeros(len(rows), np.float32)
+            out[rows] = 1.0 / np.maximum(counts, 1)
+            inverse.append(out)
+        constants = np.array([const, const_bias, const_bias * ITEM_BIAS_SHARE], np.float32)
+        return (*inverse, constants)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
@@ -235,6 +272,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         reg_user = self.regularization if self.user_regularization is None else self.user_regularization
         reg_item = self.regularization if self.item_regularization is None else self.item_regularization
         reg_bias = self.bias_regularization
+        spread = self._spread_constants(train, user_row, item_row)
 
         def step(epoch: int) -> float:
             (layout,) = blocked
@@ -257,6 +295,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
                 np.float32(reg_bias),
                 self.biased,
                 block_error,
+                *spread,
             )
             lr[0] *= self.lr_decay
             lr[1] *= self.lr_decay

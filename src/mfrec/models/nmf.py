@@ -10,6 +10,7 @@ from mfrec.exceptions import DataError
 from mfrec.kernels.als import squared_error
 from mfrec.kernels.nmf import nmf_half_step
 from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
@@ -78,7 +79,13 @@ class NMF(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.02, 1.0, "log"),
+        "n_factors": [5, 10, 20, 40],
+    }
 
     def __init__(
         self,
@@ -95,6 +102,7 @@ class NMF(EarlyStopping, Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -108,6 +116,7 @@ class NMF(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         if train.ratings.min() < 0:
