@@ -55,12 +55,21 @@ class ALS(EarlyStopping, Recommender):
     n_factors : int, default=64
     n_epochs : int, default=15
         Full iterations (users then items).
-    regularization : float, default=0.12
+    regularization : float, default=0.08
         L2 weight on the factors; multiplied by the row's rating count when
         ``weighted_regularization`` (ALS-WR, Zhou et al. 2008).
-    bias_regularization : float, default=0.05
+    bias_regularization : float, default=0.01
         L2 weight on the biases, scaled the same way.
     weighted_regularization : bool, default=True
+    constant_regularization, constant_bias_regularization : float, default=5.0, 5.0
+        Added to each row's weights after the count scaling, in pseudo-ratings: a row's factors are
+        shrunk by ``regularization * n + constant_regularization``, its bias by ``bias_regularization * n``
+        plus the constant (users) or 3/5 of it (items: the Biases baseline's 5 and 3), so a row with one or
+        two ratings stays regularised and, with its factors at zero, the model is the bias baseline. ALS-WR
+        alone (0.12 n, bias 0.05 n, the defaults before) lost to the baseline by up to 0.04 RMSE on sparse
+        logs (benchmarks/zoo/README.md says which logs chose these).
+    auto : bool, default=False
+        Tune ``auto_space`` on a held-out 10% with Optuna, then refit on everything (:mod:`mfrec.models.auto`).
     solver : {"auto", "cholesky", "cg"}, default="auto"
         "cholesky" solves each (k+1)-dimensional system exactly, O(n k^2 + k^3)
         per row. "cg" runs ``cg_steps`` of conjugate gradient warm-started at the
