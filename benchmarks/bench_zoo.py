@@ -110,7 +110,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", help=f"mfrec systems (default: {', '.join(MODELS)})")
     parser.add_argument("--peers", nargs="*", help=f"peers (default: all of {', '.join(PEERS)})")
     parser.add_argument("--no-peers", action="store_true", help="mfrec only")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 small logs, 4 models, 2 peers, <= 20k ratings")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 3 small logs, 4 models, 2 peers, <= 20k ratings"
+    )
     parser.add_argument("--max-ratings", type=int, default=100_000, help="cap per log (seeded user sample)")
     parser.add_argument("--peer-timeout", type=float, default=300.0, help="seconds per peer and log")
     args = parser.parse_args()
@@ -161,7 +163,9 @@ def load_log(name: str, max_ratings: int) -> tuple[pd.DataFrame, dict, list[str]
         counts = frame.groupby("user", sort=False).size().reindex(users[order]).to_numpy()
         keep = set(users[order][: int(np.searchsorted(np.cumsum(counts), max_ratings)) + 1])
         sampled = frame[frame["user"].isin(keep)]
-        notes.append(f"{len(keep):,} of {len(users):,} users sampled (seed 0): {len(sampled):,} of {len(frame):,} ratings")
+        notes.append(
+            f"{len(keep):,} of {len(users):,} users sampled (seed 0): {len(sampled):,} of {len(frame):,} ratings"
+        )
         frame = sampled
     return frame.reset_index(drop=True), meta, notes
 
@@ -279,8 +283,11 @@ def main() -> None:
             },
             "systems": {},
         }
-        print(f"{name}: {users:,} x {items:,}, {len(frame):,} ratings; test {len(test):,} ({warm.sum():,} warm)"
-              + (f"; {'; '.join(notes)}" if notes else ""), flush=True)
+        print(
+            f"{name}: {users:,} x {items:,}, {len(frame):,} ratings; test {len(test):,} ({warm.sum():,} warm)"
+            + (f"; {'; '.join(notes)}" if notes else ""),
+            flush=True,
+        )
         if args.peers:
             folder = workdir / name
             folder.mkdir()
@@ -295,8 +302,10 @@ def main() -> None:
             except Exception as exc:
                 row = {"error": f"{type(exc).__name__}: {exc}"[:200]}
             results[name]["systems"][f"mfrec {model}"] = row
-            print(f"  mfrec {model}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})}",
-                  flush=True)
+            print(
+                f"  mfrec {model}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})}",
+                flush=True,
+            )
         results[name]["_test"], results[name]["_warm"] = test, warm
     for (name, peer), future in pending.items():
         raw = future.result()
@@ -309,11 +318,15 @@ def main() -> None:
             for index, value in raw["pred"].items():
                 pred[int(index)] = value
             # the peer writes an estimate for exactly the warm rows, in the positions of test.tsv
-            row = {**score(test, warm, pred[warm], raw["lists"], tuple(entry["meta"]["scale"]), entry["meta"]["liked"]),
-                   "fit_seconds": raw["fit_seconds"]}
+            row = {
+                **score(test, warm, pred[warm], raw["lists"], tuple(entry["meta"]["scale"]), entry["meta"]["liked"]),
+                "fit_seconds": raw["fit_seconds"],
+            }
         entry["systems"][peer] = row
-        print(f"  {name} {peer}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})}",
-              flush=True)
+        print(
+            f"  {name} {peer}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})}",
+            flush=True,
+        )
     pool.shutdown()
     for entry in results.values():
         entry.pop("_test"), entry.pop("_warm")
@@ -370,8 +383,12 @@ def report(results: dict, args: argparse.Namespace, total: float) -> str:
     lines += ["", "### RMSE / NDCG@10 per log (best RMSE in bold)", ""]
     systems = list(dict.fromkeys(s for e in results.values() for s in e["systems"]))
     lines += ["| system | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
-    best = {n: min((r.get("rmse", np.inf) for r in e["systems"].values() if np.isfinite(r.get("rmse", np.inf))),
-                   default=np.inf) for n, e in results.items()}
+    best = {
+        n: min(
+            (r.get("rmse", np.inf) for r in e["systems"].values() if np.isfinite(r.get("rmse", np.inf))), default=np.inf
+        )
+        for n, e in results.items()
+    }
     for system in systems:
         cells = []
         for name, entry in results.items():

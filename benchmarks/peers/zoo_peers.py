@@ -120,7 +120,10 @@ elif peer.startswith("myfm"):
     shapes = [n_u, n_i, n_i, n_u] if flipped else [n_u, n_i]
 
     def relations(u_rows, i_rows):
-        return [myfm.RelationBlock(list(map(int, u_rows)), user_block), myfm.RelationBlock(list(map(int, i_rows)), item_block)]
+        return [
+            myfm.RelationBlock(list(map(int, u_rows)), user_block),
+            myfm.RelationBlock(list(map(int, i_rows)), item_block),
+        ]
 
     model = myfm.MyFMRegressor(rank=10, random_seed=0)
     y = train["rating"].to_numpy()
@@ -164,6 +167,8 @@ with open(out_file, "w") as out:
 
 if peer.startswith("myfm") and os.environ.get("ZOO_CHECK_MYFM"):  # self-check: ranking scores == predict - const
     user = list_users[:1]
-    direct = model.predict(sps.csr_matrix((len(items), 0)), relations(np.repeat(user, len(items)), np.arange(len(items))))
+    direct = model.predict(
+        sps.csr_matrix((len(items), 0)), relations(np.repeat(user, len(items)), np.arange(len(items)))
+    )
     mine = scores(user)[0]
     print("myfm ranking check, max |(predict - score) - const|:", np.ptp(direct - mine), file=sys.stderr)

@@ -60,8 +60,7 @@ REAL = {
         header=True,
         scale=(1.0, 10.0),
         step=1.0,
-        licence="Book-Crossing (Ziegler et al., WWW'05): free for research use when acknowledged; reduced by "
-        "A. Fortes",
+        licence="Book-Crossing (Ziegler et al., WWW'05): free for research use when acknowledged; reduced by A. Fortes",
     ),
     "jester": dict(
         domain="jokes (Jester, -10..10 mapped to 0.5..5 in halves)",
