@@ -33,12 +33,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import cg_breakdown_error, init_factors, resolve_solver
-
-#: The item side's share of the constant bias regularization: the Biases baseline shrinks users by 5 pseudo-ratings
-#: and items by 3, and a factor model's biases are shrunk the same way, so that with its factors at zero it is the
-#: baseline.
-ITEM_BIAS_SHARE = 0.6
+from mfrec.models.solvers import ITEM_BIAS_SHARE, cg_breakdown_error, init_factors, resolve_solver
 
 
 @registered

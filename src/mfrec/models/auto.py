@@ -59,7 +59,8 @@ REPORT_USERS = 5_000
 Progress = Callable[[int, float, dict[str, Any]], None]
 
 
-def _suggest(trial: Any, name: str, spec: Any) -> Any:
+def suggest(trial: Any, name: str, spec: Any) -> Any:
+    """An Optuna trial's value for ``name`` from a search spec: a list of choices or (low, high, kind)."""
     if isinstance(spec, tuple):
         low, high, kind = spec
         if kind == "int":
@@ -115,7 +116,7 @@ def tune(
     best_model: dict[str, Any] = {}
 
     def objective(trial: Any) -> float:
-        params = {name: _suggest(trial, name, spec) for name, spec in space.items()}
+        params = {name: suggest(trial, name, spec) for name, spec in space.items()}
         candidate = type(model)(**{**base, **params, **({"early_stopping": True} if iterative else {})})
 
         def report(row: dict[str, Any]) -> None:

@@ -32,6 +32,24 @@ def _bias_sums(keys: np.ndarray, others: np.ndarray, ratings: np.ndarray, mu: fl
     return total
 
 
+def bias_start(
+    train: Interactions, user_regularization: float = 5.0, item_regularization: float = 3.0, n_epochs: int = 10
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(mu, user biases, item biases) of the :class:`Biases` baseline: a starting point for gradient-fitted models."""
+    mu = float(train.ratings.mean())
+    n_user = np.bincount(train.user_idx, minlength=train.n_users)
+    n_item = np.bincount(train.item_idx, minlength=train.n_items)
+    b_u, b_i = np.zeros(train.n_users), np.zeros(train.n_items)
+    for _ in range(n_epochs):
+        b_i = _bias_sums(train.item_idx, train.user_idx, train.ratings, mu, b_u, train.n_items) / (
+            item_regularization + n_item
+        )
+        b_u = _bias_sums(train.user_idx, train.item_idx, train.ratings, mu, b_i, train.n_users) / (
+            user_regularization + n_user
+        )
+    return mu, b_u.astype(np.float32), b_i.astype(np.float32)
+
+
 @registered
 class GlobalMean(Recommender):
     """Predicts the mean training rating for everything; the floor any model must clear.

@@ -7,7 +7,6 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
-from mfrec.models.als import ITEM_BIAS_SHARE
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
@@ -30,7 +29,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import init_factors
+from mfrec.models.solvers import init_factors, spread_constants
 
 # Users whose ratings a block takes in turn (kernels/sgd.py::interleave_user_runs). One epoch, k = 64,
 # 2 threads, interleaved rounds in one process: 4 users took 0.215 s at 20M against 0.234 one at a time,
@@ -182,9 +181,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         learning_rate: float = 0.005,
         regularization: float = 0.1,
         *,
-        bias_regularization: float = 0.02,
-        constant_regularization: float = 0.0,
-        constant_bias_regularization: float = 0.0,
+        bias_regularization: float = 0.005,
+        constant_regularization: float = 1.0,
+        constant_bias_regularization: float = 5.0,
         bias_learning_rate: float | None = None,
         user_regularization: float | None = None,
         item_regularization: float | None = None,
@@ -228,22 +227,6 @@ class MatrixFactorization(EarlyStopping, Recommender):
         reg = self.user_regularization if self.user_regularization is not None else self.regularization
         return float(reg), float(self.bias_regularization)
 
-    def _spread_constants(self, train: Interactions, user_row: np.ndarray, item_row: np.ndarray) -> tuple:
-        """The kernel's (1 / count per training row, user then item; the three constants), or () when all are 0."""
-        const, const_bias = float(self.constant_regularization), float(self.constant_bias_regularization)
-        if const == 0.0 and const_bias == 0.0:
-            return ()
-        inverse = []
-        for rows, counts in (
-            (user_row, np.bincount(train.user_idx, minlength=train.n_users)),
-            (item_row, np.bincount(train.item_idx, minlength=train.n_items)),
-        ):
-            out = np.zeros(len(rows), np.float32)
-            out[rows] = 1.0 / np.maximum(counts, 1)
-            inverse.append(out)
-        constants = np.array([const, const_bias, const_bias * ITEM_BIAS_SHARE], np.float32)
-        return (*inverse, constants)
-
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
         k = self.n_factors
@@ -272,7 +255,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         reg_user = self.regularization if self.user_regularization is None else self.user_regularization
         reg_item = self.regularization if self.item_regularization is None else self.item_regularization
         reg_bias = self.bias_regularization
-        spread = self._spread_constants(train, user_row, item_row)
+        spread = spread_constants(self, train, (user_row, item_row))
 
         def step(epoch: int) -> float:
             (layout,) = blocked
