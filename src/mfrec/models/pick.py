@@ -56,7 +56,9 @@ def fit_ranker(model: Recommender) -> None:
     n_items = len(model.item_map_)
     n_threads = getattr(model, "n_threads", None)
     with num_threads(n_threads):
-        regularization = choose_regularization(indptr, indices, n_items, n_threads)
+        low, high = model.rating_scale_
+        liked = model.seen_ratings_ >= round(low + 0.75 * (high - low))  # 4 on 1-5, 3 on 0.5-4, 8 on 1-10
+        regularization = choose_regularization(indptr, indices, n_items, n_threads, liked)
         model.pick_regularization_ = regularization
         if regularization is None:  # popularity beat every pick model on the held-out picks: rank by it
             counts = np.bincount(indices, minlength=n_items).astype(np.float32)
@@ -90,29 +92,35 @@ def _fit_picks(
     return X, Y
 
 
-def choose_regularization(indptr: np.ndarray, indices: np.ndarray, n_items: int, n_threads: int | None) -> float | None:
+def choose_regularization(
+    indptr: np.ndarray, indices: np.ndarray, n_items: int, n_threads: int | None, liked: np.ndarray | None = None
+) -> float | None:
     """The "will pick" regularization that ranks a held-out pick of each user best, or None for popularity.
 
-    One seeded pick of every user with at least :data:`PICK_SELECT_MIN_PICKS` is held out; each of
+    One seeded liked pick of up to :data:`PICK_SELECT_USERS` users with at least :data:`PICK_SELECT_MIN_PICKS` is
+    held out (liked: ``liked[j]`` of the pick, the rating at or above the scale's liked level, which is what the
+    lists are judged by); each of
     :data:`PICK_REGULARIZATIONS` is fitted on the rest (:data:`PICK_SELECT_EPOCHS` epochs) and scored by NDCG@10 of
-    the held-out picks of up to :data:`PICK_SELECT_USERS` users, against a most-picked chart. A fixed constant
+    the held-out picks, against a most-picked chart. A fixed constant
     (30, chosen on ML-100k) collapsed or lost to popularity on sparse logs whose picks follow popularity.
     """
     rng = np.random.default_rng(0)
+    liked = np.ones(indices.shape[0], dtype=bool) if liked is None else liked
     if indices.shape[0] > PICK_SELECT_MAX_RATINGS:  # a seeded sample of whole users: the memory stays bounded
-        indptr, indices = _user_sample(indptr, indices, PICK_SELECT_MAX_RATINGS, rng)
+        indptr, indices, liked = _user_sample(indptr, indices, liked, PICK_SELECT_MAX_RATINGS, rng)
     counts = np.diff(indptr)
-    eligible = np.flatnonzero(counts >= PICK_SELECT_MIN_PICKS)
+    # Held out: one liked pick (rating >= the scale's liked level; any pick without ratings) of each scored user.
+    n_liked = np.add.reduceat(liked.astype(np.int64), indptr[:-1]) * (counts > 0) if indices.size else counts
+    eligible = np.flatnonzero((counts >= PICK_SELECT_MIN_PICKS) & (n_liked > 0))
     if eligible.size < 50:
         return PICK_REGULARIZATION
-    positions = indptr[eligible] + (rng.random(eligible.size) * counts[eligible]).astype(np.int64)
-    target_all = indices[positions]
+    users = eligible if eligible.size <= PICK_SELECT_USERS else np.sort(rng.choice(eligible, PICK_SELECT_USERS, False))
+    positions = np.array([indptr[u] + rng.choice(np.flatnonzero(liked[indptr[u] : indptr[u + 1]])) for u in users])
+    target = indices[positions]
     train_indices = np.delete(indices, positions)
     lost = np.zeros(counts.shape[0], np.int64)
-    lost[eligible] = 1
+    lost[users] = 1
     train_indptr = np.concatenate([[0], np.cumsum(counts - lost)]).astype(np.int64)
-    users = eligible if eligible.size <= PICK_SELECT_USERS else np.sort(rng.choice(eligible, PICK_SELECT_USERS, False))
-    target = target_all[np.searchsorted(eligible, users)]
     item_counts = np.bincount(train_indices, minlength=n_items).astype(np.float32)
     block = max(1, (1 << 22) // max(1, n_items))  # users scored at a time: 16 MB of scores
 
@@ -142,15 +150,15 @@ def choose_regularization(indptr: np.ndarray, indices: np.ndarray, n_items: int,
 
 
 def _user_sample(
-    indptr: np.ndarray, indices: np.ndarray, limit: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """The CSR of a seeded random set of whole users holding at most ``limit`` picks."""
+    indptr: np.ndarray, indices: np.ndarray, liked: np.ndarray, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR (and liked flags) of a seeded random set of whole users holding at most ``limit`` picks."""
     counts = np.diff(indptr)
     order = rng.permutation(counts.shape[0])
     chosen = np.sort(order[: max(1, int(np.searchsorted(np.cumsum(counts[order]), limit, side="right")))])
     sub_indptr = np.concatenate([[0], np.cumsum(counts[chosen])]).astype(np.int64)
-    sub_indices = np.concatenate([indices[indptr[u] : indptr[u + 1]] for u in chosen]) if chosen.size else indices[:0]
-    return sub_indptr, sub_indices
+    rows = [slice(indptr[u], indptr[u + 1]) for u in chosen]
+    return sub_indptr, np.concatenate([indices[r] for r in rows]), np.concatenate([liked[r] for r in rows])
 
 
 def refresh_users(model: Recommender, user_rows: np.ndarray) -> None:
