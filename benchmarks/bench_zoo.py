@@ -390,7 +390,8 @@ def report(results: dict, args: argparse.Namespace, total: float) -> str:
             "### `auto` vs the best default (mfrec's or a peer's) + 0.002 RMSE",
             "",
             "Bar of issue 27: an `auto` fit within 0.002 RMSE of the best default RMSE on the log, mfrec's "
-            "(of the models run here) or a peer's. The figure is auto's RMSE minus that best default.",
+            "(of the models run here: `--models bayesian` adds the Bayesian model) or a peer's. The figure is "
+            "auto's RMSE minus that best default.",
             "",
             "| model | " + " | ".join(results) + " |",
             "|---|" + "---|" * len(results),
