@@ -150,3 +150,39 @@ def test_pick_regularization_is_chosen_on_held_out_picks():
     model = Biases().fit(synthetic(3_000, 1_000, 30_000, seed=0))
     assert model.pick_regularization_ is None or model.pick_regularization_ in PICK_REGULARIZATIONS
     assert model.pick_regularization_ != 30.0
+
+
+def test_train_auto_prints_the_held_out_comparison_and_saves_the_chosen_values(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mfrec.cli import app
+
+    path = tmp_path / "ratings.csv"
+    synthetic(300, 150, 9_000, seed=0).to_frame()[["user", "item", "rating"]].to_csv(path, index=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(path),
+            "--model",
+            "als",
+            "--auto",
+            "--budget",
+            "0.1",
+            "-p",
+            "n_factors=8",
+            "-o",
+            str(tmp_path / "m"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert "held out" in text and "bias baseline" in text and "popularity" in text
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["params"]["auto"] is True
+    refused = CliRunner().invoke(
+        app, ["train", str(path), "--model", "als", "--budget", "1", "-o", str(tmp_path / "x")]
+    )
+    assert refused.exit_code == 2 and "--auto" in refused.stderr
