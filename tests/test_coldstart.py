@@ -14,7 +14,7 @@ from mfrec.data.attributes import AttributeEncoder
 from mfrec.evaluation.coldstart import cold_start_curve
 from mfrec.exceptions import DataError, ParameterError, UnknownIdError
 from mfrec.models import ALS, NMF, Biases, ImplicitALS, MatrixFactorization
-from mfrec.models.coldstart import BIAS_PSEUDO, FACTOR_PSEUDO, UnknownItemsWarning
+from mfrec.models.coldstart import UnknownItemsWarning
 from mfrec.models.explain import MEAN_PRIOR_RATINGS, explain_rows, usual_rating
 from mfrec.models.persistence import load_model
 from mfrec.models.topn import BECAUSE_OVERALL, BECAUSE_POPULAR, BECAUSE_WELL_RATED
@@ -32,7 +32,9 @@ def test_fold_in_is_the_regularised_least_squares_solution(sgd, planted):
     rows = sgd.item_map_.lookup(items)
     G = np.hstack([sgd.item_factors_[rows], np.ones((6, 1))]).astype(np.float64)
     lam, lam_bias = sgd._fold_in_regularization()
-    penalty = np.diag([lam * (6 + FACTOR_PSEUDO)] * 8 + [lam_bias * 6 + BIAS_PSEUDO])
+    # The training rule: per-rating weight times 6 plus the model's per-row constants (pseudo-ratings).
+    const, const_bias = sgd.constant_regularization, sgd.constant_bias_regularization
+    penalty = np.diag([lam * 6 + const] * 8 + [lam_bias * 6 + const_bias])
     expected = np.linalg.solve(G.T @ G + penalty, G.T @ (ratings - sgd.global_mean_ - sgd.item_bias_[rows]))
     np.testing.assert_allclose(user.factors, expected[:8], atol=1e-5)
     assert user.bias == pytest.approx(expected[8], abs=1e-5) and user.source == "fold-in"

@@ -79,7 +79,14 @@ def test_als_failed_solve_names_the_row_and_the_fix():
     with pytest.raises(
         TrainingError, match=r"ALS solve failed for user 1 \(row 0\).*increase regularization \(now 0.0\)"
     ):
-        ALS(n_factors=4, n_epochs=1, regularization=0.0, bias_regularization=0.0).fit(data)
+        ALS(
+            n_factors=4,
+            n_epochs=1,
+            regularization=0.0,
+            bias_regularization=0.0,
+            constant_regularization=0.0,
+            constant_bias_regularization=0.0,
+        ).fit(data)
 
 
 def test_als_beats_the_baseline_on_planted_structure(split):
@@ -152,7 +159,9 @@ def test_svd_rank_must_fit(tutorial):
 
 def test_adam_learns_and_stops_early_on_a_held_out_fraction(split):
     train, test = split
-    model = EmbeddingAdam(n_factors=8, n_epochs=40, learning_rate=0.02, regularization=0.0, patience=2).fit(train)
+    model = EmbeddingAdam(
+        n_factors=8, n_epochs=40, learning_rate=0.02, regularization=0.0, early_stopping=True, patience=2
+    ).fit(train)
     assert model.n_epochs_run_ < 40  # it overfits without regularisation, so validation turns
     val = [row["val_rmse"] for row in model.history_]
     assert model.best_epoch_ == int(np.argmin(val)) + 1
@@ -202,8 +211,23 @@ def test_bayesian_parameters():
         MatrixFactorization(
             n_factors=16, n_epochs=60, learning_rate=0.03, regularization=0.0, early_stopping=True, patience=2
         ),
-        ALS(n_factors=16, n_epochs=30, regularization=0.001, early_stopping=True, patience=1),
-        NMF(n_factors=30, n_epochs=200, regularization=0.0, early_stopping=True, patience=2),
+        ALS(
+            n_factors=16,
+            n_epochs=30,
+            regularization=0.001,
+            constant_regularization=0.0,
+            early_stopping=True,
+            patience=1,
+        ),
+        NMF(
+            n_factors=30,
+            n_epochs=200,
+            regularization=0.0,
+            constant_regularization=0.0,
+            shrink_to_mean=False,
+            early_stopping=True,
+            patience=2,
+        ),
     ],
 )
 def test_early_stopping_restores_the_best_epoch(model, split):

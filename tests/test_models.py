@@ -149,6 +149,7 @@ def test_tutorial_taste_groups_are_recovered(tutorial):
             n_epochs=1000,
             learning_rate=0.01,
             regularization=0.1,
+            constant_regularization=0.0,
             init_std=0.5,
             lr_decay=1.0,
             biased=False,

@@ -219,7 +219,7 @@ def test_pick_ranker_allocates_no_copy_of_the_ratings_beyond_one_int32_index():
 
     from mfrec.data import synthetic
     from mfrec.models.pick import fit_ranker
-    from mfrec.ranking.pick import PICK_FACTORS
+    from mfrec.ranking.pick import PICK_FACTORS, PICK_SELECT_MAX_RATINGS, PICK_SELECT_USERS
 
     model = make_model("sgd", n_factors=4, n_epochs=1, rank_by="rating").fit(synthetic(2_000, 500, 200_000, seed=0))
     model.rank_by = "pick-like"
@@ -232,7 +232,10 @@ def test_pick_ranker_allocates_no_copy_of_the_ratings_beyond_one_int32_index():
     finally:
         tracemalloc.stop()
     # The item-side index (4 bytes a rating), the float32 factors and their float64 draw, plus small change;
-    # copying the (user, item) pairs as int64 (the route before) is 16 bytes a rating on its own.
-    budget = 4 * n_cells + n_rows * PICK_FACTORS * (4 + 8) + 2**20
+    # copying the (user, item) pairs as int64 (the route before) is 16 bytes a rating on its own. Choosing the
+    # regularization on held-out picks adds its training index and that index's transpose (8 bytes a rating, on
+    # at most PICK_SELECT_MAX_RATINGS ratings) and one block of scores of the scored users.
+    selection = 8 * min(n_cells, PICK_SELECT_MAX_RATINGS) + 4 * min(PICK_SELECT_USERS, 2_000) * 500
+    budget = 4 * n_cells + n_rows * PICK_FACTORS * (4 + 8) + selection + 2**20
     assert peak <= budget, f"fit_ranker peaked at {peak:,} bytes of numpy arrays, budget {budget:,}"
     assert model.pick_user_factors_.shape == (2_000, PICK_FACTORS)

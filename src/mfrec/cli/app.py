@@ -12,6 +12,7 @@ from mfrec.cli import engine as engine_cli
 from mfrec.cli import pages as pages_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
+from mfrec.cli.auto import AutoBudget, AutoFlag, fit_with_progress
 from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     AsJson,
@@ -71,11 +72,6 @@ def _training_metric(row: dict[str, Any]) -> str:
     return next((key for key in row if key.startswith("train_")), "train_rmse")
 
 
-def _training_note(row: dict[str, Any]) -> str:
-    key = _training_metric(row)
-    return f"{key.replace('_', ' ')} {row[key]:.4f}"
-
-
 @app.command()
 @handle_errors
 def train(
@@ -107,6 +103,8 @@ def train(
     ] = None,
     engine: engine_cli.Engine = "local",
     master: engine_cli.Master = None,
+    auto: AutoFlag = False,
+    budget: AutoBudget = None,
 ) -> None:
     """Fit a model on DATA and save it to --output (--engine spark: als or implicit-als on Spark MLlib).
 
@@ -133,9 +131,7 @@ def train(
     if not quiet:
         stderr.print(read_note(interactions), markup=False)
     warm_kernels([estimator], quiet)
-    total = getattr(estimator, "n_epochs", None)
-    with progress_bar(quiet, f"training {model}", total) as advance:
-        estimator.fit(interactions, callback=lambda row: advance(1, note=_training_note(row)))
+    fit_with_progress(estimator, interactions, model, quiet, auto, budget)
     estimator.save(output)
     last = estimator.history_[-1] if estimator.history_ else {}
     metric = _training_metric(last)
@@ -149,6 +145,7 @@ def train(
         "fit_seconds": estimator.fit_seconds_,
         metric: last.get(metric),
         "epoch_seconds": [row.get("seconds") for row in estimator.history_],
+        "held_out": getattr(estimator, "held_out_", None),
     }
     if json_output:
         print_json(summary)

@@ -299,3 +299,54 @@ def random_search(
         return _near(space, {**defaults, **result.best_params}, rng)
 
     return search(name, candidates, splits, **options)
+
+
+def optuna_search(
+    name: str,
+    space: dict[str, Any] | None,
+    splits: Sequence[Split],
+    *,
+    seed: int = 0,
+    **options: Any,
+) -> SearchResult:
+    """Candidates proposed by Optuna's TPE sampler (the engine of ``auto=True``); the model's defaults go first.
+
+    Each candidate is cross-validated on ``splits`` in a worker process like every search here, and its mean
+    score is told back to the study, so later proposals concentrate where the scores are good. The scores are
+    selection scores: the candidates were chosen on them.
+    """
+    import optuna
+
+    from mfrec.models.auto import suggest
+
+    _check_model(name)
+    space = SEARCH_SPACES.get(name, {}) if space is None else space
+    metric = options.get("metric", "rmse")
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
+    study = optuna.create_study(direction=direction, sampler=optuna.samplers.TPESampler(seed=seed))
+    asked: dict[int, Any] = {}
+    told = options.pop("on_result", None)
+    first = [True]
+
+    def candidates(result: SearchResult) -> dict[str, Any]:
+        if first[0]:  # the defaults, so the result is never worse than them
+            first[0] = False
+            return {}
+        trial = study.ask()
+        params = {key: suggest(trial, key, spec) for key, spec in space.items()}
+        asked[id(params)] = trial
+        return params
+
+    def on_result(params: dict[str, Any], score: float) -> None:
+        trial = asked.pop(id(params), None)
+        if trial is not None:
+            study.tell(trial, float(score))
+        if told:
+            told(params, score)
+
+    try:
+        return search(name, candidates, splits, on_result=on_result, **options)
+    finally:
+        optuna.logging.set_verbosity(previous)

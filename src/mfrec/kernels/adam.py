@@ -40,6 +40,9 @@ def adam_epoch(
     beta2,
     eps,
     biased,
+    user_inverse=None,
+    item_inverse=None,
+    constants=None,
 ):
     """One epoch of minibatch Adam on mean squared error + L2 on the rows each batch uses.
 
@@ -47,6 +50,9 @@ def adam_epoch(
     P float32[n_users, k], Q float32[n_items, k]; bu, bi float32[., 1] (biases as 1-wide
     matrices so one Adam routine serves all four). state: tuple of gradient and moment
     buffers shaped like them. step: Adam's step count before this epoch.
+    user_inverse / item_inverse float32[rows] (1 / the row's rating count) and constants float32[3] (factor,
+    user-bias, item-bias): each occurrence adds constant / count to the L2 weight, so a row's total is
+    reg * n + constant (None: no constant terms).
     Returns (sum of squared errors, step after the epoch).
     """
     gP, gQ, gbu, gbi, mP, vP, mQ, vQ, mbu, vbu, mbi, vbi = state
@@ -80,12 +86,18 @@ def adam_epoch(
                 pred += mu + bu[u, 0] + bi[i, 0]
             e = ratings[r] - pred
             sq += e * e
+            ru, ri, rbu, rbi = reg, reg, reg_bias, reg_bias
+            if user_inverse is not None:
+                ru += constants[0] * user_inverse[u]
+                ri += constants[0] * item_inverse[i]
+                rbu += constants[1] * user_inverse[u]
+                rbi += constants[2] * item_inverse[i]
             for f in range(k):
-                gP[u, f] += scale * (-e * Q[i, f] + reg * P[u, f])
-                gQ[i, f] += scale * (-e * P[u, f] + reg * Q[i, f])
+                gP[u, f] += scale * (-e * Q[i, f] + ru * P[u, f])
+                gQ[i, f] += scale * (-e * P[u, f] + ri * Q[i, f])
             if biased:
-                gbu[u, 0] += scale * (-e + reg_bias * bu[u, 0])
-                gbi[i, 0] += scale * (-e + reg_bias * bi[i, 0])
+                gbu[u, 0] += scale * (-e + rbu * bu[u, 0])
+                gbi[i, 0] += scale * (-e + rbi * bi[i, 0])
         step += 1
         lr_t = lr * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
         _adam_rows(touched_u, nu, P, gP, mP, vP, lr_t, beta1, beta2, eps)

@@ -21,12 +21,29 @@ from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
 _NO_BASE = np.zeros((0, 0), dtype=np.float32)
 
 
-def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_bias, weighted, biased, status):
+def als_cholesky_step(
+    indptr,
+    indices,
+    data,
+    Y,
+    y_bias,
+    mu,
+    X,
+    x_bias,
+    reg,
+    reg_bias,
+    weighted,
+    biased,
+    status,
+    reg_const=0.0,
+    reg_bias_const=0.0,
+):
     """Exact half-step: build the (k+1)^2 normal equations per row and solve by Cholesky.
 
     indptr int64[n+1], indices int32[nnz], data float32[nnz]: ratings of the rows being solved.
     Y float32[m, k], y_bias float32[m]: the fixed side. X float32[n, k], x_bias float32[n]: written.
-    weighted: scale both regularisers by the row's rating count (ALS-WR).
+    weighted: scale both regularisers by the row's rating count (ALS-WR); reg_const / reg_bias_const are added
+    after the scaling (a floor, in pseudo-ratings, for rows with few ratings).
     status int8[n]: set to 1 for a row whose system is not positive definite.
     """
     cholesky_rows(
@@ -45,6 +62,8 @@ def als_cholesky_step(indptr, indices, data, Y, y_bias, mu, X, x_bias, reg, reg_
         False,
         bool(biased),
         status,
+        np.float32(reg_const),
+        np.float32(reg_bias_const),
     )
 
 
@@ -65,6 +84,8 @@ def als_cg_step(
     chunks,
     row_error,
     tile=None,
+    reg_const=0.0,
+    reg_bias_const=0.0,
 ):
     """Approximate half-step: ``cg_steps`` of conjugate gradient per row, warm-started at the current row.
 
@@ -93,6 +114,8 @@ def als_cg_step(
             False,
             bool(biased),
             int(cg_steps),
+            np.float32(reg_const),
+            np.float32(reg_bias_const),
             chunks,
             int(tile),
             row_error,

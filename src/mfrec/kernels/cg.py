@@ -213,6 +213,8 @@ def cg_rows(
     implicit,
     biased,
     cg_steps,
+    reg_const,
+    reg_bias_const,
     chunks,
     tile,
     row_loss,
@@ -220,8 +222,9 @@ def cg_rows(
 ):
     """``cg_steps`` of CG per row, warm-started at ``X[u]`` (and ``x_bias[u]``); returns the breakdown count.
 
-    Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: chunks int64[c+1]: row
-    boundaries balanced by neighbour count, taken by threads one at a time (results do not depend on
+    Arguments as :func:`mfrec.kernels.normal_equations.cholesky_rows`, and: reg_const, reg_bias_const: added to
+    Lambda's diagonal after the count scaling (a row with few ratings keeps a floor of regularisation); chunks
+    int64[c+1]: row boundaries balanced by neighbour count, taken by threads one at a time (results do not depend on
     them); tile: neighbours per gather buffer (rounded down to a multiple of 4; one buffer per thread);
     row_loss float64[n] or empty: when not empty, receives each row's loss at its new solution without
     the regulariser: sum (c_j - z_j . x)^2 (explicit, the squared training error) or
@@ -274,10 +277,10 @@ def cg_rows(
                 continue
             scale = np.float32(n) if weighted else np.float32(1.0)
             for a in range(k):
-                lam[a] = reg * scale
+                lam[a] = reg * scale + reg_const
                 x[a] = xu[a]
             if biased:
-                lam[k] = reg_bias * scale
+                lam[k] = reg_bias * scale + reg_bias_const
                 x[k] = x_bias[u]
             cursor = max(cursor, indptr[u + 1])
             stop = min(indptr[last], indptr[u + 1] + RUN_AHEAD)

@@ -7,11 +7,14 @@ from numba import njit, prange
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def nmf_half_step(indptr, indices, data, X, Y, reg):
-    """Update every row of X with Y fixed: x_f *= sum_j y_jf r_j / (sum_j y_jf rhat_j + reg n x_f).
+def nmf_half_step(indptr, indices, data, X, Y, reg, const=0.0, prior=None):
+    """Update every row of X with Y fixed: x_f *= (sum_j y_jf r_j + w x0_f) / (sum_j y_jf rhat_j + w x_f).
 
     indptr int64[n+1], indices int32[nnz], data float32[nnz]: the rows' ratings.
     X float32[n, k] (updated in place, stays >= 0 when it starts >= 0), Y float32[m, k].
+    w = reg n + const is the row's weight of the penalty w |x - x0|^2 towards ``prior`` x0 float32[k] (>= 0; None:
+    towards zero, the plain L2 penalty): a row with few ratings is pulled to the average row, not to zero (which
+    predicts ratings near 0, below any scale).
     """
     k = X.shape[1]
     for u in prange(X.shape[0]):
@@ -29,8 +32,11 @@ def nmf_half_step(indptr, indices, data, X, Y, reg):
             for f in range(k):
                 num[f] += y[f] * data[j]
                 den[f] += y[f] * est
-        n = end - start
+        w = reg * (end - start) + const
         for f in range(k):
-            denominator = den[f] + reg * n * x[f]
+            numerator = num[f]
+            if prior is not None:
+                numerator += w * prior[f]
+            denominator = den[f] + w * x[f]
             if denominator > 0.0:
-                x[f] = x[f] * num[f] / denominator
+                x[f] = x[f] * numerator / denominator

@@ -63,7 +63,23 @@ def add_normal_equations(indices, values, Y, y_bias, mu, lo, hi, implicit, biase
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def cholesky_rows(
-    indptr, indices, values, Y, y_bias, mu, base, X, x_bias, reg, reg_bias, weighted, implicit, biased, status
+    indptr,
+    indices,
+    values,
+    Y,
+    y_bias,
+    mu,
+    base,
+    X,
+    x_bias,
+    reg,
+    reg_bias,
+    weighted,
+    implicit,
+    biased,
+    status,
+    reg_const=0.0,
+    reg_bias_const=0.0,
 ):
     """Exact half-step: build each row's normal equations (see the module docstring) and solve by Cholesky.
 
@@ -71,7 +87,8 @@ def cholesky_rows(
     w = confidence - 1 when ``implicit``). Y float32[m, k], y_bias float32[m]: the fixed side.
     base float32[k, k]: B (Y^T Y) when ``implicit``, else unused. X float32[n, k] and x_bias float32[n]
     (may be empty when not ``biased``): written. reg, reg_bias: Lambda's diagonal, times the row's count
-    when ``weighted``. status int8[n]: set to 1 for a row whose system is not positive definite.
+    when ``weighted``, plus reg_const / reg_bias_const (a floor for rows with few ratings). status int8[n]: set to
+    1 for a row whose system is not positive definite.
     Rows are independent, so the result does not depend on the number of threads.
     """
     k = Y.shape[1]
@@ -92,9 +109,9 @@ def cholesky_rows(
         add_normal_equations(indices, values, Y, y_bias, mu, start, end, implicit, biased, A, b)
         scale = (end - start) if weighted else 1.0
         for a in range(k):
-            A[a, a] += reg * scale
+            A[a, a] += reg * scale + reg_const
         if biased:
-            A[k, k] += reg_bias * scale
+            A[k, k] += reg_bias * scale + reg_bias_const
         x = np.empty(d, dtype=np.float64)
         if not cholesky_solve(A, b, x):
             status[u] = 1

@@ -131,11 +131,17 @@ def sgd_block(
     reg_user_bias,
     reg_item_bias,
     biased,
+    user_inverse=None,
+    item_inverse=None,
+    constants=None,
 ):
     """One pass over rows ``start:end``; updates P, Q and the biases in place.
 
     Returns the sum of squared errors measured before each update. P and Q may be
     zero-padded beyond the model's k (``aligned_rows``): padding stays zero.
+    user_inverse / item_inverse float32[rows]: 1 / the row's rating count (or None); constants float32[3]:
+    the factor, user-bias and item-bias regularisation per row, spread over its ratings (each update adds
+    constant / count to the per-rating weight, so a row's total is reg * n + constant, as in ALS).
     """
     k = P.shape[1]
     sq_error = 0.0
@@ -152,18 +158,24 @@ def sgd_block(
         dot = np.float32(0.0)
         for f in range(k):
             dot += p[f] * q[f]
+        ru, ri, rbu, rbi = reg_user, reg_item, reg_user_bias, reg_item_bias
+        if user_inverse is not None:
+            ru += constants[0] * user_inverse[u]
+            ri += constants[0] * item_inverse[i]
+            rbu += constants[1] * user_inverse[u]
+            rbi += constants[2] * item_inverse[i]
         if biased:
             err = ratings[idx] - (global_mean + user_bias[u] + item_bias[i] + dot)
-            user_bias[u] += lr_bias * (err - reg_user_bias * user_bias[u])
-            item_bias[i] += lr_bias * (err - reg_item_bias * item_bias[i])
+            user_bias[u] += lr_bias * (err - rbu * user_bias[u])
+            item_bias[i] += lr_bias * (err - rbi * item_bias[i])
         else:
             err = ratings[idx] - dot
         sq_error += err * err
         for f in range(k):
             pf = p[f]
             qf = q[f]
-            p[f] = pf + lr * (err * qf - reg_user * pf)
-            q[f] = qf + lr * (err * pf - reg_item * qf)
+            p[f] = pf + lr * (err * qf - ru * pf)
+            q[f] = qf + lr * (err * pf - ri * qf)
     return sq_error
 
 
@@ -187,6 +199,9 @@ def sgd_epoch(
     reg_item_bias,
     biased,
     block_error,
+    user_inverse=None,
+    item_inverse=None,
+    constants=None,
 ):
     """One epoch over every block.
 
@@ -196,6 +211,7 @@ def sgd_epoch(
     P : float32[n_users, k], Q : float32[n_items, k], biases float32; mutated.
     block_error : float64[B*B] receives each block's squared error (summed by
     the caller, so the total does not depend on thread timing).
+    user_inverse, item_inverse, constants : see :func:`sgd_block` (None: no constant terms).
     """
     n_blocks = schedule.shape[1]
     for s in range(schedule.shape[0]):
@@ -219,4 +235,7 @@ def sgd_epoch(
                 reg_user_bias,
                 reg_item_bias,
                 biased,
+                user_inverse,
+                item_inverse,
+                constants,
             )

@@ -12,12 +12,15 @@ from mfrec.exceptions import TrainingError
 from mfrec.kernels.als import als_cg_step, als_cholesky_step, balanced_chunks, squared_error
 from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
     CG_STEPS,
+    CONSTANT_BIAS_REGULARIZATION,
+    CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
     INIT_STD,
     N_EPOCHS,
@@ -30,7 +33,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import cg_breakdown_error, init_factors, resolve_solver
+from mfrec.models.solvers import ITEM_BIAS_SHARE, cg_breakdown_error, init_factors, resolve_solver
 
 
 @registered
@@ -47,12 +50,21 @@ class ALS(EarlyStopping, Recommender):
     n_factors : int, default=64
     n_epochs : int, default=15
         Full iterations (users then items).
-    regularization : float, default=0.12
+    regularization : float, default=0.08
         L2 weight on the factors; multiplied by the row's rating count when
         ``weighted_regularization`` (ALS-WR, Zhou et al. 2008).
-    bias_regularization : float, default=0.05
+    bias_regularization : float, default=0.01
         L2 weight on the biases, scaled the same way.
     weighted_regularization : bool, default=True
+    constant_regularization, constant_bias_regularization : float, default=5.0, 5.0
+        Added to each row's weights after the count scaling, in pseudo-ratings: a row's factors are
+        shrunk by ``regularization * n + constant_regularization``, its bias by ``bias_regularization * n``
+        plus the constant (users) or 3/5 of it (items: the Biases baseline's 5 and 3), so a row with one or
+        two ratings stays regularised and, with its factors at zero, the model is the bias baseline. ALS-WR
+        alone (0.12 n, bias 0.05 n, the defaults before) lost to the baseline by up to 0.04 RMSE on sparse
+        logs (benchmarks/zoo/README.md says which logs chose these).
+    auto : bool, default=False
+        Tune ``auto_space`` on a held-out 10% with Optuna, then refit on everything (:mod:`mfrec.models.auto`).
     solver : {"auto", "cholesky", "cg"}, default="auto"
         "cholesky" solves each (k+1)-dimensional system exactly, O(n k^2 + k^3)
         per row. "cg" runs ``cg_steps`` of conjugate gradient warm-started at the
@@ -97,6 +109,8 @@ class ALS(EarlyStopping, Recommender):
         ),
         BIAS_REGULARIZATION.but(doc="L2 weight on the biases, scaled like regularization.", search=(0.005, 0.5, "log")),
         Param("weighted_regularization", bool, "Scale regularization by each row's rating count (ALS-WR)."),
+        CONSTANT_REGULARIZATION,
+        CONSTANT_BIAS_REGULARIZATION,
         SOLVER,
         CG_STEPS,
         BIASED,
@@ -105,16 +119,26 @@ class ALS(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.01, 0.5, "log"),
+        "constant_regularization": (0.5, 50.0, "log"),
+        "constant_bias_regularization": (1.0, 30.0, "log"),
+        "n_factors": [16, 32, 64, 128],
+    }
 
     def __init__(
         self,
         n_factors: int = 64,
         n_epochs: int = 15,
-        regularization: float = 0.12,
+        regularization: float = 0.08,
         *,
-        bias_regularization: float = 0.05,
+        bias_regularization: float = 0.01,
         weighted_regularization: bool = True,
+        constant_regularization: float = 5.0,
+        constant_bias_regularization: float = 5.0,
         solver: str = "auto",
         cg_steps: int = 2,
         biased: bool = True,
@@ -126,12 +150,15 @@ class ALS(EarlyStopping, Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.regularization = regularization
         self.bias_regularization = bias_regularization
         self.weighted_regularization = weighted_regularization
+        self.constant_regularization = constant_regularization
+        self.constant_bias_regularization = constant_bias_regularization
         self.solver = solver
         self.cg_steps = cg_steps
         self.biased = biased
@@ -143,6 +170,7 @@ class ALS(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         rng = np.random.default_rng(self.random_state)
@@ -154,6 +182,11 @@ class ALS(EarlyStopping, Recommender):
         b_i = np.zeros(train.n_items, np.float32)
         reg, reg_b = np.float32(self.regularization), np.float32(self.bias_regularization)
         weighted = bool(self.weighted_regularization)
+        # Per side: the item biases take ITEM_BIAS_SHARE of the users' constant (the Biases baseline's 3 vs 5).
+        consts = {
+            side: (np.float32(self.constant_regularization), np.float32(self.constant_bias_regularization * share))
+            for side, share in (("user", 1.0), ("item", ITEM_BIAS_SHARE))
+        }
         self.n_threads_ = resolve_threads(self.n_threads)
         self.solver_ = solver = resolve_solver(self.solver, k)
         # CG: rows on cache lines, width padded to whole vectors (kernels/rows.py), so a gathered row is four
@@ -187,12 +220,14 @@ class ALS(EarlyStopping, Recommender):
                         self.cg_steps,
                         chunks[side],
                         errors,
+                        reg_const=consts[side][0],
+                        reg_bias_const=consts[side][1],
                     )
                 if broken:
                     raise cg_breakdown_error("ALS", broken, side, self.regularization)
                 return
             status = np.zeros(X.shape[0], np.int8)
-            als_cholesky_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, status)
+            als_cholesky_step(*csr, Y, y_bias, mu, X, x_bias, reg, reg_b, weighted, biased, status, *consts[side])
             if status.any():
                 row = int(np.flatnonzero(status)[0])
                 label = plain((self.user_map_ if side == "user" else self.item_map_).to_ids([row])[0])

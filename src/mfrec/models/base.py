@@ -72,6 +72,8 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         validation: Any = None,
         callback: EpochCallback | None = None,
         track_ndcg: int | None = None,
+        auto_budget: float | None = None,
+        auto_progress: Callable[[int, float, dict[str, Any]], None] | None = None,
         **read_options: Any,
     ) -> Recommender:
         """Learn from ``data`` and return ``self``.
@@ -88,6 +90,12 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         track_ndcg : int, optional
             With a validation set, also record ``val_ndcg@K`` for K = ``track_ndcg``
             after every epoch of an iterative model (a ranking pass per epoch: slower).
+        auto_budget, auto_progress : optional
+            With ``auto=True`` (models/auto.py): the seconds the search may take (default: about 4 default
+            fits) and a function called after every trial with (trial, best validation RMSE, its values).
+
+        A fit that holds out part of ``data`` (``auto``, early stopping) keeps the held-out scores of the model,
+        the bias baseline and popularity in ``held_out_`` and warns when the model does not beat them.
         """
         self.check_params()
         if track_ndcg is not None:
@@ -97,12 +105,26 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         valid = None if validation is None else load(validation, **read_options)
         given = train
         self._warn_if_nothing_to_learn(train)
+        started = time.perf_counter()
+        tuned = None
+        if getattr(self, "auto", False):
+            from mfrec.models.auto import tune
+
+            tuned = tune(self, train, budget_seconds=auto_budget, progress=auto_progress)
+            self.set_params(**tuned["params"])
         train, valid = self._prepare_validation(train, valid)
         self._remember(train, seen=given)
-        started = time.perf_counter()
         fit_ranker(self)  # first, so per-epoch ranking metrics measure the lists users get
         self._fit(train, valid, callback)
         self.fit_seconds_ = time.perf_counter() - started
+        self.held_out_ = None
+        if tuned is not None:
+            self.auto_params_, self.auto_result_ = tuned["params"], tuned
+            self.held_out_ = tuned.get("held_out")
+        elif train is not given and valid is not None and validation is None:
+            from mfrec.models.auto import held_out_report
+
+            self.held_out_ = held_out_report(self, train, valid)
         return self
 
     def _warn_if_nothing_to_learn(self, train: Interactions) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from mfrec.data.interactions import Interactions
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_EPOCHS, RANK_BY, Param
 from mfrec.models.registry import registered
@@ -29,6 +30,24 @@ def _bias_sums(keys: np.ndarray, others: np.ndarray, ratings: np.ndarray, mu: fl
         part = slice(start, start + _CHUNK_ROWS)
         total += np.bincount(keys[part], ratings[part].astype(np.float64) - mu - other_bias[others[part]], n)
     return total
+
+
+def bias_start(
+    train: Interactions, user_regularization: float = 5.0, item_regularization: float = 3.0, n_epochs: int = 10
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(mu, user biases, item biases) of the :class:`Biases` baseline: a starting point for gradient-fitted models."""
+    mu = float(train.ratings.mean())
+    n_user = np.bincount(train.user_idx, minlength=train.n_users)
+    n_item = np.bincount(train.item_idx, minlength=train.n_items)
+    b_u, b_i = np.zeros(train.n_users), np.zeros(train.n_items)
+    for _ in range(n_epochs):
+        b_i = _bias_sums(train.item_idx, train.user_idx, train.ratings, mu, b_u, train.n_items) / (
+            item_regularization + n_item
+        )
+        b_u = _bias_sums(train.user_idx, train.item_idx, train.ratings, mu, b_i, train.n_users) / (
+            user_regularization + n_user
+        )
+    return mu, b_u.astype(np.float32), b_i.astype(np.float32)
 
 
 @registered
@@ -96,7 +115,10 @@ class Biases(Recommender):
         ),
         N_EPOCHS.but(doc="Alternating half-steps (items then users)."),
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py).
+    auto_space = {"user_bias_regularization": (0.5, 50.0, "log"), "item_bias_regularization": (0.5, 50.0, "log")}
 
     def __init__(
         self,
@@ -105,11 +127,13 @@ class Biases(Recommender):
         n_epochs: int = 10,
         *,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.user_bias_regularization = user_bias_regularization
         self.item_bias_regularization = item_bias_regularization
         self.n_epochs = n_epochs
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         mu = float(train.ratings.mean())

@@ -28,6 +28,7 @@ from mfrec.data.attributes import AttributeEncoder, ridge_map
 from mfrec.data.idmap import plain
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.revealed import check_values, parse_ratings
+from mfrec.models.solvers import ITEM_BIAS_SHARE
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -153,6 +154,9 @@ def _solve(
     # ratings do not swing the bias and factors to fit them exactly.
     lam_f = lam * n + FACTOR_PSEUDO * lam
     lam_b = lam_bias * n + BIAS_PSEUDO
+    const, const_bias = _constants(model)
+    if regularization is None and (const or const_bias):  # the model's own per-row constants: the training solve
+        lam_f, lam_b = lam * n + const, lam_bias * n + const_bias
     if getattr(model, "nonnegative_factors", False):  # NMF: the same ridge objective, factors kept >= 0
         from scipy.optimize import nnls
 
@@ -290,6 +294,13 @@ def _liked(model: Recommender, values: np.ndarray) -> np.ndarray:
     return np.ones(values.shape[0], bool) if threshold is None else values >= threshold
 
 
+def _constants(model: Recommender) -> tuple[float, float]:
+    """The model's per-row constant regularisation (factors, user biases), 0 for models without them."""
+    return float(getattr(model, "constant_regularization", 0.0)), float(
+        getattr(model, "constant_bias_regularization", 0.0)
+    )
+
+
 def _resolve_rows(
     model: Recommender, side: str, rows: np.ndarray, users: np.ndarray, items: np.ndarray, values: np.ndarray
 ) -> None:
@@ -331,6 +342,8 @@ def _resolve_rows(
             _CG_STEPS,
             chunks,
             np.empty(0),
+            reg_const=_constants(model)[0],
+            reg_bias_const=_constants(model)[1] * (1.0 if side == "user" else ITEM_BIAS_SHARE),
         )
     else:
         weights = model._fold_in_weights(csr[2]).astype(np.float32)

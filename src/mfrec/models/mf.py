@@ -7,12 +7,15 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sgd import sgd_epoch
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
+    CONSTANT_BIAS_REGULARIZATION,
+    CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
     INIT_STD,
     LEARNING_RATE,
@@ -26,7 +29,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import init_factors
+from mfrec.models.solvers import init_factors, spread_constants
 
 # Users whose ratings a block takes in turn (kernels/sgd.py::interleave_user_runs). One epoch, k = 64,
 # 2 threads, interleaved rounds in one process: 4 users took 0.215 s at 20M against 0.234 one at a time,
@@ -135,6 +138,8 @@ class MatrixFactorization(EarlyStopping, Recommender):
             aliases=("item_reg",),
         ),
         BIAS_REGULARIZATION.but(search=(0.005, 0.2, "log")),
+        CONSTANT_REGULARIZATION,
+        CONSTANT_BIAS_REGULARIZATION,
         Param(
             "bias_learning_rate",
             float,
@@ -158,7 +163,16 @@ class MatrixFactorization(EarlyStopping, Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.01, 0.3, "log"),
+        "constant_regularization": (0.1, 30.0, "log"),
+        "bias_regularization": (0.002, 0.1, "log"),
+        "constant_bias_regularization": (0.5, 30.0, "log"),
+        "n_factors": [32, 64, 128, 256],
+    }
 
     def __init__(
         self,
@@ -167,7 +181,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         learning_rate: float = 0.005,
         regularization: float = 0.1,
         *,
-        bias_regularization: float = 0.02,
+        bias_regularization: float = 0.005,
+        constant_regularization: float = 1.0,
+        constant_bias_regularization: float = 5.0,
         bias_learning_rate: float | None = None,
         user_regularization: float | None = None,
         item_regularization: float | None = None,
@@ -182,12 +198,15 @@ class MatrixFactorization(EarlyStopping, Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
         self.learning_rate = learning_rate
         self.regularization = regularization
         self.bias_regularization = bias_regularization
+        self.constant_regularization = constant_regularization
+        self.constant_bias_regularization = constant_bias_regularization
         self.bias_learning_rate = bias_learning_rate
         self.user_regularization = user_regularization
         self.item_regularization = item_regularization
@@ -202,6 +221,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         reg = self.user_regularization if self.user_regularization is not None else self.regularization
@@ -235,6 +255,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         reg_user = self.regularization if self.user_regularization is None else self.user_regularization
         reg_item = self.regularization if self.item_regularization is None else self.item_regularization
         reg_bias = self.bias_regularization
+        spread = spread_constants(self, train, (user_row, item_row))
 
         def step(epoch: int) -> float:
             (layout,) = blocked
@@ -257,6 +278,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
                 np.float32(reg_bias),
                 self.biased,
                 block_error,
+                *spread,
             )
             lr[0] *= self.lr_decay
             lr[1] *= self.lr_decay

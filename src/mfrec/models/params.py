@@ -347,6 +347,15 @@ N_EPOCHS = Param("n_epochs", int, "Training epochs (full passes or sweeps).", lo
 LEARNING_RATE = Param("learning_rate", float, "Step size for the factors.", low=0.0, low_open=True)
 REGULARIZATION = Param("regularization", float, "L2 weight on the factors.", low=0.0)
 BIAS_REGULARIZATION = Param("bias_regularization", float, "L2 weight on the biases.", low=0.0)
+CONSTANT_REGULARIZATION = Param(
+    "constant_regularization",
+    float,
+    "Added to each row's factor L2 weight, in pseudo-ratings (a floor for rows with few ratings).",
+    low=0.0,
+)
+CONSTANT_BIAS_REGULARIZATION = Param(
+    "constant_bias_regularization", float, "Added to each row's bias L2 weight, in pseudo-ratings.", low=0.0
+)
 INIT_STD = Param("init_std", float, "Initial factors are N(0, init_std^2).", low=0.0)
 BIASED = Param("biased", bool, "False fits plain p_u . q_i (no mean, no biases).")
 N_BLOCKS = Param(

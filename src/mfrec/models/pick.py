@@ -7,6 +7,7 @@ user's solve) is :mod:`mfrec.ranking.pick`; this module fits and updates the arr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,12 @@ from mfrec.ranking.pick import (
     PICK_FACTORS,
     PICK_INIT_STD,
     PICK_REGULARIZATION,
+    PICK_REGULARIZATIONS,
+    PICK_SELECT_EPOCHS,
+    PICK_SELECT_MARGIN,
+    PICK_SELECT_MAX_RATINGS,
+    PICK_SELECT_MIN_PICKS,
+    PICK_SELECT_USERS,
     check_rank_by,
     solve_pick,
     uses_ranker,
@@ -46,24 +53,112 @@ def fit_ranker(model: Recommender) -> None:
     # weight; only the item-side pattern (4 bytes a rating) is new, and it is freed on return,
     # before the rating model builds its own layout (at 100M ratings the old route peaked at 7 GB).
     indptr, indices = model.seen_indptr_, model.seen_indices_
-    n_users, n_items = len(model.user_map_), len(model.item_map_)
+    n_items = len(model.item_map_)
+    n_threads = getattr(model, "n_threads", None)
+    with num_threads(n_threads):
+        low, high = model.rating_scale_
+        liked = model.seen_ratings_ >= round(low + 0.75 * (high - low))  # 4 on 1-5, 3 on 0.5-4, 8 on 1-10
+        regularization = choose_regularization(indptr, indices, n_items, n_threads, liked)
+        model.pick_regularization_ = regularization
+        if regularization is None:  # popularity beat every pick model on the held-out picks: rank by it
+            counts = np.bincount(indices, minlength=n_items).astype(np.float32)
+            model.pick_user_factors_ = (np.diff(indptr) > 0).astype(np.float32)[:, None]
+            # Squared, so that the chart dominates the "will like" factor it is multiplied by.
+            model.pick_item_factors_ = np.square(counts / max(1.0, float(counts.max())))[:, None]
+            return
+        X, Y = _fit_picks(indptr, indices, n_items, regularization, PICK_EPOCHS, n_threads)
+    model.pick_user_factors_ = unpadded(X, PICK_FACTORS)
+    model.pick_item_factors_ = unpadded(Y, PICK_FACTORS)
+
+
+def _fit_picks(
+    indptr: np.ndarray, indices: np.ndarray, n_items: int, regularization: float, epochs: int, n_threads: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted ALS on the pattern (every cell a pick): padded X, Y, zero for users and items never picked."""
+    n_users = indptr.shape[0] - 1
     weights = constant_weights(PICK_ALPHA, indices.shape[0])
     by_item = (*transpose_pattern(indptr, indices, n_items), weights)
     rng = np.random.default_rng(0)
     X = init_factors(rng, PICK_INIT_STD, n_users, PICK_FACTORS, aligned=True)  # rows on cache lines for CG
     Y = init_factors(rng, PICK_INIT_STD, n_items, PICK_FACTORS, aligned=True)
-    n_threads = getattr(model, "n_threads", None)
     sweep = WeightedALS(
-        (indptr, indices, weights), by_item, PICK_REGULARIZATION, "cg", PICK_CG_STEPS, resolve_threads(n_threads)
+        (indptr, indices, weights), by_item, regularization, "cg", PICK_CG_STEPS, resolve_threads(n_threads)
     )
-    with num_threads(n_threads):
-        for _ in range(PICK_EPOCHS):
-            sweep.epoch(X, Y, loss=False)
+    for _ in range(epochs):
+        sweep.epoch(X, Y, loss=False)
     # Users and items never picked have no pick preference (zero, so epsilon x like orders them).
     X[np.diff(indptr) == 0] = 0.0
     Y[np.diff(by_item[0]) == 0] = 0.0
-    model.pick_user_factors_ = unpadded(X, PICK_FACTORS)
-    model.pick_item_factors_ = unpadded(Y, PICK_FACTORS)
+    return X, Y
+
+
+def choose_regularization(
+    indptr: np.ndarray, indices: np.ndarray, n_items: int, n_threads: int | None, liked: np.ndarray | None = None
+) -> float | None:
+    """The "will pick" regularization that ranks a held-out pick of each user best, or None for popularity.
+
+    One seeded liked pick of up to :data:`PICK_SELECT_USERS` users with at least :data:`PICK_SELECT_MIN_PICKS` is
+    held out (liked: ``liked[j]`` of the pick, the rating at or above the scale's liked level, which is what the
+    lists are judged by); each of
+    :data:`PICK_REGULARIZATIONS` is fitted on the rest (:data:`PICK_SELECT_EPOCHS` epochs) and scored by NDCG@10 of
+    the held-out picks, against a most-picked chart. A fixed constant
+    (30, chosen on ML-100k) collapsed or lost to popularity on sparse logs whose picks follow popularity.
+    """
+    rng = np.random.default_rng(0)
+    liked = np.ones(indices.shape[0], dtype=bool) if liked is None else liked
+    if indices.shape[0] > PICK_SELECT_MAX_RATINGS:  # a seeded sample of whole users: the memory stays bounded
+        indptr, indices, liked = _user_sample(indptr, indices, liked, PICK_SELECT_MAX_RATINGS, rng)
+    counts = np.diff(indptr)
+    # Held out: one liked pick (rating >= the scale's liked level; any pick without ratings) of each scored user.
+    n_liked = np.add.reduceat(liked.astype(np.int64), indptr[:-1]) * (counts > 0) if indices.size else counts
+    eligible = np.flatnonzero((counts >= PICK_SELECT_MIN_PICKS) & (n_liked > 0))
+    if eligible.size < 50:
+        return PICK_REGULARIZATION
+    users = eligible if eligible.size <= PICK_SELECT_USERS else np.sort(rng.choice(eligible, PICK_SELECT_USERS, False))
+    positions = np.array([indptr[u] + rng.choice(np.flatnonzero(liked[indptr[u] : indptr[u + 1]])) for u in users])
+    target = indices[positions]
+    train_indices = np.delete(indices, positions)
+    lost = np.zeros(counts.shape[0], np.int64)
+    lost[users] = 1
+    train_indptr = np.concatenate([[0], np.cumsum(counts - lost)]).astype(np.int64)
+    item_counts = np.bincount(train_indices, minlength=n_items).astype(np.float32)
+    block = max(1, (1 << 22) // max(1, n_items))  # users scored at a time: 16 MB of scores
+
+    def score(user_scores: Callable[[np.ndarray], np.ndarray]) -> float:
+        gains = []
+        for first in range(0, users.size, block):
+            rows = users[first : first + block]
+            scores = user_scores(rows)
+            for row, user in enumerate(rows):  # a user's training picks are not candidates
+                scores[row, train_indices[train_indptr[user] : train_indptr[user + 1]]] = -np.inf
+            hit = scores[np.arange(rows.size), target[first : first + block]]
+            rank = (scores > hit[:, None]).sum(axis=1)
+            gains.append(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0))
+        return float(np.concatenate(gains).mean())
+
+    popular = score(lambda rows: np.broadcast_to(item_counts, (rows.size, n_items)).copy())
+    scores = {}
+    for regularization in PICK_REGULARIZATIONS:
+        X, Y = _fit_picks(train_indptr, train_indices, n_items, regularization, PICK_SELECT_EPOCHS, n_threads)
+        scores[regularization] = score(lambda rows, X=X, Y=Y: X[rows] @ Y.T)
+    # One held-out pick a user is a noisy score: the default stays unless another beats it clearly.
+    best = PICK_REGULARIZATION
+    for regularization, value in scores.items():
+        if value > PICK_SELECT_MARGIN * scores[best]:
+            best = regularization
+    return None if popular > PICK_SELECT_MARGIN**2 * scores[best] else best
+
+
+def _user_sample(
+    indptr: np.ndarray, indices: np.ndarray, liked: np.ndarray, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR (and liked flags) of a seeded random set of whole users holding at most ``limit`` picks."""
+    counts = np.diff(indptr)
+    order = rng.permutation(counts.shape[0])
+    chosen = np.sort(order[: max(1, int(np.searchsorted(np.cumsum(counts[order]), limit, side="right")))])
+    sub_indptr = np.concatenate([[0], np.cumsum(counts[chosen])]).astype(np.int64)
+    rows = [slice(indptr[u], indptr[u + 1]) for u in chosen]
+    return sub_indptr, np.concatenate([indices[r] for r in rows]), np.concatenate([liked[r] for r in rows])
 
 
 def refresh_users(model: Recommender, user_rows: np.ndarray) -> None:

@@ -8,6 +8,7 @@ Arrays in, arrays out, no model object: :class:`WeightedALS` runs the epochs of
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -37,6 +38,31 @@ def cg_breakdown_error(model: str, count: int, side: str, regularization: float)
         f"their factors are not a solution (values too large for float32, or a singular system); "
         f"increase regularization (now {regularization}), rescale the values, or use solver='cholesky'"
     )
+
+
+#: The item side's share of the constant bias regularization: the Biases baseline shrinks users by 5 pseudo-ratings
+#: and items by 3, and a factor model's biases are shrunk the same way, so that with its factors at zero it is the
+#: baseline.
+ITEM_BIAS_SHARE = 0.6
+
+
+def spread_constants(model: Any, train: Any, rows: tuple[np.ndarray, np.ndarray] | None = None) -> tuple:
+    """The SGD / Adam kernels' constant terms: (1 / count per user row, per item row, the three constants), or ().
+
+    ``model.constant_regularization`` / ``constant_bias_regularization`` in pseudo-ratings (items take
+    :data:`ITEM_BIAS_SHARE` of the bias one), spread over each row's ratings; ``rows`` maps original rows to the
+    kernel's rows when training renumbers them. () when both are 0: the kernels' old path.
+    """
+    const, const_bias = float(model.constant_regularization), float(model.constant_bias_regularization)
+    if const == 0.0 and const_bias == 0.0:
+        return ()
+    inverse = []
+    for side, (ids, n) in enumerate(((train.user_idx, train.n_users), (train.item_idx, train.n_items))):
+        counts = np.bincount(ids, minlength=n)
+        out = np.zeros(n, np.float32)
+        out[slice(None) if rows is None else rows[side]] = 1.0 / np.maximum(counts, 1)
+        inverse.append(out)
+    return (*inverse, np.array([const, const_bias, const_bias * ITEM_BIAS_SHARE], np.float32))
 
 
 def init_factors(

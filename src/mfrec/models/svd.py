@@ -8,6 +8,7 @@ from scipy.sparse.linalg import LinearOperator, svds
 
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import ParameterError
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.params import N_FACTORS, RANDOM_STATE, RANK_BY, Param
 from mfrec.models.registry import registered
@@ -61,15 +62,25 @@ class TruncatedSVD(Recommender):
         ),
         RANDOM_STATE.but(doc="Seed of ARPACK's start vector."),
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py).
+    auto_space = {"n_factors": [2, 5, 10, 15, 25, 40]}
 
     def __init__(
-        self, n_factors: int = 15, impute: str = "item", random_state: int | None = 0, *, rank_by: str = "pick-like"
+        self,
+        n_factors: int = 15,
+        impute: str = "item",
+        random_state: int | None = 0,
+        *,
+        rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.impute = impute
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         m, n = train.n_users, train.n_items

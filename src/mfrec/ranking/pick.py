@@ -55,6 +55,14 @@ RANK_BY = ("pick-like", "rating")
 PICK_FACTORS = 32
 PICK_EPOCHS = 10
 PICK_REGULARIZATION = 30.0
+#: The regularizations fit tries on a held-out pick of each user (models/pick.py::choose_regularization), scored
+#: against a most-picked chart, which wins when none beats it; PICK_REGULARIZATION stays the one for tiny logs.
+PICK_REGULARIZATIONS = (10.0, 30.0, 100.0)
+PICK_SELECT_EPOCHS, PICK_SELECT_MIN_PICKS, PICK_SELECT_USERS = 5, 3, 1_000
+#: Another regularization must beat the default's held-out score by this factor (popularity by its square).
+PICK_SELECT_MARGIN = 1.05
+#: Above this many ratings the choice is made on a seeded sample of whole users (bounded memory and time).
+PICK_SELECT_MAX_RATINGS = 2_000_000
 PICK_ALPHA = 2.0
 #: ImplicitALS's defaults for the rest: "cg" (its choice at 32 factors) with 3 steps, init N(0, 0.01^2), seed 0.
 PICK_CG_STEPS = 3
@@ -90,7 +98,8 @@ def solve_pick(model: Scorer, item_rows: np.ndarray) -> np.ndarray:
     """
     Y = model.pick_item_factors_.astype(np.float64)
     picked = Y[np.unique(np.asarray(item_rows, dtype=np.int64))]
-    A = Y.T @ Y + PICK_ALPHA * (picked.T @ picked) + PICK_REGULARIZATION * np.eye(Y.shape[1])
+    regularization = getattr(model, "pick_regularization_", None) or PICK_REGULARIZATION
+    A = Y.T @ Y + PICK_ALPHA * (picked.T @ picked) + regularization * np.eye(Y.shape[1])
     return np.linalg.solve(A, (1.0 + PICK_ALPHA) * picked.sum(axis=0)).astype(np.float32)
 
 

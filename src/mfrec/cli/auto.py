@@ -1,0 +1,65 @@
+"""``mfrec train --auto``: the fit that tunes itself (models/auto.py), its progress bar and what it tells the user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mfrec.cli.common import progress_bar, stderr
+from mfrec.exceptions import ParameterError
+
+AutoFlag = Annotated[
+    bool,
+    typer.Option(
+        "--auto",
+        help="Tune regularization, factors and epochs on a held-out 10% of DATA (Optuna), then refit on all of it.",
+    ),
+]
+AutoBudget = Annotated[
+    float | None, typer.Option("--budget", help="Minutes --auto may search (default: about 4 default fits).")
+]
+
+
+def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: bool, budget: float | None) -> None:
+    """Fit ``estimator`` on ``data`` with a progress bar: per epoch, or per trial and then per epoch with --auto."""
+    if auto:
+        if "auto" not in estimator.param_names():
+            raise ParameterError(f"{name} has no auto fit; --auto works for the rating models")
+        estimator.set_params(auto=True)
+    elif budget is not None:
+        raise ParameterError("--budget is the time --auto may search; add --auto")
+    seconds = None if budget is None else budget * 60
+    total = None if auto else getattr(estimator, "n_epochs", None)
+    label = f"tuning and training {name}" if auto else f"training {name}"
+    with progress_bar(quiet, label, total) as advance:
+
+        def trial(number: int, best: float, params: dict[str, Any]) -> None:
+            advance(1, note=f"trial {number}: best held-out RMSE {best:.4f}")
+
+        extra = {"auto_budget": seconds, "auto_progress": trial} if auto else {}
+        estimator.fit(data, callback=lambda row: advance(1, note=_note(row)), **extra)
+    if not quiet:
+        for line in held_out_lines(getattr(estimator, "held_out_", None)):
+            stderr.print(line)
+
+
+def _note(row: dict[str, Any]) -> str:
+    """The epoch's training objective (train_rmse, train_loss, train_auc) for the progress bar."""
+    key = next((key for key in row if key.startswith("train_")), None)
+    return "" if key is None else f"{key.replace('_', ' ')} {row[key]:.4f}"
+
+
+def held_out_lines(report: dict[str, Any] | None) -> list[str]:
+    """The held-out comparison a fit on a held-out fraction prints: model, bias baseline, popularity, warning."""
+    if not report:
+        return []
+    lines = [f"held out {report['ratings']:,} ratings (selection scores: these chose the fit):"]
+    if "rmse" in report:
+        lines.append(f"  RMSE     {report['model']} {report['rmse']:.4f}   bias baseline {report['baseline_rmse']:.4f}")
+    lines.append(
+        f"  NDCG@10  {report['model']} {report['ndcg@10']:.4f}   popularity {report['popularity_ndcg@10']:.4f}"
+    )
+    if report.get("warning"):
+        lines.append(f"warning: {report['warning']}")
+    return lines

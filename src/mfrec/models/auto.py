@@ -1,0 +1,221 @@
+"""``auto=True``: a fit that tunes itself on a held-out fraction of the user's own data, then refits on all of it.
+
+Generic over the models: a model opts in by declaring the ``auto`` parameter (:data:`AUTO`) and a class
+attribute ``auto_space`` (name -> a list of choices or ``(low, high, "log" | "int" | "float")``, the
+hyper-parameters that matter, regularisation first). :func:`tune` then
+
+1. holds out a seeded :data:`AUTO_FRACTION` of the ratings (every user and item keeps one rating in train);
+2. runs Optuna's TPE sampler over ``auto_space``; the first trial is the model's own values (a warm start:
+   the search is never worse than them on the held-out ratings), every trial of an iterative model stops
+   early on validation RMSE and reports it per epoch, so the median pruner cuts hopeless trials;
+3. stops after :data:`AUTO_TRIALS` trials or when the budget is spent (default: :data:`AUTO_COST` times the
+   first trial's seconds, so the whole fit, refit included, costs about ``AUTO_COST + 1`` default fits);
+4. returns the best values, with ``n_epochs`` set to the epoch where validation RMSE was best.
+
+:meth:`Recommender.fit` then sets them on the model (``auto_params_`` lists them) and refits on everything.
+The held-out scores of the model, the bias baseline and popularity are kept in ``held_out_`` and a one-line
+warning says when the model does not beat them (:func:`held_out_report`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mfrec.data.interactions import Interactions
+from mfrec.exceptions import MfrecError
+from mfrec.models.holdout import hold_out
+from mfrec.models.params import Param
+from mfrec.models.pick import fit_ranker
+from mfrec.models.registry import registered_class
+from mfrec.ranking.topn import ndcg
+
+if TYPE_CHECKING:
+    from mfrec.models.base import Recommender
+
+AUTO = Param(
+    "auto",
+    bool,
+    "fit tunes the hyper-parameters that matter (regularization first, then k; epochs by early stopping) on a "
+    "held-out 10% of the data with Optuna, then refits on everything.",
+)
+#: Share of the ratings held out to choose on.
+AUTO_FRACTION = 0.1
+#: At most this many trials (the first is the model's own values).
+AUTO_TRIALS = 16
+#: Default budget: this many times the first trial's seconds (the refit adds about one more fit).
+AUTO_COST = 4.0
+#: Trials before the median pruner may stop one, and epochs before it looks.
+PRUNE_AFTER_TRIALS, PRUNE_AFTER_EPOCHS = 3, 2
+
+#: Users the held-out report scores (a seeded sample beyond that: the report must stay cheap at 100M ratings).
+REPORT_USERS = 5_000
+
+Progress = Callable[[int, float, dict[str, Any]], None]
+
+
+def suggest(trial: Any, name: str, spec: Any) -> Any:
+    """An Optuna trial's value for ``name`` from a search spec: a list of choices or (low, high, kind)."""
+    if isinstance(spec, tuple):
+        low, high, kind = spec
+        if kind == "int":
+            return trial.suggest_int(name, int(low), int(high))
+        return trial.suggest_float(name, float(low), float(high), log=kind == "log")
+    return trial.suggest_categorical(name, list(spec))
+
+
+def _inside(value: Any, spec: Any) -> Any:
+    """``value`` moved into the range ``spec`` (a default of 0 where the search is log-uniform from 0.1)."""
+    if isinstance(spec, tuple):
+        return type(value)(min(max(value, spec[0]), spec[1]))
+    return value if value in spec else spec[0]
+
+
+def _rmse(model: Recommender, data: Interactions) -> float:
+    users = data.user_ids.to_ids(data.user_idx)
+    items = data.item_ids.to_ids(data.item_idx)
+    return float(np.sqrt(np.mean((model.predict(users, items) - data.ratings) ** 2)))
+
+
+def tune(
+    model: Recommender,
+    data: Interactions,
+    *,
+    budget_seconds: float | None = None,
+    max_trials: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The values of ``type(model).auto_space`` that fit a held-out fraction of ``data`` best (see the module).
+
+    Returns ``{"params": ..., "score": validation RMSE, "trials": n, "pruned": n, "seconds": s}``.
+    ``progress(trial_number, best_rmse, params)`` is called after every trial.
+    """
+    import optuna
+
+    space: dict[str, Any] = dict(getattr(type(model), "auto_space", {}))
+    seed = 0 if model.get_params().get("random_state") is None else int(model.random_state)  # type: ignore[attr-defined]
+    train, valid = hold_out(data, AUTO_FRACTION, np.random.default_rng(seed))
+    if valid is None or not space:
+        return {"params": {}, "score": float("nan"), "trials": 0, "pruned": 0, "seconds": 0.0}
+    # Candidates rank by rating: the "will pick" part does not move RMSE, and the best one gets it at the end.
+    base = {**model.get_params(), "auto": False, **({"rank_by": "rating"} if "rank_by" in model.get_params() else {})}
+    iterative = "early_stopping" in base
+    started = time.perf_counter()
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER_TRIALS, n_warmup_steps=PRUNE_AFTER_EPOCHS)
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
+    study.enqueue_trial({name: _inside(base[name], space[name]) for name in space if base.get(name) is not None})
+    deadline = [budget_seconds]
+    best_model: dict[str, Any] = {}
+
+    def objective(trial: Any) -> float:
+        params = {name: suggest(trial, name, spec) for name, spec in space.items()}
+        candidate = type(model)(**{**base, **params, **({"early_stopping": True} if iterative else {})})
+
+        def report(row: dict[str, Any]) -> None:
+            if "val_rmse" in row:
+                trial.report(row["val_rmse"], row["epoch"])
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            candidate.fit(train, validation=valid, callback=report)
+        trial.set_user_attr("best_epoch", int(getattr(candidate, "best_epoch_", 0)))
+        score = _rmse(candidate, valid)
+        if score < best_model.get("score", math.inf):
+            best_model.update(score=score, model=candidate)
+        return score
+
+    def after(study: Any, trial: Any) -> None:
+        if deadline[0] is None and trial.number == 0:
+            deadline[0] = AUTO_COST * (time.perf_counter() - started)
+        if progress is not None:
+            best = study.best_value if any(t.value is not None for t in study.trials) else math.nan
+            progress(trial.number + 1, best, study.best_params if not math.isnan(best) else {})
+        if time.perf_counter() - started >= (deadline[0] or math.inf):
+            study.stop()
+
+    try:
+        study.optimize(objective, n_trials=max_trials or AUTO_TRIALS, callbacks=[after], catch=(MfrecError,))
+    finally:
+        optuna.logging.set_verbosity(previous)
+    if not best_model:  # every trial failed (a data-dependent limit: k >= the number of items, ...)
+        return {"params": {}, "score": float("nan"), "trials": len(study.trials), "pruned": 0, "seconds": 0.0}
+    best = study.best_trial
+    params = dict(best.params)
+    if iterative and best.user_attrs.get("best_epoch"):
+        params["n_epochs"] = int(best.user_attrs["best_epoch"])
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    return {
+        "params": params,
+        "score": float(best.value),
+        "trials": len(study.trials),
+        "pruned": int(pruned),
+        "seconds": time.perf_counter() - started,
+        "held_out": held_out_report(_with_ranker(best_model["model"], model), train, valid),
+    }
+
+
+def _with_ranker(candidate: Recommender, model: Recommender) -> Recommender:
+    """``candidate`` ranking the way ``model`` will (its "will pick" part fitted when ``model`` ranks pick x like)."""
+    rank_by = model.get_params().get("rank_by")
+    if rank_by is not None and rank_by != candidate.rank_by:  # type: ignore[attr-defined]
+        candidate.rank_by = rank_by  # type: ignore[attr-defined]
+        fit_ranker(candidate)
+    return candidate
+
+
+def liked_level(scale: tuple[float, float]) -> float:
+    """The rating a user "liked" on ``scale``: 4 on 1-5 and 0.5-5, 3 on 0.5-4, 8 on 1-10."""
+    low, high = scale
+    return float(round(low + 0.75 * (high - low)))
+
+
+def _some_users(data: Interactions, limit: int = REPORT_USERS) -> Interactions:
+    """``data`` restricted to a seeded sample of ``limit`` of its users (all of them when there are fewer)."""
+    present = np.unique(data.user_idx)
+    if present.size <= limit:
+        return data
+    keep = np.zeros(data.n_users, dtype=bool)
+    keep[np.random.default_rng(0).choice(present, limit, replace=False)] = True
+    return data.subset(keep[data.user_idx], name=data.name)
+
+
+def held_out_report(model: Recommender, train: Interactions, valid: Interactions) -> dict[str, Any]:
+    """Validation RMSE / NDCG@10 of ``model`` (fitted on ``train``) beside the bias baseline's and popularity's.
+
+    Warns in one line when the model does not beat them (the baselines are fitted here, on ``train``).
+    """
+    name = type(model).__name__
+    valid = _some_users(valid)
+    liked = liked_level(model.rating_scale_)  # type: ignore[attr-defined]
+    baseline = registered_class("Biases")(rank_by="rating")  # type: ignore[misc]
+    popularity = registered_class("Popularity")()  # type: ignore[misc]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        baseline.fit(train)
+        popularity.fit(train)
+    report: dict[str, Any] = {"model": name, "ratings": len(valid)}
+    if model.predicts_ratings:
+        report["rmse"], report["baseline_rmse"] = _rmse(model, valid), _rmse(baseline, valid)
+    report["ndcg@10"] = ndcg(model, valid, 10, threshold=liked)
+    report["popularity_ndcg@10"] = ndcg(popularity, valid, 10, threshold=liked)
+    problems = []
+    if model.predicts_ratings and report["rmse"] > report["baseline_rmse"]:
+        problems.append(f"{report['rmse'] - report['baseline_rmse']:.3f} RMSE worse than the bias baseline")
+    if report["ndcg@10"] < report["popularity_ndcg@10"]:
+        problems.append(f"{report['popularity_ndcg@10'] - report['ndcg@10']:.3f} NDCG@10 below popularity")
+    report["warning"] = None
+    if problems:
+        advice = "try auto=True (mfrec train --auto) or a larger regularization"
+        report["warning"] = f"{name} is {' and '.join(problems)} on {len(valid):,} held-out ratings; {advice}"
+        warnings.warn(report["warning"], stacklevel=4)
+    return report

@@ -1,0 +1,188 @@
+"""Defaults that transfer and the fit that tunes itself (issue 27): the constant regularisation rule,
+auto=True (models/auto.py), the held-out report and its warning, the pick ranker's chosen regularization."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from mfrec.data import synthetic
+from mfrec.models import ALS, Biases, MatrixFactorization
+from mfrec.models.auto import AUTO_FRACTION, liked_level, tune
+
+
+@pytest.fixture(scope="module")
+def small():
+    return synthetic(300, 150, 9_000, seed=0)
+
+
+def test_als_with_its_factors_held_at_zero_is_the_bias_baseline(small):
+    # The rule: a row's bias is shrunk by bias_regularization * n + constant (users) / 3/5 of it (items), the
+    # Biases baseline's 5 and 3 pseudo-ratings; a huge constant on the factors keeps them at zero.
+    als = ALS(
+        n_factors=4,
+        n_epochs=60,
+        regularization=0.0,
+        constant_regularization=1e9,
+        bias_regularization=0.0,
+        constant_bias_regularization=5.0,
+        rank_by="rating",
+    ).fit(small)
+    baseline = Biases(n_epochs=60, rank_by="rating").fit(small)
+    assert np.abs(als.user_factors_).max() < 1e-6
+    users, items = small.user_ids.to_ids(small.user_idx[:500]), small.item_ids.to_ids(small.item_idx[:500])
+    np.testing.assert_allclose(als.predict(users, items), baseline.predict(users, items), atol=2e-3)
+    np.testing.assert_allclose(als.user_bias_, baseline.user_bias_, atol=2e-3)
+
+
+def test_sgd_constant_regularization_shrinks_rows_with_few_ratings_more(small):
+    def fit(constant):
+        return MatrixFactorization(
+            n_factors=8,
+            n_epochs=20,
+            constant_regularization=constant,
+            constant_bias_regularization=0.0,
+            rank_by="rating",
+        ).fit(small)
+
+    plain, shrunk = fit(0.0), fit(20.0)
+    counts = np.bincount(small.user_idx, minlength=small.n_users)
+    few, many = counts <= np.percentile(counts, 25), counts >= np.percentile(counts, 75)
+
+    def ratio(rows):
+        return (
+            np.linalg.norm(shrunk.user_factors_[rows], axis=1).mean()
+            / np.linalg.norm(plain.user_factors_[rows], axis=1).mean()
+        )
+
+    # constant / n per rating: a row's total weight is regularization * n + constant, so short rows shrink most.
+    assert ratio(few) < 0.8 and ratio(few) < ratio(many)
+
+
+def test_auto_refits_on_all_the_data_with_the_values_it_chose(small):
+    model = ALS(n_factors=8, n_epochs=8, auto=True, rank_by="rating").fit(small, auto_budget=30)
+    result = model.auto_result_
+    assert 1 <= result["trials"] <= 16
+    assert model.auto_params_ == result["params"]
+    for name, value in result["params"].items():  # set on the model, as they were used
+        assert model.get_params()[name] == value
+    assert model.auto is True
+    # Refitted on everything: every rating given is seen, none held out.
+    assert len(model.seen_indices_) == len(small)
+    assert len(model.history_) == model.n_epochs
+    # The held-out report compares it with the baseline and popularity on about AUTO_FRACTION of the ratings.
+    report = model.held_out_
+    assert {"rmse", "baseline_rmse", "ndcg@10", "popularity_ndcg@10"} <= set(report)
+    assert 0.5 * AUTO_FRACTION * len(small) < report["ratings"] <= AUTO_FRACTION * len(small)
+
+
+def test_auto_starts_from_the_models_own_values_and_never_selects_worse(small):
+    result = tune(ALS(n_factors=8, n_epochs=8, rank_by="rating"), small, max_trials=4)
+    first = ALS(n_factors=8, n_epochs=8, rank_by="rating", early_stopping=True)
+    assert result["trials"] == 4
+    assert result["score"] <= result["held_out"]["baseline_rmse"] + 0.05
+    assert set(result["params"]) >= {"regularization", "constant_regularization", "n_factors", "n_epochs"}
+    assert first.regularization == 0.08  # the first trial's values are the defaults (the warm start)
+
+
+def test_auto_respects_its_time_budget():
+    data = synthetic(1_500, 600, 60_000, seed=1)
+    started = time.perf_counter()
+    result = tune(MatrixFactorization(n_factors=32, n_epochs=40, rank_by="rating"), data, budget_seconds=1.0)
+    elapsed = time.perf_counter() - started
+    assert result["trials"] < 16
+    # Optuna stops between trials: the budget plus at most one trial and the held-out report.
+    assert elapsed < 1.0 + 3 * max(1.0, result["seconds"] / max(1, result["trials"])) + 5
+
+
+def test_auto_regularizes_a_sparse_log_more_than_a_dense_one():
+    dense = synthetic(400, 200, 24_000, seed=0)
+    sparse = synthetic(2_000, 1_500, 12_000, seed=0)
+
+    def shrinkage(data):  # the factor weight a row with the median number of ratings gets
+        params = tune(ALS(n_factors=16, n_epochs=10, rank_by="rating"), data, max_trials=10)["params"]
+        n = np.median(np.bincount(data.user_idx))
+        return params["regularization"] * n + params["constant_regularization"], n
+
+    (dense_weight, dense_n), (sparse_weight, sparse_n) = shrinkage(dense), shrinkage(sparse)
+    assert sparse_weight / sparse_n > dense_weight / dense_n  # per rating of evidence
+
+
+def test_the_warning_fires_when_a_model_loses_to_the_bias_baseline():
+    data = synthetic(400, 300, 4_000, seed=3)
+    overfit = MatrixFactorization(
+        n_factors=64,
+        n_epochs=60,
+        learning_rate=0.03,
+        regularization=0.0,
+        bias_regularization=0.0,
+        init_std=0.3,
+        early_stopping=True,
+        patience=60,
+        restore_best=False,
+        rank_by="rating",
+    )
+    with pytest.warns(
+        UserWarning, match=r"RMSE worse than the bias baseline.* on [\d,]+ held-out ratings; try auto=True"
+    ):
+        overfit.fit(data)
+    report = overfit.held_out_
+    assert report["rmse"] > report["baseline_rmse"]
+    # A model that beats the baseline says nothing about RMSE.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        good = ALS(n_factors=8, early_stopping=True).fit(synthetic(300, 150, 9_000, seed=0))
+    assert good.held_out_["rmse"] < good.held_out_["baseline_rmse"]
+    assert not [w for w in caught if "bias baseline" in str(w.message)]
+
+
+def test_liked_level_follows_the_protocol():
+    assert [liked_level(s) for s in ((1, 5), (0.5, 5), (0.5, 4), (1, 10))] == [4, 4, 3, 8]
+
+
+def test_pick_regularization_is_chosen_on_held_out_picks():
+    from mfrec.ranking.pick import PICK_REGULARIZATIONS
+
+    # Picks drawn from popularity alone (the generator's): the fixed 30 lost to a most-popular chart there.
+    model = Biases().fit(synthetic(3_000, 1_000, 30_000, seed=0))
+    assert model.pick_regularization_ is None or model.pick_regularization_ in PICK_REGULARIZATIONS
+    assert model.pick_regularization_ != 30.0
+
+
+def test_train_auto_prints_the_held_out_comparison_and_saves_the_chosen_values(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from mfrec.cli import app
+
+    path = tmp_path / "ratings.csv"
+    synthetic(300, 150, 9_000, seed=0).to_frame()[["user", "item", "rating"]].to_csv(path, index=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(path),
+            "--model",
+            "als",
+            "--auto",
+            "--budget",
+            "0.1",
+            "-p",
+            "n_factors=8",
+            "-o",
+            str(tmp_path / "m"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert "held out" in text and "bias baseline" in text and "popularity" in text
+    saved = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert saved["params"]["auto"] is True
+    refused = CliRunner().invoke(
+        app, ["train", str(path), "--model", "als", "--budget", "1", "-o", str(tmp_path / "x")]
+    )
+    assert refused.exit_code == 2 and "--auto" in refused.stderr
