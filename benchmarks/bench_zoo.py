@@ -53,8 +53,8 @@ from mfrec.models import (
     EmbeddingAdam,
     MatrixFactorization,
     Popularity,
+    SVDpp,
     TruncatedSVD,
-    make_model,  # noqa: F401  (for registry lines such as "svdpp": lambda: make_model("svdpp"))
 )
 
 ZOO = HERE / ".data" / "zoo"
@@ -69,11 +69,13 @@ MODELS = {
     "adam": lambda: EmbeddingAdam(),
     "nmf": lambda: NMF(),
     "svd": lambda: TruncatedSVD(),
-    # "svdpp": lambda: make_model("svdpp"),
+    "svdpp": lambda: SVDpp(),
     "sgd auto": lambda: MatrixFactorization(auto=True),
     "als auto": lambda: ALS(auto=True),
     "adam auto": lambda: EmbeddingAdam(auto=True),
     "nmf auto": lambda: NMF(auto=True),
+    "svdpp auto": lambda: SVDpp(auto=True),
+    "bayesian auto": lambda: BayesianMF(auto=True),
 }
 REFERENCES = ("baseline", "popularity")
 #: The peers (benchmarks/peers/zoo_peers.py), in their usual settings (UNSEEN-DATA.md).

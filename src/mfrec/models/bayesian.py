@@ -10,6 +10,7 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.gibbs import BiasGroup, Sampler, Side
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
@@ -113,7 +114,11 @@ class BayesianMF(Recommender):
         N_THREADS,
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py): nothing needs a learning rate or a penalty here, but the
+    #: implicit sums can lose to plain Bayesian MF on logs with few raters per item (book-crossing).
+    auto_space = {"implicit": ["flipped", "user", "none"]}
 
     def __init__(
         self,
@@ -128,6 +133,7 @@ class BayesianMF(Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -139,6 +145,7 @@ class BayesianMF(Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     # ------------------------------------------------------------------ fitting
 

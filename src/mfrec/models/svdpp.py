@@ -7,6 +7,7 @@ import numpy as np
 from mfrec._threads import num_threads, resolve_threads
 from mfrec.data.interactions import Interactions
 from mfrec.kernels.svdpp import implicit_sums, svdpp_epoch
+from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
@@ -159,7 +160,15 @@ class SVDpp(EarlyStopping, Recommender):
         N_THREADS.but(doc="Threads for scoring (training is serial); None: all cores."),
         RANDOM_STATE,
         RANK_BY,
+        AUTO,
     )
+    #: What auto=True searches (models/auto.py), regularization first.
+    auto_space = {
+        "regularization": (0.01, 0.2, "log"),
+        "factor_shrinkage": (0.5, 30.0, "log"),
+        "implicit_regularization": (0.005, 0.3, "log"),
+        "n_factors": [32, 64, 128],
+    }
 
     def __init__(
         self,
@@ -183,6 +192,7 @@ class SVDpp(EarlyStopping, Recommender):
         n_threads: int | None = None,
         random_state: int | None = 0,
         rank_by: str = "pick-like",
+        auto: bool = False,
     ) -> None:
         self.n_factors = n_factors
         self.n_epochs = n_epochs
@@ -203,6 +213,7 @@ class SVDpp(EarlyStopping, Recommender):
         self.n_threads = n_threads
         self.random_state = random_state
         self.rank_by = rank_by
+        self.auto = auto
 
     def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
         """The implicit sum |N|^-1/2 sum y_j of a new user's revealed items, the centre of their fold-in solve.
