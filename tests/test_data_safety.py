@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mfrec.cli import app
 from mfrec.data import from_frame, load
 from mfrec.data.interactions import infer_rating_scale
-from mfrec.exceptions import IdSpellingWarning
+from mfrec.exceptions import DataError, IdSpellingWarning
 from mfrec.models import MatrixFactorization
 
 
@@ -120,3 +120,21 @@ def test_the_chunked_reader_keeps_spellings_and_usual_column_names_too(tmp_path)
     plain = tmp_path / "plain.csv"
     plain.write_text("user,item,rating\n7,1,5\n9223372036854775807,2,4\n")
     assert read_chunked(plain, chunk_rows=1).user_ids.ids.tolist() == [7, 9223372036854775807]
+
+
+def test_a_stray_rating_does_not_move_the_scale_and_is_left_out_with_a_warning():
+    """One 11 in a 3,000-rating 1-10 log: the scale stays 1-10 (it was 0..11) and the 11 is named and left out."""
+    from mfrec.exceptions import StrayRatingsWarning
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"user": rng.integers(0, 300, 3_000), "item": rng.integers(0, 400, 3_000), "rating": rng.integers(1, 11, 3_000)}
+    ).drop_duplicates(["user", "item"])
+    frame.iloc[5, 2] = 11
+    with pytest.warns(StrayRatingsWarning, match=r"left out 1 of \d+ ratings outside the 1-10 scale .* row 5: 11"):
+        data = from_frame(frame)
+    assert data.rating_scale == (1.0, 10.0) and len(data) == len(frame) - 1
+    with pytest.raises(DataError, match="outside the rating scale"):
+        from_frame(frame, rating_scale=(1, 10))  # declared: refused, as before
+    small = frame.head(500)  # too few ratings to call one value a stray: the scale grows instead
+    assert from_frame(small).rating_scale == (0.0, 11.0)

@@ -48,6 +48,10 @@ class DuplicateRatingsWarning(UserWarning):
     """Duplicate (user, item) pairs were merged according to the policy."""
 
 
+class StrayRatingsWarning(UserWarning):
+    """A few ratings lay outside the common scale the rest are on; they were left out (declare the scale to refuse)."""
+
+
 class IdSpellingWarning(UserWarning):
     """Distinct id texts that one number would merge ("007" and "7") were kept apart, as written."""
 

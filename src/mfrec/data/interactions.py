@@ -12,11 +12,15 @@ import scipy.sparse as sp
 
 from mfrec.data.columns import encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
-from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
+from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError, StrayRatingsWarning
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
 
 DuplicatePolicy = Literal["last", "mean", "sum", "error"]
 DUPLICATE_POLICIES = ("last", "mean", "sum", "error")
+
+#: At most this share of a log's ratings may lie outside the common scale the rest are on (a typo, a stray 11
+#: on 1-10): the scale is still that one and those ratings are left out with a warning.
+STRAY_SHARE = 0.001
 
 #: The scales people rate on, tried in this order: (low, high, step, name). The first that holds every
 #: rating is the scale (a log without a 1-star rating is still 1-5); data on none of them is 0..max.
@@ -234,6 +238,19 @@ def from_arrays(
 
     rating_values = np.ones(n, dtype=np.float32) if ratings is None else ratings_column(ratings, rating_col, first_line)
     scale = rating_scale_of(rating_values, rating_scale, rating_col, first_line)
+    stray = (rating_values < scale[0]) | (rating_values > scale[1])  # only an inferred scale leaves any
+    if stray.any():
+        row = int(np.flatnonzero(stray)[0])
+        warnings.warn(
+            f"left out {int(stray.sum())} of {n} ratings outside the {scale_name(scale)} scale the others are on "
+            f"(first at {where(first_line, row)}: {rating_values[row]:g}); declare the scale "
+            "(rating_scale=, --rating-scale) to refuse such data instead",
+            StrayRatingsWarning,
+            stacklevel=3,
+        )
+        keep = ~stray
+        users, items, rating_values = np.asarray(users)[keep], np.asarray(items)[keep], rating_values[keep]
+        timestamps = None if timestamps is None else np.asarray(timestamps)[keep]
     source = "declared" if rating_scale is not None else f"inferred: {scale_name(scale)}"
     time_values = None if timestamps is None else timestamps_column(timestamps, time_col, first_line)
     user_idx, user_map = encode_ids(users, user_col, first_line)
@@ -289,10 +306,18 @@ def infer_rating_scale(values: np.ndarray) -> tuple[float, float]:
     (0.5, 4.0)
     >>> infer_rating_scale(np.array([3, 120], np.float32))
     (0.0, 120.0)
+
+    A stray value or two in a large log (at most one rating in :data:`STRAY_SHARE`) does not move the scale:
+    a 1-10 log of 3,000 ratings with one 11 is on 1-10 (the caller leaves the 11 out, with a warning).
     """
     low, high = float(values.min()), float(values.max())
     for scale_low, scale_high, step, _ in COMMON_SCALES:
         if scale_low <= low and high <= scale_high and np.all(np.mod(values - scale_low, step) == 0):
+            return scale_low, scale_high
+    allowed = int(values.size * STRAY_SHARE)
+    for scale_low, scale_high, step, _ in COMMON_SCALES if allowed else ():
+        inside = (values >= scale_low) & (values <= scale_high)
+        if 0 < values.size - inside.sum() <= allowed and np.all(np.mod(values[inside] - scale_low, step) == 0):
             return scale_low, scale_high
     if low == high:
         return min(low, 0.0), max(high, 1.0)
