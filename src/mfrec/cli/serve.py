@@ -97,6 +97,12 @@ def serve(
     check_port_free(host, port)
     one_blas_thread()
     options = {"host": host, "port": port, "log_level": log_level, "access_log": log_level == "debug"}
+    if token_file is None and is_loopback(host):  # check_exposure warned about the other addresses
+        stderr.print(
+            "note: no --token-file, so any program on this machine can post ratings (/admin/reload stays closed)",
+            markup=False,
+            soft_wrap=True,
+        )
     stderr.print(
         f"loading the model in {model_dir} for http://{host}:{port} ({workers} worker{'s' * (workers > 1)})",
         markup=False,
