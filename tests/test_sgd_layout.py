@@ -66,7 +66,13 @@ def test_sgd_fit_on_a_fixed_seed_is_unchanged_by_the_new_layout(monkeypatch):
     # k = 16 needs no padding: with each user's ratings in one run (the order before users were taken in
     # turn) the arithmetic is the one before issue 17, so the numbers are the old ones.
     monkeypatch.setattr("mfrec.models.mf.SGD_INTERLEAVE", 1)
-    model = MatrixFactorization(n_factors=16, n_epochs=5, learning_rate=0.01, random_state=3, n_threads=2)
+    # The penalties of that time too: issue 27 added the constant per-row terms and moved the defaults.
+    old_penalties = dict(
+        regularization=0.1, bias_regularization=0.02, constant_regularization=0.0, constant_bias_regularization=0.0
+    )
+    model = MatrixFactorization(
+        n_factors=16, n_epochs=5, learning_rate=0.01, random_state=3, n_threads=2, **old_penalties
+    )
     model.fit(_ratings(), rating_scale=(1, 5))
     expected = [3.008049, 3.381772, 2.811165, 2.855579]  # measured on the code before issue 17
     np.testing.assert_allclose(model.predict([0, 5, 17, 59], [0, 3, 22, 39]), expected, atol=2e-6)
