@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_ml100k
 
 from mfrec.data import from_frame
 from mfrec.exceptions import ParameterError
 from mfrec.kernels.bpmf import implicit_precisions, sample_implicit, sample_rows
 from mfrec.models import BayesianMF, Biases
 from mfrec.models.persistence import load_model
-from tests.conftest import require_ml100k
 
 # ------------------------------------------------------------------ kernels against slow twins
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mfrec.cli import app
 from mfrec.data import from_frame, load
-from mfrec.data.interactions import infer_rating_scale
+from mfrec.data.scales import infer_rating_scale
 from mfrec.exceptions import DataError, IdSpellingWarning
 from mfrec.models import MatrixFactorization
 

@@ -1,12 +1,11 @@
 """mfrec on Spark: a real local[2] session, small data. Without pyspark or Java: skipped with the reason, or
 failed under ``CI=true`` (``.ci/run`` installs a JRE when there is none)."""
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
 from ci_support import missing_dependency
+from conftest import require_ml100k
 
 from mfrec.spark.session import java_home, missing
 
@@ -248,17 +247,13 @@ def test_missing_pyspark_is_reported_with_what_to_install(monkeypatch):
 
 def test_spark_trained_and_local_lists_agree_in_quality_on_ml100k_u1(spark):
     """The Spark path fits the same pick x like ranker as ``fit``: its top-10 is as good as the local model's."""
-    from pathlib import Path
-
     from mfrec.data import load
     from mfrec.evaluation import score
     from mfrec.models import ALS
     from mfrec.ranking import uses_ranker
     from mfrec.spark.training import fit
 
-    folder = Path(os.environ.get("MFREC_DATA", "data")) / "ml-100k"
-    if not (folder / "u1.base").is_file():
-        pytest.skip(f"ml-100k is not in {folder.parent} (set MFREC_DATA)")
+    folder = require_ml100k()  # skips outside CI, fails under CI=true
     train = load(folder / "u1.base", rating_scale=(1, 5))
     test = load(folder / "u1.test", rating_scale=(1, 5))
     on_spark = fit(spark.createDataFrame(train.to_frame()[["user", "item", "rating"]]), n_factors=16, n_epochs=10).model

@@ -41,8 +41,8 @@ from mfrec.data.interactions import (
     assemble,
     check_rating_scale,
     rating_scale_of,
-    scale_name,
 )
+from mfrec.data.scales import scale_name
 from mfrec.data.sniffing import odd_numbers
 from mfrec.exceptions import DataError, ParameterError
 

@@ -12,27 +12,12 @@ import scipy.sparse as sp
 
 from mfrec.data.columns import encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
+from mfrec.data.scales import infer_rating_scale, scale_name
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError, StrayRatingsWarning
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
 
 DuplicatePolicy = Literal["last", "mean", "sum", "error"]
 DUPLICATE_POLICIES = ("last", "mean", "sum", "error")
-
-#: At most this share of a log's ratings may lie outside the common scale the rest are on (a typo, a stray 11
-#: on 1-10): the scale is still that one and those ratings are left out with a warning.
-STRAY_SHARE = 0.001
-
-#: The scales people rate on, tried in this order: (low, high, step, name). The first that holds every
-#: rating is the scale (a log without a 1-star rating is still 1-5); data on none of them is 0..max.
-COMMON_SCALES = (
-    (0.0, 1.0, 1.0, "binary 0/1"),
-    (1.0, 5.0, 1.0, "1-5"),
-    (0.0, 5.0, 1.0, "0-5"),
-    (0.5, 4.0, 0.5, "0.5-4 in halves"),
-    (0.5, 5.0, 0.5, "0.5-5 in halves"),
-    (1.0, 10.0, 1.0, "1-10"),
-    (0.0, 10.0, 1.0, "0-10"),
-)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -293,43 +278,6 @@ def rating_scale_of(
     what = f"values outside the rating scale [{scale[0]:g}, {scale[1]:g}]"
     refuse(outside, rating_col, what, first_line, rating_values, show=lambda value: f"{value:g}")
     return scale
-
-
-def infer_rating_scale(values: np.ndarray) -> tuple[float, float]:
-    """The first of :data:`COMMON_SCALES` that holds every value (on its steps), else (min(0, low), high).
-
-    Never the data's (min, max): a log without a 1-star rating is still on 1-5.
-
-    >>> infer_rating_scale(np.array([2, 3, 5], np.float32))
-    (1.0, 5.0)
-    >>> infer_rating_scale(np.array([1.5, 4.0], np.float32))
-    (0.5, 4.0)
-    >>> infer_rating_scale(np.array([3, 120], np.float32))
-    (0.0, 120.0)
-
-    A stray value or two in a large log (at most one rating in :data:`STRAY_SHARE`) does not move the scale:
-    a 1-10 log of 3,000 ratings with one 11 is on 1-10 (the caller leaves the 11 out, with a warning).
-    """
-    low, high = float(values.min()), float(values.max())
-    for scale_low, scale_high, step, _ in COMMON_SCALES:
-        if scale_low <= low and high <= scale_high and np.all(np.mod(values - scale_low, step) == 0):
-            return scale_low, scale_high
-    allowed = int(values.size * STRAY_SHARE)
-    for scale_low, scale_high, step, _ in COMMON_SCALES if allowed else ():
-        inside = (values >= scale_low) & (values <= scale_high)
-        if 0 < values.size - inside.sum() <= allowed and np.all(np.mod(values[inside] - scale_low, step) == 0):
-            return scale_low, scale_high
-    if low == high:
-        return min(low, 0.0), max(high, 1.0)
-    return min(low, 0.0), high
-
-
-def scale_name(scale: tuple[float, float]) -> str:
-    """A scale as people name it: "1-5", "0.5-5 in halves", or "0..120" when it is none of the common ones."""
-    for scale_low, scale_high, _, name in COMMON_SCALES:
-        if (scale_low, scale_high) == tuple(scale):
-            return name
-    return f"{scale[0]:g}..{scale[1]:g}"
 
 
 def assemble(

@@ -11,7 +11,8 @@ import pandas as pd
 
 from mfrec._validation import check_float, check_int, check_seed
 from mfrec.data.idmap import IdMap
-from mfrec.data.interactions import Interactions, check_rating_scale, infer_rating_scale, scale_name
+from mfrec.data.interactions import Interactions, check_rating_scale
+from mfrec.data.scales import infer_rating_scale, scale_name
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models import ALS, ImplicitALS, Recommender
 from mfrec.models.pick import fit_ranker
