@@ -111,10 +111,9 @@ def sample_rows(
 def row_targets(indptr, indices, values, offset, other_bias, own_implicit, other, out):
     """out[j] = values[j] - offset[u] - other_bias[i] - own_implicit[u] . other[i] for each rating j = (u, i).
 
-    What is left of a rating for the row's own (factor, bias) once everything else is taken out:
-    ``values`` holds the ratings minus the global mean and any time terms (CSR order), ``offset`` the
-    row's own implicit bias, ``own_implicit`` the row's implicit embedding sum (it multiplies the other
-    side's effective factors ``other``).
+    ``values`` holds the ratings minus the global mean and any time terms (CSR order). With the row's own
+    implicit bias and implicit sum as ``offset`` / ``own_implicit`` it is what is left of a rating for the
+    row's own (factor, bias); with its effective bias and factors, the full residual.
     """
     k = other.shape[1]
     for u in prange(indptr.shape[0] - 1):
@@ -278,16 +277,3 @@ def group_sums(residuals, group, n_groups):
         sums[g] += residuals[r]
         counts[g] += 1.0
     return sums, counts
-
-
-@njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def residuals(indptr, indices, values, own_bias, other_bias, own, other, out):
-    """out[j] = values[j] - own_bias[u] - other_bias[i] - own[u] . other[i] for every rating j = (u, i)."""
-    k = other.shape[1]
-    for u in prange(indptr.shape[0] - 1):
-        for j in range(indptr[u], indptr[u + 1]):
-            i = indices[j]
-            s = 0.0
-            for f in range(k):
-                s += own[u, f] * other[i, f]
-            out[j] = values[j] - own_bias[u] - other_bias[i] - s

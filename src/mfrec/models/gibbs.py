@@ -28,7 +28,6 @@ from mfrec.kernels.bpmf import (
     implicit_precisions,
     implicit_sums,
     residual_sums,
-    residuals,
     row_targets,
     sample_implicit,
     sample_rows,
@@ -203,7 +202,7 @@ class Sampler:
     def _residuals(self, values: np.ndarray) -> np.ndarray:
         users, items = self.users, self.items
         out = np.empty_like(values)
-        residuals(
+        row_targets(
             users.indptr, users.indices, values, users.effective_bias(), items.effective_bias(), users.effective(),
             items.effective(), out,
         )  # fmt: skip
