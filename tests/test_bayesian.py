@@ -172,3 +172,70 @@ def test_a_refit_without_timestamps_drops_the_time_arrays(planted):
 def test_implicit_choice_is_checked():
     with pytest.raises(ParameterError, match="implicit must be one of"):
         BayesianMF(implicit="both")
+
+
+def _by_hand(model, user, item) -> float:
+    """The prediction with the pair counted in N(u) and M(i), from the fitted arrays (the slow twin)."""
+    u, i = int(model.user_map_.lookup([user])[0]), int(model.item_map_.lookup([item])[0])
+    n, m = model.user_implicit_counts_[u], model.item_implicit_counts_[i]
+    keep_u, add_u, keep_i, add_i = np.sqrt(n / (n + 1)), 1 / np.sqrt(n + 1), np.sqrt(m / (m + 1)), 1 / np.sqrt(m + 1)
+    E = model.user_factors_[u] - (1 - keep_u) * model.user_implicit_sums_[u] + add_u * model.implicit_item_factors_[i]
+    F = model.item_factors_[i] - (1 - keep_i) * model.item_implicit_sums_[i] + add_i * model.implicit_user_factors_[u]
+    bias = model.user_bias_[u] - (1 - keep_u) * model.user_implicit_bias_[u] + add_u * model.implicit_item_weights_[i]
+    bias += model.item_bias_[i] - (1 - keep_i) * model.item_implicit_bias_[i] + add_i * model.implicit_user_weights_[u]
+    return float(model.global_mean_ + bias + E.astype(np.float64) @ F)
+
+
+def test_a_pair_asked_about_joins_the_implicit_sums_as_every_training_pair_did(planted):
+    frame = planted.to_frame()[["user", "item", "rating"]]
+    model = BayesianMF(n_factors=3, n_epochs=6, burn_in=3, rank_by="rating").fit(frame)
+    model.rating_scale_ = (-100.0, 100.0)  # no clipping: the raw sums are compared
+    seen = set(zip(frame["user"], frame["item"]))
+    unseen = [(u, i) for u in frame["user"].unique()[:5] for i in frame["item"].unique()[:40] if (u, i) not in seen]
+    users, items = (np.array(side) for side in zip(*unseen[:10]))
+    np.testing.assert_allclose(model.predict(users, items), [_by_hand(model, u, i) for u, i in zip(users, items)],
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
+    # A training pair is already in its sums: nothing is added, the prediction is mu + b_u + b_i + E_u . F_i.
+    u, i = frame["user"].iloc[0], frame["item"].iloc[0]
+    r_u, r_i = model.user_map_.lookup([u])[0], model.item_map_.lookup([i])[0]
+    plain = (
+        model.global_mean_
+        + model.user_bias_[r_u]
+        + model.item_bias_[r_i]
+        + model.user_factors_[r_u] @ model.item_factors_[r_i]
+    )
+    assert model.predict([u], [i])[0] == pytest.approx(plain, abs=1e-4)
+    # A user re-solved since fit no longer holds the sampled sums: the plain prediction answers for them.
+    r_u, r_i = model.user_map_.lookup([users[0]])[0], model.item_map_.lookup([items[0]])[0]
+    model._set_rows("user", np.array([r_u]), model.user_factors_[[r_u]] * 0.5, model.user_bias_[[r_u]])
+    assert model.user_implicit_counts_[r_u] == -1
+    plain = (
+        model.global_mean_
+        + model.user_bias_[r_u]
+        + model.item_bias_[r_i]
+        + model.user_factors_[r_u] @ model.item_factors_[r_i]
+    )
+    assert model.predict([users[0]], [items[0]])[0] == pytest.approx(plain, abs=1e-4)
+
+
+def test_the_pair_terms_are_saved_and_lower_the_error_on_a_sparse_log(tmp_path):
+    from mfrec.data import synthetic
+
+    data = synthetic(2_000, 1_500, 12_000, seed=3)
+    frame = data.to_frame()[["user", "item", "rating"]]
+    test = frame.sample(frac=0.2, random_state=0)
+    train = frame.drop(test.index)
+    train = train[train["item"].isin(train["item"].unique())]
+    model = BayesianMF(n_factors=5, n_epochs=40, burn_in=10, rank_by="rating").fit(train)
+    warm = test[test["user"].isin(set(train["user"])) & test["item"].isin(set(train["item"]))]
+    users, items = warm["user"].to_numpy(), warm["item"].to_numpy()
+    with_pair = model.predict(users, items)
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(users, items), with_pair)
+    rows = model.user_map_.lookup(users), model.item_map_.lookup(items)
+    terms = model._pair_terms(*rows)
+    without = np.clip(with_pair - terms, *model.rating_scale_)
+    truth = warm["rating"].to_numpy()
+    rmse = lambda p: float(np.sqrt(np.mean((p - truth) ** 2)))  # noqa: E731
+    assert np.abs(terms).max() > 0.01
+    assert rmse(with_pair) < rmse(without)
