@@ -76,11 +76,18 @@ def test_unknown_ids_fall_back_and_are_flagged(name, planted):
     if not model.predicts_ratings:  # preferences: the item's bias alone (zero for implicit ALS), no clipping
         assert frame["prediction"].iloc[3] == 0.0 and frame["prediction"].iloc[1] == pytest.approx(item_bias)
         return
-    # The documented fallback: the (learned) global mean plus whichever bias is known; NMF, with no
-    # biases, the mean training rating (it used to predict 0, clipped to the bottom of the scale).
-    mean = float(planted.ratings.mean()) if name == "nmf" else model.global_mean_
-    assert frame["prediction"].iloc[3] == pytest.approx(np.clip(mean, 1, 5), abs=1e-4)
-    assert frame["prediction"].iloc[1] == pytest.approx(np.clip(mean + item_bias, 1, 5), abs=1e-4)
+    # The documented fallback: the average known user (mean factors and bias) for an unknown user, the average
+    # item alike; NMF, with no biases, the mean training rating (it used to predict 0, clipped to the bottom).
+    if name == "nmf":
+        mean = float(planted.ratings.mean())
+        assert frame["prediction"].iloc[3] == pytest.approx(np.clip(mean, 1, 5), abs=1e-4)
+    else:
+        P, Q = model._factors()
+        item_row = model.item_map_.lookup([known_item])[0]
+        average_user = model.global_mean_ + model.user_bias_.mean() + item_bias + Q[item_row] @ P.mean(axis=0)
+        both = model.global_mean_ + model.user_bias_.mean() + model.item_bias_.mean() + P.mean(0) @ Q.mean(0)
+        assert frame["prediction"].iloc[1] == pytest.approx(np.clip(average_user, 1, 5), abs=1e-4)
+        assert frame["prediction"].iloc[3] == pytest.approx(np.clip(both, 1, 5), abs=1e-4)
     assert model.predict_new_user(model.fold_in([]), [known_item])[0] == pytest.approx(frame["prediction"].iloc[1])
 
 

@@ -116,6 +116,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         self._remember(train, seen=given)
         fit_ranker(self)  # first, so per-epoch ranking metrics measure the lists users get
         self._fit(train, valid, callback)
+        self._average_cache = None  # the average user and item of the new factors
         self.fit_seconds_ = time.perf_counter() - started
         self.held_out_ = None
         if tuned is not None:
@@ -211,6 +212,11 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         P, Q = self._factors()
         out = np.empty(user_rows.shape[0], dtype=np.float32)
         score_pairs(user_rows, item_rows, P, Q, self.user_bias_, self.item_bias_, np.float32(self.global_mean_), out)
+        pair_terms = self._pair_terms(user_rows, item_rows)
+        if pair_terms is not None:
+            out += pair_terms
+        if self.predicts_ratings:
+            self._add_average_rows(user_rows, item_rows, P, Q, out)
         if timestamps is not None:
             terms = self._time_terms(user_rows, item_rows, timestamps)
             if terms is not None:
@@ -218,8 +224,42 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         self._fill_fallback(user_rows, item_rows, out)
         return np.clip(out, *self.rating_scale_) if self.predicts_ratings else out
 
+    def _add_average_rows(
+        self, user_rows: np.ndarray, item_rows: np.ndarray, P: np.ndarray, Q: np.ndarray, out: np.ndarray
+    ) -> None:
+        """An unknown user is answered as the average known user (mean factors and bias), an unknown item alike.
+
+        The means are not zero (a Bayesian model samples them; any fit can drift), so ``mu + b_i`` alone is
+        not the average user's rating: on ml-100k split by time, where most test users are new, it cost
+        bayesian 0.04 RMSE (1.0598 against 1.0202) and sgd 0.007.
+        """
+        new_user, new_item = user_rows < 0, item_rows < 0
+        if not (new_user.any() or new_item.any()) or len(self.user_bias_) == 0 or len(self.item_bias_) == 0:
+            return
+        p_bar, bu_bar, q_bar, bi_bar = self.average_rows()
+        only_user, only_item, both = new_user & ~new_item, new_item & ~new_user, new_user & new_item
+        out[only_user] += bu_bar + Q[item_rows[only_user]] @ p_bar
+        out[only_item] += bi_bar + P[user_rows[only_item]] @ q_bar
+        out[both] += bu_bar + bi_bar + float(p_bar @ q_bar)
+
+    def average_rows(self) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """(mean user factors, mean user bias, mean item factors, mean item bias): the fallback's average user
+        and item (cached until the factors change)."""
+        cache = getattr(self, "_average_cache", None)
+        if cache is None:
+            P, Q = self._factors()
+            cache = self._average_cache = (
+                P.mean(axis=0, dtype=np.float64), float(np.mean(self.user_bias_, dtype=np.float64)),
+                Q.mean(axis=0, dtype=np.float64), float(np.mean(self.item_bias_, dtype=np.float64)),
+            )  # fmt: skip
+        return cache
+
     def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
         """Hook for models whose fallback is not the known bias terms (NMF has none: it uses the mean rating)."""
+
+    def _pair_terms(self, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray | None:
+        """Hook: what a model adds to a predicted rating beyond ``mu + b_u + b_i + p_u . q_i`` (None: nothing)."""
+        return None
 
     def _time_terms(self, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any) -> np.ndarray | None:
         """Hook: what time effects add to each prediction at ``timestamps`` (None: the model has none)."""

@@ -168,6 +168,7 @@ class Updates:
 
     def _invalidate_caches(self) -> None:
         self._gram_cache = None
+        self._average_cache = None
 
     @property
     def _attribute_encoders(self) -> dict[str, Any]:

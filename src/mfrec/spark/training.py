@@ -38,9 +38,22 @@ class SparkFit:
         """``data`` with a ``prediction`` column computed by Spark alone (joins, MLlib's ``transform``).
 
         The same number the exported mfrec model predicts: ``mu + b_u + b_i + p_u . q_i``,
-        clipped to the rating scale for ratings; unknown ids fall back to the known terms.
+        clipped to the rating scale for ratings; an unknown user is the average known user and an
+        unknown item the average item (rating models), as in :meth:`Recommender.predict`.
         """
         from pyspark.sql import functions as F
+
+        spark = data.sparkSession
+        if self.model.predicts_ratings:  # each known row's term against the average other side, from the driver
+            P, Q = self.model._factors()
+            p_bar, bu_bar, q_bar, bi_bar = self.model.average_rows()
+            user_terms = pd.DataFrame({"u": np.arange(len(P), dtype=np.int32), "au": bi_bar + P @ q_bar})
+            item_terms = pd.DataFrame({"i": np.arange(len(Q), dtype=np.int32), "ai": bu_bar + Q @ p_bar})
+            both = bu_bar + bi_bar + float(p_bar @ q_bar)
+        else:
+            user_terms = pd.DataFrame({"u": np.zeros(0, np.int32), "au": np.zeros(0)})
+            item_terms = pd.DataFrame({"i": np.zeros(0, np.int32), "ai": np.zeros(0)})
+            both = 0.0
 
         users = self.users.select(F.col("id").alias("__user"), F.col("row").alias("u"), F.col("bias").alias("bu"))
         items = self.items.select(F.col("id").alias("__item"), F.col("row").alias("i"), F.col("bias").alias("bi"))
@@ -50,12 +63,23 @@ class SparkFit:
             .join(F.broadcast(items), F.col(item_col) == F.col("__item"), "left")
             .fillna(-1, subset=["u", "i"])
         )  # MLlib refuses null ids; -1 is an id it never saw
-        scored = self.als.setPredictionCol("__dot").setColdStartStrategy("nan").transform(joined)
+        scored = (
+            self.als.setPredictionCol("__dot")
+            .setColdStartStrategy("nan")
+            .transform(joined)
+            .join(F.broadcast(spark.createDataFrame(user_terms, "u int, au double")), "u", "left")
+            .join(F.broadcast(spark.createDataFrame(item_terms, "i int, ai double")), "i", "left")
+        )
+        new_user, new_item = F.col("u") < 0, F.col("i") < 0
         value = (
             F.lit(self.global_mean)
             + F.coalesce("bu", F.lit(0.0))
             + F.coalesce("bi", F.lit(0.0))
             + F.coalesce(F.nanvl("__dot", F.lit(0.0)), F.lit(0.0))
+            + F.when(new_user & ~new_item, F.col("ai"))
+            .when(new_item & ~new_user, F.col("au"))
+            .when(new_user & new_item, F.lit(both))
+            .otherwise(F.lit(0.0))
         )
         if self.model.predicts_ratings:
             low, high = self.model.rating_scale_
