@@ -435,13 +435,20 @@ def test_implicit_updates_apply_the_threshold(planted):
     assert np.allclose(model.user_factors_[model.user_map_.lookup([NEW_USER])[0]], 0.0)
 
 
-def test_nmf_fold_in_keeps_factors_non_negative_and_adds_no_bias(planted):
-    model = NMF(n_factors=4, n_epochs=10).fit(planted)
+@pytest.mark.parametrize("biased", [True, False])
+def test_nmf_fold_in_keeps_factors_non_negative_and_a_bias_only_when_biased(planted, biased):
+    model = NMF(n_factors=4, n_epochs=10, biased=biased).fit(planted)
     items = list(planted.item_ids.ids[:8])
     folded = model.fold_in(dict(zip(items, [1.0, 5.0, 1.0, 5.0, 2.0, 4.0, 1.0, 5.0])))
-    assert (folded.factors >= 0).all() and folded.bias == 0.0
+    assert (folded.factors >= 0).all()
     predicted = model.predict_new_user(folded, items[:2])
-    expected = model.item_factors_[model.item_map_.lookup(items[:2])] @ folded.factors
+    rows = model.item_map_.lookup(items[:2])
+    expected = model.item_factors_[rows] @ folded.factors
+    if biased:  # a free bias (two non-negative halves in the NNLS), below zero for a user rating under the mean
+        assert folded.bias < 0.0
+        expected = expected + model.global_mean_ + model.item_bias_[rows] + folded.bias
+    else:
+        assert folded.bias == 0.0
     np.testing.assert_allclose(predicted, np.clip(expected, 1, 5), rtol=1e-5)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mfrec.data import from_arrays, random_split
+from mfrec.data import from_arrays, random_split, synthetic
 from mfrec.evaluation import score
 from mfrec.exceptions import ParameterError, TrainingError
 from mfrec.kernels.als import als_cholesky_step
@@ -124,6 +124,44 @@ def test_nmf_learns_and_refuses_negative_ratings(split):
 
     with pytest.raises(DataError, match="non-negative ratings"):
         NMF().fit(from_arrays([1, 2], [1, 1], [-1.0, 2.0]))
+
+
+def test_nmf_row_penalty_is_reg_times_count_plus_constant():
+    """The fixed point of one row (k=1, every y=1, every target t) is n t / (n + w): w = reg n + const grows with n."""
+    reg, const, t = 0.06, 6.0, 2.0
+    for n in (1, 10, 100):
+        indptr = np.array([0, n], np.int64)
+        indices, data = np.arange(n, dtype=np.int32), np.full(n, t, np.float32)
+        X, Y = np.ones((1, 1), np.float32), np.ones((n, 1), np.float32)
+        for _ in range(3000):
+            nmf_half_step(indptr, indices, data, X, Y, np.float32(reg), np.float32(const))
+        assert float(X[0, 0]) == pytest.approx(n * t / (n + reg * n + const), rel=1e-4)
+
+
+def test_nmf_biased_kernel_sets_the_exact_bias_and_zeroes_factors_a_row_cannot_use():
+    """Targets below the biases: the factors (which can only add) go to 0, the bias fits the mean exactly."""
+    n = 8
+    indptr, indices = np.array([0, n], np.int64), np.arange(n, dtype=np.int32)
+    data = np.linspace(1.0, 2.0, n).astype(np.float32)
+    X, Y = np.full((1, 3), 0.3, np.float32), np.full((n, 3), 0.3, np.float32)
+    x_bias, y_bias, mu = np.zeros(1, np.float32), np.zeros(n, np.float32), np.float32(3.0)
+    for _ in range(200):
+        nmf_half_step(indptr, indices, data, X, Y, np.float32(0.06), np.float32(6.0), None, x_bias, y_bias, mu, 5.0)
+    assert (X >= 0).all() and float(X.max()) < 1e-6
+    assert float(x_bias[0]) == pytest.approx((data - 3.0).sum() / (n + 5.0), rel=1e-5)
+
+
+def test_default_nmf_is_the_bias_baseline_on_thin_rows_and_beats_it_with_evidence(planted):
+    """Sparse (12 ratings a user, 6 an item): no worse than Biases; planted (20 a user, 100 an item): better."""
+    def gap(model, train, test):  # RMSE over the bias baseline's
+        return rmse_on(model.fit(train), train, test) - rmse_on(Biases().fit(train), train, test)
+
+    train, test = random_split(synthetic(1_000, 2_000, 12_000, seed=4), 0.2, seed=0)
+    assert gap(NMF(rank_by="rating"), train, test) <= 0.0
+    # The former default (no biases, shrunk to the average row) lost to Biases there.
+    old = NMF(biased=False, regularization=0.12, constant_regularization=5.0, shrink_to_mean=True, init_high=1.0)
+    assert gap(old.set_params(rank_by="rating"), train, test) > 0.005
+    assert gap(NMF(rank_by="rating"), *random_split(planted, 0.2, seed=0)) < -0.003
 
 
 # ------------------------------------------------------------------ truncated SVD

@@ -160,8 +160,17 @@ def _solve(
     if getattr(model, "nonnegative_factors", False):  # NMF: the same ridge objective, factors kept >= 0
         from scipy.optimize import nnls
 
-        stacked = np.vstack([Y, np.sqrt(lam_f) * np.eye(k)])
-        return nnls(stacked, np.concatenate([targets, np.sqrt(lam_f) * np.maximum(p0, 0.0)]))[0].astype(np.float32), 0.0
+        # A free bias is two non-negative columns, b = b+ - b-, with one penalty row on their difference.
+        width = k + 2 if biased else k
+        stacked = np.zeros((n + k + int(biased), width))
+        stacked[:n, :k], stacked[n : n + k, :k] = Y, np.sqrt(lam_f) * np.eye(k)
+        rhs = [targets, np.sqrt(lam_f) * np.maximum(p0, 0.0)]
+        if biased:
+            stacked[:n, k], stacked[:n, k + 1] = 1.0, -1.0
+            stacked[-1, k], stacked[-1, k + 1] = np.sqrt(lam_b), -np.sqrt(lam_b)
+            rhs.append([np.sqrt(lam_b) * b0])
+        x = nnls(stacked, np.concatenate(rhs))[0]
+        return x[:k].astype(np.float32), float(x[k] - x[k + 1]) if biased else 0.0
     A[np.arange(k), np.arange(k)] += lam_f
     b[:k] += lam_f * p0
     if biased:
@@ -296,9 +305,7 @@ def _liked(model: Recommender, values: np.ndarray) -> np.ndarray:
 
 def _constants(model: Recommender) -> tuple[float, float]:
     """The model's per-row constant regularisation (factors, user biases), 0 for models without them."""
-    return float(getattr(model, "constant_regularization", 0.0)), float(
-        getattr(model, "constant_bias_regularization", 0.0)
-    )
+    return model._fold_in_constants()
 
 
 def _resolve_rows(

@@ -148,6 +148,12 @@ class Updates:
         bias_reg = getattr(self, "bias_regularization", None)
         return reg, reg if bias_reg is None else float(bias_reg)
 
+    def _fold_in_constants(self) -> tuple[float, float]:
+        """The per-row constant regularisation (factors, user bias) of fold-in solves, 0 for models without it."""
+        return float(getattr(self, "constant_regularization", 0.0)), float(
+            getattr(self, "constant_bias_regularization", 0.0)
+        )
+
     def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Where a new user's (factors, bias) solve is centred given their revealed items (None: the origin).
 
