@@ -78,14 +78,38 @@ def _dot(a, b, d):
     return s
 
 
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def _dot4(g0, g1, g2, g3, x, k):
+    """(g0 . x, g1 . x, g2 . x, g3 . x) over [:k] in one loop: x is loaded once for the four (a third fewer
+    loads than four separate dot products, and one loop instead of four short ones)."""
+    s0 = np.float32(0.0)
+    s1 = np.float32(0.0)
+    s2 = np.float32(0.0)
+    s3 = np.float32(0.0)
+    for a in range(k):
+        xa = x[a]
+        s0 += g0[a] * xa
+        s1 += g1[a] * xa
+        s2 += g2[a] * xa
+        s3 += g3[a] * xa
+    return s0, s1, s2, s3
+
+
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _add_sym_times(B, v, out, k):
-    """out[:k] += B v for symmetric B: columns as rows, so the inner loop is a vector update, not a sum."""
-    for e in range(k):
-        ve = v[e]
-        row = B[e]
-        for a in range(k):
-            out[a] += row[a] * ve
+    """out[:k] += B v, four rows of B at a time against v: the loop over k only loads and sums (the column-update
+    form loaded and stored ``out`` once per row of B, three times the memory operations)."""
+    e = 0
+    while e + 3 < k:
+        d0, d1, d2, d3 = _dot4(B[e], B[e + 1], B[e + 2], B[e + 3], v, k)
+        out[e] += d0
+        out[e + 1] += d1
+        out[e + 2] += d2
+        out[e + 3] += d3
+        e += 4
+    while e < k:
+        out[e] += _dot(B[e], v, k)
+        e += 1
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -93,8 +117,8 @@ def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bia
     """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``.
 
     z_j = [y_j, 1] when ``biased``: G holds y_j only (k wide, so the vector loops have no remainder) and
-    the constant's share goes to r[k] separately. Four neighbours at a time: four independent dot products
-    in flight and one read-modify-write of r per four (two at a time measured ~10% slower per iteration).
+    the constant's share goes to r[k] separately. Four neighbours at a time: the four dot products in one loop
+    (:func:`_dot4`) and one read-modify-write of r per four (two at a time measured ~10% slower per iteration).
     indices, Y, y_bias, cursor, stop: the run-ahead prefetch (:func:`_run_ahead`); returns its new cursor.
     """
     x_bias = x[k] if biased else np.float32(0.0)
@@ -104,10 +128,11 @@ def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bia
         g1 = G[jj + 1]
         g2 = G[jj + 2]
         g3 = G[jj + 3]
-        d0 = _dot(g0, x, k) + x_bias
-        d1 = _dot(g1, x, k) + x_bias
-        d2 = _dot(g2, x, k) + x_bias
-        d3 = _dot(g3, x, k) + x_bias
+        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, x, k)
+        d0 += x_bias
+        d1 += x_bias
+        d2 += x_bias
+        d3 += x_bias
         c0 = ct[jj] - wt[jj] * d0
         c1 = ct[jj + 1] - wt[jj + 1] * d1
         c2 = ct[jj + 2] - wt[jj + 2] * d2
@@ -150,10 +175,11 @@ def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cur
         g1 = G[jj + 1]
         g2 = G[jj + 2]
         g3 = G[jj + 3]
-        d0 = _dot(g0, p, k) + p_bias
-        d1 = _dot(g1, p, k) + p_bias
-        d2 = _dot(g2, p, k) + p_bias
-        d3 = _dot(g3, p, k) + p_bias
+        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, p, k)
+        d0 += p_bias
+        d1 += p_bias
+        d2 += p_bias
+        d3 += p_bias
         if track:
             dots[jj] = d0
             dots[jj + 1] = d1
