@@ -153,6 +153,7 @@ def test_nmf_biased_kernel_sets_the_exact_bias_and_zeroes_factors_a_row_cannot_u
 
 def test_default_nmf_is_the_bias_baseline_on_thin_rows_and_beats_it_with_evidence(planted):
     """Sparse (12 ratings a user, 6 an item): no worse than Biases; planted (20 a user, 100 an item): better."""
+
     def gap(model, train, test):  # RMSE over the bias baseline's
         return rmse_on(model.fit(train), train, test) - rmse_on(Biases().fit(train), train, test)
 
@@ -314,3 +315,13 @@ def test_early_stopping_parameters_are_checked(tutorial):
         ALS(patience=0).fit(tutorial)
     with pytest.raises(ParameterError, match="validation_fraction must be a finite number > 0 and <= 0.9, got 0.0"):
         MatrixFactorization(validation_fraction=0.0).fit(tutorial)
+
+
+@pytest.mark.parametrize("model", ["sgd", "als", "adam"])
+def test_every_default_is_no_worse_than_the_bias_baseline_on_a_thin_log(model):
+    """12 ratings a user, 6 an item: the zoo's sparse end, where a bias penalty growing with n lost to Biases."""
+    from mfrec.models import make_model
+
+    train, test = random_split(synthetic(1_000, 2_000, 12_000, seed=4), 0.2, seed=0)
+    baseline = rmse_on(Biases().fit(train), train, test)
+    assert rmse_on(make_model(model, rank_by="rating").fit(train), train, test) <= baseline

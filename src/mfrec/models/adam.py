@@ -26,7 +26,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import spread_constants
+from mfrec.models.solvers import ITEM_BIAS_SHARE, spread_constants
 
 
 @registered
@@ -49,12 +49,12 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     learning_rate : float, default=0.002
     regularization : float, default=0.02
     bias_regularization : float, default=0.0
-    constant_regularization, constant_bias_regularization : float, default=10.0, 4.5
+    constant_regularization, constant_bias_regularization : float, default=10.0, 5.0
         Added to each row's L2 weights in pseudo-ratings, spread over its ratings (users' bias; items take 3/5),
         so a row with one or two ratings stays shrunk; the biases start at the bias baseline's solution. With
         the old defaults (0.05, 0.01, no constants, biases from zero) the model lost to the bias baseline on 10
         of 14 zoo logs (benchmarks/zoo/README.md); a bias penalty growing with n (0.005 n + 5) still tied it on
-        ml-100k keep 10%, the constant alone (4.5, a Gaussian prior's penalty) beats it on all 14.
+        ml-100k keep 10%, the constant alone (a Gaussian prior's penalty) beats it on all 14.
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
     init_std : float, default=0.05
     biased : bool, default=True
@@ -117,7 +117,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         *,
         bias_regularization: float = 0.0,
         constant_regularization: float = 10.0,
-        constant_bias_regularization: float = 4.5,
+        constant_bias_regularization: float = 5.0,
         beta1: float = 0.9,
         beta2: float = 0.999,
         epsilon: float = 1e-8,
@@ -161,7 +161,8 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         bi = np.zeros((train.n_items, 1), np.float32)
         mu = np.float32(train.ratings.mean() if self.biased else 0.0)
         if self.biased:  # from the bias baseline's solution: Adam's small steps reach a rare row's bias slowly
-            _, bu[:, 0], bi[:, 0] = bias_start(train)
+            c = self.constant_bias_regularization  # the optimum of the same penalty, items at their share
+            _, bu[:, 0], bi[:, 0] = bias_start(train, c, c * ITEM_BIAS_SHARE)
         # gradient, then first and second moments, for each of P, Q, bu, bi
         state = tuple(np.zeros_like(w) for w in (P, Q, bu, bi)) + tuple(
             np.zeros_like(w) for w in (P, P, Q, Q, bu, bu, bi, bi)
