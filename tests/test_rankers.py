@@ -123,6 +123,13 @@ def test_save_load_round_trip_keeps_the_ranker(tmp_path, fitted):
     loaded = load_model(tmp_path / "m")
     np.testing.assert_array_equal(loaded.pick_item_factors_, fitted.pick_item_factors_)
     assert loaded.recommend([9, 10], n=6).equals(fitted.recommend([9, 10], n=6))
+    # The regularisation chosen at fit comes back, so a new user is folded in as before the save.
+    assert loaded.pick_regularization_ == fitted.pick_regularization_
+    fitted.pick_regularization_ = loaded.pick_regularization_ = 100.0  # not the constant a lost value falls back to
+    save_model(fitted, tmp_path / "m2")
+    again = load_model(tmp_path / "m2")
+    new_user = {"new_user_ratings": {3: 5.0, 7: 4.0, 12: 5.0}, "n": 6}
+    assert again.pick_regularization_ == 100.0 and again.recommend(**new_user).equals(fitted.recommend(**new_user))
 
 
 def test_a_model_saved_without_the_ranker_ranks_by_rating(tmp_path, data):

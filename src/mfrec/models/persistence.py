@@ -94,6 +94,8 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "history_columns": list(history),
         "fit_seconds": getattr(model, "fit_seconds_", None),
         "ratings_log_id": getattr(model, "ratings_log_id_", None),
+        # The "will pick" regularisation chosen at fit (None: the popularity chart): fold-in solves with it.
+        "pick_regularization": getattr(model, "pick_regularization_", None),
         "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
     arrays.update({_HISTORY_PREFIX + column: values for column, values in history.items()})
@@ -246,6 +248,9 @@ def load_model(path: str | os.PathLike) -> Recommender:
     model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
     model.ratings_log_id_ = meta.get("ratings_log_id")
+    if "pick_regularization" in meta and hasattr(model, "pick_item_factors_"):
+        pick = meta["pick_regularization"]
+        model.pick_regularization_ = float(pick) if isinstance(pick, (int, float)) else None
     for side, columns in meta.get("attribute_encoders", {}).items():
         model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model
