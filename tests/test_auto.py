@@ -7,9 +7,11 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mfrec.data import synthetic
+from mfrec.exceptions import DuplicateRatingsWarning
 from mfrec.models import ALS, Biases, MatrixFactorization
 from mfrec.models.auto import AUTO_FRACTION, liked_level, tune
 
@@ -120,6 +122,8 @@ def test_the_warning_fires_when_a_model_loses_to_the_bias_baseline():
         learning_rate=0.03,
         regularization=0.0,
         bias_regularization=0.0,
+        constant_regularization=0.0,
+        constant_bias_regularization=0.0,
         init_std=0.3,
         early_stopping=True,
         patience=60,
@@ -200,3 +204,21 @@ def test_hold_out_holds_out_the_fraction_and_keeps_every_user_and_item(n_users, 
     assert len(train) + len(held) == len(data)
     assert set(np.unique(train.user_idx)) == set(np.unique(data.user_idx))
     assert set(np.unique(train.item_idx)) == set(np.unique(data.item_idx))
+
+
+def test_a_held_out_report_scores_the_held_out_pairs_and_reads_a_click_log_as_clicks(tmp_path):
+    """The held-out pairs are 'seen' by the fitted model but must be rankable when scoring it (NDCG was 0), and on
+    a click log every interaction is relevant (3/4 of the count scale left popularity alone scored, at 1.0)."""
+    from mfrec.data import load
+
+    rng = np.random.default_rng(0)
+    n = 30_000
+    users, items = rng.integers(0, 1_500, n), rng.zipf(1.3, n) % 500
+    pd.DataFrame({"user": users, "item": items, "timestamp": np.arange(n)}).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.warns(DuplicateRatingsWarning):
+        clicks = load(tmp_path / "c.csv", rating_col=None)
+    with pytest.warns(UserWarning, match="interaction counts .*implicit-als or bpr"):
+        model = MatrixFactorization(early_stopping=True, n_epochs=8).fit(clicks)
+    report = model.held_out_
+    assert 0.05 < report["popularity_ndcg@10"] < 0.9
+    assert report["ndcg@10"] > 0.05  # was 0.0: the lists could never hold a held-out pair

@@ -47,7 +47,9 @@ def test_canonical_integer_ids_stay_integers_over_the_whole_int64_range(tmp_path
         ([1.5, 2.0, 4.5], (0.5, 5.0)),
         ([1.5, 2.0, 3.5], (0.5, 4.0)),
         ([1, 2, 7, 9], (1.0, 10.0)),
+        ([1, 2.5, 7, 10], (1.0, 10.0)),  # 1-10 in halves (a book site), never 0-10
         ([0, 3, 10], (0.0, 10.0)),
+        ([0, 3.5, 10], (0.0, 10.0)),
         ([0, 1, 1], (0.0, 1.0)),
         ([1, 1, 1], (0.0, 1.0)),
     ],
@@ -138,3 +140,7 @@ def test_a_stray_rating_does_not_move_the_scale_and_is_left_out_with_a_warning()
         from_frame(frame, rating_scale=(1, 10))  # declared: refused, as before
     small = frame.head(500)  # too few ratings to call one value a stray: the scale grows instead
     assert from_frame(small).rating_scale == (0.0, 11.0)
+    halves = frame.assign(rating=frame["rating"].where(frame.index % 3 > 0, frame["rating"] - 0.5).clip(lower=1))
+    halves.iloc[5, 2] = 11  # the same stray on 1-10 in halves
+    with pytest.warns(StrayRatingsWarning, match="outside the 1-10 scale"):
+        assert from_frame(halves).rating_scale == (1.0, 10.0)

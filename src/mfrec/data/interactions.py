@@ -81,6 +81,13 @@ class Interactions:
         cells = self.n_users * self.n_items
         return len(self) / cells if cells else 0.0
 
+    @property
+    def is_implicit(self) -> bool:
+        """Whether this records interactions, not ratings: read without a rating column, one value, or counts."""
+        no_rating_column = len(self.read_columns) >= 3 and self.read_columns[2] is None
+        counts = self.scale_source.startswith("inferred: interaction counts")
+        return no_rating_column or counts or bool(len(self.ratings) and np.ptp(self.ratings) == 0)
+
     def user_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(indptr, item indices, ratings)`` grouped by user; cached."""
         if "user" not in self._csr_cache:

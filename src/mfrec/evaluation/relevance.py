@@ -25,9 +25,7 @@ UNKNOWN_SHARE_WARNED = 0.5
 
 def is_implicit(data: Interactions) -> bool:
     """Whether ``data`` records interactions, not ratings: read without a rating column, one value, or counts."""
-    no_rating_column = len(data.read_columns) >= 3 and data.read_columns[2] is None
-    counts = data.scale_source.startswith("inferred: interaction counts")
-    return no_rating_column or counts or bool(len(data.ratings) and np.ptp(data.ratings) == 0)
+    return data.is_implicit
 
 
 def relevance_threshold(data: Interactions) -> tuple[float, str]:

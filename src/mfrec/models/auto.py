@@ -196,7 +196,9 @@ def held_out_report(model: Recommender, train: Interactions, valid: Interactions
     """
     name = type(model).__name__
     valid = _some_users(valid)
-    liked = liked_level(model.rating_scale_)  # type: ignore[attr-defined]
+    # As evaluate does: on a click log (counts, one value) every interaction is relevant, not 3/4 of the counts.
+    implicit = train.is_implicit and len(valid.ratings)
+    liked = float(valid.ratings.min()) if implicit else liked_level(model.rating_scale_)  # type: ignore[attr-defined]
     baseline = registered_class("Biases")(rank_by="rating")  # type: ignore[misc]
     popularity = registered_class("Popularity")()  # type: ignore[misc]
     with warnings.catch_warnings():
@@ -206,7 +208,14 @@ def held_out_report(model: Recommender, train: Interactions, valid: Interactions
     report: dict[str, Any] = {"model": name, "ratings": len(valid)}
     if model.predicts_ratings:
         report["rmse"], report["baseline_rmse"] = _rmse(model, valid), _rmse(baseline, valid)
-    report["ndcg@10"] = ndcg(model, valid, 10, threshold=liked)
+    # The fitted model counts the held-out pairs as seen (they are never recommended); scored here, its lists
+    # may hold them, as the baselines' do: the training pairs alone are excluded (train's rows are the model's).
+    seen = model.seen_indptr_, model.seen_indices_, model.seen_ratings_  # type: ignore[attr-defined]
+    model.seen_indptr_, model.seen_indices_, model.seen_ratings_ = train.user_csr()  # type: ignore[attr-defined]
+    try:
+        report["ndcg@10"] = ndcg(model, valid, 10, threshold=liked)
+    finally:
+        model.seen_indptr_, model.seen_indices_, model.seen_ratings_ = seen  # type: ignore[attr-defined]
     report["popularity_ndcg@10"] = ndcg(popularity, valid, 10, threshold=liked)
     problems = []
     if model.predicts_ratings and report["rmse"] > report["baseline_rmse"]:

@@ -133,6 +133,13 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         if self.score_kind != "rating" or len(train) == 0:
             return
         low, high = float(train.ratings.min()), float(train.ratings.max())
+        if low != high and train.is_implicit:  # counts of repeated interactions, read without a rating column
+            warnings.warn(
+                f"the training data are interaction counts (no rating column), not ratings: {type(self).__name__} "
+                "will predict counts; for clicks, plays or purchases use an implicit-feedback model "
+                "(implicit-als or bpr)",
+                stacklevel=3,
+            )
         if low == high:
             warnings.warn(
                 f"every rating in the training data is {low:g} (implicit data, or no rating column?): "
