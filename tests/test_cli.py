@@ -72,6 +72,20 @@ def test_recommend_and_similar(model_dir):
     assert "rank" in run("recommend", model_dir, "-u", 1).stdout
 
 
+def test_predict_gives_the_models_ratings_and_flags_the_fallback(model_dir):
+    from mfrec.models.persistence import load_model
+
+    model = load_model(model_dir)
+    result = run("predict", model_dir, "--user", 1, "--item", 3, "-i", 4, "-i", "nothing", "--json")
+    rows = json.loads(result.stdout)["predictions"]
+    assert [r["fallback"] for r in rows] == [False, False, True]
+    expected = model.predict([1, 1, 1], [3, 4, "nothing"])
+    assert [r["prediction"] for r in rows] == pytest.approx(expected.tolist(), abs=1e-5)
+    assert "average known user" in run("predict", model_dir, "-u", "ghost", "-i", 3).stdout
+    refused = run("predict", model_dir, "-u", "ghost", "-i", 3, "--unknown", "error")
+    assert refused.exit_code == 2 and "'ghost' is not known" in refused.output
+
+
 def test_recommend_table_says_when_the_scores_are_not_in_rank_order(model_dir, ratings_csv, tmp_path):
     note = "ranked by how likely they are to pick it"
     assert note in " ".join(run("recommend", model_dir, "-u", 1).stdout.split())  # pick x like, the default

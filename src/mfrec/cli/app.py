@@ -10,6 +10,7 @@ import typer
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli import engine as engine_cli
 from mfrec.cli import pages as pages_cli
+from mfrec.cli import predict as predict_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
 from mfrec.cli.auto import AutoBudget, AutoFlag, fit_with_progress
@@ -390,6 +391,7 @@ def similar(
         stdout.print(frame_table(frame))
 
 
+app.command()(predict_cli.predict)
 # Registered last, so --help lists the everyday commands first.
 app.command()(tune_cli.tune)
 app.command()(pages_cli.report)
