@@ -4,7 +4,8 @@ The sampler works on one side at a time. For the side being drawn, every rating 
 target ``t`` (the rating minus every term that does not involve the row) and a design vector
 ``z = [y_i, 1]`` (the other side's effective factors and a one for the bias), so each row's
 conditional is a (k + 1)-dimensional Gaussian. The implicit embeddings enter through per-row Gram
-matrices that the row step leaves behind (see :func:`sample_rows`' ``gram``).
+matrices that the row step leaves behind (see :func:`sample_rows`' ``gram``) and are drawn one
+coordinate at a time (see :func:`sample_implicit`).
 """
 
 from __future__ import annotations
@@ -154,101 +155,85 @@ def residual_sums(indptr, indices, values, own_bias, other_bias, own, other, h):
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def implicit_precisions(holders_ptr, holders, coef, gram, prior_precision, bias_precision, alpha, A):
-    """A[j] = blockdiag(prior_precision, bias_precision) + alpha sum_{u holds j} coef[u]^2 gram[u] (lower triangle).
+def sample_implicit(
+    indptr, indices, holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha,
+    noise,
+):  # fmt: skip
+    """Gibbs-draw every implicit feature's theta[j] = (embedding, weight), one coordinate at a time.
 
-    The conditional precision of implicit feature j's (embedding, weight): it depends only on the
-    Grams, so every feature's is formed in parallel before the serial draws of :func:`sample_implicit`.
+    Returns -1, or the first feature whose conditional precision was not positive.
+    Feature j (an item in the users' implicit sums, or a user in the items' "flipped" sums) adds
+    coef[u] * theta[j] . z_i, z_i = [y_i, 1], to every rating (u, i) of each holder u. The holders of j are
+    ``holders_ptr``/``holders`` (the other side's CSR), a row's features ``indptr``/``indices`` (its own).
+    With gram[u] = sum z z^T over u's ratings, h[u] = sum z e (e the full residual),
+    P = blockdiag(prior_precision, bias_precision) and prior_mean float64[k + 1] (the embeddings' mean,
+    then the weights'), coordinate f of theta[j] given everything else is Gaussian with precision
+    a = P[f, f] + alpha sum_u coef[u]^2 gram[u, f, f] and
+    a * mean = P[f, f] prior_mean[f] - sum_{c != f} P[f, c] (theta[j, c] - prior_mean[c])
+    + alpha sum_u coef[u] (h[u, f] + coef[u] gram[u, f, f] theta[j, f]).
+
+    Coordinates run in the outer loop, as in Bayesian factorization machines (Rendle 2013; myFM): within
+    one f the features are drawn in turn and only their holders' f-th residual sums move
+    (coef[u]^2 gram[u, f, f] per unit of change), O(1) per (feature, holder) pair; between coordinates
+    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel. That is
+    O((k + 1) nnz) serial work per sweep where a joint (k + 1)-block draw of each feature needs
+    O((k + 1)^2 nnz); both are exact Gibbs sweeps of the same posterior. Draws within a coordinate are
+    serial (features share holders), so the result does not depend on threads.
+    Written: theta float64[n_features, k+1], and h (the residual sums of the new state on return).
+    noise float64[n_features, k+1]: standard normals from the caller's seeded generator.
     """
-    d = gram.shape[1]
+    d = theta.shape[1]
     k = d - 1
-    for j in prange(holders_ptr.shape[0] - 1):
-        Aj = A[j]
-        for a in range(d):
-            for c in range(a + 1):
-                Aj[a, c] = 0.0
+    n_rows = h.shape[0]
+    n_features = theta.shape[0]
+    data = np.empty((n_features, d), dtype=np.float64)  # sum_u coef[u]^2 gram[u, f, f] per feature
+    for j in prange(n_features):
+        dj = data[j]
+        for f in range(d):
+            dj[f] = 0.0
         for p in range(holders_ptr[j], holders_ptr[j + 1]):
             u = holders[p]
             w = coef[u] * coef[u]
             G = gram[u]
-            for a in range(d):
-                for c in range(a + 1):
-                    Aj[a, c] += w * G[a, c]
-        for a in range(d):
-            for c in range(a + 1):
-                Aj[a, c] *= alpha
-        for a in range(k):
-            for c in range(a + 1):
-                Aj[a, c] += prior_precision[a, c]
-        Aj[k, k] += bias_precision
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def sample_implicit(
-    holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha, A, noise
-):
-    """Gibbs-draw each implicit feature j's theta[j] = (embedding, weight) in turn; returns -1, or the failing j.
-
-    Feature j (an item in the users' implicit sums, or a user in the items' "flipped" sums) adds
-    coef[u] * theta[j] . [y_i, 1] to every rating of each holder u. Given the holders' Grams
-    (``gram[u]`` = sum z z^T over u's ratings) and residual sums ``h[u]`` = sum z e, its conditional is
-    Gaussian with precision A[j] (from :func:`implicit_precisions`) and
-    b = P prior_mean + alpha sum_u coef[u] h[u] + (A[j] - P) theta_old, P = blockdiag(prior_precision,
-    bias_precision) and prior_mean float64[k + 1] (the embeddings' mean, then the weights').
-    After the draw every holder's h moves by -coef[u] gram[u] delta, which is why the draws are serial
-    (features share holders); the result is an exact Gibbs sweep and does not depend on threads.
-    theta float64[n_features, k+1] and h float64[n_holders, k+1] are written; A is overwritten.
-    """
-    d = theta.shape[1]
-    k = d - 1
-    base = np.zeros(d, dtype=np.float64)
-    for a in range(k):
-        s = 0.0
-        for c in range(k):
-            s += prior_precision[a, c] * prior_mean[c]
-        base[a] = s
-    base[k] = bias_precision * prior_mean[k]
-    b = np.empty(d, dtype=np.float64)
-    data_part = np.empty((d, d), dtype=np.float64)
-    out = np.empty(d, dtype=np.float64)
-    delta = np.empty(d, dtype=np.float64)
-    for j in range(theta.shape[0]):
-        Aj = A[j]
-        th = theta[j]
-        for a in range(d):
-            for c in range(a + 1):
-                v = Aj[a, c]
-                if a < k:
-                    v -= prior_precision[a, c]
-                data_part[a, c] = v
-                data_part[c, a] = v
-        data_part[k, k] -= bias_precision
-        for a in range(d):
-            s = base[a]
-            for c in range(d):
-                s += data_part[a, c] * th[c]
-            b[a] = s
-        for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            w = alpha * coef[u]
-            hu = h[u]
-            for a in range(d):
-                b[a] += w * hu[a]
-        if not _draw(Aj, b, noise[j], out):
-            return j
-        for a in range(d):
-            delta[a] = out[a] - th[a]
-            th[a] = out[a]
-        for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            cu = coef[u]
+            for f in range(d):
+                dj[f] += w * G[f, f]
+    moved = np.empty(n_rows, dtype=np.float64)  # coef[u] h[u, f], kept current through the draws
+    step = np.empty(n_rows, dtype=np.float64)  # coef[u]^2 gram[u, f, f]: its change per unit of a held feature
+    delta = np.empty(n_features, dtype=np.float64)
+    for f in range(d):
+        for u in prange(n_rows):
+            moved[u] = coef[u] * h[u, f]
+            step[u] = coef[u] * coef[u] * gram[u, f, f]
+        own_precision = prior_precision[f, f] if f < k else bias_precision
+        for j in range(n_features):
+            th = theta[j]
+            lin = own_precision * prior_mean[f]
+            if f < k:
+                for c in range(k):
+                    if c != f:
+                        lin -= prior_precision[f, c] * (th[c] - prior_mean[c])
+            s = 0.0
+            for p in range(holders_ptr[j], holders_ptr[j + 1]):
+                s += moved[holders[p]]
+            a = own_precision + alpha * data[j, f]
+            if not a > 0.0:
+                return j
+            new = (lin + alpha * (s + data[j, f] * th[f])) / a + noise[j, f] / np.sqrt(a)
+            change = new - th[f]
+            th[f] = new
+            delta[j] = change
+            for p in range(holders_ptr[j], holders_ptr[j + 1]):
+                u = holders[p]
+                moved[u] -= step[u] * change
+        for u in prange(n_rows):
+            s = 0.0
+            for p in range(indptr[u], indptr[u + 1]):
+                s += delta[indices[p]]
+            shift = coef[u] * s
             G = gram[u]
             hu = h[u]
-            for a in range(d):
-                s = 0.0
-                for c in range(d):
-                    s += G[a, c] * delta[c]
-                hu[a] -= cu * s
+            for c in range(d):
+                hu[c] -= shift * G[f, c]
     return -1
 
 

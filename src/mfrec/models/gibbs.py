@@ -10,8 +10,9 @@ than as a factorization machine):
 Factor groups (p, q, y, z) have Normal-Wishart hyper-priors, biases and implicit weights Gamma
 precisions around zero, the noise a Gamma precision: the sampler learns every regularisation
 weight, so there is nothing to tune. Each sweep draws, per side, the hyper-parameters, every row's
-(factor, bias) jointly (rows in parallel), then that side's implicit embeddings (serially, see
-:func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias group, then the noise precision.
+(factor, bias) jointly (rows in parallel), then that side's implicit embeddings (one coordinate at a
+time, the features in turn, see :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias
+group, then the noise precision.
 Every random number comes from one seeded generator and is drawn outside the kernels, so a seed
 gives the same chain for any number of threads.
 """
@@ -25,7 +26,6 @@ import numpy as np
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.bpmf import (
     group_sums,
-    implicit_precisions,
     implicit_sums,
     residual_sums,
     row_targets,
@@ -107,7 +107,6 @@ class Side:
         if self.implicit is not None:
             self.gram = np.zeros((n, k + 1, k + 1))
             self.sums = np.zeros((n, k + 1))
-            self.precisions = np.zeros((self.implicit.shape[0], k + 1, k + 1))
 
     def effective(self) -> np.ndarray:
         """Explicit plus implicit factors: what multiplies the other side's effective factors."""
@@ -187,13 +186,10 @@ class Sampler:
         mean, precision = normal_wishart(own.implicit[:, :k], rng)
         weight_mean, weight_precision = bias_prior(own.implicit[:, k], rng)
         mean = np.append(mean, weight_mean)
-        implicit_precisions(
-            other.indptr, other.indices, own.coef, own.gram, precision, weight_precision, self.alpha, own.precisions
-        )
         noise = rng.standard_normal(own.implicit.shape)
         failed = sample_implicit(
-            other.indptr, other.indices, own.coef, own.gram, own.sums, own.implicit, mean, precision,
-            weight_precision, self.alpha, own.precisions, noise,
+            own.indptr, own.indices, other.indptr, other.indices, own.coef, own.gram, own.sums, own.implicit, mean,
+            precision, weight_precision, self.alpha, noise,
         )  # fmt: skip
         if failed >= 0:
             self._check(np.array([failed]), f"an implicit {name} embedding", row=failed)
