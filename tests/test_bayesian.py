@@ -26,14 +26,14 @@ def _tiny(seed: int = 0, n_users: int = 6, n_items: int = 5, k: int = 2):
     return rng, users, items, indptr, rng.normal(size=len(cells)), rng.normal(size=(n_items, k))
 
 
-def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram():
+def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram_and_residual_sums():
     rng, users, items, indptr, targets, Y = _tiny()
     n, k, alpha, bias_precision = len(indptr) - 1, Y.shape[1], 1.7, 0.4
     prior_mean, prior_precision = np.array([0.3, -0.2, 0.25]), np.array([[2.0, 0.3], [0.3, 1.5]])
     X, xb = np.zeros((n, k)), np.zeros(n)
-    gram, status = np.zeros((n, k + 1, k + 1)), np.zeros(n, np.int8)
+    gram, sums, status = np.zeros((n, k + 1, k + 1)), np.zeros((n, k + 1)), np.zeros(n, np.int8)
     sample_rows(indptr, items, targets, Y, prior_mean, prior_precision, bias_precision, alpha,
-                np.zeros((n, k + 1)), X, xb, gram, status)  # fmt: skip
+                np.zeros((n, k + 1)), X, xb, gram, sums, status)  # fmt: skip
     for u in range(n):
         rows = slice(indptr[u], indptr[u + 1])
         Z = np.hstack([Y[items[rows]], np.ones((indptr[u + 1] - indptr[u], 1))])
@@ -42,6 +42,7 @@ def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram()
         want = np.linalg.solve(A + alpha * Z.T @ Z, A @ prior_mean + alpha * Z.T @ targets[rows])
         np.testing.assert_allclose(np.append(X[u], xb[u]), want, rtol=1e-10)
         np.testing.assert_allclose(gram[u], Z.T @ Z, rtol=1e-12)
+        np.testing.assert_allclose(sums[u], Z.T @ (targets[rows] - Z @ want), rtol=1e-9, atol=1e-12)
     assert not status.any()
 
 
@@ -75,8 +76,8 @@ def _implicit_problem(seed: int = 3):
 
     def draw(theta, noise, alpha=2.0):
         gram, h = state(theta)
-        failed = sample_implicit(indptr, items, holders_ptr, holders, coef, gram, h, theta, prior_mean,
-                                 prior_precision, P[k, k], alpha, noise)  # fmt: skip
+        failed = sample_implicit(holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, P[k, k],
+                                 alpha, noise)  # fmt: skip
         assert failed == -1
         np.testing.assert_allclose(h, state(theta)[1], rtol=1e-9, atol=1e-11)  # h follows the draws
         return theta

@@ -56,8 +56,9 @@ def _prior(prior_mean, prior_precision, bias_precision, A, b):
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def sample_rows(
-    indptr, indices, targets, Y, prior_mean, prior_precision, bias_precision, alpha, noise, X, x_bias, gram, status
-):
+    indptr, indices, targets, Y, prior_mean, prior_precision, bias_precision, alpha, noise, X, x_bias, gram, sums,
+    status,
+):  # fmt: skip
     """Draw every row's (x_u, b_u) from its Gaussian conditional given the other side.
 
     With design vectors z_i = [Y_i, 1] and the targets t (CSR order), P = blockdiag(prior_precision,
@@ -67,26 +68,36 @@ def sample_rows(
     indptr int64[n+1], indices int32[nnz], targets float64[nnz]; Y float64[m, k].
     noise float64[n, k+1]: standard normals from the caller's seeded generator, so the draw does not
     depend on thread scheduling. Written: X float64[n, k], x_bias float64[n], status int8[n] (1 where A was
-    not positive definite), and, when ``gram`` has n rows, gram[u] = sum z z^T (full, float64[n, k+1, k+1]):
-    the implicit terms' step needs exactly this matrix.
+    not positive definite), and, when ``gram`` has n rows, gram[u] = sum z z^T (full, float64[n, k+1, k+1])
+    and sums[u] = sum z (t - [x_u, b_u] . z) = sum z t - gram[u] [x_u, b_u] (float64[n, k+1]), the residual sums
+    of the new draw: the implicit terms' step needs exactly these.
     """
     k = Y.shape[1]
     d = k + 1
     keep = gram.shape[0] == X.shape[0]
     for u in prange(X.shape[0]):
-        G = np.zeros((d, d), dtype=np.float64)
-        s = np.zeros(d, dtype=np.float64)
-        for j in range(indptr[u], indptr[u + 1]):
-            y = Y[indices[j]]
-            t = targets[j]
+        start, m = indptr[u], indptr[u + 1] - indptr[u]
+        Z = np.empty((d, m), dtype=np.float64)  # the row's design vectors as columns: each sum below is one dot
+        for r in range(m):
+            y = Y[indices[start + r]]
             for a in range(k):
-                ya = y[a]
-                s[a] += t * ya
-                for c in range(a + 1):
-                    G[a, c] += ya * y[c]
-                G[k, a] += ya
-            s[k] += t
-            G[k, k] += 1.0
+                Z[a, r] = y[a]
+            Z[k, r] = 1.0
+        t = targets[start : start + m]
+        G = np.empty((d, d), dtype=np.float64)
+        s = np.empty(d, dtype=np.float64)
+        for a in range(d):
+            za = Z[a]
+            acc = 0.0
+            for r in range(m):
+                acc += za[r] * t[r]
+            s[a] = acc
+            for c in range(a + 1):
+                zc = Z[c]
+                acc = 0.0
+                for r in range(m):
+                    acc += za[r] * zc[r]
+                G[a, c] = acc
         if keep:
             for a in range(d):
                 for c in range(a + 1):
@@ -106,6 +117,12 @@ def sample_rows(
         for a in range(k):
             X[u, a] = out[a]
         x_bias[u] = out[k]
+        if keep:
+            for a in range(d):
+                acc = 0.0
+                for c in range(d):
+                    acc += gram[u, a, c] * out[c]
+                sums[u, a] = s[a] - acc
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
@@ -127,44 +144,15 @@ def row_targets(indptr, indices, values, offset, other_bias, own_implicit, other
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def residual_sums(indptr, indices, values, own_bias, other_bias, own, other, h):
-    """h[u] = sum over u's ratings of [other_i, 1] * e_ui, e the full residual; returns the squared error.
-
-    ``values``: ratings minus the global mean and time terms (CSR order); ``own``/``other``: effective
-    factors (explicit + implicit), ``own_bias``/``other_bias``: effective biases.
-    """
-    k = other.shape[1]
-    n = indptr.shape[0] - 1
-    sse = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
-        hu = h[u]
-        for a in range(k + 1):
-            hu[a] = 0.0
-        for j in range(indptr[u], indptr[u + 1]):
-            i = indices[j]
-            y = other[i]
-            s = 0.0
-            for f in range(k):
-                s += own[u, f] * y[f]
-            e = values[j] - own_bias[u] - other_bias[i] - s
-            for a in range(k):
-                hu[a] += y[a] * e
-            hu[k] += e
-            sse[u] += e * e
-    return sse.sum()
-
-
-@njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def sample_implicit(
-    indptr, indices, holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha,
-    noise,
-):  # fmt: skip
+    holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha, noise
+):
     """Gibbs-draw every implicit feature's theta[j] = (embedding, weight), one coordinate at a time.
 
     Returns -1, or the first feature whose conditional precision was not positive.
     Feature j (an item in the users' implicit sums, or a user in the items' "flipped" sums) adds
-    coef[u] * theta[j] . z_i, z_i = [y_i, 1], to every rating (u, i) of each holder u. The holders of j are
-    ``holders_ptr``/``holders`` (the other side's CSR), a row's features ``indptr``/``indices`` (its own).
+    coef[u] * theta[j] . z_i, z_i = [y_i, 1], to every rating (u, i) of each holder u (the rows that hold j:
+    ``holders_ptr``/``holders``, the other side's CSR).
     With gram[u] = sum z z^T over u's ratings, h[u] = sum z e (e the full residual),
     P = blockdiag(prior_precision, bias_precision) and prior_mean float64[k + 1] (the embeddings' mean,
     then the weights'), coordinate f of theta[j] given everything else is Gaussian with precision
@@ -175,7 +163,8 @@ def sample_implicit(
     Coordinates run in the outer loop, as in Bayesian factorization machines (Rendle 2013; myFM): within
     one f the features are drawn in turn and only their holders' f-th residual sums move
     (coef[u]^2 gram[u, f, f] per unit of change), O(1) per (feature, holder) pair; between coordinates
-    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel. That is
+    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel (the sums of
+    the changes are gathered during the draws). That is
     O((k + 1) nnz) serial work per sweep where a joint (k + 1)-block draw of each feature needs
     O((k + 1)^2 nnz); both are exact Gibbs sweeps of the same posterior. Draws within a coordinate are
     serial (features share holders), so the result does not depend on threads.
@@ -199,11 +188,11 @@ def sample_implicit(
                 dj[f] += w * G[f, f]
     moved = np.empty(n_rows, dtype=np.float64)  # coef[u] h[u, f], kept current through the draws
     step = np.empty(n_rows, dtype=np.float64)  # coef[u]^2 gram[u, f, f]: its change per unit of a held feature
-    delta = np.empty(n_features, dtype=np.float64)
+    moves = np.zeros(n_rows, dtype=np.float64)  # sum of the changes of each row's features, this coordinate
+    for u in prange(n_rows):
+        moved[u] = coef[u] * h[u, 0]
+        step[u] = coef[u] * coef[u] * gram[u, 0, 0]
     for f in range(d):
-        for u in prange(n_rows):
-            moved[u] = coef[u] * h[u, f]
-            step[u] = coef[u] * coef[u] * gram[u, f, f]
         own_precision = prior_precision[f, f] if f < k else bias_precision
         for j in range(n_features):
             th = theta[j]
@@ -221,19 +210,20 @@ def sample_implicit(
             new = (lin + alpha * (s + data[j, f] * th[f])) / a + noise[j, f] / np.sqrt(a)
             change = new - th[f]
             th[f] = new
-            delta[j] = change
             for p in range(holders_ptr[j], holders_ptr[j + 1]):
                 u = holders[p]
                 moved[u] -= step[u] * change
+                moves[u] += change
         for u in prange(n_rows):
-            s = 0.0
-            for p in range(indptr[u], indptr[u + 1]):
-                s += delta[indices[p]]
-            shift = coef[u] * s
+            shift = coef[u] * moves[u]
+            moves[u] = 0.0
             G = gram[u]
             hu = h[u]
             for c in range(d):
                 hu[c] -= shift * G[f, c]
+            if f < k:  # the next coordinate's
+                moved[u] = coef[u] * hu[f + 1]
+                step[u] = coef[u] * coef[u] * G[f + 1, f + 1]
     return -1
 
 

@@ -27,13 +27,13 @@ from mfrec.exceptions import TrainingError
 from mfrec.kernels.bpmf import (
     group_sums,
     implicit_sums,
-    residual_sums,
     row_targets,
     sample_implicit,
     sample_rows,
 )
 
 _NO_GRAM = np.zeros((0, 0, 0), dtype=np.float64)
+_NO_SUMS = np.zeros((0, 0), dtype=np.float64)
 
 
 def normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -172,24 +172,21 @@ class Sampler:
         mean = np.append(mean, bias_mean)
         noise = rng.standard_normal((own.factors.shape[0], k + 1))
         status = np.zeros(own.factors.shape[0], np.int8)
-        gram = own.gram if own.implicit is not None else _NO_GRAM
+        gram, sums = (own.gram, own.sums) if own.implicit is not None else (_NO_GRAM, _NO_SUMS)
         sample_rows(
             own.indptr, own.indices, targets, other_factors, mean, precision, bias_precision, self.alpha, noise,
-            own.factors, own.bias, gram, status,
+            own.factors, own.bias, gram, sums, status,
         )  # fmt: skip
         self._check(status, f"a {name}'s (factors, bias)")
         if own.implicit is None:
             return
-        residual_sums(
-            own.indptr, own.indices, values, own.effective_bias(), other_bias, own.effective(), other_factors, own.sums
-        )
         mean, precision = normal_wishart(own.implicit[:, :k], rng)
         weight_mean, weight_precision = bias_prior(own.implicit[:, k], rng)
         mean = np.append(mean, weight_mean)
         noise = rng.standard_normal(own.implicit.shape)
         failed = sample_implicit(
-            own.indptr, own.indices, other.indptr, other.indices, own.coef, own.gram, own.sums, own.implicit, mean,
-            precision, weight_precision, self.alpha, noise,
+            other.indptr, other.indices, own.coef, own.gram, own.sums, own.implicit, mean, precision,
+            weight_precision, self.alpha, noise,
         )  # fmt: skip
         if failed >= 0:
             self._check(np.array([failed]), f"an implicit {name} embedding", row=failed)
