@@ -175,55 +175,59 @@ def sample_implicit(
     k = d - 1
     n_rows = h.shape[0]
     n_features = theta.shape[0]
-    data = np.empty((n_features, d), dtype=np.float64)  # sum_u coef[u]^2 gram[u, f, f] per feature
+    weight = np.empty((n_rows, d), dtype=np.float64)  # coef[u]^2 gram[u, f, f], compact: the Grams are 15 lines a row
+    for u in prange(n_rows):
+        for f in range(d):
+            weight[u, f] = coef[u] * coef[u] * gram[u, f, f]
+    data = np.empty((n_features, d), dtype=np.float64)  # sum over j's holders of weight
     for j in prange(n_features):
         dj = data[j]
         for f in range(d):
             dj[f] = 0.0
         for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            w = coef[u] * coef[u]
-            G = gram[u]
+            wu = weight[holders[p]]
             for f in range(d):
-                dj[f] += w * G[f, f]
-    moved = np.empty(n_rows, dtype=np.float64)  # coef[u] h[u, f], kept current through the draws
-    step = np.empty(n_rows, dtype=np.float64)  # coef[u]^2 gram[u, f, f]: its change per unit of a held feature
-    moves = np.zeros(n_rows, dtype=np.float64)  # sum of the changes of each row's features, this coordinate
+                dj[f] += wu[f]
+    # Per row, in one cache line: coef[u] h[u, f] kept current through the draws, weight[u, f] (its change per
+    # unit of a held feature's change), the sum of its features' changes in this coordinate; the serial draws
+    # touch one line per (feature, holder).
+    state = np.zeros((n_rows, 4), dtype=np.float64)
     for u in prange(n_rows):
-        moved[u] = coef[u] * h[u, 0]
-        step[u] = coef[u] * coef[u] * gram[u, 0, 0]
+        state[u, 0] = coef[u] * h[u, 0]
+        state[u, 1] = weight[u, 0]
     for f in range(d):
         own_precision = prior_precision[f, f] if f < k else bias_precision
         for j in range(n_features):
-            th = theta[j]
             lin = own_precision * prior_mean[f]
             if f < k:
                 for c in range(k):
                     if c != f:
-                        lin -= prior_precision[f, c] * (th[c] - prior_mean[c])
+                        lin -= prior_precision[f, c] * (theta[j, c] - prior_mean[c])
             s = 0.0
             for p in range(holders_ptr[j], holders_ptr[j + 1]):
-                s += moved[holders[p]]
+                s += state[holders[p], 0]
             a = own_precision + alpha * data[j, f]
             if not a > 0.0:
                 return j
-            new = (lin + alpha * (s + data[j, f] * th[f])) / a + noise[j, f] / np.sqrt(a)
-            change = new - th[f]
-            th[f] = new
+            old = theta[j, f]
+            new = (lin + alpha * (s + data[j, f] * old)) / a + noise[j, f] / np.sqrt(a)
+            change = new - old
+            theta[j, f] = new
             for p in range(holders_ptr[j], holders_ptr[j + 1]):
-                u = holders[p]
-                moved[u] -= step[u] * change
-                moves[u] += change
+                st = state[holders[p]]
+                st[0] -= st[1] * change
+                st[2] += change
         for u in prange(n_rows):
-            shift = coef[u] * moves[u]
-            moves[u] = 0.0
+            st = state[u]
+            shift = coef[u] * st[2]
+            st[2] = 0.0
             G = gram[u]
             hu = h[u]
             for c in range(d):
                 hu[c] -= shift * G[f, c]
             if f < k:  # the next coordinate's
-                moved[u] = coef[u] * hu[f + 1]
-                step[u] = coef[u] * coef[u] * G[f + 1, f + 1]
+                st[0] = coef[u] * hu[f + 1]
+                st[1] = weight[u, f + 1]
     return -1
 
 
