@@ -27,13 +27,15 @@ def _tiny(seed: int = 0, n_users: int = 6, n_items: int = 5, k: int = 2):
 
 
 def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram_and_residual_sums():
-    rng, users, items, indptr, targets, Y = _tiny()
+    rng, users, items, indptr, values, Y = _tiny()
     n, k, alpha, bias_precision = len(indptr) - 1, Y.shape[1], 1.7, 0.4
     prior_mean, prior_precision = np.array([0.3, -0.2, 0.25]), np.array([[2.0, 0.3], [0.3, 1.5]])
+    offset, other_bias, own_implicit = rng.normal(size=n), rng.normal(size=Y.shape[0]), rng.normal(size=(n, k))
+    targets = values - offset[users] - other_bias[items] - np.einsum("rk,rk->r", own_implicit[users], Y[items])
     X, xb = np.zeros((n, k)), np.zeros(n)
     gram, sums, status = np.zeros((n, k + 1, k + 1)), np.zeros((n, k + 1)), np.zeros(n, np.int8)
-    sample_rows(indptr, items, targets, Y, prior_mean, prior_precision, bias_precision, alpha,
-                np.zeros((n, k + 1)), X, xb, gram, sums, status)  # fmt: skip
+    sample_rows(indptr, items, values, offset, other_bias, own_implicit, Y, prior_mean, prior_precision,
+                bias_precision, alpha, np.zeros((n, k + 1)), X, xb, gram, sums, status)  # fmt: skip
     for u in range(n):
         rows = slice(indptr[u], indptr[u + 1])
         Z = np.hstack([Y[items[rows]], np.ones((indptr[u + 1] - indptr[u], 1))])

@@ -56,16 +56,19 @@ def _prior(prior_mean, prior_precision, bias_precision, A, b):
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def sample_rows(
-    indptr, indices, targets, Y, prior_mean, prior_precision, bias_precision, alpha, noise, X, x_bias, gram, sums,
-    status,
+    indptr, indices, values, offset, other_bias, own_implicit, Y, prior_mean, prior_precision, bias_precision, alpha,
+    noise, X, x_bias, gram, sums, status,
 ):  # fmt: skip
     """Draw every row's (x_u, b_u) from its Gaussian conditional given the other side.
 
-    With design vectors z_i = [Y_i, 1] and the targets t (CSR order), P = blockdiag(prior_precision,
-    bias_precision) and prior_mean float64[k + 1] (factors' then bias's):
-    precision A = P + alpha sum z z^T, mean A^-1 (P prior_mean + alpha sum z t), sample = mean + L^-T noise_u.
+    Each rating j = (u, i) is reduced to its target t_j = values[j] - offset[u] - other_bias[i] -
+    own_implicit[u] . Y[i] (what :func:`row_targets` writes: the rating less every term without x_u or b_u)
+    and its design vector z_i = [Y_i, 1]. With P = blockdiag(prior_precision, bias_precision) and
+    prior_mean float64[k + 1] (factors' then bias's): precision A = P + alpha sum z z^T,
+    mean A^-1 (P prior_mean + alpha sum z t), sample = mean + L^-T noise_u.
 
-    indptr int64[n+1], indices int32[nnz], targets float64[nnz]; Y float64[m, k].
+    indptr int64[n+1], indices int32[nnz], values float64[nnz] (CSR order); offset float64[n],
+    own_implicit float64[n, k]; other_bias float64[m], Y float64[m, k].
     noise float64[n, k+1]: standard normals from the caller's seeded generator, so the draw does not
     depend on thread scheduling. Written: X float64[n, k], x_bias float64[n], status int8[n] (1 where A was
     not positive definite), and, when ``gram`` has n rows, gram[u] = sum z z^T (full, float64[n, k+1, k+1])
@@ -78,12 +81,19 @@ def sample_rows(
     for u in prange(X.shape[0]):
         start, m = indptr[u], indptr[u + 1] - indptr[u]
         Z = np.empty((d, m), dtype=np.float64)  # the row's design vectors as columns: each sum below is one dot
+        t = np.empty(m, dtype=np.float64)
         for r in range(m):
-            y = Y[indices[start + r]]
+            i = indices[start + r]
+            y = Y[i]
             for a in range(k):
                 Z[a, r] = y[a]
             Z[k, r] = 1.0
-        t = targets[start : start + m]
+            t[r] = values[start + r] - offset[u] - other_bias[i]
+        for a in range(k):
+            w = own_implicit[u, a]
+            za = Z[a]
+            for r in range(m):
+                t[r] -= w * za[r]
         G = np.empty((d, d), dtype=np.float64)
         s = np.empty(d, dtype=np.float64)
         for a in range(d):

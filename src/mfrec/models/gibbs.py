@@ -142,11 +142,15 @@ class Sampler:
         self.time_terms = np.zeros_like(self.centred)
         self.alpha = 2.0
         self.sse = np.nan
+        self._values: tuple[np.ndarray, np.ndarray] | None = None
 
     def sweep(self) -> None:
         """Draw every parameter once; ``self.sse`` is the training squared error of the new state."""
-        values = self.centred - self.time_terms
-        self._side(self.items, self.users, values[self.items.order], "item")
+        if self.groups or self._values is None:  # without time terms the targets' base never changes
+            values = self.centred - self.time_terms
+            self._values = values, values[self.items.order]
+        values, item_values = self._values
+        self._side(self.items, self.users, item_values, "item")
         self._side(self.users, self.items, values, "user")
         residuals = self._residuals(values)
         for group in self.groups:
@@ -163,10 +167,6 @@ class Sampler:
     def _side(self, own: Side, other: Side, values: np.ndarray, name: str) -> None:
         rng, k = self.rng, own.factors.shape[1]
         other_factors, other_bias = other.effective(), other.effective_bias()
-        targets = np.empty_like(values)
-        row_targets(
-            own.indptr, own.indices, values, own.implicit_bias, other_bias, own.implicit_sum, other_factors, targets
-        )
         mean, precision = normal_wishart(own.factors, rng)
         bias_mean, bias_precision = bias_prior(own.bias, rng)
         mean = np.append(mean, bias_mean)
@@ -174,8 +174,8 @@ class Sampler:
         status = np.zeros(own.factors.shape[0], np.int8)
         gram, sums = (own.gram, own.sums) if own.implicit is not None else (_NO_GRAM, _NO_SUMS)
         sample_rows(
-            own.indptr, own.indices, targets, other_factors, mean, precision, bias_precision, self.alpha, noise,
-            own.factors, own.bias, gram, sums, status,
+            own.indptr, own.indices, values, own.implicit_bias, other_bias, own.implicit_sum, other_factors, mean,
+            precision, bias_precision, self.alpha, noise, own.factors, own.bias, gram, sums, status,
         )  # fmt: skip
         self._check(status, f"a {name}'s (factors, bias)")
         if own.implicit is None:
