@@ -173,11 +173,11 @@ def sample_implicit(
     Coordinates run in the outer loop, as in Bayesian factorization machines (Rendle 2013; myFM): within
     one f the features are drawn in turn and only their holders' f-th residual sums move
     (coef[u]^2 gram[u, f, f] per unit of change), O(1) per (feature, holder) pair; between coordinates
-    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel (the sums of
-    the changes are gathered during the draws). That is
-    O((k + 1) nnz) serial work per sweep where a joint (k + 1)-block draw of each feature needs
-    O((k + 1)^2 nnz); both are exact Gibbs sweeps of the same posterior. Draws within a coordinate are
-    serial (features share holders), so the result does not depend on threads.
+    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel (each row's
+    sum of changes is accumulated during the draws). That is O((k + 1) nnz) serial work per sweep where a
+    joint (k + 1)-block draw of each feature needs O((k + 1)^2 nnz); both are exact Gibbs sweeps of the
+    same posterior. Draws within a coordinate are serial (features share holders), so the result does not
+    depend on threads.
     Written: theta float64[n_features, k+1], and h (the residual sums of the new state on return).
     noise float64[n_features, k+1]: standard normals from the caller's seeded generator.
     """
