@@ -9,7 +9,7 @@ from conftest import require_ml100k
 
 from mfrec.data import from_frame
 from mfrec.exceptions import ParameterError
-from mfrec.kernels.bpmf import implicit_precisions, sample_implicit, sample_rows
+from mfrec.kernels.bpmf import sample_implicit, sample_rows
 from mfrec.models import BayesianMF, Biases
 from mfrec.models.persistence import load_model
 
@@ -26,14 +26,16 @@ def _tiny(seed: int = 0, n_users: int = 6, n_items: int = 5, k: int = 2):
     return rng, users, items, indptr, rng.normal(size=len(cells)), rng.normal(size=(n_items, k))
 
 
-def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram():
-    rng, users, items, indptr, targets, Y = _tiny()
+def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram_and_residual_sums():
+    rng, users, items, indptr, values, Y = _tiny()
     n, k, alpha, bias_precision = len(indptr) - 1, Y.shape[1], 1.7, 0.4
     prior_mean, prior_precision = np.array([0.3, -0.2, 0.25]), np.array([[2.0, 0.3], [0.3, 1.5]])
+    offset, other_bias, own_implicit = rng.normal(size=n), rng.normal(size=Y.shape[0]), rng.normal(size=(n, k))
+    targets = values - offset[users] - other_bias[items] - np.einsum("rk,rk->r", own_implicit[users], Y[items])
     X, xb = np.zeros((n, k)), np.zeros(n)
-    gram, status = np.zeros((n, k + 1, k + 1)), np.zeros(n, np.int8)
-    sample_rows(indptr, items, targets, Y, prior_mean, prior_precision, bias_precision, alpha,
-                np.zeros((n, k + 1)), X, xb, gram, status)  # fmt: skip
+    gram, sums, status = np.zeros((n, k + 1, k + 1)), np.zeros((n, k + 1)), np.zeros(n, np.int8)
+    sample_rows(indptr, items, values, offset, other_bias, own_implicit, Y, prior_mean, prior_precision,
+                bias_precision, alpha, np.zeros((n, k + 1)), X, xb, gram, sums, status)  # fmt: skip
     for u in range(n):
         rows = slice(indptr[u], indptr[u + 1])
         Z = np.hstack([Y[items[rows]], np.ones((indptr[u + 1] - indptr[u], 1))])
@@ -42,53 +44,77 @@ def test_sample_rows_with_zero_noise_is_the_ridge_solution_and_leaves_the_gram()
         want = np.linalg.solve(A + alpha * Z.T @ Z, A @ prior_mean + alpha * Z.T @ targets[rows])
         np.testing.assert_allclose(np.append(X[u], xb[u]), want, rtol=1e-10)
         np.testing.assert_allclose(gram[u], Z.T @ Z, rtol=1e-12)
+        np.testing.assert_allclose(sums[u], Z.T @ (targets[rows] - Z @ want), rtol=1e-9, atol=1e-12)
     assert not status.any()
 
 
-def test_sample_implicit_with_zero_noise_is_exact_gauss_seidel_on_the_conditionals():
-    """Each implicit feature's draw is its exact conditional mean given the features drawn before it."""
-    rng, users, items, indptr, ratings, Y = _tiny(seed=3)
+def _implicit_problem(seed: int = 3):
+    """A tiny users' implicit step: one embedding + weight per item, the holders of item j the users who rated it."""
+    rng, users, items, indptr, ratings, Y = _tiny(seed=seed)
     n_users, n_items, k = len(indptr) - 1, Y.shape[0], Y.shape[1]
-    alpha, weight_precision = 2.0, 0.7
-    prior_mean, prior_precision = np.array([0.1, 0.2, -0.3]), np.array([[1.2, 0.1], [0.1, 0.9]])
     counts = np.diff(indptr).astype(float)
     coef = np.where(counts > 0, 1 / np.sqrt(np.maximum(counts, 1)), 0.0)
-    theta = rng.normal(size=(n_items, k + 1))  # the users' implicit embeddings (+ weight), one per item
     Z = np.hstack([Y[items], np.ones((len(items), 1))])  # each rating's design row [q_i, 1]
-
-    def implicit_term(th):
-        sums = np.zeros((n_users, k + 1))
-        np.add.at(sums, users, th[items])  # sum over the items each user rated
-        return coef[users] * np.einsum("rd,rd->r", sums[users], Z)
-
-    gram = np.zeros((n_users, k + 1, k + 1))
-    h = np.zeros((n_users, k + 1))
-    residual = ratings - implicit_term(theta)
-    for u in range(n_users):
-        rows = slice(indptr[u], indptr[u + 1])
-        gram[u], h[u] = Z[rows].T @ Z[rows], Z[rows].T @ residual[rows]
     order = np.argsort(items, kind="stable")
     holders_ptr = np.zeros(n_items + 1, np.int64)
     np.cumsum(np.bincount(items, minlength=n_items), out=holders_ptr[1:])
     holders = users[order].astype(np.int32)
-    A = np.zeros((n_items, k + 1, k + 1))
-    implicit_precisions(holders_ptr, holders, coef, gram, prior_precision, weight_precision, alpha, A)
-    drawn = theta.copy()
-    failed = sample_implicit(holders_ptr, holders, coef, gram, h, drawn, prior_mean, prior_precision,
-                             weight_precision, alpha, A, np.zeros_like(theta))  # fmt: skip
-    assert failed == -1
-    expect = theta.copy()
-    for j in range(n_items):  # the conditional of theta_j given everything else, by brute force
-        design = np.zeros((len(items), k + 1))
-        mask = np.isin(users, np.unique(users[items == j]))
-        design[mask] = coef[users[mask], None] * Z[mask]
-        others = expect.copy()
-        others[j] = 0.0
-        target = ratings - implicit_term(others)
-        P = np.zeros((k + 1, k + 1))
-        P[:k, :k], P[k, k] = prior_precision, weight_precision
-        expect[j] = np.linalg.solve(P + alpha * design.T @ design, P @ prior_mean + alpha * design.T @ target)
-    np.testing.assert_allclose(drawn, expect, rtol=1e-8, atol=1e-10)
+    prior_mean, prior_precision = np.array([0.1, 0.2, -0.3]), np.array([[1.2, 0.1], [0.1, 0.9]])
+    P = np.zeros((k + 1, k + 1))
+    P[:k, :k], P[k, k] = prior_precision, 0.7
+    # theta enters rating r linearly: coef[u] sum_{j in N(u)} theta_j . z_r, i.e. design @ theta.ravel()
+    rated = np.zeros((n_users, n_items))
+    rated[users, items] = 1.0
+    design = np.einsum("rj,rd->rjd", coef[users, None] * rated[users], Z).reshape(len(items), -1)
+
+    def state(theta):
+        """(gram, h) of the residuals ratings - design @ theta, as the row step and residual_sums leave them."""
+        residual = ratings - design @ theta.ravel()
+        gram, h = np.zeros((n_users, k + 1, k + 1)), np.zeros((n_users, k + 1))
+        for u in range(n_users):
+            rows = slice(indptr[u], indptr[u + 1])
+            gram[u], h[u] = Z[rows].T @ Z[rows], Z[rows].T @ residual[rows]
+        return gram, h
+
+    def draw(theta, noise, alpha=2.0):
+        gram, h = state(theta)
+        failed = sample_implicit(holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, P[k, k],
+                                 alpha, noise)  # fmt: skip
+        assert failed == -1
+        np.testing.assert_allclose(h, state(theta)[1], rtol=1e-9, atol=1e-11)  # h follows the draws
+        return theta
+
+    return rng, ratings, design, P, prior_mean, draw
+
+
+def test_sample_implicit_with_zero_noise_is_exact_coordinate_gauss_seidel():
+    """Each coordinate's draw is its exact conditional mean given every other coordinate's current value."""
+    rng, ratings, design, P, prior_mean, draw = _implicit_problem()
+    n_items, d = design.shape[1] // P.shape[0], P.shape[0]
+    theta = rng.normal(size=(n_items, d))
+    expect = theta.ravel().copy()
+    precision = np.kron(np.eye(n_items), P) + 2.0 * design.T @ design
+    linear = np.tile(P @ prior_mean, n_items) + 2.0 * design.T @ ratings
+    for f in range(d):  # coordinates outer, features inner
+        for j in range(n_items):
+            c = j * d + f
+            expect[c] = (linear[c] - precision[c] @ expect + precision[c, c] * expect[c]) / precision[c, c]
+    np.testing.assert_allclose(draw(theta, np.zeros_like(theta)).ravel(), expect, rtol=1e-8, atol=1e-10)
+
+
+def test_sample_implicit_draws_from_the_joint_conditional_of_the_embeddings():
+    """Many sweeps from a seeded generator: their mean and covariance are the exact Gaussian conditional's."""
+    rng, ratings, design, P, prior_mean, draw = _implicit_problem(seed=5)
+    n_items, d = design.shape[1] // P.shape[0], P.shape[0]
+    precision = np.kron(np.eye(n_items), P) + 2.0 * design.T @ design
+    cov = np.linalg.inv(precision)
+    mean = cov @ (np.tile(P @ prior_mean, n_items) + 2.0 * design.T @ ratings)
+    theta, noise = np.zeros((n_items, d)), np.random.default_rng(0)
+    samples = np.array([draw(theta, noise.standard_normal(theta.shape)).ravel().copy() for _ in range(6000)])[500:]
+    sd = np.sqrt(np.diag(cov))
+    assert np.max(np.abs(samples.mean(axis=0) - mean) / sd) < 0.12
+    np.testing.assert_allclose(np.cov(samples.T), cov, atol=0.1 * sd.max() ** 2)
+    np.testing.assert_allclose(np.sqrt(np.diag(np.cov(samples.T))) / sd, 1.0, atol=0.1)
 
 
 # ------------------------------------------------------------------ the model

@@ -4,7 +4,8 @@ The sampler works on one side at a time. For the side being drawn, every rating 
 target ``t`` (the rating minus every term that does not involve the row) and a design vector
 ``z = [y_i, 1]`` (the other side's effective factors and a one for the bias), so each row's
 conditional is a (k + 1)-dimensional Gaussian. The implicit embeddings enter through per-row Gram
-matrices that the row step leaves behind (see :func:`sample_rows`' ``gram``).
+matrices that the row step leaves behind (see :func:`sample_rows`' ``gram``) and are drawn one
+coordinate at a time (see :func:`sample_implicit`).
 """
 
 from __future__ import annotations
@@ -55,37 +56,58 @@ def _prior(prior_mean, prior_precision, bias_precision, A, b):
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
 def sample_rows(
-    indptr, indices, targets, Y, prior_mean, prior_precision, bias_precision, alpha, noise, X, x_bias, gram, status
-):
+    indptr, indices, values, offset, other_bias, own_implicit, Y, prior_mean, prior_precision, bias_precision, alpha,
+    noise, X, x_bias, gram, sums, status,
+):  # fmt: skip
     """Draw every row's (x_u, b_u) from its Gaussian conditional given the other side.
 
-    With design vectors z_i = [Y_i, 1] and the targets t (CSR order), P = blockdiag(prior_precision,
-    bias_precision) and prior_mean float64[k + 1] (factors' then bias's):
-    precision A = P + alpha sum z z^T, mean A^-1 (P prior_mean + alpha sum z t), sample = mean + L^-T noise_u.
+    Each rating j = (u, i) is reduced to its target t_j = values[j] - offset[u] - other_bias[i] -
+    own_implicit[u] . Y[i] (what :func:`row_targets` writes: the rating less every term without x_u or b_u)
+    and its design vector z_i = [Y_i, 1]. With P = blockdiag(prior_precision, bias_precision) and
+    prior_mean float64[k + 1] (factors' then bias's): precision A = P + alpha sum z z^T,
+    mean A^-1 (P prior_mean + alpha sum z t), sample = mean + L^-T noise_u.
 
-    indptr int64[n+1], indices int32[nnz], targets float64[nnz]; Y float64[m, k].
+    indptr int64[n+1], indices int32[nnz], values float64[nnz] (CSR order); offset float64[n],
+    own_implicit float64[n, k]; other_bias float64[m], Y float64[m, k].
     noise float64[n, k+1]: standard normals from the caller's seeded generator, so the draw does not
     depend on thread scheduling. Written: X float64[n, k], x_bias float64[n], status int8[n] (1 where A was
-    not positive definite), and, when ``gram`` has n rows, gram[u] = sum z z^T (full, float64[n, k+1, k+1]):
-    the implicit terms' step needs exactly this matrix.
+    not positive definite), and, when ``gram`` has n rows, gram[u] = sum z z^T (full, float64[n, k+1, k+1])
+    and sums[u] = sum z (t - [x_u, b_u] . z) = sum z t - gram[u] [x_u, b_u] (float64[n, k+1]), the residual sums
+    of the new draw: the implicit terms' step needs exactly these.
     """
     k = Y.shape[1]
     d = k + 1
     keep = gram.shape[0] == X.shape[0]
     for u in prange(X.shape[0]):
-        G = np.zeros((d, d), dtype=np.float64)
-        s = np.zeros(d, dtype=np.float64)
-        for j in range(indptr[u], indptr[u + 1]):
-            y = Y[indices[j]]
-            t = targets[j]
+        start, m = indptr[u], indptr[u + 1] - indptr[u]
+        Z = np.empty((d, m), dtype=np.float64)  # the row's design vectors as columns: each sum below is one dot
+        t = np.empty(m, dtype=np.float64)
+        for r in range(m):
+            i = indices[start + r]
+            y = Y[i]
             for a in range(k):
-                ya = y[a]
-                s[a] += t * ya
-                for c in range(a + 1):
-                    G[a, c] += ya * y[c]
-                G[k, a] += ya
-            s[k] += t
-            G[k, k] += 1.0
+                Z[a, r] = y[a]
+            Z[k, r] = 1.0
+            t[r] = values[start + r] - offset[u] - other_bias[i]
+        for a in range(k):
+            w = own_implicit[u, a]
+            za = Z[a]
+            for r in range(m):
+                t[r] -= w * za[r]
+        G = np.empty((d, d), dtype=np.float64)
+        s = np.empty(d, dtype=np.float64)
+        for a in range(d):
+            za = Z[a]
+            acc = 0.0
+            for r in range(m):
+                acc += za[r] * t[r]
+            s[a] = acc
+            for c in range(a + 1):
+                zc = Z[c]
+                acc = 0.0
+                for r in range(m):
+                    acc += za[r] * zc[r]
+                G[a, c] = acc
         if keep:
             for a in range(d):
                 for c in range(a + 1):
@@ -105,6 +127,12 @@ def sample_rows(
         for a in range(k):
             X[u, a] = out[a]
         x_bias[u] = out[k]
+        if keep:
+            for a in range(d):
+                acc = 0.0
+                for c in range(d):
+                    acc += gram[u, a, c] * out[c]
+                sums[u, a] = s[a] - acc
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
@@ -126,129 +154,90 @@ def row_targets(indptr, indices, values, offset, other_bias, own_implicit, other
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def residual_sums(indptr, indices, values, own_bias, other_bias, own, other, h):
-    """h[u] = sum over u's ratings of [other_i, 1] * e_ui, e the full residual; returns the squared error.
-
-    ``values``: ratings minus the global mean and time terms (CSR order); ``own``/``other``: effective
-    factors (explicit + implicit), ``own_bias``/``other_bias``: effective biases.
-    """
-    k = other.shape[1]
-    n = indptr.shape[0] - 1
-    sse = np.zeros(n, dtype=np.float64)
-    for u in prange(n):
-        hu = h[u]
-        for a in range(k + 1):
-            hu[a] = 0.0
-        for j in range(indptr[u], indptr[u + 1]):
-            i = indices[j]
-            y = other[i]
-            s = 0.0
-            for f in range(k):
-                s += own[u, f] * y[f]
-            e = values[j] - own_bias[u] - other_bias[i] - s
-            for a in range(k):
-                hu[a] += y[a] * e
-            hu[k] += e
-            sse[u] += e * e
-    return sse.sum()
-
-
-@njit(cache=True, nogil=True, parallel=True, fastmath=FAST)
-def implicit_precisions(holders_ptr, holders, coef, gram, prior_precision, bias_precision, alpha, A):
-    """A[j] = blockdiag(prior_precision, bias_precision) + alpha sum_{u holds j} coef[u]^2 gram[u] (lower triangle).
-
-    The conditional precision of implicit feature j's (embedding, weight): it depends only on the
-    Grams, so every feature's is formed in parallel before the serial draws of :func:`sample_implicit`.
-    """
-    d = gram.shape[1]
-    k = d - 1
-    for j in prange(holders_ptr.shape[0] - 1):
-        Aj = A[j]
-        for a in range(d):
-            for c in range(a + 1):
-                Aj[a, c] = 0.0
-        for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            w = coef[u] * coef[u]
-            G = gram[u]
-            for a in range(d):
-                for c in range(a + 1):
-                    Aj[a, c] += w * G[a, c]
-        for a in range(d):
-            for c in range(a + 1):
-                Aj[a, c] *= alpha
-        for a in range(k):
-            for c in range(a + 1):
-                Aj[a, c] += prior_precision[a, c]
-        Aj[k, k] += bias_precision
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
 def sample_implicit(
-    holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha, A, noise
+    holders_ptr, holders, coef, gram, h, theta, prior_mean, prior_precision, bias_precision, alpha, noise
 ):
-    """Gibbs-draw each implicit feature j's theta[j] = (embedding, weight) in turn; returns -1, or the failing j.
+    """Gibbs-draw every implicit feature's theta[j] = (embedding, weight), one coordinate at a time.
 
+    Returns -1, or the first feature whose conditional precision was not positive.
     Feature j (an item in the users' implicit sums, or a user in the items' "flipped" sums) adds
-    coef[u] * theta[j] . [y_i, 1] to every rating of each holder u. Given the holders' Grams
-    (``gram[u]`` = sum z z^T over u's ratings) and residual sums ``h[u]`` = sum z e, its conditional is
-    Gaussian with precision A[j] (from :func:`implicit_precisions`) and
-    b = P prior_mean + alpha sum_u coef[u] h[u] + (A[j] - P) theta_old, P = blockdiag(prior_precision,
-    bias_precision) and prior_mean float64[k + 1] (the embeddings' mean, then the weights').
-    After the draw every holder's h moves by -coef[u] gram[u] delta, which is why the draws are serial
-    (features share holders); the result is an exact Gibbs sweep and does not depend on threads.
-    theta float64[n_features, k+1] and h float64[n_holders, k+1] are written; A is overwritten.
+    coef[u] * theta[j] . z_i, z_i = [y_i, 1], to every rating (u, i) of each holder u (the rows that hold j:
+    ``holders_ptr``/``holders``, the other side's CSR).
+    With gram[u] = sum z z^T over u's ratings, h[u] = sum z e (e the full residual),
+    P = blockdiag(prior_precision, bias_precision) and prior_mean float64[k + 1] (the embeddings' mean,
+    then the weights'), coordinate f of theta[j] given everything else is Gaussian with precision
+    a = P[f, f] + alpha sum_u coef[u]^2 gram[u, f, f] and
+    a * mean = P[f, f] prior_mean[f] - sum_{c != f} P[f, c] (theta[j, c] - prior_mean[c])
+    + alpha sum_u coef[u] (h[u, f] + coef[u] gram[u, f, f] theta[j, f]).
+
+    Coordinates run in the outer loop, as in Bayesian factorization machines (Rendle 2013; myFM): within
+    one f the features are drawn in turn and only their holders' f-th residual sums move
+    (coef[u]^2 gram[u, f, f] per unit of change), O(1) per (feature, holder) pair; between coordinates
+    every row's h moves by -gram[u, f, :] coef[u] sum_{j in row u} delta_j, rows in parallel (each row's
+    sum of changes is accumulated during the draws). That is O((k + 1) nnz) serial work per sweep where a
+    joint (k + 1)-block draw of each feature needs O((k + 1)^2 nnz); both are exact Gibbs sweeps of the
+    same posterior. Draws within a coordinate are serial (features share holders), so the result does not
+    depend on threads.
+    Written: theta float64[n_features, k+1], and h (the residual sums of the new state on return).
+    noise float64[n_features, k+1]: standard normals from the caller's seeded generator.
     """
     d = theta.shape[1]
     k = d - 1
-    base = np.zeros(d, dtype=np.float64)
-    for a in range(k):
-        s = 0.0
-        for c in range(k):
-            s += prior_precision[a, c] * prior_mean[c]
-        base[a] = s
-    base[k] = bias_precision * prior_mean[k]
-    b = np.empty(d, dtype=np.float64)
-    data_part = np.empty((d, d), dtype=np.float64)
-    out = np.empty(d, dtype=np.float64)
-    delta = np.empty(d, dtype=np.float64)
-    for j in range(theta.shape[0]):
-        Aj = A[j]
-        th = theta[j]
-        for a in range(d):
-            for c in range(a + 1):
-                v = Aj[a, c]
-                if a < k:
-                    v -= prior_precision[a, c]
-                data_part[a, c] = v
-                data_part[c, a] = v
-        data_part[k, k] -= bias_precision
-        for a in range(d):
-            s = base[a]
-            for c in range(d):
-                s += data_part[a, c] * th[c]
-            b[a] = s
+    n_rows = h.shape[0]
+    n_features = theta.shape[0]
+    weight = np.empty((n_rows, d), dtype=np.float64)  # coef[u]^2 gram[u, f, f], compact: the Grams are 15 lines a row
+    for u in prange(n_rows):
+        for f in range(d):
+            weight[u, f] = coef[u] * coef[u] * gram[u, f, f]
+    data = np.empty((n_features, d), dtype=np.float64)  # sum over j's holders of weight
+    for j in prange(n_features):
+        dj = data[j]
+        for f in range(d):
+            dj[f] = 0.0
         for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            w = alpha * coef[u]
-            hu = h[u]
-            for a in range(d):
-                b[a] += w * hu[a]
-        if not _draw(Aj, b, noise[j], out):
-            return j
-        for a in range(d):
-            delta[a] = out[a] - th[a]
-            th[a] = out[a]
-        for p in range(holders_ptr[j], holders_ptr[j + 1]):
-            u = holders[p]
-            cu = coef[u]
+            wu = weight[holders[p]]
+            for f in range(d):
+                dj[f] += wu[f]
+    # Per row, in one cache line: coef[u] h[u, f] kept current through the draws, weight[u, f] (its change per
+    # unit of a held feature's change), the sum of its features' changes in this coordinate; the serial draws
+    # touch one line per (feature, holder).
+    state = np.zeros((n_rows, 4), dtype=np.float64)
+    for u in prange(n_rows):
+        state[u, 0] = coef[u] * h[u, 0]
+        state[u, 1] = weight[u, 0]
+    for f in range(d):
+        own_precision = prior_precision[f, f] if f < k else bias_precision
+        for j in range(n_features):
+            lin = own_precision * prior_mean[f]
+            if f < k:
+                for c in range(k):
+                    if c != f:
+                        lin -= prior_precision[f, c] * (theta[j, c] - prior_mean[c])
+            s = 0.0
+            for p in range(holders_ptr[j], holders_ptr[j + 1]):
+                s += state[holders[p], 0]
+            a = own_precision + alpha * data[j, f]
+            if not a > 0.0:
+                return j
+            old = theta[j, f]
+            new = (lin + alpha * (s + data[j, f] * old)) / a + noise[j, f] / np.sqrt(a)
+            change = new - old
+            theta[j, f] = new
+            for p in range(holders_ptr[j], holders_ptr[j + 1]):
+                st = state[holders[p]]
+                st[0] -= st[1] * change
+                st[2] += change
+        for u in prange(n_rows):
+            st = state[u]
+            shift = coef[u] * st[2]
+            st[2] = 0.0
             G = gram[u]
             hu = h[u]
-            for a in range(d):
-                s = 0.0
-                for c in range(d):
-                    s += G[a, c] * delta[c]
-                hu[a] -= cu * s
+            for c in range(d):
+                hu[c] -= shift * G[f, c]
+            if f < k:  # the next coordinate's
+                st[0] = coef[u] * hu[f + 1]
+                st[1] = weight[u, f + 1]
     return -1
 
 

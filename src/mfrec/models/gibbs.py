@@ -10,8 +10,9 @@ than as a factorization machine):
 Factor groups (p, q, y, z) have Normal-Wishart hyper-priors, biases and implicit weights Gamma
 precisions around zero, the noise a Gamma precision: the sampler learns every regularisation
 weight, so there is nothing to tune. Each sweep draws, per side, the hyper-parameters, every row's
-(factor, bias) jointly (rows in parallel), then that side's implicit embeddings (serially, see
-:func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias group, then the noise precision.
+(factor, bias) jointly (rows in parallel), then that side's implicit embeddings (one coordinate at a
+time, the features in turn, see :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias
+group, then the noise precision.
 Every random number comes from one seeded generator and is drawn outside the kernels, so a seed
 gives the same chain for any number of threads.
 """
@@ -25,15 +26,14 @@ import numpy as np
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.bpmf import (
     group_sums,
-    implicit_precisions,
     implicit_sums,
-    residual_sums,
     row_targets,
     sample_implicit,
     sample_rows,
 )
 
 _NO_GRAM = np.zeros((0, 0, 0), dtype=np.float64)
+_NO_SUMS = np.zeros((0, 0), dtype=np.float64)
 
 
 def normal_wishart(X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +107,6 @@ class Side:
         if self.implicit is not None:
             self.gram = np.zeros((n, k + 1, k + 1))
             self.sums = np.zeros((n, k + 1))
-            self.precisions = np.zeros((self.implicit.shape[0], k + 1, k + 1))
 
     def effective(self) -> np.ndarray:
         """Explicit plus implicit factors: what multiplies the other side's effective factors."""
@@ -143,11 +142,15 @@ class Sampler:
         self.time_terms = np.zeros_like(self.centred)
         self.alpha = 2.0
         self.sse = np.nan
+        self._values: tuple[np.ndarray, np.ndarray] | None = None
 
     def sweep(self) -> None:
         """Draw every parameter once; ``self.sse`` is the training squared error of the new state."""
-        values = self.centred - self.time_terms
-        self._side(self.items, self.users, values[self.items.order], "item")
+        if self.groups or self._values is None:  # without time terms the targets' base never changes
+            values = self.centred - self.time_terms
+            self._values = values, values[self.items.order]
+        values, item_values = self._values
+        self._side(self.items, self.users, item_values, "item")
         self._side(self.users, self.items, values, "user")
         residuals = self._residuals(values)
         for group in self.groups:
@@ -158,42 +161,34 @@ class Sampler:
             residuals -= group.values[group.index]
         if self.groups:
             self.time_terms = sum(g.values[g.index] for g in self.groups)
-        self.sse = float(residuals @ residuals)
+        # Not ``residuals @ residuals``: that is a threaded BLAS dot, whose threads cost ~6 ms a sweep on ml-100k
+        # next to another busy process (OpenBLAS spins); einsum's own loop does not thread.
+        self.sse = float(np.einsum("i,i->", residuals, residuals))
         self.alpha = float(self.rng.gamma(1.0 + residuals.size / 2.0, 1.0 / (1.0 + self.sse / 2.0)))
 
     def _side(self, own: Side, other: Side, values: np.ndarray, name: str) -> None:
         rng, k = self.rng, own.factors.shape[1]
         other_factors, other_bias = other.effective(), other.effective_bias()
-        targets = np.empty_like(values)
-        row_targets(
-            own.indptr, own.indices, values, own.implicit_bias, other_bias, own.implicit_sum, other_factors, targets
-        )
         mean, precision = normal_wishart(own.factors, rng)
         bias_mean, bias_precision = bias_prior(own.bias, rng)
         mean = np.append(mean, bias_mean)
         noise = rng.standard_normal((own.factors.shape[0], k + 1))
         status = np.zeros(own.factors.shape[0], np.int8)
-        gram = own.gram if own.implicit is not None else _NO_GRAM
+        gram, sums = (own.gram, own.sums) if own.implicit is not None else (_NO_GRAM, _NO_SUMS)
         sample_rows(
-            own.indptr, own.indices, targets, other_factors, mean, precision, bias_precision, self.alpha, noise,
-            own.factors, own.bias, gram, status,
+            own.indptr, own.indices, values, own.implicit_bias, other_bias, own.implicit_sum, other_factors, mean,
+            precision, bias_precision, self.alpha, noise, own.factors, own.bias, gram, sums, status,
         )  # fmt: skip
         self._check(status, f"a {name}'s (factors, bias)")
         if own.implicit is None:
             return
-        residual_sums(
-            own.indptr, own.indices, values, own.effective_bias(), other_bias, own.effective(), other_factors, own.sums
-        )
         mean, precision = normal_wishart(own.implicit[:, :k], rng)
         weight_mean, weight_precision = bias_prior(own.implicit[:, k], rng)
         mean = np.append(mean, weight_mean)
-        implicit_precisions(
-            other.indptr, other.indices, own.coef, own.gram, precision, weight_precision, self.alpha, own.precisions
-        )
         noise = rng.standard_normal(own.implicit.shape)
         failed = sample_implicit(
             other.indptr, other.indices, own.coef, own.gram, own.sums, own.implicit, mean, precision,
-            weight_precision, self.alpha, own.precisions, noise,
+            weight_precision, self.alpha, noise,
         )  # fmt: skip
         if failed >= 0:
             self._check(np.array([failed]), f"an implicit {name} embedding", row=failed)
