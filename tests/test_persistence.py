@@ -172,7 +172,7 @@ def test_saving_again_replaces_the_whole_model(saved, planted):
     assert sorted(p.name for p in folder.parent.iterdir()) == ["model"]  # no staging folder left behind
 
 
-@pytest.mark.parametrize("step", ["_move_into_place", "_history_arrays"])
+@pytest.mark.parametrize("step", ["_move_into_place", "history_arrays"])
 def test_a_crash_mid_save_leaves_the_old_model(saved, planted, monkeypatch, step):
     model, folder = saved
     before = model.predict(model.user_map_.ids[:5], model.item_map_.ids[:5])
@@ -242,3 +242,14 @@ def test_every_array_is_checked_against_the_shape_and_dtype_model_json_records(s
     rewrite(folder, **changes)
     with pytest.raises(ModelFormatError, match=message):
         load_model(folder)
+
+
+def test_an_auto_fit_saves_what_it_chose_and_scored(planted, tmp_path):
+    model = MatrixFactorization(n_factors=4, n_epochs=3, auto=True).fit(planted, auto_budget=2)
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert loaded.auto_params_ == pytest.approx(model.auto_params_)
+    assert loaded.held_out_["ndcg@10"] == pytest.approx(model.held_out_["ndcg@10"])
+    plain = MatrixFactorization(n_factors=4, n_epochs=3).fit(planted)
+    plain.save(tmp_path / "p")
+    assert load_model(tmp_path / "p").held_out_ is None and not hasattr(load_model(tmp_path / "p"), "auto_params_")

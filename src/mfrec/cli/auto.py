@@ -40,6 +40,10 @@ def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: b
         extra = {"auto_budget": seconds, "auto_progress": trial} if auto else {}
         estimator.fit(data, callback=lambda row: advance(1, note=_note(row)), **extra)
     if not quiet:
+        if auto:
+            chosen = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                               for key, value in getattr(estimator, "auto_params_", {}).items())  # fmt: skip
+            stderr.print(f"auto chose: {chosen or 'the defaults'}", markup=False)
         for line in held_out_lines(getattr(estimator, "held_out_", None)):
             stderr.print(line)
 

@@ -14,7 +14,10 @@ import typer
 from mfrec.cli.common import handle_errors, stderr
 from mfrec.exceptions import ParameterError
 
-INSTALL_HINT = "mfrec serve needs FastAPI and uvicorn: pip install 'mfrec[serve]'"
+INSTALL_HINT = (
+    "mfrec serve needs FastAPI and uvicorn: pip install 'mfrec[serve]' (from a clone of the repository: "
+    "pip install -e '.[serve]')"
+)
 LOG_LEVELS = ("warning", "info", "debug")
 
 

@@ -326,7 +326,8 @@ def assemble(
         if duplicates == "error":
             raise DataError(
                 f"{dropped} duplicate ({user_col}, {item_col}) pairs; the first is {pair!r} at "
-                f"{where(first_line, first_a, first_b)}; pass duplicates='last', 'mean' or 'sum' to merge them"
+                f"{where(first_line, first_a, first_b)}; pass duplicates='last', 'mean' or 'sum' to merge them "
+                "(CLI: --duplicates last)"
             )
         warnings.warn(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "

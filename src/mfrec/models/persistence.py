@@ -22,6 +22,7 @@ import mfrec
 from mfrec.data.attributes import AttributeEncoder
 from mfrec.data.idmap import IdMap
 from mfrec.exceptions import MfrecError, ModelFormatError, ParameterError
+from mfrec.models.history import history_arrays, history_rows
 from mfrec.models.params import upgrade_params
 from mfrec.models.registry import registered_class, registered_names
 
@@ -78,7 +79,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
     arrays["item_ids"] = model.item_map_.to_storable()
     if model.item_labels_ is not None:
         arrays["item_labels"] = model.item_labels_
-    history = _history_arrays(model.history_)
+    history = history_arrays(model.history_)
     meta = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -96,6 +97,9 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "ratings_log_id": getattr(model, "ratings_log_id_", None),
         # The "will pick" regularisation chosen at fit (None: the popularity chart): fold-in solves with it.
         "pick_regularization": getattr(model, "pick_regularization_", None),
+        "auto": jsonable(
+            {"params": getattr(model, "auto_params_", None), "held_out": getattr(model, "held_out_", None)}
+        ),
         "attribute_encoders": {side: encoder.to_json() for side, encoder in model._attribute_encoders.items()},
     }
     arrays.update({_HISTORY_PREFIX + column: values for column, values in history.items()})
@@ -149,31 +153,6 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     at_fdcwd, rename_exchange = -100, 2
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
-def _history_arrays(history: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Per-epoch history as one array per column (NaN where an epoch lacks the column)."""
-    columns: dict[str, None] = {}
-    for row in history:
-        columns.update(dict.fromkeys(row))
-    out = {}
-    for column in columns:
-        values = [row.get(column) for row in history]
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-            out[column] = np.asarray(values, dtype=np.int64)
-        else:
-            out[column] = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    return out
-
-
-def _history_rows(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    n = len(next(iter(columns.values()))) if columns else 0
-    rows: list[dict[str, Any]] = [{} for _ in range(n)]
-    for column, values in columns.items():
-        for row, value in zip(rows, values.tolist()):
-            if not (isinstance(value, float) and math.isnan(value)):
-                row[column] = value
-    return rows
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -245,9 +224,13 @@ def load_model(path: str | os.PathLike) -> Recommender:
     model.rating_scale_ = tuple(float(v) for v in meta["rating_scale"])
     source = meta.get("rating_scale_source")
     model.rating_scale_source_ = source if isinstance(source, str) else None
-    model.history_ = _history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
+    model.history_ = history_rows(history) if history else list(meta.get("history", []))  # version 1 kept it in JSON
     model.fit_seconds_ = meta.get("fit_seconds")
     model.ratings_log_id_ = meta.get("ratings_log_id")
+    auto = meta.get("auto") if isinstance(meta.get("auto"), dict) else {}
+    model.held_out_ = auto.get("held_out")  # what a held-out fit scored, and auto's choice when it chose
+    if auto.get("params") is not None:
+        model.auto_params_ = auto["params"]
     if "pick_regularization" in meta and hasattr(model, "pick_item_factors_"):
         pick = meta["pick_regularization"]
         model.pick_regularization_ = float(pick) if isinstance(pick, (int, float)) else None
