@@ -265,3 +265,29 @@ def test_the_pair_terms_are_saved_and_lower_the_error_on_a_sparse_log(tmp_path):
     rmse = lambda p: float(np.sqrt(np.mean((p - truth) ** 2)))  # noqa: E731
     assert np.abs(terms).max() > 0.01
     assert rmse(with_pair) < rmse(without)
+
+
+def test_user_and_item_factors_share_one_prior_so_the_chain_does_not_drift_to_one_side():
+    """150 users with 45 ratings, 3,000 items mostly rated twice: with a prior per side the users' factors grew
+    13x the items' (p . q is unchanged when p grows and q shrinks) and the once-rated items were fitted exactly."""
+    from mfrec.data import random_split
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, per_user = 150, 3_000, 45
+    users = np.repeat(np.arange(n_users), per_user)
+    items = np.concatenate([rng.choice(n_items, per_user, replace=False) for _ in range(n_users)])
+    taste = rng.normal(size=(n_users, 2)) @ rng.normal(size=(2, n_items)) * 0.6
+    noise = rng.normal(0, 1.0, n_users)[users] + rng.normal(0, 1.8, users.size)
+    rating = np.clip(np.round(5.5 + taste[users, items] + noise), 1, 10)
+    data = from_frame(pd.DataFrame({"user": users, "item": items, "rating": rating}), rating_scale=(1, 10))
+    train, test = random_split(data, 0.2, seed=0)
+    model = BayesianMF(implicit="none", rank_by="rating", n_epochs=120, burn_in=30).fit(train)
+    ratio = np.mean(model.user_factors_**2) / np.mean(model.item_factors_**2)
+    assert 1 / 3 < ratio < 3  # 12.8 with a prior per side
+    assert _rmse_on(model, train, test) < _rmse_on(Biases().fit(train), train, test)
+
+
+def _rmse_on(model, train, test) -> float:
+    from mfrec.evaluation import score
+
+    return score(model, train, test)["rmse"]

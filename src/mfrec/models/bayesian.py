@@ -35,8 +35,9 @@ class BayesianMF(Recommender):
     ``implicit="user"`` keeps the SVD++ terms (y, w), ``"flipped"`` (default) adds their item-side
     twin (z, x), ``"none"`` is plain Bayesian MF (Salakhutdinov & Mnih 2008). With
     ``time_effects=True`` and timestamps in the training data, a bias per (user, day) and per (item,
-    time bin) joins in. Every group of parameters has a hyper-prior (Normal-Wishart for factors and
-    embeddings, Gamma precisions for biases and the noise), so the sampler learns its own
+    time bin) joins in. Every group of parameters has a hyper-prior (one Normal-Wishart shared by the user
+    and item factors, one per embedding group, Normal-Gamma for biases, Gamma for the noise; why one for
+    both sides' factors: :mod:`mfrec.models.gibbs`), so the sampler learns its own
     regularisation: there is no learning rate and nothing to tune, and on thin data it shrinks towards
     the bias model instead of overfitting.
 

@@ -7,9 +7,15 @@ than as a factorization machine):
     ybar_u, ub_u = |N(u)|^-1/2 sum_{j in N(u)} (y_j, w_j)      (SVD++: the items u rated)
     zbar_i, ib_i = |M(i)|^-1/2 sum_{v in M(i)} (z_v, x_v)      ("flipped": the users who rated i)
 
-Factor groups (p, q, y, z) have Normal-Wishart hyper-priors, biases and implicit weights Gamma
-precisions around zero, the noise a Gamma precision: the sampler learns every regularisation
-weight, so there is nothing to tune. Each sweep draws, per side, the hyper-parameters, every row's
+The user and item factors (p, q) share one Normal-Wishart hyper-prior, the implicit embeddings (y, z)
+each have their own; biases and implicit weights have Normal-Gamma priors, the noise a Gamma precision:
+the sampler learns every regularisation weight, so there is nothing to tune. One prior for p and q,
+not one per side, because p . q is unchanged when p grows and q shrinks: with a prior per side the
+chain drifts along that ridge where one side has few ratings a row. On book-crossing (1,295 users
+with ~48 ratings, 14,684 books mostly rated once) |p|^2 grew from 0.014 to 1.5 over 200 sweeps while
+|q|^2 stayed near 0.03, training RMSE fell from 1.46 to 1.00, every once-rated book was fitted exactly
+and held-out RMSE ended at 1.4899, worse than the bias baseline's 1.4865; with the shared prior both
+stay near 0.03 and it is 1.4671 (myFM's SVD++ flipped: 1.4775). Each sweep draws, per side, the hyper-parameters, every row's
 (factor, bias) jointly (rows in parallel), then that side's implicit embeddings (one coordinate at a
 time, the features in turn, see :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias
 group, then the noise precision.
@@ -169,7 +175,8 @@ class Sampler:
     def _side(self, own: Side, other: Side, values: np.ndarray, name: str) -> None:
         rng, k = self.rng, own.factors.shape[1]
         other_factors, other_bias = other.effective(), other.effective_bias()
-        mean, precision = normal_wishart(own.factors, rng)
+        # One prior for both sides' factors (module docstring), drawn given both as they are now.
+        mean, precision = normal_wishart(np.vstack([self.users.factors, self.items.factors]), rng)
         bias_mean, bias_precision = bias_prior(own.bias, rng)
         mean = np.append(mean, bias_mean)
         noise = rng.standard_normal((own.factors.shape[0], k + 1))
