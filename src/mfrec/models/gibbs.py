@@ -17,9 +17,9 @@ with ~48 ratings, 14,684 books mostly rated once) |p|^2 grew from 0.014 to 1.5 o
 and held-out RMSE ended at 1.4899, worse than the bias baseline's 1.4865; with the shared prior both
 stay near 0.03 and it is 1.4671 (myFM's SVD++ flipped: 1.4775).
 
-Each sweep draws, per side, the hyper-parameters, every row's (factor, bias) jointly (rows in parallel), then that side's implicit embeddings (one coordinate at a
-time, the features in turn, see :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias
-group, then the noise precision.
+Each sweep draws, per side, the hyper-parameters, every row's (factor, bias) jointly (rows in
+parallel), then that side's implicit embeddings (one coordinate at a time, the features in turn, see
+:func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias group, then the noise precision.
 Every random number comes from one seeded generator and is drawn outside the kernels, so a seed
 gives the same chain for any number of threads.
 """
