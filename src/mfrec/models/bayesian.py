@@ -315,7 +315,9 @@ class BayesianMF(Recommender):
         """A pair (u, i) asked about joins N(u) and M(i), as every training pair was in them during fit.
 
         Without it a model fitted with each rating inside its own sums predicts from sums missing the
-        pair: zoo RMSE book-crossing 1.4964 -> 1.4851, yahoo-movies 0.9465 -> 0.9413 (benchmarks/RESULTS.md).
+        pair. Zoo RMSE without -> with (/tmp script, the zoo's splits): yahoo-movies 0.9467 -> 0.9419,
+        book-crossing 1.4697 -> 1.4672, amazon-music 0.8390 -> 0.8376, ml-100k 0.9269 -> 0.9256; on ml-100k
+        keep 10% split by time it costs 0.0034 (1.0028 -> 1.0062).
         """
         counts = getattr(self, "user_implicit_counts_", None)
         if counts is None:
