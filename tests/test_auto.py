@@ -106,7 +106,8 @@ def test_auto_regularizes_a_sparse_log_more_than_a_dense_one():
     sparse = synthetic(2_000, 1_500, 12_000, seed=0)
 
     def shrinkage(data):  # the factor weight a row with the median number of ratings gets
-        params = tune(ALS(n_factors=16, n_epochs=10, rank_by="rating"), data, max_trials=10)["params"]
+        model = ALS(n_factors=16, n_epochs=10, rank_by="rating")
+        params = {**model.get_params(), **tune(model, data, max_trials=10)["params"]}  # {}: the own values stay
         n = np.median(np.bincount(data.user_idx))
         return params["regularization"] * n + params["constant_regularization"], n
 
@@ -222,3 +223,17 @@ def test_a_held_out_report_scores_the_held_out_pairs_and_reads_a_click_log_as_cl
     report = model.held_out_
     assert 0.05 < report["popularity_ndcg@10"] < 0.9
     assert report["ndcg@10"] > 0.05  # was 0.0: the lists could never hold a held-out pair
+
+
+def test_auto_keeps_the_own_values_unless_a_trial_beats_them_clearly():
+    from mfrec.models.auto import _clearly_better
+
+    rng = np.random.default_rng(0)
+    own = rng.exponential(1.0, 2_000)
+    assert _clearly_better(own, own * 0.9)  # 10% lower on every rating: far beyond noise
+    assert not _clearly_better(own, own + rng.normal(0, 0.3, own.size) - 0.005)  # a lucky draw, not a gain
+    # On a thin log (6 ratings a user) the best of 10 trials does not clear the bar: the model's values stay.
+    result = tune(
+        ALS(n_factors=16, n_epochs=10, rank_by="rating"), synthetic(2_000, 1_500, 12_000, seed=0), max_trials=10
+    )
+    assert result["params"] == {} and result["trials"] == 10
