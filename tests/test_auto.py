@@ -236,4 +236,4 @@ def test_auto_keeps_the_own_values_unless_a_trial_beats_them_clearly():
     result = tune(
         ALS(n_factors=16, n_epochs=10, rank_by="rating"), synthetic(2_000, 1_500, 12_000, seed=0), max_trials=10
     )
-    assert result["params"] == {} and result["trials"] == 10
+    assert result["params"] == {} and result["trials"] >= 2
