@@ -391,3 +391,15 @@ def test_serve_refuses_a_bad_start_in_one_line_before_starting(problem, model_di
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and expected in result.output.replace("\n", "")
+
+
+def test_a_click_needs_no_rating_for_an_implicit_model_and_a_rating_model_asks_for_one(tmp_path, client):
+    from mfrec.models import ImplicitALS
+
+    ImplicitALS(n_factors=4, n_epochs=2).fit(small_data()).save(tmp_path / "clicks")
+    clicks = TestClient(create_app(tmp_path / "clicks", tmp_path / "clicks.sqlite"))
+    answer = clicks.post("/users/u1/ratings", json={"ratings": [{"item": 1}, {"item": 2, "rating": 1.0}]})
+    assert answer.status_code == 201 and answer.json()["accepted"] == 2
+    assert read_log(tmp_path / "clicks.sqlite")["rating"].tolist() == [1.0, 1.0]
+    refused = client.post("/users/u1/ratings", json={"ratings": [{"item": 1}]})
+    assert refused.status_code == 422 and "needs a rating" in json.dumps(refused.json())

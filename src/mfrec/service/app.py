@@ -268,7 +268,15 @@ def create_app(
     def post_ratings(user_id: UserId, body: S.RatingsIn, response: Response) -> S.RatingsOut:
         current = holder.current
         low, high = current.model.rating_scale_
+        implicit = not current.model.predicts_ratings
         for position, entry in enumerate(body.ratings):
+            if entry.rating is None and implicit:  # a click: one interaction
+                entry.rating = 1.0
+            if entry.rating is None:
+                raise RequestValidationError(
+                    [{"loc": ("body", "ratings", position, "rating"), "msg": "a rating model needs a rating",
+                      "type": "missing"}]
+                )  # fmt: skip
             if not low <= entry.rating <= high:
                 raise RequestValidationError(
                     [

@@ -27,7 +27,9 @@ class Strict(BaseModel):
 
 class RatingIn(Strict):
     item: Id
-    rating: Rating
+    rating: Rating | None = Field(
+        default=None, description="Required by a rating model; an implicit model (clicks, plays) takes 1 when absent."
+    )
 
 
 class RatingsIn(Strict):
