@@ -23,11 +23,6 @@ RELEVANT_FRACTION = 0.75
 UNKNOWN_SHARE_WARNED = 0.5
 
 
-def is_implicit(data: Interactions) -> bool:
-    """Whether ``data`` records interactions, not ratings: read without a rating column, one value, or counts."""
-    return data.is_implicit
-
-
 def relevance_threshold(data: Interactions) -> tuple[float, str]:
     """The threshold (a test rating >= it is relevant) for ``data``, and the rule that set it, in words.
 
@@ -35,7 +30,7 @@ def relevance_threshold(data: Interactions) -> tuple[float, str]:
     >>> relevance_threshold(from_arrays([1, 2], [1, 1], [3.0, 9.0], rating_scale=(1, 10)))
     (7.75, '0.75 of the rating scale 1..10')
     """
-    if is_implicit(data):
+    if data.is_implicit:  # no rating column, one value throughout, or interaction counts
         low = float(data.ratings.min()) if len(data.ratings) else 0.0
         return low, "implicit data: every interaction is relevant"
     low, high = data.rating_scale
