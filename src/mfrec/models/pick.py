@@ -38,11 +38,12 @@ if TYPE_CHECKING:
     from mfrec.models.base import Recommender
 
 
-def fit_ranker(model: Recommender) -> None:
+def fit_ranker(model: Recommender, seen_times: np.ndarray | None = None) -> None:
     """Fit the "will pick" part on the model's seen ratings (every rating a pick); no-op for ``rank_by="rating"``.
 
     Called by :meth:`Recommender.fit` before the rating model is fitted, so per-epoch ranking
-    metrics (``track_ndcg``) already measure the lists users will get.
+    metrics (``track_ndcg``) already measure the lists users will get. ``seen_times``: the timestamps of
+    ``model.seen_indices_`` (its regularization is then chosen on each user's latest pick).
     """
     for name in PICK_ARRAYS:
         model.__dict__.pop(name, None)
@@ -58,7 +59,7 @@ def fit_ranker(model: Recommender) -> None:
     with num_threads(n_threads):
         low, high = model.rating_scale_
         liked = model.seen_ratings_ >= round(low + 0.75 * (high - low))  # 4 on 1-5, 3 on 0.5-4, 8 on 1-10
-        regularization = choose_regularization(indptr, indices, n_items, n_threads, liked)
+        regularization = choose_regularization(indptr, indices, n_items, n_threads, liked, seen_times)
         model.pick_regularization_ = regularization
         if regularization is None:  # popularity beat every pick model on the held-out picks: rank by it
             counts = np.bincount(indices, minlength=n_items).astype(np.float32)
@@ -93,13 +94,19 @@ def _fit_picks(
 
 
 def choose_regularization(
-    indptr: np.ndarray, indices: np.ndarray, n_items: int, n_threads: int | None, liked: np.ndarray | None = None
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    n_items: int,
+    n_threads: int | None,
+    liked: np.ndarray | None = None,
+    times: np.ndarray | None = None,
 ) -> float | None:
     """The "will pick" regularization that ranks a held-out pick of each user best, or None for popularity.
 
-    One seeded liked pick of up to :data:`PICK_SELECT_USERS` users with at least :data:`PICK_SELECT_MIN_PICKS` is
+    One liked pick of up to :data:`PICK_SELECT_USERS` users with at least :data:`PICK_SELECT_MIN_PICKS` is
     held out (liked: ``liked[j]`` of the pick, the rating at or above the scale's liked level, which is what the
-    lists are judged by); each of
+    lists are judged by): the user's latest when ``times`` (of each pick) are given, since lists are asked
+    for what comes next, else a seeded random one; each of
     :data:`PICK_REGULARIZATIONS` is fitted on the rest (:data:`PICK_SELECT_EPOCHS` epochs) and scored by NDCG@10 of
     the held-out picks, against a most-picked chart. A fixed constant
     (30, chosen on ML-100k) collapsed or lost to popularity on sparse logs whose picks follow popularity.
@@ -107,7 +114,7 @@ def choose_regularization(
     rng = np.random.default_rng(0)
     liked = np.ones(indices.shape[0], dtype=bool) if liked is None else liked
     if indices.shape[0] > PICK_SELECT_MAX_RATINGS:  # a seeded sample of whole users: the memory stays bounded
-        indptr, indices, liked = _user_sample(indptr, indices, liked, PICK_SELECT_MAX_RATINGS, rng)
+        indptr, indices, liked, times = _user_sample(indptr, indices, liked, times, PICK_SELECT_MAX_RATINGS, rng)
     counts = np.diff(indptr)
     # Held out: one liked pick (rating >= the scale's liked level; any pick without ratings) of each scored user.
     n_liked = np.add.reduceat(liked.astype(np.int64), indptr[:-1]) * (counts > 0) if indices.size else counts
@@ -115,7 +122,9 @@ def choose_regularization(
     if eligible.size < 50:
         return PICK_REGULARIZATION
     users = eligible if eligible.size <= PICK_SELECT_USERS else np.sort(rng.choice(eligible, PICK_SELECT_USERS, False))
-    positions = np.array([indptr[u] + rng.choice(np.flatnonzero(liked[indptr[u] : indptr[u + 1]])) for u in users])
+    positions = np.array(
+        [indptr[u] + _held_pick(liked[indptr[u] : indptr[u + 1]], times, indptr[u], rng) for u in users]
+    )
     target = indices[positions]
     train_indices = np.delete(indices, positions)
     lost = np.zeros(counts.shape[0], np.int64)
@@ -149,16 +158,31 @@ def choose_regularization(
     return None if popular > PICK_SELECT_MARGIN**2 * scores[best] else best
 
 
+def _held_pick(liked: np.ndarray, times: np.ndarray | None, start: int, rng: np.random.Generator) -> int:
+    """Position in its row of the pick a user holds out: the latest liked one (the last of equal times), else random."""
+    candidates = np.flatnonzero(liked)
+    if times is None:
+        return int(rng.choice(candidates))
+    when = times[start + candidates]
+    return int(candidates[np.flatnonzero(when == when.max())[-1]])
+
+
 def _user_sample(
-    indptr: np.ndarray, indices: np.ndarray, liked: np.ndarray, limit: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The CSR (and liked flags) of a seeded random set of whole users holding at most ``limit`` picks."""
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    liked: np.ndarray,
+    times: np.ndarray | None,
+    limit: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The CSR (with liked flags and times) of a seeded random set of whole users holding at most ``limit`` picks."""
     counts = np.diff(indptr)
     order = rng.permutation(counts.shape[0])
     chosen = np.sort(order[: max(1, int(np.searchsorted(np.cumsum(counts[order]), limit, side="right")))])
     sub_indptr = np.concatenate([[0], np.cumsum(counts[chosen])]).astype(np.int64)
     rows = [slice(indptr[u], indptr[u + 1]) for u in chosen]
-    return sub_indptr, np.concatenate([indices[r] for r in rows]), np.concatenate([liked[r] for r in rows])
+    sub_times = None if times is None else np.concatenate([times[r] for r in rows])
+    return sub_indptr, np.concatenate([indices[r] for r in rows]), np.concatenate([liked[r] for r in rows]), sub_times
 
 
 def refresh_users(model: Recommender, user_rows: np.ndarray) -> None:
