@@ -95,6 +95,9 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Stop when validation RMSE has not improved for ``patience`` epochs (on
         ``fit(validation=...)`` or a held-out fraction of train) and keep the best
         epoch's factors; see :class:`~mfrec.models.iterative.EarlyStopping`.
+        ``patience`` is 20 (a quarter of the epochs): validation RMSE sits on a plateau
+        while the factors grow from their small start, 15-19 epochs without a new best
+        on synth-mnar, ML-100k and anime, where a patience of 5 stopped after 6-12.
     n_threads : int, optional
         Threads for training and scoring; default all cores.
     random_state : int, default=0
@@ -203,7 +206,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         n_blocks: int | None = None,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
-        patience: int = 5,
+        patience: int = 20,
         restore_best: bool = True,
         n_threads: int | None = None,
         random_state: int | None = 0,
