@@ -17,6 +17,18 @@ with ~48 ratings, 14,684 books mostly rated once) |p|^2 grew from 0.014 to 1.5 o
 and held-out RMSE ended at 1.4899, worse than the bias baseline's 1.4865; with the shared prior both
 stay near 0.03 and it is 1.4671 (myFM's SVD++ flipped: 1.4775).
 
+The default 200 sweeps (factors started at N(0, 0.1^2)) do not reach the stationary distribution on every
+log, and the zoo's figures measure that transient. From the shrunk start the factor precisions fall from ~100
+and are still falling at sweep 200 (synth-1pct: 9-35 a dimension, ~5-10 once stationary). On synth-1pct
+(rank-8 truth, |p|^2 ~ 1.7) that under-fits: starting at 0.2 gives 0.8034, at 0.3 0.8024, against 0.8157.
+On amazon-music (median 4 ratings a user, few enough for rank 10 to interpolate the training set) the
+stationary posterior itself overfits: started at 0.3 the chain settles at training RMSE 0.30 and held-out
+0.8968, and 500 sweeps from 0.1 with the last 150 kept give 0.9020; the 0.8376 at 200 sweeps averages a chain
+still on its way there (from 0.2: 0.8798). myFM drifts the same way, only slower (training RMSE 0.55 at sweep
+200 against ours 0.47). Each change tried that helps synth-1pct (a larger start, diagonal Normal-Gamma priors
+per side as myFM's, a Wishart per side) lost on amazon-music or on other real logs (yahoo-movies, yahoo-music,
+book-crossing), hence 0.1.
+
 Each sweep draws, per side, the hyper-parameters, every row's (factor, bias) jointly (rows in
 parallel), then that side's implicit embeddings (one coordinate at a time, the features in turn, see
 :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias group, then the noise precision.
