@@ -29,6 +29,7 @@ from mfrec.ranking.pick import (
     PICK_SELECT_MARGIN,
     PICK_SELECT_MAX_RATINGS,
     PICK_SELECT_MIN_PICKS,
+    PICK_SELECT_TIE,
     PICK_SELECT_USERS,
     check_rank_by,
     solve_pick,
@@ -174,13 +175,15 @@ def choose_regularization(
     for regularization in PICK_REGULARIZATIONS:
         X, Y = _fit_picks(train_indptr, train_indices, n_items, regularization, PICK_SELECT_EPOCHS, n_threads)
         scores[regularization] = score(lambda rows, X=X, Y=Y: X[rows] @ Y.T)
+    if like is not None:  # scored as ranked: the best list (the smoothest within PICK_SELECT_TIE), the chart on a tie
+        top = max(scores.values())
+        best = max(regularization for regularization, value in scores.items() if value >= top / PICK_SELECT_TIE)
+        return None if popular >= top else best
     # One held-out pick a user is a noisy score: the default stays unless another beats it clearly.
     best = PICK_REGULARIZATION
     for regularization, value in scores.items():
         if value > PICK_SELECT_MARGIN * scores[best]:
             best = regularization
-    if like is not None:
-        return None if popular >= scores[best] else best
     return None if popular > PICK_SELECT_MARGIN**2 * scores[best] else best
 
 
