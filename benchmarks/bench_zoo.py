@@ -103,6 +103,7 @@ REAL_FIRST = [
     "synth-1pct",
     "synth-sparse",
     "synth-mnar",
+    "synth-0.03pct",
 ]
 QUICK_LOGS = ["jester", "amazon-music", "ml-100k-keep10"]
 QUICK_MODELS = ["baseline", "popularity", "sgd", "als"]
