@@ -16,6 +16,7 @@ from mfrec.cli import tune as tune_cli
 from mfrec.cli.auto import AutoBudget, AutoFlag, fit_with_progress
 from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
+    FLAG,
     AsJson,
     Duplicates,
     Encoding,
@@ -179,7 +180,7 @@ def evaluate(
     n: Annotated[int, typer.Option("--n", help="Ratings held out per user (leave-last).")] = 1,
     folds: Annotated[int, typer.Option(help="Number of folds (kfold).")] = 5,
     split_seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
-    baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.")] = True,
+    baselines: Annotated[bool, typer.Option(help="Also evaluate the baselines.", metavar=FLAG)] = True,
     run_dir: Annotated[
         Path | None,
         typer.Option(
@@ -310,7 +311,7 @@ def recommend(
     model_dir: ModelDir,
     user: Annotated[list[str] | None, typer.Option("--user", "-u", help="User id (repeat for several).")] = None,
     n: Annotated[int, typer.Option("--n", "-n", help="How many items per user.")] = 10,
-    include_seen: Annotated[bool, typer.Option(help="Allow items the user already rated.")] = False,
+    include_seen: Annotated[bool, typer.Option(help="Allow items the user already rated.", metavar=FLAG)] = False,
     rated: Annotated[
         list[str] | None,
         typer.Option("--rated", "-r", help="A new user's rating as ITEM=RATING (repeat; folded in, no retraining)."),
@@ -318,7 +319,9 @@ def recommend(
     unknown: Annotated[
         str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")
     ] = "error",
-    explain: Annotated[bool, typer.Option(help="Add 'because': the user's rated items behind each pick.")] = False,
+    explain: Annotated[
+        bool, typer.Option(help="Add 'because': the user's rated items behind each pick.", metavar=FLAG)
+    ] = False,
     all_users: engine_cli.AllUsers = False,
     output: engine_cli.ParquetOut = None,
     engine: engine_cli.Engine = "local",

@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from mfrec.cli.common import progress_bar, stderr
+from mfrec.cli.common import FLAG, progress_bar, stderr
 from mfrec.exceptions import ParameterError
 
 AutoFlag = Annotated[
     bool,
     typer.Option(
         "--auto",
-        help="Tune regularization, factors and epochs on a held-out 10% of DATA (Optuna), then refit on all of it.",
+        help="Tune regularization, factors and epochs on a held-out 10% of DATA (each user's latest with timestamps; "
+        "Optuna), then refit on all of it.",
+        metavar=FLAG,
     ),
 ]
 AutoBudget = Annotated[

@@ -30,8 +30,10 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- shared options
 
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+#: The metavar of a flag: typer prints a flag's type, <bool>, in --help as if it took a value.
+FLAG = " "
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.", metavar=FLAG)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.", metavar=FLAG)]
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
 UserCol = Annotated[str, typer.Option(help="Name of the user column.")]
 ItemCol = Annotated[str, typer.Option(help="Name of the item column.")]
@@ -393,7 +395,10 @@ def _print_version(value: bool) -> None:
 
 def global_options(
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print mfrec's version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print mfrec's version and exit.", metavar=FLAG
+        ),
     ] = False,
 ) -> None:
     """Options of ``mfrec`` itself (before the command): ``--version``."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mfrec.cli.common import print_json, stderr, stdout
+from mfrec.cli.common import FLAG, print_json, stderr, stdout
 from mfrec.exceptions import ParameterError
 
 Engine = Annotated[str, typer.Option(help="local (this process) | spark (pyspark and Java needed: mfrec\\[spark]).")]
@@ -19,7 +19,9 @@ Master = Annotated[
         "yarn ... (default local[*]; under spark-submit, its own)."
     ),
 ]
-AllUsers = Annotated[bool, typer.Option("--all", help="Every user of the model, written to --output as Parquet.")]
+AllUsers = Annotated[
+    bool, typer.Option("--all", help="Every user of the model, written to --output as Parquet.", metavar=FLAG)
+]
 ParquetOut = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="With --all: the Parquet file (a folder of part files with --engine spark)."),

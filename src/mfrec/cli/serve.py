@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from mfrec.cli.common import handle_errors, stderr
+from mfrec.cli.common import FLAG, handle_errors, stderr
 from mfrec.exceptions import ParameterError
 
 INSTALL_HINT = (
@@ -70,7 +70,10 @@ def serve(
         Path | None, typer.Option(help="File holding the bearer token that write and admin endpoints then require.")
     ] = None,
     insecure: Annotated[
-        bool, typer.Option(help="Allow a non-loopback --host without --token-file (writes open to the network).")
+        bool,
+        typer.Option(
+            help="Allow a non-loopback --host without --token-file (writes open to the network).", metavar=FLAG
+        ),
     ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes, each loads the model (README).")] = 1,
     log_level: Annotated[
