@@ -13,7 +13,7 @@ import pytest
 
 from mfrec.data import synthetic
 from mfrec.exceptions import DuplicateRatingsWarning
-from mfrec.models import ALS, Biases, MatrixFactorization
+from mfrec.models import ALS, BayesianMF, Biases, MatrixFactorization
 from mfrec.models.auto import AUTO_FRACTION, liked_level, tune
 
 
@@ -101,6 +101,19 @@ def test_auto_starts_from_the_models_own_fit_and_never_selects_worse(small, mode
         assert result["score"] == pytest.approx(own_score, abs=1e-6)
     else:
         assert set(result["params"]) >= {"regularization", "n_factors", "n_epochs"}
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        pytest.param(lambda: BayesianMF(n_epochs=12, burn_in=4, rank_by="rating"), id="bayesian"),
+        pytest.param(lambda: Biases(rank_by="rating"), id="baseline"),
+    ],
+)
+def test_auto_runs_on_models_without_epochs_to_stop(small, model):
+    """Models that do not stop early (no patience) get their trials too (a KeyError on 'patience' once)."""
+    result = tune(model(), small, max_trials=3, budget_seconds=120)
+    assert result["trials"] == 3 and np.isfinite(result["score"])
 
 
 def test_auto_respects_its_time_budget():

@@ -146,9 +146,10 @@ def tune(
         # The others stop early, with a patience of a quarter of their epochs: SGD's validation RMSE sits on a
         # plateau while its factors grow from their small start (15-19 epochs without a new best at 80 epochs
         # on synth-mnar, ml-100k and anime), which the models' own patience (3-5) took for convergence.
-        stop_early = iterative and trial.number != 0
-        stopping = {"early_stopping": True, "patience": max(base["patience"], base["n_epochs"] // 4)}
-        candidate = type(model)(**{**base, **params, **(stopping if stop_early else {})})
+        stopping = {}
+        if iterative and trial.number != 0:
+            stopping = {"early_stopping": True, "patience": max(base["patience"], base["n_epochs"] // 4)}
+        candidate = type(model)(**{**base, **params, **stopping})
 
         def report(row: dict[str, Any]) -> None:
             if "val_rmse" in row:
