@@ -5,10 +5,11 @@ Solves each row's system (B + sum_j w_j z_j z_j^T + Lambda) x = sum_j c_j z_j (t
 current solution (Takacs, Pilaszy & Tikk 2011). The matrix is never formed: a step costs O(n k) for a row
 with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
 
-Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
-steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
-are read at random once per half-step. The buffer holds at most ``tile`` neighbours
-(_config.gather_tile): a longer row is streamed through it tile by tile on every pass. Both paths
+Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the CG steps and the
+final loss read them sequentially (from cache for most rows), and the other side's factors are read at random
+once per half-step. The initial residual is summed in the gathering pass, from the rows just loaded
+(:func:`_gather_residual_tile`), so it costs no pass of its own over the buffer. The buffer holds at most
+``tile`` neighbours (_config.gather_tile): a longer row is streamed through it tile by tile on every pass. Both paths
 sum in the same order (tiles are multiples of 4 and the loops take neighbours four at a time), so a row gets the
 same bits either way.
 
@@ -163,6 +164,70 @@ def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bia
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
+def _gather_residual_tile(
+    indices, values, Y, y_bias, mu, lo, m, G, wt, ct, x, r, pred, track, implicit, biased, cursor, stop
+):
+    """:func:`_gather` and :func:`_residual_tile` in one pass: each neighbour's factors go from Y to registers
+    once, feed the residual and are stored to G for the CG steps (the separate residual pass read all of G
+    back, from L2 for a long row). The same sums in the same order as the two functions, so the same bits.
+    """
+    k = Y.shape[1]
+    x_bias = x[k] if biased else np.float32(0.0)
+    jj = 0
+    while jj + 3 < m:
+        j = lo + jj
+        if jj + PREFETCH_AHEAD + 3 < m:  # as _gather does, four neighbours at a time
+            for t in range(4):
+                ahead = np.intp(indices[j + PREFETCH_AHEAD + t])
+                prefetch_row(Y, ahead)
+                if biased:
+                    prefetch_value(y_bias, ahead)
+        for t in range(4):
+            i = indices[j + t]
+            b = y_bias[i] if biased else np.float32(0.0)
+            wt[jj + t], ct[jj + t] = neighbour_terms(values[j + t], b, mu, implicit, biased)
+        y0 = Y[indices[j]]
+        y1 = Y[indices[j + 1]]
+        y2 = Y[indices[j + 2]]
+        y3 = Y[indices[j + 3]]
+        d0, d1, d2, d3 = _dot4(y0, y1, y2, y3, x, k)
+        d0 += x_bias
+        d1 += x_bias
+        d2 += x_bias
+        d3 += x_bias
+        c0 = ct[jj] - wt[jj] * d0
+        c1 = ct[jj + 1] - wt[jj + 1] * d1
+        c2 = ct[jj + 2] - wt[jj + 2] * d2
+        c3 = ct[jj + 3] - wt[jj + 3] * d3
+        cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
+        g0 = G[jj]
+        g1 = G[jj + 1]
+        g2 = G[jj + 2]
+        g3 = G[jj + 3]
+        for a in range(k):  # stored for the CG steps, from L1: the dot products just loaded these rows
+            g0[a] = y0[a]
+            g1[a] = y1[a]
+            g2[a] = y2[a]
+            g3[a] = y3[a]
+        for a in range(k):  # the expression of _residual_tile, on the same values: the same bits
+            r[a] += (c0 * y0[a] + c1 * y1[a]) + (c2 * y2[a] + c3 * y3[a])
+        if biased:
+            r[k] += (c0 + c1) + (c2 + c3)
+        if track:
+            pred[jj] = d0
+            pred[jj + 1] = d1
+            pred[jj + 2] = d2
+            pred[jj + 3] = d3
+        jj += 4
+    if jj < m:  # the last one to three neighbours, one at a time as before
+        _gather(indices, values, Y, y_bias, mu, lo + jj, m - jj, G[jj:], wt[jj:], ct[jj:], implicit, biased)
+        cursor = _residual_tile(
+            G[jj:], wt[jj:], ct[jj:], m - jj, k, x, r, pred[jj:], track, biased, indices, Y, y_bias, cursor, stop
+        )
+    return cursor
+
+
+@njit(cache=True, nogil=True, fastmath=FAST)
 def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cursor, stop):
     """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track``.
 
@@ -312,8 +377,6 @@ def cg_rows(
             stop = min(indptr[last], indptr[u + 1] + RUN_AHEAD)
             resident = n <= tile
             track = resident and want_loss
-            if resident:
-                _gather(indices, values, Y, y_bias, mu, start, n, G, wt, ct, implicit, biased)
             # r = b - A x = sum (c_j - w_j z_j . x) z_j - (B + Lambda) x
             for a in range(d):
                 r[a] = lam[a] * x[a]
@@ -323,9 +386,26 @@ def cg_rows(
                 r[a] = -r[a]
             for lo in range(0, n, tile):
                 m = min(tile, n - lo)
-                if not resident:
-                    _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
-                cursor = _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bias, cursor, stop)
+                cursor = _gather_residual_tile(
+                    indices,
+                    values,
+                    Y,
+                    y_bias,
+                    mu,
+                    start + lo,
+                    m,
+                    G,
+                    wt,
+                    ct,
+                    x,
+                    r,
+                    pred,
+                    track,
+                    implicit,
+                    biased,
+                    cursor,
+                    stop,
+                )
             for a in range(d):
                 p[a] = r[a]
             rs_old = dot(r, r, d)
