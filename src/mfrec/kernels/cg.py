@@ -27,6 +27,7 @@ from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
 from mfrec.kernels.linalg import dot
 from mfrec.kernels.normal_equations import neighbour_terms
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_row_l2, prefetch_value, prefetch_value_l2
+from mfrec.kernels.simd import prefer_wide_vectors
 
 # Measured (the explicit half-steps of benchmarks/bench_als_memory.py, 7 paired rounds in one process, 2 threads,
 # k = 64): 10% faster at 100M ratings (user 2.62 -> 2.37 s, item 3.62 -> 3.26 s), 2% / 10% at 20M. 1,024 ahead
@@ -38,6 +39,7 @@ RUN_AHEAD_PER_GROUP = 4
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
     """G[:m] = z_j, wt[:m] = w_j, ct[:m] = c_j for neighbours ``lo:lo+m``."""
+    prefer_wide_vectors()
     k = Y.shape[1]
     for jj in range(m):
         j = lo + jj
@@ -100,6 +102,7 @@ def _dot4(g0, g1, g2, g3, x, k):
 def _add_sym_times(B, v, out, k):
     """out[:k] += B v, four rows of B at a time against v: the loop over k only loads and sums (the column-update
     form loaded and stored ``out`` once per row of B, three times the memory operations)."""
+    prefer_wide_vectors()
     e = 0
     while e + 3 < k:
         d0, d1, d2, d3 = _dot4(B[e], B[e + 1], B[e + 2], B[e + 3], v, k)
@@ -122,6 +125,7 @@ def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bia
     (:func:`_dot4`) and one read-modify-write of r per four (two at a time measured ~10% slower per iteration).
     indices, Y, y_bias, cursor, stop: the run-ahead prefetch (:func:`_run_ahead`); returns its new cursor.
     """
+    prefer_wide_vectors()
     x_bias = x[k] if biased else np.float32(0.0)
     jj = 0
     while jj + 3 < m:
@@ -171,6 +175,7 @@ def _gather_residual_tile(
     once, feed the residual and are stored to G for the CG steps (the separate residual pass read all of G
     back, from L2 for a long row). The same sums in the same order as the two functions, so the same bits.
     """
+    prefer_wide_vectors()
     k = Y.shape[1]
     x_bias = x[k] if biased else np.float32(0.0)
     jj = 0
@@ -233,6 +238,7 @@ def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cur
 
     z_j and the run-ahead arguments as in :func:`_residual_tile`; returns the run-ahead cursor.
     """
+    prefer_wide_vectors()
     p_bias = p[k] if biased else np.float32(0.0)
     jj = 0
     while jj + 3 < m:
