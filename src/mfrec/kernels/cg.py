@@ -13,6 +13,9 @@ once per half-step. The initial residual is summed in the gathering pass, from t
 sum in the same order (tiles are multiples of 4 and the loops take neighbours four at a time), so a row gets the
 same bits either way.
 
+The loops over a factor row are explicit 512-bit vector code when the row width is a multiple of 16 (the
+padded CG layout; :mod:`mfrec.kernels.simd`), numba's auto-vectorised loops otherwise.
+
 While CG computes on one row, it asks L2 for the rows of the neighbours that follow in the matrix (up to
 ``RUN_AHEAD`` of them, ``RUN_AHEAD_PER_GROUP`` for every four neighbours it processes), so the next rows'
 gathers find their factors in cache instead of waiting on DRAM. Hints only: the arithmetic is unchanged.
@@ -27,7 +30,7 @@ from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
 from mfrec.kernels.linalg import dot
 from mfrec.kernels.normal_equations import neighbour_terms
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_row_l2, prefetch_value, prefetch_value_l2
-from mfrec.kernels.simd import prefer_wide_vectors
+from mfrec.kernels.simd import LANES, axpy4_rows, copy4_rows, dot4_rows, prefer_wide_vectors
 
 # Measured (the explicit half-steps of benchmarks/bench_als_memory.py, 7 paired rounds in one process, 2 threads,
 # k = 64): 10% faster at 100M ratings (user 2.62 -> 2.37 s, item 3.62 -> 3.26 s), 2% / 10% at 20M. 1,024 ahead
@@ -82,20 +85,51 @@ def _dot(a, b, d):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def _dot4(g0, g1, g2, g3, x, k):
-    """(g0 . x, g1 . x, g2 . x, g3 . x) over [:k] in one loop: x is loaded once for the four (a third fewer
-    loads than four separate dot products, and one loop instead of four short ones)."""
+def _dot4_rows(A, r0, r1, r2, r3, x, k):
+    """(A[r0] . x, A[r1] . x, A[r2] . x, A[r3] . x) over [:k] in one loop: x is loaded once for the four (a third
+    fewer loads than four separate dot products, and one loop instead of four short ones).
+
+    :func:`mfrec.kernels.simd.dot4_rows` when k is a multiple of its vector (the padded CG layout), else
+    numba's loop. Rows by index rather than as views: no view is made (and reference-counted) per row.
+    """
+    if k % LANES == 0:
+        return dot4_rows(A, r0, r1, r2, r3, x, k)
     s0 = np.float32(0.0)
     s1 = np.float32(0.0)
     s2 = np.float32(0.0)
     s3 = np.float32(0.0)
     for a in range(k):
         xa = x[a]
-        s0 += g0[a] * xa
-        s1 += g1[a] * xa
-        s2 += g2[a] * xa
-        s3 += g3[a] * xa
+        s0 += A[r0, a] * xa
+        s1 += A[r1, a] * xa
+        s2 += A[r2, a] * xa
+        s3 += A[r3, a] * xa
     return s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def _axpy4_rows(out, A, r0, r1, r2, r3, c0, c1, c2, c3, k):
+    """out[:k] += (c0 A[r0] + c1 A[r1]) + (c2 A[r2] + c3 A[r3]); :func:`mfrec.kernels.simd.axpy4_rows` when k is
+    a multiple of its vector."""
+    if k % LANES == 0:
+        axpy4_rows(out, A, r0, r1, r2, r3, c0, c1, c2, c3, k)
+        return
+    for a in range(k):
+        out[a] += (c0 * A[r0, a] + c1 * A[r1, a]) + (c2 * A[r2, a] + c3 * A[r3, a])
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
+def _copy4_rows(G, g0, A, r0, r1, r2, r3, k):
+    """G[g0 + j, :k] = A[r_j, :k] for the four rows; :func:`mfrec.kernels.simd.copy4_rows` when k is a multiple
+    of its vector."""
+    if k % LANES == 0:
+        copy4_rows(G, g0, A, r0, r1, r2, r3, k)
+        return
+    for a in range(k):
+        G[g0, a] = A[r0, a]
+        G[g0 + 1, a] = A[r1, a]
+        G[g0 + 2, a] = A[r2, a]
+        G[g0 + 3, a] = A[r3, a]
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
@@ -105,7 +139,7 @@ def _add_sym_times(B, v, out, k):
     prefer_wide_vectors()
     e = 0
     while e + 3 < k:
-        d0, d1, d2, d3 = _dot4(B[e], B[e + 1], B[e + 2], B[e + 3], v, k)
+        d0, d1, d2, d3 = _dot4_rows(B, e, e + 1, e + 2, e + 3, v, k)
         out[e] += d0
         out[e + 1] += d1
         out[e + 2] += d2
@@ -117,43 +151,14 @@ def _add_sym_times(B, v, out, k):
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
-def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bias, cursor, stop):
-    """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``.
+def _residual_rows(G, wt, ct, m, k, x, r, pred, track, biased):
+    """r += sum (c_j - w_j z_j . x) z_j over G[:m], one neighbour at a time; pred[j] = z_j . x when ``track``.
 
-    z_j = [y_j, 1] when ``biased``: G holds y_j only (k wide, so the vector loops have no remainder) and
-    the constant's share goes to r[k] separately. Four neighbours at a time: the four dot products in one loop
-    (:func:`_dot4`) and one read-modify-write of r per four (two at a time measured ~10% slower per iteration).
-    indices, Y, y_bias, cursor, stop: the run-ahead prefetch (:func:`_run_ahead`); returns its new cursor.
+    The last one to three neighbours of a tile (:func:`_gather_residual_tile` takes four at a time).
     """
     prefer_wide_vectors()
     x_bias = x[k] if biased else np.float32(0.0)
-    jj = 0
-    while jj + 3 < m:
-        g0 = G[jj]
-        g1 = G[jj + 1]
-        g2 = G[jj + 2]
-        g3 = G[jj + 3]
-        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, x, k)
-        d0 += x_bias
-        d1 += x_bias
-        d2 += x_bias
-        d3 += x_bias
-        c0 = ct[jj] - wt[jj] * d0
-        c1 = ct[jj + 1] - wt[jj + 1] * d1
-        c2 = ct[jj + 2] - wt[jj + 2] * d2
-        c3 = ct[jj + 3] - wt[jj + 3] * d3
-        cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
-        for a in range(k):
-            r[a] += (c0 * g0[a] + c1 * g1[a]) + (c2 * g2[a] + c3 * g3[a])
-        if biased:  # into r[k] per group, not per tile: the sum's order then does not depend on the tiling
-            r[k] += (c0 + c1) + (c2 + c3)
-        if track:
-            pred[jj] = d0
-            pred[jj + 1] = d1
-            pred[jj + 2] = d2
-            pred[jj + 3] = d3
-        jj += 4
-    while jj < m:
+    for jj in range(m):
         g0 = G[jj]
         d0 = _dot(g0, x, k) + x_bias
         c0 = ct[jj] - wt[jj] * d0
@@ -163,17 +168,21 @@ def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bia
             r[k] += c0
         if track:
             pred[jj] = d0
-        jj += 1
-    return cursor
 
 
 @njit(cache=True, nogil=True, fastmath=FAST)
 def _gather_residual_tile(
     indices, values, Y, y_bias, mu, lo, m, G, wt, ct, x, r, pred, track, implicit, biased, cursor, stop
 ):
-    """:func:`_gather` and :func:`_residual_tile` in one pass: each neighbour's factors go from Y to registers
-    once, feed the residual and are stored to G for the CG steps (the separate residual pass read all of G
-    back, from L2 for a long row). The same sums in the same order as the two functions, so the same bits.
+    """G[:m], wt[:m], ct[:m] as :func:`_gather`, and r += sum (c_j - w_j z_j . x) z_j over the tile in the same
+    pass; pred[j] = z_j . x when ``track``.
+
+    Each neighbour's factors are loaded once from Y, feed the residual and are stored to G for the CG steps
+    (a separate residual pass read all of G back, from L2 for a long row). z_j = [y_j, 1] when ``biased``: G
+    holds y_j only (k wide, so the vector loops have no remainder) and the constant's share goes to r[k]
+    separately. Four neighbours at a time: the four dot products in one loop (:func:`_dot4_rows`) and one
+    read-modify-write of r per four (two at a time measured ~10% slower per iteration). indices, Y, y_bias,
+    cursor, stop: the run-ahead prefetch (:func:`_run_ahead`); returns its new cursor.
     """
     prefer_wide_vectors()
     k = Y.shape[1]
@@ -191,11 +200,11 @@ def _gather_residual_tile(
             i = indices[j + t]
             b = y_bias[i] if biased else np.float32(0.0)
             wt[jj + t], ct[jj + t] = neighbour_terms(values[j + t], b, mu, implicit, biased)
-        y0 = Y[indices[j]]
-        y1 = Y[indices[j + 1]]
-        y2 = Y[indices[j + 2]]
-        y3 = Y[indices[j + 3]]
-        d0, d1, d2, d3 = _dot4(y0, y1, y2, y3, x, k)
+        i0 = indices[j]
+        i1 = indices[j + 1]
+        i2 = indices[j + 2]
+        i3 = indices[j + 3]
+        d0, d1, d2, d3 = _dot4_rows(Y, i0, i1, i2, i3, x, k)
         d0 += x_bias
         d1 += x_bias
         d2 += x_bias
@@ -205,17 +214,9 @@ def _gather_residual_tile(
         c2 = ct[jj + 2] - wt[jj + 2] * d2
         c3 = ct[jj + 3] - wt[jj + 3] * d3
         cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
-        g0 = G[jj]
-        g1 = G[jj + 1]
-        g2 = G[jj + 2]
-        g3 = G[jj + 3]
-        for a in range(k):  # stored for the CG steps, from L1: the dot products just loaded these rows
-            g0[a] = y0[a]
-            g1[a] = y1[a]
-            g2[a] = y2[a]
-            g3[a] = y3[a]
-        for a in range(k):  # the expression of _residual_tile, on the same values: the same bits
-            r[a] += (c0 * y0[a] + c1 * y1[a]) + (c2 * y2[a] + c3 * y3[a])
+        # stored for the CG steps, from L1: the dot products just loaded these rows
+        _copy4_rows(G, jj, Y, i0, i1, i2, i3, k)
+        _axpy4_rows(r, Y, i0, i1, i2, i3, c0, c1, c2, c3, k)
         if biased:
             r[k] += (c0 + c1) + (c2 + c3)
         if track:
@@ -226,9 +227,7 @@ def _gather_residual_tile(
         jj += 4
     if jj < m:  # the last one to three neighbours, one at a time as before
         _gather(indices, values, Y, y_bias, mu, lo + jj, m - jj, G[jj:], wt[jj:], ct[jj:], implicit, biased)
-        cursor = _residual_tile(
-            G[jj:], wt[jj:], ct[jj:], m - jj, k, x, r, pred[jj:], track, biased, indices, Y, y_bias, cursor, stop
-        )
+        _residual_rows(G[jj:], wt[jj:], ct[jj:], m - jj, k, x, r, pred[jj:], track, biased)
     return cursor
 
 
@@ -236,17 +235,13 @@ def _gather_residual_tile(
 def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cursor, stop):
     """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track``.
 
-    z_j and the run-ahead arguments as in :func:`_residual_tile`; returns the run-ahead cursor.
+    z_j and the run-ahead arguments as in :func:`_gather_residual_tile`; returns the run-ahead cursor.
     """
     prefer_wide_vectors()
     p_bias = p[k] if biased else np.float32(0.0)
     jj = 0
     while jj + 3 < m:
-        g0 = G[jj]
-        g1 = G[jj + 1]
-        g2 = G[jj + 2]
-        g3 = G[jj + 3]
-        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, p, k)
+        d0, d1, d2, d3 = _dot4_rows(G, jj, jj + 1, jj + 2, jj + 3, p, k)
         d0 += p_bias
         d1 += p_bias
         d2 += p_bias
@@ -261,8 +256,7 @@ def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cur
         d2 *= wt[jj + 2]
         d3 *= wt[jj + 3]
         cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
-        for a in range(k):
-            Ap[a] += (d0 * g0[a] + d1 * g1[a]) + (d2 * g2[a] + d3 * g3[a])
+        _axpy4_rows(Ap, G, jj, jj + 1, jj + 2, jj + 3, d0, d1, d2, d3, k)
         if biased:
             Ap[k] += (d0 + d1) + (d2 + d3)
         jj += 4
