@@ -30,7 +30,7 @@ from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
 from mfrec.kernels.linalg import dot
 from mfrec.kernels.normal_equations import neighbour_terms
 from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_row_l2, prefetch_value, prefetch_value_l2
-from mfrec.kernels.simd import LANES, axpy4_rows, copy4_rows, dot4_rows, prefer_wide_vectors
+from mfrec.kernels.simd import LANES, aligned_empty, axpy4_rows, copy4_rows, dot4_rows, prefer_wide_vectors
 
 # Measured (the explicit half-steps of benchmarks/bench_als_memory.py, 7 paired rounds in one process, 2 threads,
 # k = 64): 10% faster at 100M ratings (user 2.62 -> 2.37 s, item 3.62 -> 3.26 s), 2% / 10% at 20M. 1,024 ahead
@@ -337,9 +337,18 @@ def cg_rows(
     longest = 4
     for u in range(indptr.shape[0] - 1):
         longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
-    gathered = np.empty((workers, longest, k), dtype=np.float32)
+    # The buffers the vector loops read start on 64-byte lines, and the per-row vectors lie a whole number of
+    # lines apart: numba's 32-byte alignment left every other process with every 512-bit load of a gathered row
+    # split across two lines, and r, p and Ap (516 bytes apart) split always.
+    gathered = aligned_empty(workers * longest * k).reshape((workers, longest, k))
     per_neighbour = np.empty((workers, 4, longest), dtype=np.float32)
-    per_row = np.empty((workers, 5, d + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
+    width = d + SCRATCH_PAD + (-(d + SCRATCH_PAD) % LANES)
+    per_row = aligned_empty(workers * 5 * width).reshape((workers, 5, width))  # one padded block: see SCRATCH_PAD
+    if implicit:  # B, read a row at a time per neighbour group of every pass: on lines too
+        B = aligned_empty(k * k).reshape((k, k))
+        B[:] = base
+    else:
+        B = base
     for c in prange(chunks.shape[0] - 1):
         first, last = chunks[c], chunks[c + 1]
         worker = get_thread_id()
@@ -381,7 +390,7 @@ def cg_rows(
             for a in range(d):
                 r[a] = lam[a] * x[a]
             if implicit:
-                _add_sym_times(base, x, r, k)
+                _add_sym_times(B, x, r, k)
             for a in range(d):
                 r[a] = -r[a]
             for lo in range(0, n, tile):
@@ -415,7 +424,7 @@ def cg_rows(
                 for a in range(d):
                     Ap[a] = lam[a] * p[a]
                 if implicit:
-                    _add_sym_times(base, p, Ap, k)
+                    _add_sym_times(B, p, Ap, k)
                 for lo in range(0, n, tile):
                     m = min(tile, n - lo)
                     if not resident:
@@ -446,7 +455,7 @@ def cg_rows(
                 if implicit:  # x^T B x
                     for a in range(k):
                         Ap[a] = 0.0
-                    _add_sym_times(base, x, Ap, k)
+                    _add_sym_times(B, x, Ap, k)
                     loss += dot(x, Ap, k)
                 if resident:
                     loss += _tile_loss(ct, pred, n, implicit)

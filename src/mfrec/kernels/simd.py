@@ -24,13 +24,17 @@ one that loads it from numba's cache, whatever the vector width the CPU prefers.
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 #: float32 lanes of one 512-bit vector; the row widths these loops take are multiples of it.
 LANES = 16
+
+#: Bytes of one vector, and of one cache line.
+VECTOR_BYTES = 64
 
 _F32 = ir.FloatType()
 _I32 = ir.IntType(32)
@@ -209,3 +213,16 @@ def copy4_rows(typingctx, G, g0, A, r0, r1, r2, r3, width):
         return context.get_dummy_value()
 
     return types.void(G, g0, A, r0, r1, r2, r3, width), codegen
+
+
+@njit(cache=True, nogil=True)
+def aligned_empty(n):
+    """float32[n], uninitialised, starting on a 64-byte boundary (numba's own arrays start on 32 bytes).
+
+    A 512-bit load from an address that is not a multiple of 64 spans two cache lines and costs two loads:
+    scratch that the CG loops read a vector at a time (gathered rows, the per-row vectors) is laid out on
+    64-byte boundaries, rows of a multiple of ``LANES`` floats apart.
+    """
+    buffer = np.empty(n + LANES, dtype=np.float32)
+    offset = (-buffer.ctypes.data % VECTOR_BYTES) // 4
+    return buffer[offset : offset + n]
