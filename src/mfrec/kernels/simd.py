@@ -19,7 +19,10 @@ neighbour for the A p tile at k = 64 against 5.1-6.1 for the auto-vectorised loo
 
 Every operation is an explicit IR instruction without fast-math flags (fused multiply-adds are the llvm.fma
 intrinsic), so the summation order is fixed by this code: the same in a process that compiles the kernel and
-one that loads it from numba's cache, whatever the vector width the CPU prefers.
+one that loads it from numba's cache, whatever the vector width the CPU prefers (tested by
+tests/test_als_kernels.py in fresh processes; a variant with "contract"-flagged multiply-adds, which would
+spare a CPU without FMA a call to fmaf, was dropped: it gave different bits in a fresh and a cached process).
+numba's cache keys a kernel on its own file only: after editing this module, clear the callers' caches.
 """
 
 from __future__ import annotations
