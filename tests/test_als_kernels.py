@@ -86,7 +86,7 @@ def test_gather_tile_grows_with_the_data_and_is_shared_by_the_threads():
 def test_run_ahead_asks_for_a_few_neighbours_at_a_time_and_never_past_its_stop():
     # The cursor is the next neighbour whose factors have not been asked for; cg_rows stops it at the end of the
     # thread's chunk, so it never reads an index past the matrix.
-    from mfrec.kernels.cg import RUN_AHEAD_PER_GROUP, _run_ahead
+    from mfrec.kernels.cg_tiles import RUN_AHEAD_PER_GROUP, _run_ahead
 
     indices = np.arange(10, dtype=np.int32)
     Y, y_bias = np.zeros((10, 16), np.float32), np.zeros(10, np.float32)

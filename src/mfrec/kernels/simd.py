@@ -6,7 +6,7 @@ Two tools, both compile-time only (they generate code, they do no I/O and hold n
 for recent Intel cores (Skylake-SP through Emerald Rapids) prefers 256-bit vectors even where AVX-512 is
 available; a function that calls it carries clang's ``-mprefer-vector-width=512`` attributes instead, and only
 that function (with what is inlined into it) changes. On a CPU without AVX-512 the attribute asks for nothing
-it can give. Measured on the CG tile (kernels/cg.py: 128 gathered neighbours in L1, one A p product, Emerald
+it can give. Measured on the CG tile (kernels/cg_tiles.py: 128 gathered neighbours in L1, one A p product, Emerald
 Rapids): 5.0-5.6 ns a neighbour at k = 64 against 6.0-6.5 with 256-bit vectors, 6.6 against 9.2 at k = 128.
 
 :func:`dot4_rows`, :func:`axpy4_rows` and :func:`copy4_rows` are the CG inner loops for four rows of a matrix at
