@@ -86,7 +86,7 @@ def test_gather_tile_grows_with_the_data_and_is_shared_by_the_threads():
 def test_run_ahead_asks_for_a_few_neighbours_at_a_time_and_never_past_its_stop():
     # The cursor is the next neighbour whose factors have not been asked for; cg_rows stops it at the end of the
     # thread's chunk, so it never reads an index past the matrix.
-    from mfrec.kernels.cg import RUN_AHEAD_PER_GROUP, _run_ahead
+    from mfrec.kernels.cg_tiles import RUN_AHEAD_PER_GROUP, _run_ahead
 
     indices = np.arange(10, dtype=np.int32)
     Y, y_bias = np.zeros((10, 16), np.float32), np.zeros(10, np.float32)
@@ -155,15 +155,17 @@ _FIT_AND_HASH = textwrap.dedent(
     from mfrec.models import ImplicitALS
     data = synthetic(2_000, 400, 40_000, seed=3)
     for threads in (1, 2):
-        m = ImplicitALS(n_factors=8, n_epochs=3, solver="cg", n_threads=threads).fit(data)
-        print(hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
+        # 8 factors: numba's loops; 20 (rows padded to 32): the explicit vector code of kernels/simd.py
+        for k in (8, 20):
+            m = ImplicitALS(n_factors=k, n_epochs=3, solver="cg", n_threads=threads).fit(data)
+            print(k, hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
     """
 )
 
 
 def test_implicit_als_is_bit_identical_across_fresh_processes_and_cold_caches(tmp_path, planted):
     """Issue 12 #8: a fresh process compiling the kernels from scratch, one loading them from that cache,
-    and this process all give the same bits, for 1 and 2 threads."""
+    and this process all give the same bits, for 1 and 2 threads, with and without kernels/simd.py's vectors."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(SRC)}
     hashes = []
     for _ in range(2):  # the first run compiles into the empty cache, the second loads from it
@@ -173,6 +175,8 @@ def test_implicit_als_is_bit_identical_across_fresh_processes_and_cold_caches(tm
         hashes += done.stdout.split()
     import hashlib
 
-    m = ImplicitALS(n_factors=8, n_epochs=3, solver="cg", n_threads=1).fit(planted)
-    hashes.append(hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
-    assert len(hashes) == 5 and len(set(hashes)) == 1, hashes
+    for k in (8, 20):
+        m = ImplicitALS(n_factors=k, n_epochs=3, solver="cg", n_threads=1).fit(planted)
+        hashes += [str(k), hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest()]
+    by_width = {k: {h for w, h in zip(hashes[::2], hashes[1::2]) if w == k} for k in ("8", "20")}
+    assert len(hashes) == 20 and all(len(h) == 1 for h in by_width.values()), hashes

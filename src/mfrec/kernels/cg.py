@@ -5,16 +5,16 @@ Solves each row's system (B + sum_j w_j z_j z_j^T + Lambda) x = sum_j c_j z_j (t
 current solution (Takacs, Pilaszy & Tikk 2011). The matrix is never formed: a step costs O(n k) for a row
 with n neighbours (plus k^2 for B), where the exact solve costs O(n k^2 + k^3).
 
-Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the residual, the CG
-steps and the final loss read them sequentially (from cache for most rows), and the other side's factors
-are read at random once per half-step. The buffer holds at most ``tile`` neighbours
-(_config.gather_tile): a longer row is streamed through it tile by tile on every pass. Both paths
-sum in the same order (tiles are multiples of 4 and the loops take neighbours four at a time), so a row gets the
-same bits either way.
+Memory access: a row's neighbour factors are gathered into a contiguous buffer, so the CG steps and the
+final loss read them sequentially (from cache for most rows), and the other side's factors are read at random
+once per half-step. The initial residual is summed in the gathering pass, from the rows just loaded
+(:func:`mfrec.kernels.cg_tiles.gather_residual_tile`), so it costs no pass of its own over the buffer. The
+buffer holds at most ``tile`` neighbours (_config.gather_tile): a longer row is streamed through it tile by
+tile on every pass. Both paths sum in the same order (tiles are multiples of 4 and the loops take neighbours
+four at a time), so a row gets the same bits either way.
 
-While CG computes on one row, it asks L2 for the rows of the neighbours that follow in the matrix (up to
-``RUN_AHEAD`` of them, ``RUN_AHEAD_PER_GROUP`` for every four neighbours it processes), so the next rows'
-gathers find their factors in cache instead of waiting on DRAM. Hints only: the arithmetic is unchanged.
+The loops over a row's neighbours (:mod:`mfrec.kernels.cg_tiles`) are explicit 512-bit vector code for the
+padded CG layout, and ask L2 for the next rows' neighbours while they compute.
 """
 
 from __future__ import annotations
@@ -22,204 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, FAST, SCRATCH_PAD
+from mfrec.kernels._config import CG_TOLERANCE, EXACT_SUM, SCRATCH_PAD
+from mfrec.kernels.cg_tiles import RUN_AHEAD, add_sym_times, apply_tile, gather, gather_residual_tile, tile_loss
 from mfrec.kernels.linalg import dot
-from mfrec.kernels.normal_equations import neighbour_terms
-from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_row_l2, prefetch_value, prefetch_value_l2
-
-# Measured (the explicit half-steps of benchmarks/bench_als_memory.py, 7 paired rounds in one process, 2 threads,
-# k = 64): 10% faster at 100M ratings (user 2.62 -> 2.37 s, item 3.62 -> 3.26 s), 2% / 10% at 20M. 1,024 ahead
-# gained nothing; 4,096 ahead at 8 a group about as much as this; 2 a group slightly less.
-RUN_AHEAD = 256
-RUN_AHEAD_PER_GROUP = 4
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
-    """G[:m] = z_j, wt[:m] = w_j, ct[:m] = c_j for neighbours ``lo:lo+m``."""
-    k = Y.shape[1]
-    for jj in range(m):
-        j = lo + jj
-        if jj + PREFETCH_AHEAD < m:
-            ahead = np.intp(indices[j + PREFETCH_AHEAD])
-            prefetch_row(Y, ahead)
-            if biased:
-                prefetch_value(y_bias, ahead)
-        i = indices[j]
-        y = Y[i]
-        g = G[jj]
-        for a in range(k):
-            g[a] = y[a]
-        wt[jj], ct[jj] = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def _run_ahead(indices, Y, y_bias, cursor, stop, biased):
-    """Ask L2 for the factor rows of neighbours ``cursor``, ``cursor + 1``, ... (a few, below ``stop``).
-
-    Returns the new cursor.
-    """
-    for _ in range(RUN_AHEAD_PER_GROUP):
-        if cursor < stop:
-            row = np.intp(indices[cursor])
-            prefetch_row_l2(Y, row)
-            if biased:
-                prefetch_value_l2(y_bias, row)
-            cursor += 1
-    return cursor
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def _dot(a, b, d):
-    """a[:d] . b[:d], inlined into the (separately compiled) tile functions so it stays in registers."""
-    s = np.float32(0.0)
-    for i in range(d):
-        s += a[i] * b[i]
-    return s
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, inline="always")
-def _dot4(g0, g1, g2, g3, x, k):
-    """(g0 . x, g1 . x, g2 . x, g3 . x) over [:k] in one loop: x is loaded once for the four (a third fewer
-    loads than four separate dot products, and one loop instead of four short ones)."""
-    s0 = np.float32(0.0)
-    s1 = np.float32(0.0)
-    s2 = np.float32(0.0)
-    s3 = np.float32(0.0)
-    for a in range(k):
-        xa = x[a]
-        s0 += g0[a] * xa
-        s1 += g1[a] * xa
-        s2 += g2[a] * xa
-        s3 += g3[a] * xa
-    return s0, s1, s2, s3
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _add_sym_times(B, v, out, k):
-    """out[:k] += B v, four rows of B at a time against v: the loop over k only loads and sums (the column-update
-    form loaded and stored ``out`` once per row of B, three times the memory operations)."""
-    e = 0
-    while e + 3 < k:
-        d0, d1, d2, d3 = _dot4(B[e], B[e + 1], B[e + 2], B[e + 3], v, k)
-        out[e] += d0
-        out[e + 1] += d1
-        out[e + 2] += d2
-        out[e + 3] += d3
-        e += 4
-    while e < k:
-        out[e] += _dot(B[e], v, k)
-        e += 1
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bias, cursor, stop):
-    """r += sum (c_j - w_j z_j . x) z_j over the tile; pred[j] = z_j . x when ``track``.
-
-    z_j = [y_j, 1] when ``biased``: G holds y_j only (k wide, so the vector loops have no remainder) and
-    the constant's share goes to r[k] separately. Four neighbours at a time: the four dot products in one loop
-    (:func:`_dot4`) and one read-modify-write of r per four (two at a time measured ~10% slower per iteration).
-    indices, Y, y_bias, cursor, stop: the run-ahead prefetch (:func:`_run_ahead`); returns its new cursor.
-    """
-    x_bias = x[k] if biased else np.float32(0.0)
-    jj = 0
-    while jj + 3 < m:
-        g0 = G[jj]
-        g1 = G[jj + 1]
-        g2 = G[jj + 2]
-        g3 = G[jj + 3]
-        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, x, k)
-        d0 += x_bias
-        d1 += x_bias
-        d2 += x_bias
-        d3 += x_bias
-        c0 = ct[jj] - wt[jj] * d0
-        c1 = ct[jj + 1] - wt[jj + 1] * d1
-        c2 = ct[jj + 2] - wt[jj + 2] * d2
-        c3 = ct[jj + 3] - wt[jj + 3] * d3
-        cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
-        for a in range(k):
-            r[a] += (c0 * g0[a] + c1 * g1[a]) + (c2 * g2[a] + c3 * g3[a])
-        if biased:  # into r[k] per group, not per tile: the sum's order then does not depend on the tiling
-            r[k] += (c0 + c1) + (c2 + c3)
-        if track:
-            pred[jj] = d0
-            pred[jj + 1] = d1
-            pred[jj + 2] = d2
-            pred[jj + 3] = d3
-        jj += 4
-    while jj < m:
-        g0 = G[jj]
-        d0 = _dot(g0, x, k) + x_bias
-        c0 = ct[jj] - wt[jj] * d0
-        for a in range(k):
-            r[a] += c0 * g0[a]
-        if biased:
-            r[k] += c0
-        if track:
-            pred[jj] = d0
-        jj += 1
-    return cursor
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cursor, stop):
-    """Ap += sum w_j (z_j . p) z_j over the tile; dots[j] = z_j . p when ``track``.
-
-    z_j and the run-ahead arguments as in :func:`_residual_tile`; returns the run-ahead cursor.
-    """
-    p_bias = p[k] if biased else np.float32(0.0)
-    jj = 0
-    while jj + 3 < m:
-        g0 = G[jj]
-        g1 = G[jj + 1]
-        g2 = G[jj + 2]
-        g3 = G[jj + 3]
-        d0, d1, d2, d3 = _dot4(g0, g1, g2, g3, p, k)
-        d0 += p_bias
-        d1 += p_bias
-        d2 += p_bias
-        d3 += p_bias
-        if track:
-            dots[jj] = d0
-            dots[jj + 1] = d1
-            dots[jj + 2] = d2
-            dots[jj + 3] = d3
-        d0 *= wt[jj]
-        d1 *= wt[jj + 1]
-        d2 *= wt[jj + 2]
-        d3 *= wt[jj + 3]
-        cursor = _run_ahead(indices, Y, y_bias, cursor, stop, biased)
-        for a in range(k):
-            Ap[a] += (d0 * g0[a] + d1 * g1[a]) + (d2 * g2[a] + d3 * g3[a])
-        if biased:
-            Ap[k] += (d0 + d1) + (d2 + d3)
-        jj += 4
-    while jj < m:
-        g0 = G[jj]
-        d0 = _dot(g0, p, k) + p_bias
-        if track:
-            dots[jj] = d0
-        d0 *= wt[jj]
-        for a in range(k):
-            Ap[a] += d0 * g0[a]
-        if biased:
-            Ap[k] += d0
-        jj += 1
-    return cursor
-
-
-@njit(cache=True, nogil=True, fastmath=EXACT_SUM)
-def _tile_loss(ct, pred, m, implicit):
-    """The tile's share of the row loss: sum (c - d)^2 (explicit), sum c (1 - d)^2 - d^2 (implicit)."""
-    s = 0.0
-    for jj in range(m):
-        d = pred[jj]
-        if implicit:
-            s += ct[jj] * (1.0 - d) * (1.0 - d) - d * d
-        else:
-            s += (ct[jj] - d) * (ct[jj] - d)
-    return s
+from mfrec.kernels.simd import LANES, aligned_empty
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=EXACT_SUM)
@@ -272,9 +78,18 @@ def cg_rows(
     longest = 4
     for u in range(indptr.shape[0] - 1):
         longest = max(longest, min(tile, indptr[u + 1] - indptr[u]))
-    gathered = np.empty((workers, longest, k), dtype=np.float32)
+    # The buffers the vector loops read start on 64-byte lines, and the per-row vectors lie a whole number of
+    # lines apart: numba's 32-byte alignment left every other process with every 512-bit load of a gathered row
+    # split across two lines, and r, p and Ap (516 bytes apart) split always.
+    gathered = aligned_empty(workers * longest * k).reshape((workers, longest, k))
     per_neighbour = np.empty((workers, 4, longest), dtype=np.float32)
-    per_row = np.empty((workers, 5, d + SCRATCH_PAD), dtype=np.float32)  # one padded block: see SCRATCH_PAD
+    width = d + SCRATCH_PAD + (-(d + SCRATCH_PAD) % LANES)
+    per_row = aligned_empty(workers * 5 * width).reshape((workers, 5, width))  # one padded block: see SCRATCH_PAD
+    if implicit:  # B, read a row at a time per neighbour group of every pass: on lines too
+        B = aligned_empty(k * k).reshape((k, k))
+        B[:] = base
+    else:
+        B = base
     for c in prange(chunks.shape[0] - 1):
         first, last = chunks[c], chunks[c + 1]
         worker = get_thread_id()
@@ -312,20 +127,35 @@ def cg_rows(
             stop = min(indptr[last], indptr[u + 1] + RUN_AHEAD)
             resident = n <= tile
             track = resident and want_loss
-            if resident:
-                _gather(indices, values, Y, y_bias, mu, start, n, G, wt, ct, implicit, biased)
             # r = b - A x = sum (c_j - w_j z_j . x) z_j - (B + Lambda) x
             for a in range(d):
                 r[a] = lam[a] * x[a]
             if implicit:
-                _add_sym_times(base, x, r, k)
+                add_sym_times(B, x, r, k)
             for a in range(d):
                 r[a] = -r[a]
             for lo in range(0, n, tile):
                 m = min(tile, n - lo)
-                if not resident:
-                    _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
-                cursor = _residual_tile(G, wt, ct, m, k, x, r, pred, track, biased, indices, Y, y_bias, cursor, stop)
+                cursor = gather_residual_tile(
+                    indices,
+                    values,
+                    Y,
+                    y_bias,
+                    mu,
+                    start + lo,
+                    m,
+                    G,
+                    wt,
+                    ct,
+                    x,
+                    r,
+                    pred,
+                    track,
+                    implicit,
+                    biased,
+                    cursor,
+                    stop,
+                )
             for a in range(d):
                 p[a] = r[a]
             rs_old = dot(r, r, d)
@@ -335,12 +165,12 @@ def cg_rows(
                 for a in range(d):
                     Ap[a] = lam[a] * p[a]
                 if implicit:
-                    _add_sym_times(base, p, Ap, k)
+                    add_sym_times(B, p, Ap, k)
                 for lo in range(0, n, tile):
                     m = min(tile, n - lo)
                     if not resident:
-                        _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
-                    cursor = _apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cursor, stop)
+                        gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                    cursor = apply_tile(G, wt, m, k, p, Ap, dots, track, biased, indices, Y, y_bias, cursor, stop)
                 pAp = dot(p, Ap, d)
                 if not pAp > 0.0:
                     breakdowns[c] += 1
@@ -366,17 +196,17 @@ def cg_rows(
                 if implicit:  # x^T B x
                     for a in range(k):
                         Ap[a] = 0.0
-                    _add_sym_times(base, x, Ap, k)
+                    add_sym_times(B, x, Ap, k)
                     loss += dot(x, Ap, k)
                 if resident:
-                    loss += _tile_loss(ct, pred, n, implicit)
+                    loss += tile_loss(ct, pred, n, implicit)
                 else:
                     for lo in range(0, n, tile):
                         m = min(tile, n - lo)
-                        _gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
+                        gather(indices, values, Y, y_bias, mu, start + lo, m, G, wt, ct, implicit, biased)
                         shift = x[k] if biased else np.float32(0.0)
                         for jj in range(m):
                             pred[jj] = dot(G[jj], x, k) + shift
-                        loss += _tile_loss(ct, pred, m, implicit)
+                        loss += tile_loss(ct, pred, m, implicit)
                 row_loss[u] = loss
     return breakdowns.sum()

@@ -8,7 +8,7 @@ matrix). A 64-factor float32 row spans four cache lines; asking for each of them
 not just the first, and for the row's bias saved another 10-20% of an explicit
 ALS iteration on 20M ratings. The ``_l2`` variants ask for lines wanted later,
 without evicting what L1 holds now: CG uses them to fetch the next rows'
-neighbours while it computes on the current row (kernels/cg.py).
+neighbours while it computes on the current row (kernels/cg_tiles.py).
 """
 
 from __future__ import annotations
