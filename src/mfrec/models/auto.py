@@ -140,12 +140,12 @@ def tune(
         params = {name: suggest(trial, name, spec) for name, spec in space.items()}
         if trial.number == 0:  # the model's own values exactly (the search space may not reach a default of 0)
             params = {}
-        # The first trial is the model's own fit, all its epochs: stopped early it is not what the defaults give
-        # (sgd's validation RMSE rises for a few epochs before it falls: on synth-mnar it stopped after epoch 1 at
-        # 0.6933 where 80 epochs reach 0.6889), and every other trial must beat it by AUTO_MIN_Z standard errors.
-        # The others stop early, with a patience of a quarter of their epochs: SGD's validation RMSE sits on a
-        # plateau while its factors grow from their small start (15-19 epochs without a new best at 80 epochs
-        # on synth-mnar, ml-100k and anime), which the models' own patience (3-5) took for convergence.
+        # The first trial is the model's own fit, all its epochs: stopped early it is not what the defaults give,
+        # and every other trial must beat it by AUTO_MIN_Z standard errors. The others stop early, with a patience
+        # of a quarter of their epochs: SGD's validation RMSE sits on a plateau while its factors grow from their
+        # small start (15-19 epochs without a new best at 80 epochs on synth-mnar, ml-100k and anime), which a
+        # patience of 5 took for convergence (on synth-mnar the defaults stopped after epoch 1 at 0.6933, where
+        # 80 epochs reach 0.6889, and a worse trial passed the guard).
         stopping = {}
         if iterative and trial.number != 0:
             stopping = {"early_stopping": True, "patience": max(base["patience"], base["n_epochs"] // 4)}
