@@ -113,8 +113,8 @@ class Recommender(Parametrized, TopN, Updates, Latent):
             tuned = tune(self, train, budget_seconds=auto_budget, progress=auto_progress)
             self.set_params(**tuned["params"])
         train, valid = self._prepare_validation(train, valid)
-        seen_times = self._remember(train, seen=given)
-        fit_ranker(self, seen_times)  # first, so per-epoch ranking metrics measure the lists users get
+        self._remember(train, seen=given)
+        fit_ranker(self, given)  # first, so per-epoch ranking metrics measure the lists users get
         self._fit(train, valid, callback)
         self._average_cache = None  # the average user and item of the new factors
         self.fit_seconds_ = time.perf_counter() - started
@@ -163,31 +163,24 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         items = self.item_map_.lookup(validation.item_ids.to_ids(validation.item_idx), missing="negative")
         return users, items
 
-    def _remember(self, train: Interactions, seen: Interactions) -> np.ndarray | None:
+    def _remember(self, train: Interactions, seen: Interactions) -> None:
         """Keep what every model needs at prediction time: id maps, scale, seen items, popularity.
 
         ``seen`` is everything given to ``fit``; it differs from ``train`` when part was
         held out for early stopping, and those held-out ratings must not be recommended.
-        Returns the seen ratings' timestamps in the order of ``seen_indices_`` (None without timestamps):
-        the "will pick" part chooses its settings on each user's latest pick. Not kept: 8 bytes a rating.
         """
         self.user_map_: IdMap = train.user_ids
         self.item_map_: IdMap = train.item_ids
         self.ratings_log_id_: int | None = seen.ratings_log_id  # saved: the service folds in after it
         self.rating_scale_ = tuple(float(v) for v in train.rating_scale)
         self.rating_scale_source_: str | None = getattr(seen, "scale_source", None)
-        # The CSR keeps each user's rows in input order, as a stable sort by user does (the timestamps' order).
         if seen is train:
             indptr, indices, ratings = train.user_csr()
-            times = None if seen.timestamps is None else seen.timestamps[np.argsort(seen.user_idx, kind="stable")]
         else:
             users = self.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
             items = self.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
             known = (users >= 0) & (items >= 0)
             indptr, indices, ratings = csr_by_user(users[known], items[known], seen.ratings[known], len(self.user_map_))
-            times = None
-            if seen.timestamps is not None:
-                times = seen.timestamps[known][np.argsort(users[known], kind="stable")]
         self.seen_indptr_ = indptr
         self.seen_indices_ = indices
         # The ratings themselves: explanations weigh by them, partial_fit re-solves from them.
@@ -196,7 +189,6 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         titles = train.item_titles(train.item_ids.ids)
         self.item_labels_ = None if titles is None else np.asarray(titles, dtype=str)
         self.history_: list[dict[str, Any]] = []
-        return times
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "global_mean_"):

@@ -37,15 +37,16 @@ from mfrec.ranking.pick import (
 )
 
 if TYPE_CHECKING:
+    from mfrec.data.interactions import Interactions
     from mfrec.models.base import Recommender
 
 
-def fit_ranker(model: Recommender, seen_times: np.ndarray | None = None) -> None:
+def fit_ranker(model: Recommender, seen: Interactions | None = None) -> None:
     """Fit the "will pick" part on the model's seen ratings (every rating a pick); no-op for ``rank_by="rating"``.
 
     Called by :meth:`Recommender.fit` before the rating model is fitted, so per-epoch ranking
-    metrics (``track_ndcg``) already measure the lists users will get. ``seen_times``: the timestamps of
-    ``model.seen_indices_`` (its regularization is then chosen on each user's latest pick).
+    metrics (``track_ndcg``) already measure the lists users will get. ``seen``: what ``fit`` was given; with
+    timestamps, the regularization is chosen on each user's latest pick.
     """
     for name in PICK_ARRAYS:
         model.__dict__.pop(name, None)
@@ -62,7 +63,14 @@ def fit_ranker(model: Recommender, seen_times: np.ndarray | None = None) -> None
         low, high = model.rating_scale_
         liked = model.seen_ratings_ >= round(low + 0.75 * (high - low))  # 4 on 1-5, 3 on 0.5-4, 8 on 1-10
         regularization = choose_regularization(
-            indptr, indices, n_items, n_threads, liked, seen_times, model.seen_ratings_, model.rating_scale_
+            indptr,
+            indices,
+            n_items,
+            n_threads,
+            liked,
+            _seen_times(model, seen),
+            model.seen_ratings_,
+            model.rating_scale_,
         )
         model.pick_regularization_ = regularization
         if regularization is None:  # popularity beat every pick model on the held-out picks: rank by it
@@ -74,6 +82,20 @@ def fit_ranker(model: Recommender, seen_times: np.ndarray | None = None) -> None
         X, Y = _fit_picks(indptr, indices, n_items, regularization, PICK_EPOCHS, n_threads)
     model.pick_user_factors_ = unpadded(X, PICK_FACTORS)
     model.pick_item_factors_ = unpadded(Y, PICK_FACTORS)
+
+
+def _seen_times(model: Recommender, seen: Interactions | None) -> np.ndarray | None:
+    """The timestamps of ``model.seen_indices_`` (in its order), from ``seen``; None without them.
+
+    The seen CSR keeps each user's ratings in input order, which a stable sort by user row reproduces.
+    Only the "will pick" selection reads them, so only a pick-ranking fit pays their 16 bytes a rating.
+    """
+    if seen is None or seen.timestamps is None:
+        return None
+    users = model.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
+    items = model.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
+    known = (users >= 0) & (items >= 0)
+    return seen.timestamps[known][np.argsort(users[known], kind="stable")]
 
 
 def _fit_picks(
