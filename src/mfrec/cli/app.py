@@ -316,9 +316,7 @@ def recommend(
         list[str] | None,
         typer.Option("--rated", "-r", help="A new user's rating as ITEM=RATING (repeat; folded in, no retraining)."),
     ] = None,
-    unknown: Annotated[
-        str, typer.Option(help="An unknown --user gets: error | fallback (most popular items).")
-    ] = "error",
+    unknown: Annotated[str, typer.Option(help="An unknown --user gets: error | fallback (most popular).")] = "error",
     explain: Annotated[
         bool, typer.Option(help="Add 'because': the user's rated items behind each pick.", metavar=FLAG)
     ] = False,

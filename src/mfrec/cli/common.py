@@ -30,8 +30,7 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # ---------------------------------------------------------------- shared options
 
-#: The metavar of a flag: typer prints a flag's type, <bool>, in --help as if it took a value.
-FLAG = " "
+FLAG = " "  # a flag's metavar: typer prints its type, <bool>, in --help as if the flag took a value
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.", metavar=FLAG)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.", metavar=FLAG)]
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
@@ -395,10 +394,7 @@ def _print_version(value: bool) -> None:
 
 def global_options(
     version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print mfrec's version and exit.", metavar=FLAG
-        ),
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version.", metavar=FLAG)
     ] = False,
 ) -> None:
     """Options of ``mfrec`` itself (before the command): ``--version``."""
