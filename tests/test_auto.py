@@ -254,6 +254,28 @@ def test_the_like_part_of_the_pick_selection_is_the_damped_bias_model():
     assert user_bias[0] == pytest.approx(expected_u0, rel=1e-5)
 
 
+def test_train_auto_holds_out_the_latest_ratings_of_a_file_with_dates(tmp_path, monkeypatch):
+    """`mfrec train --auto` reads the file's dates (a newcomer's review_date-less 'date' column) for its hold-out;
+    it used to load every file without them, so the CLI's --auto held out random ratings."""
+    from typer.testing import CliRunner
+
+    import mfrec.models.auto as auto
+    from mfrec.cli import app
+
+    seen = []
+    real = auto.hold_out
+    monkeypatch.setattr(
+        auto, "hold_out", lambda data, *args: seen.append(data.timestamps is not None) or real(data, *args)
+    )
+    frame = synthetic(300, 150, 9_000, seed=0).to_frame()
+    frame["date"] = pd.to_datetime(frame.pop("timestamp"), unit="s").dt.strftime("%Y-%m-%d")
+    frame.to_csv(tmp_path / "reviews.csv", index=False)
+    args = ["train", str(tmp_path / "reviews.csv"), "--model", "sgd", "--auto", "--budget", "0.05", "-q"]
+    result = CliRunner().invoke(app, [*args, "-p", "n_factors=8", "-p", "n_epochs=4", "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
+
+
 def test_train_auto_prints_the_held_out_comparison_and_saves_the_chosen_values(tmp_path):
     import json
 

@@ -125,7 +125,7 @@ def train(
     if not quiet:
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
-    interactions = load(data, with_timestamps=False, order="user", **options)  # big files: grouped rows = the CSR
+    interactions = load(data, with_timestamps=auto, order="user", **options)  # dates: --auto holds out the latest
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 

@@ -38,16 +38,19 @@ def infer_rating_scale(values: np.ndarray) -> tuple[float, float]:
     (0.0, 120.0)
 
     A stray value or two in a large log (at most one rating in :data:`STRAY_SHARE`) does not move the scale:
-    a 1-10 log of 3,000 ratings with one 11 is on 1-10 (the caller leaves the 11 out, with a warning).
+    a 1-10 log of 3,000 ratings with one 11 is on 1-10, a 1-5 log of 6,000 with one 0 and one 6 on 1-5 (the
+    caller leaves them out, with a warning).
+
+    >>> infer_rating_scale(np.array([0, 6] + [1, 2, 3, 4, 5] * 1_200, np.float32))
+    (1.0, 5.0)
     """
     low, high = float(values.min()), float(values.max())
-    for scale_low, scale_high, step, _ in COMMON_SCALES:
-        if scale_low <= low and high <= scale_high and np.all(np.mod(values - scale_low, step) == 0):
-            return scale_low, scale_high
+    # Narrowest first, strays allowed: a 1-5 review log with one 0 and one 6 in 6,000 is on 1-5, not 0-10 (a
+    # newcomer's file: the wider scale clipped predictions at 10 and judged "liked" at 7.5).
     allowed = int(values.size * STRAY_SHARE)
-    for scale_low, scale_high, step, _ in COMMON_SCALES if allowed else ():
+    for scale_low, scale_high, step, _ in COMMON_SCALES:
         inside = (values >= scale_low) & (values <= scale_high)
-        if 0 < values.size - inside.sum() <= allowed and np.all(np.mod(values[inside] - scale_low, step) == 0):
+        if values.size - inside.sum() <= allowed and np.all(np.mod(values[inside] - scale_low, step) == 0):
             return scale_low, scale_high
     if low == high:
         return min(low, 0.0), max(high, 1.0)

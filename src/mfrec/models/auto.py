@@ -255,14 +255,16 @@ def held_out_report(model: Recommender, train: Interactions, valid: Interactions
     finally:
         model.seen_indptr_, model.seen_indices_, model.seen_ratings_ = seen  # type: ignore[attr-defined]
     report["popularity_ndcg@10"] = ndcg(popularity, valid, 10, threshold=liked)
-    problems = []
-    if model.predicts_ratings and report["rmse"] > report["baseline_rmse"]:
+    problems = []  # differences that print as 0.000 are not worth a warning
+    if model.predicts_ratings and report["rmse"] - report["baseline_rmse"] >= 0.0005:
         problems.append(f"{report['rmse'] - report['baseline_rmse']:.3f} RMSE worse than the bias baseline")
-    if report["ndcg@10"] < report["popularity_ndcg@10"]:
+    if report["popularity_ndcg@10"] - report["ndcg@10"] >= 0.0005:
         problems.append(f"{report['popularity_ndcg@10'] - report['ndcg@10']:.3f} NDCG@10 below popularity")
     report["warning"] = None
     if problems:
         advice = "try auto=True (mfrec train --auto) or a larger regularization"
+        if getattr(model, "auto", False):  # it was tuned already
+            advice = "try the bayesian model (it learns its regularization), or the baseline for this data"
         report["warning"] = f"{name} is {' and '.join(problems)} on {len(valid):,} held-out ratings; {advice}"
         warnings.warn(report["warning"], stacklevel=4)
     return report
