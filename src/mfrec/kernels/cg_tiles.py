@@ -17,7 +17,7 @@ from numba import njit
 
 from mfrec.kernels._config import EXACT_SUM, FAST
 from mfrec.kernels.normal_equations import neighbour_terms
-from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_row_l2, prefetch_value, prefetch_value_l2
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_neighbour, prefetch_row_l2, prefetch_value_l2
 from mfrec.kernels.simd import LANES, axpy4_rows, copy4_rows, dot4_rows, prefer_wide_vectors
 
 # Measured (the explicit half-steps of benchmarks/bench_als_memory.py, 7 paired rounds in one process, 2 threads,
@@ -35,10 +35,7 @@ def gather(indices, values, Y, y_bias, mu, lo, m, G, wt, ct, implicit, biased):
     for jj in range(m):
         j = lo + jj
         if jj + PREFETCH_AHEAD < m:
-            ahead = np.intp(indices[j + PREFETCH_AHEAD])
-            prefetch_row(Y, ahead)
-            if biased:
-                prefetch_value(y_bias, ahead)
+            prefetch_neighbour(indices, Y, y_bias, j + PREFETCH_AHEAD, biased)
         i = indices[j]
         y = Y[i]
         g = G[jj]
@@ -180,10 +177,7 @@ def gather_residual_tile(
         j = lo + jj
         if jj + PREFETCH_AHEAD + 3 < m:  # as gather does, four neighbours at a time
             for t in range(4):
-                ahead = np.intp(indices[j + PREFETCH_AHEAD + t])
-                prefetch_row(Y, ahead)
-                if biased:
-                    prefetch_value(y_bias, ahead)
+                prefetch_neighbour(indices, Y, y_bias, j + PREFETCH_AHEAD + t, biased)
         for t in range(4):
             i = indices[j + t]
             b = y_bias[i] if biased else np.float32(0.0)

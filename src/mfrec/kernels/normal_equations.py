@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from mfrec.kernels._config import FAST
 from mfrec.kernels.linalg import cholesky_solve
-from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_row, prefetch_value
+from mfrec.kernels.prefetch import PREFETCH_AHEAD, prefetch_neighbour
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, inline="always")
@@ -41,10 +41,7 @@ def add_normal_equations(indices, values, Y, y_bias, mu, lo, hi, implicit, biase
     k = Y.shape[1]
     for j in range(lo, hi):
         if j + PREFETCH_AHEAD < hi:
-            ahead = np.intp(indices[j + PREFETCH_AHEAD])
-            prefetch_row(Y, ahead)
-            if biased:
-                prefetch_value(y_bias, ahead)
+            prefetch_neighbour(indices, Y, y_bias, j + PREFETCH_AHEAD, biased)
         i = indices[j]
         y = Y[i]
         w, c = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)

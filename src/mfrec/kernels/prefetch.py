@@ -90,6 +90,15 @@ def prefetch_row(matrix, row):
 
 
 @njit(inline="always")
+def prefetch_neighbour(indices, Y, y_bias, position, biased):
+    """Hint the CPU to load the factor row (and, ``biased``, the bias) of the neighbour at ``indices[position]``."""
+    ahead = np.intp(indices[position])
+    prefetch_row(Y, ahead)
+    if biased:
+        prefetch_value(y_bias, ahead)
+
+
+@njit(inline="always")
 def prefetch_lines(matrix, row, width):
     """Like :func:`prefetch_row` for the first ``width`` columns; a constant ``width`` unrolls the loop."""
     for col in range(0, width, _LINE):
