@@ -177,8 +177,7 @@ class Recommender(Parametrized, TopN, Updates, Latent):
         if seen is train:
             indptr, indices, ratings = train.user_csr()
         else:
-            users = self.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
-            items = self.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
+            users, items = self._validation_rows(seen)
             known = (users >= 0) & (items >= 0)
             indptr, indices, ratings = csr_by_user(users[known], items[known], seen.ratings[known], len(self.user_map_))
         self.seen_indptr_ = indptr

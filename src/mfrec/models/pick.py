@@ -26,7 +26,6 @@ from mfrec.ranking.pick import (
     PICK_REGULARIZATION,
     PICK_REGULARIZATIONS,
     PICK_SELECT_EPOCHS,
-    PICK_SELECT_MARGIN,
     PICK_SELECT_MAX_RATINGS,
     PICK_SELECT_MIN_PICKS,
     PICK_SELECT_TIE,
@@ -92,8 +91,7 @@ def _seen_times(model: Recommender, seen: Interactions | None) -> np.ndarray | N
     """
     if seen is None or seen.timestamps is None:
         return None
-    users = model.user_map_.lookup(seen.user_ids.to_ids(seen.user_idx), missing="negative")
-    items = model.item_map_.lookup(seen.item_ids.to_ids(seen.item_idx), missing="negative")
+    users, items = model._validation_rows(seen)  # the rows _remember built the seen CSR from
     known = (users >= 0) & (items >= 0)
     return seen.timestamps[known][np.argsort(users[known], kind="stable")]
 
@@ -124,10 +122,10 @@ def choose_regularization(
     indices: np.ndarray,
     n_items: int,
     n_threads: int | None,
-    liked: np.ndarray | None = None,
-    times: np.ndarray | None = None,
-    ratings: np.ndarray | None = None,
-    scale: tuple[float, float] = (1.0, 5.0),
+    liked: np.ndarray,
+    times: np.ndarray | None,
+    ratings: np.ndarray,
+    scale: tuple[float, float],
 ) -> float | None:
     """The "will pick" regularization that ranks a held-out pick of each user best, or None for popularity.
 
@@ -139,15 +137,14 @@ def choose_regularization(
     the held-out picks, against a most-picked chart. A fixed constant
     (30, chosen on ML-100k) collapsed or lost to popularity on sparse logs whose picks follow popularity.
 
-    With ``ratings`` (of each pick, on ``scale``) every candidate is scored the way lists are ranked, "will pick"
-    x "will like", the like part a damped bias model's prediction: scored alone, the pick models lost to the
+    Every candidate is scored the way lists are ranked, "will pick" x "will like" (``ratings`` of each pick, on
+    ``scale``, give the like part: a damped bias model's prediction): scored alone, the pick models lost to the
     chart on jester (100 jokes, 74% rated), where the lists they rank with "will like" beat it by 0.05 NDCG@10.
     The chart is then chosen whenever it scores at least as well as the best pick model: a tie means the picks
     follow popularity, and the chart's list is the one that cannot lose to it (a 0.04%-dense synthetic log:
     0.1380 with the pick model, 0.1387 with the chart, popularity's own 0.1386).
     """
     rng = np.random.default_rng(0)
-    liked = np.ones(indices.shape[0], dtype=bool) if liked is None else liked
     if indices.shape[0] > PICK_SELECT_MAX_RATINGS:  # a seeded sample of whole users: the memory stays bounded
         indptr, indices, liked, times, ratings = _user_sample(
             indptr, indices, liked, times, ratings, PICK_SELECT_MAX_RATINGS, rng
@@ -168,7 +165,7 @@ def choose_regularization(
     lost[users] = 1
     train_indptr = np.concatenate([[0], np.cumsum(counts - lost)]).astype(np.int64)
     item_counts = np.bincount(train_indices, minlength=n_items).astype(np.float32)
-    like = None if ratings is None else _like_proxy(train_indptr, train_indices, np.delete(ratings, positions), n_items)
+    mu, user_bias, item_bias = _like_proxy(train_indptr, train_indices, np.delete(ratings, positions), n_items)
     block = max(1, (1 << 22) // max(1, n_items))  # users scored at a time: 16 MB of scores
 
     def score(user_scores: Callable[[np.ndarray], np.ndarray]) -> float:
@@ -176,14 +173,13 @@ def choose_regularization(
         for first in range(0, users.size, block):
             rows = users[first : first + block]
             scores = user_scores(rows)
-            if like is not None:  # (max(0, pick) + epsilon) x like, as mfrec.ranking.pick.combine ranks; in place
-                mu, user_bias, item_bias = like
-                liking = item_bias[None, :] + (np.float32(mu - scale[0]) + user_bias[rows, None])
-                liking /= np.float32(max(scale[1] - scale[0], 1e-9))
-                np.clip(liking, 0.0, 1.0, out=liking)
-                np.maximum(scores, 0.0, out=scores)
-                scores += np.float32(EPSILON)
-                scores *= liking
+            # (max(0, pick) + epsilon) x like, as mfrec.ranking.pick.combine ranks; in place
+            liking = item_bias[None, :] + (np.float32(mu - scale[0]) + user_bias[rows, None])
+            liking /= np.float32(max(scale[1] - scale[0], 1e-9))
+            np.clip(liking, 0.0, 1.0, out=liking)
+            np.maximum(scores, 0.0, out=scores)
+            scores += np.float32(EPSILON)
+            scores *= liking
             for row, user in enumerate(rows):  # a user's training picks are not candidates
                 scores[row, train_indices[train_indptr[user] : train_indptr[user + 1]]] = -np.inf
             hit = scores[np.arange(rows.size), target[first : first + block]]
@@ -197,16 +193,10 @@ def choose_regularization(
     for regularization in PICK_REGULARIZATIONS:
         X, Y = _fit_picks(train_indptr, train_indices, n_items, regularization, PICK_SELECT_EPOCHS, n_threads)
         scores[regularization] = score(lambda rows, X=X, Y=Y: X[rows] @ Y.T)
-    if like is not None:  # scored as ranked: the best list (the smoothest within PICK_SELECT_TIE), the chart on a tie
-        top = max(scores.values())
-        best = max(regularization for regularization, value in scores.items() if value >= top / PICK_SELECT_TIE)
-        return None if popular >= top else best
-    # One held-out pick a user is a noisy score: the default stays unless another beats it clearly.
-    best = PICK_REGULARIZATION
-    for regularization, value in scores.items():
-        if value > PICK_SELECT_MARGIN * scores[best]:
-            best = regularization
-    return None if popular > PICK_SELECT_MARGIN**2 * scores[best] else best
+    # The best list (the smoothest of those within PICK_SELECT_TIE of it), the chart on a tie.
+    top = max(scores.values())
+    best = max(regularization for regularization, value in scores.items() if value >= top / PICK_SELECT_TIE)
+    return None if popular >= top else best
 
 
 def _like_proxy(
@@ -242,10 +232,10 @@ def _user_sample(
     indices: np.ndarray,
     liked: np.ndarray,
     times: np.ndarray | None,
-    ratings: np.ndarray | None,
+    ratings: np.ndarray,
     limit: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     """The CSR (with liked flags, times, ratings) of a seeded random set of whole users holding at most ``limit``."""
     counts = np.diff(indptr)
     order = rng.permutation(counts.shape[0])
@@ -253,7 +243,7 @@ def _user_sample(
     sub_indptr = np.concatenate([[0], np.cumsum(counts[chosen])]).astype(np.int64)
     rows = [slice(indptr[u], indptr[u + 1]) for u in chosen]
     sub_times = None if times is None else np.concatenate([times[r] for r in rows])
-    sub_ratings = None if ratings is None else np.concatenate([ratings[r] for r in rows])
+    sub_ratings = np.concatenate([ratings[r] for r in rows])
     sub_indices, sub_liked = np.concatenate([indices[r] for r in rows]), np.concatenate([liked[r] for r in rows])
     return sub_indptr, sub_indices, sub_liked, sub_times, sub_ratings
 

@@ -64,8 +64,6 @@ PICK_REGULARIZATIONS = (10.0, 14.0, 20.0, 30.0, 45.0, 70.0, 100.0)
 #: that held up on the tests (ML-100k folds: 14-20 where the raw best was 10 on three folds of five).
 PICK_SELECT_TIE = 1.01
 PICK_SELECT_EPOCHS, PICK_SELECT_MIN_PICKS, PICK_SELECT_USERS = 5, 3, 1_000
-#: Another regularization must beat the default's held-out score by this factor (popularity by its square).
-PICK_SELECT_MARGIN = 1.05
 #: Above this many ratings the choice is made on a seeded sample of whole users (bounded memory and time).
 PICK_SELECT_MAX_RATINGS = 2_000_000
 PICK_ALPHA = 2.0
