@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mfrec.data import synthetic
+from mfrec.data import from_arrays, synthetic
 from mfrec.exceptions import DuplicateRatingsWarning
 from mfrec.models import ALS, BayesianMF, Biases, MatrixFactorization
 from mfrec.models.auto import AUTO_FRACTION, liked_level, tune
@@ -184,15 +184,19 @@ def test_pick_regularization_is_chosen_on_held_out_picks():
     assert model.pick_regularization_ != 30.0
 
 
-def test_the_pick_held_out_is_each_users_latest_liked_pick_when_there_are_timestamps(monkeypatch):
-    """The "will pick" regularization is chosen for what users pick next (the zoo's ml-100k-longtail: 10 chosen
-    on the latest picks, NDCG@10 0.296 on the later test ratings, where a random pick chose 30, 0.273)."""
+def test_with_timestamps_half_the_users_hold_out_their_latest_liked_pick(monkeypatch):
+    """The "will pick" regularization is chosen both for what users pick next (time-split logs: the zoo's
+    ml-100k-longtail, 14 on the latest picks) and for what is missing (random folds: ML-100k u1-u5, 20)."""
     import mfrec.models.pick as pick
     from mfrec.models.pick import _held_pick
 
     liked = np.array([True, False, True, True, False])
     times = np.array([50, 10, 40, 20, 30, 40, 99])  # the row starts at position 2: times 40, 20, 30, 40, 99
-    assert _held_pick(liked, times, 2, np.random.default_rng(0)) == 3  # latest liked (40 twice: the last)
+    rng = np.random.default_rng(0)
+    held = [_held_pick(liked, times, 2, rng) for _ in range(2_000)]
+    assert set(held) == {0, 2, 3}  # liked picks only
+    # Latest liked (40 twice: the last, position 3) for half the users, plus a third of the random half.
+    assert np.mean(np.array(held) == 3) == pytest.approx(0.5 + 0.5 / 3, abs=0.03)
     assert _held_pick(np.array([True, False]), np.array([5, 9]), 0, np.random.default_rng(0)) == 0
     assert _held_pick(liked, None, 0, np.random.default_rng(0)) in (0, 2, 3)
 
@@ -374,3 +378,15 @@ def test_auto_keeps_the_own_values_unless_a_trial_beats_them_clearly():
         ALS(n_factors=16, n_epochs=10, rank_by="rating"), synthetic(2_000, 1_500, 12_000, seed=0), max_trials=10
     )
     assert result["params"] == {} and result["trials"] >= 2
+
+
+def test_the_pick_model_is_kept_when_it_clearly_beats_the_chart():
+    """Users in 20 taste groups, each picking among its own 40 items: the chart (one list for all) is far behind,
+    so the pick model is chosen; the one-standard-error rule only gives the chart the close calls."""
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(2_000), 12)
+    group = users % 20
+    items = group * 40 + np.concatenate([rng.choice(40, 12, replace=False) for _ in range(2_000)])
+    ratings = rng.integers(3, 6, users.size).astype(np.float32)
+    model = Biases().fit(from_arrays(users, items, ratings, np.arange(users.size)))
+    assert model.pick_regularization_ is not None

@@ -32,8 +32,8 @@ def test_fold_in_is_the_regularised_least_squares_solution(sgd, planted):
     rows = sgd.item_map_.lookup(items)
     G = np.hstack([sgd.item_factors_[rows], np.ones((6, 1))]).astype(np.float64)
     lam, lam_bias = sgd._fold_in_regularization()
-    # The training rule: per-rating weight times 6 plus the model's per-row constants (pseudo-ratings).
-    const, const_bias = sgd.constant_regularization, sgd.constant_bias_regularization
+    # The training rule: per-rating weight times 6 plus the per-row constants (pseudo-ratings) the fit used.
+    const, const_bias = sgd.constant_regularization, float(sgd.bias_regularization_[0])
     penalty = np.diag([lam * 6 + const] * 8 + [lam_bias * 6 + const_bias])
     expected = np.linalg.solve(G.T @ G + penalty, G.T @ (ratings - sgd.global_mean_ - sgd.item_bias_[rows]))
     np.testing.assert_allclose(user.factors, expected[:8], atol=1e-5)

@@ -9,10 +9,12 @@ from mfrec.kernels.adam import adam_epoch
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import bias_start
+from mfrec.models.bias_choice import fit_bias_constants
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
+    CHOOSE_BIAS_REGULARIZATION,
     CONSTANT_BIAS_REGULARIZATION,
     CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
@@ -26,7 +28,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import ITEM_BIAS_SHARE, spread_constants
+from mfrec.models.solvers import spread_constants
 
 
 @registered
@@ -56,6 +58,10 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         of 14 zoo logs (benchmarks/zoo/README.md); a bias penalty growing with n (0.005 n + 5) still tied it on
         ml-100k keep 10%, the constant alone (a Gaussian prior's penalty) beats it on all 14.
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+    choose_bias_regularization : bool, default=True
+        Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
+        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        the pair used is ``bias_regularization_``.
     init_std : float, default=0.05
     biased : bool, default=True
     early_stopping : bool, default=False
@@ -89,6 +95,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         BIAS_REGULARIZATION,
         CONSTANT_REGULARIZATION,
         CONSTANT_BIAS_REGULARIZATION,
+        CHOOSE_BIAS_REGULARIZATION,
         Param("beta1", float, "Adam's decay of the first moment.", low=0.0, high=1.0),
         Param("beta2", float, "Adam's decay of the second moment.", low=0.0, high=1.0),
         Param("epsilon", float, "Adam's denominator guard.", low=0.0, low_open=True),
@@ -118,6 +125,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         bias_regularization: float = 0.0,
         constant_regularization: float = 10.0,
         constant_bias_regularization: float = 5.0,
+        choose_bias_regularization: bool = True,
         beta1: float = 0.9,
         beta2: float = 0.999,
         epsilon: float = 1e-8,
@@ -139,6 +147,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         self.bias_regularization = bias_regularization
         self.constant_regularization = constant_regularization
         self.constant_bias_regularization = constant_bias_regularization
+        self.choose_bias_regularization = choose_bias_regularization
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -160,9 +169,9 @@ class EmbeddingAdam(EarlyStopping, Recommender):
         bu = np.zeros((train.n_users, 1), np.float32)
         bi = np.zeros((train.n_items, 1), np.float32)
         mu = np.float32(train.ratings.mean() if self.biased else 0.0)
+        bias_penalties = fit_bias_constants(self, train)
         if self.biased:  # from the bias baseline's solution: Adam's small steps reach a rare row's bias slowly
-            c = self.constant_bias_regularization  # the optimum of the same penalty, items at their share
-            _, bu[:, 0], bi[:, 0] = bias_start(train, c, c * ITEM_BIAS_SHARE)
+            _, bu[:, 0], bi[:, 0] = bias_start(train, *bias_penalties)  # the optimum of the same penalties
         # gradient, then first and second moments, for each of P, Q, bu, bi
         state = tuple(np.zeros_like(w) for w in (P, Q, bu, bi)) + tuple(
             np.zeros_like(w) for w in (P, P, Q, Q, bu, bu, bi, bi)

@@ -14,11 +14,13 @@ from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
+from mfrec.models.bias_choice import fit_bias_constants
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
     CG_STEPS,
+    CHOOSE_BIAS_REGULARIZATION,
     CONSTANT_BIAS_REGULARIZATION,
     CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
@@ -33,7 +35,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import ITEM_BIAS_SHARE, cg_breakdown_error, init_factors, resolve_solver
+from mfrec.models.solvers import cg_breakdown_error, init_factors, resolve_solver
 
 
 @registered
@@ -65,6 +67,10 @@ class ALS(EarlyStopping, Recommender):
         alone (0.12 n, bias 0.05 n, the defaults before) lost to the baseline by up to 0.04 RMSE on sparse
         logs (benchmarks/zoo/README.md says which logs chose these). A bias penalty growing with n
         (0.01 n + 5) still lost to the baseline on ml-100k keep 10%; 4 alone beats it on all 14 zoo logs.
+    choose_bias_regularization : bool, default=True
+        Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
+        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        the pair used is ``bias_regularization_``.
     auto : bool, default=False
         Tune ``auto_space`` on a held-out 10% with Optuna, then refit on everything (:mod:`mfrec.models.auto`).
     solver : {"auto", "cholesky", "cg"}, default="auto"
@@ -113,6 +119,7 @@ class ALS(EarlyStopping, Recommender):
         Param("weighted_regularization", bool, "Scale regularization by each row's rating count (ALS-WR)."),
         CONSTANT_REGULARIZATION,
         CONSTANT_BIAS_REGULARIZATION,
+        CHOOSE_BIAS_REGULARIZATION,
         SOLVER,
         CG_STEPS,
         BIASED,
@@ -141,6 +148,7 @@ class ALS(EarlyStopping, Recommender):
         weighted_regularization: bool = True,
         constant_regularization: float = 5.0,
         constant_bias_regularization: float = 4.0,
+        choose_bias_regularization: bool = True,
         solver: str = "auto",
         cg_steps: int = 2,
         biased: bool = True,
@@ -161,6 +169,7 @@ class ALS(EarlyStopping, Recommender):
         self.weighted_regularization = weighted_regularization
         self.constant_regularization = constant_regularization
         self.constant_bias_regularization = constant_bias_regularization
+        self.choose_bias_regularization = choose_bias_regularization
         self.solver = solver
         self.cg_steps = cg_steps
         self.biased = biased
@@ -184,11 +193,10 @@ class ALS(EarlyStopping, Recommender):
         b_i = np.zeros(train.n_items, np.float32)
         reg, reg_b = np.float32(self.regularization), np.float32(self.bias_regularization)
         weighted = bool(self.weighted_regularization)
-        # Per side: the item biases take ITEM_BIAS_SHARE of the users' constant (the Biases baseline's 3 vs 5).
-        consts = {
-            side: (np.float32(self.constant_regularization), np.float32(self.constant_bias_regularization * share))
-            for side, share in (("user", 1.0), ("item", ITEM_BIAS_SHARE))
-        }
+        # Per side: the bias penalties of bias_choice (by default the items take ITEM_BIAS_SHARE of the users').
+        bias_user, bias_item = fit_bias_constants(self, train)
+        const = np.float32(self.constant_regularization)
+        consts = {"user": (const, np.float32(bias_user)), "item": (const, np.float32(bias_item))}
         self.n_threads_ = resolve_threads(self.n_threads)
         self.solver_ = solver = resolve_solver(self.solver, k)
         # CG: rows on cache lines, width padded to whole vectors (kernels/rows.py), so a gathered row is four

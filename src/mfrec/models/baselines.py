@@ -37,17 +37,39 @@ def bias_start(
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """(mu, user biases, item biases) of the :class:`Biases` baseline: a starting point for gradient-fitted models."""
     mu = float(train.ratings.mean())
-    n_user = np.bincount(train.user_idx, minlength=train.n_users)
-    n_item = np.bincount(train.item_idx, minlength=train.n_items)
-    b_u, b_i = np.zeros(train.n_users), np.zeros(train.n_items)
-    for _ in range(n_epochs):
-        b_i = _bias_sums(train.item_idx, train.user_idx, train.ratings, mu, b_u, train.n_items) / (
-            item_regularization + n_item
-        )
-        b_u = _bias_sums(train.user_idx, train.item_idx, train.ratings, mu, b_i, train.n_users) / (
-            user_regularization + n_user
-        )
+    b_u, b_i = fit_biases(
+        train.user_idx,
+        train.item_idx,
+        train.ratings,
+        mu,
+        (train.n_users, train.n_items),
+        (user_regularization, item_regularization),
+        n_epochs,
+    )
     return mu, b_u.astype(np.float32), b_i.astype(np.float32)
+
+
+def fit_biases(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    mu: float,
+    shape: tuple[int, int],
+    regularization: tuple[float, float],
+    n_epochs: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
+    """float64 (user biases, item biases) of ``r = mu + b_u + b_i``, shrunk by (user, item) pseudo-ratings.
+
+    Alternating exact half-steps, items first; rows without ratings stay at 0.
+    """
+    (n_users, n_items), (user_regularization, item_regularization) = shape, regularization
+    n_user = np.bincount(users, minlength=n_users)
+    n_item = np.bincount(items, minlength=n_items)
+    b_u, b_i = np.zeros(n_users), np.zeros(n_items)
+    for _ in range(n_epochs):
+        b_i = _bias_sums(items, users, ratings, mu, b_u, n_items) / (item_regularization + n_item)
+        b_u = _bias_sums(users, items, ratings, mu, b_i, n_users) / (user_regularization + n_user)
+    return b_u, b_i
 
 
 @registered

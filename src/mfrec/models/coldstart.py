@@ -28,7 +28,7 @@ from mfrec.data.attributes import AttributeEncoder, ridge_map
 from mfrec.data.idmap import plain
 from mfrec.exceptions import DataError, ParameterError
 from mfrec.models.revealed import check_values, parse_ratings
-from mfrec.models.solvers import ITEM_BIAS_SHARE
+from mfrec.models.solvers import bias_constants
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -350,7 +350,7 @@ def _resolve_rows(
             chunks,
             np.empty(0),
             reg_const=_constants(model)[0],
-            reg_bias_const=_constants(model)[1] * (1.0 if side == "user" else ITEM_BIAS_SHARE),
+            reg_bias_const=bias_constants(model)[0 if side == "user" else 1],
         )
     else:
         weights = model._fold_in_weights(csr[2]).astype(np.float32)

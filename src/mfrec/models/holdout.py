@@ -12,7 +12,7 @@ import numpy as np
 
 from mfrec.data.interactions import Interactions
 
-__all__ = ["hold_out"]
+__all__ = ["hold_out", "held_out_mask"]
 
 
 def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> tuple[Interactions, Interactions | None]:
@@ -30,7 +30,7 @@ def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> t
     whenever the rest allows it. Drawing both from the front of one shuffled list, as before, gave most of the
     held-out slice back: 8,179 of 10,000 on ML-100k, 51 of 299 on a sparse 3,000-rating log.
     """
-    held = _latest(data, fraction, rng) if data.timestamps is not None else _random(data, fraction, rng)
+    held = held_out_mask(data, fraction, rng)
     if not held.any():
         warnings.warn(
             f"early stopping cannot hold out any of {len(data)} ratings while keeping every user and item in "
@@ -39,6 +39,11 @@ def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> t
         )
         return data, None
     return data.subset(~held, name=f"{data.name}:train"), data.subset(held, name=f"{data.name}:validation")
+
+
+def held_out_mask(data: Interactions, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """bool[len(data)]: the rows :func:`hold_out` holds out (each user's latest with timestamps, else random)."""
+    return _latest(data, fraction, rng) if data.timestamps is not None else _random(data, fraction, rng)
 
 
 def _random(data: Interactions, fraction: float, rng: np.random.Generator) -> np.ndarray:

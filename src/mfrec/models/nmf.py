@@ -13,9 +13,11 @@ from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import bias_start
+from mfrec.models.bias_choice import fit_bias_constants
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIASED,
+    CHOOSE_BIAS_REGULARIZATION,
     CONSTANT_BIAS_REGULARIZATION,
     CONSTANT_REGULARIZATION,
     EARLY_STOPPING,
@@ -28,7 +30,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import ITEM_BIAS_SHARE
+from mfrec.models.solvers import bias_constants
 
 
 @registered
@@ -73,6 +75,10 @@ class NMF(EarlyStopping, Recommender):
         Fit :math:`\mu + b_u + b_i` under the factor term (False: :math:`p_u \cdot q_i` alone, no noise scale).
     constant_bias_regularization : float, default=5.0
         Shrinkage of the user biases in pseudo-ratings; item biases take 0.6 of it (the Biases baseline's 5 and 3).
+    choose_bias_regularization : bool, default=True
+        Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
+        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        the pair used is ``bias_regularization_``.
     shrink_to_mean : bool, default=False
         Pull a row towards the average row, not towards zero (for ``biased=False``: there a thin row shrunk to
         zero predicts ratings near 0, below the scale).
@@ -106,6 +112,7 @@ class NMF(EarlyStopping, Recommender):
         CONSTANT_REGULARIZATION,
         BIASED.but(doc="Fit mu + b_u + b_i under the non-negative factor term (False: p_u . q_i alone)."),
         CONSTANT_BIAS_REGULARIZATION,
+        CHOOSE_BIAS_REGULARIZATION,
         Param("shrink_to_mean", bool, "Shrink each row towards the average row (not towards zero)."),
         Param("init_low", float, "Factors start uniform in [init_low, init_high].", low=0.0),
         Param("init_high", float, "Upper end of the initial uniform factors.", low="init_low", low_open=True),
@@ -130,6 +137,7 @@ class NMF(EarlyStopping, Recommender):
         constant_regularization: float = 6.0,
         biased: bool = True,
         constant_bias_regularization: float = 5.0,
+        choose_bias_regularization: bool = True,
         shrink_to_mean: bool = False,
         init_low: float = 0.0,
         init_high: float = 0.3,
@@ -148,6 +156,7 @@ class NMF(EarlyStopping, Recommender):
         self.constant_regularization = constant_regularization
         self.biased = biased
         self.constant_bias_regularization = constant_bias_regularization
+        self.choose_bias_regularization = choose_bias_regularization
         self.shrink_to_mean = shrink_to_mean
         self.init_low = init_low
         self.init_high = init_high
@@ -168,9 +177,9 @@ class NMF(EarlyStopping, Recommender):
         P = rng.uniform(self.init_low, self.init_high, shape_u).astype(np.float32)
         Q = rng.uniform(self.init_low, self.init_high, shape_i).astype(np.float32)
         biased = bool(self.biased)
-        c_bias = float(self.constant_bias_regularization)
+        bias_user, bias_item = fit_bias_constants(self, train)
         if biased:  # start from the Biases baseline (same constants): the factor term adds to it
-            mu, b_u, b_i = bias_start(train, c_bias, c_bias * ITEM_BIAS_SHARE)
+            mu, b_u, b_i = bias_start(train, bias_user, bias_item)
         else:
             mu, b_u, b_i = 0.0, np.zeros(train.n_users, np.float32), np.zeros(train.n_items, np.float32)
         mu = np.float32(mu)
@@ -186,16 +195,16 @@ class NMF(EarlyStopping, Recommender):
         seen_u, seen_i = np.diff(by_user[0]) > 0, np.diff(by_item[0]) > 0
         self.n_threads_ = resolve_threads(self.n_threads)
 
-        def half(csr, X, x_bias, Y, y_bias, seen, share: float) -> None:
+        def half(csr, X, x_bias, Y, y_bias, seen, bias_penalty: float) -> None:
             prior = X[seen].mean(axis=0) if self.shrink_to_mean and seen.any() else None
             if biased:
-                nmf_half_step(*csr, X, Y, reg, const, prior, x_bias, y_bias, mu, np.float32(c_bias * share))
+                nmf_half_step(*csr, X, Y, reg, const, prior, x_bias, y_bias, mu, np.float32(bias_penalty))
             else:
                 nmf_half_step(*csr, X, Y, reg, const, prior)
 
         def step(epoch: int) -> float:
-            half(by_user, P, b_u, Q, b_i, seen_u, 1.0)
-            half(by_item, Q, b_i, P, b_u, seen_i, ITEM_BIAS_SHARE)
+            half(by_user, P, b_u, Q, b_i, seen_u, bias_user)
+            half(by_item, Q, b_i, P, b_u, seen_i, bias_item)
             sq = squared_error(*by_user, P, b_u, Q, b_i, mu, biased)
             return float(np.sqrt(sq / max(1, len(train))))
 
@@ -228,7 +237,7 @@ class NMF(EarlyStopping, Recommender):
         return float(self.regularization) * self._noise(), 0.0  # the bias has only its constant, as in training
 
     def _fold_in_constants(self) -> tuple[float, float]:
-        return float(self.constant_regularization) * self._noise(), float(self.constant_bias_regularization)
+        return float(self.constant_regularization) * self._noise(), bias_constants(self)[0]
 
     def _fill_fallback(self, user_rows: np.ndarray, item_rows: np.ndarray, out: np.ndarray) -> None:
         if not self._has_biases():  # the mean training rating; with biases the known bias terms (the default)

@@ -41,6 +41,7 @@ _OPTIONAL_ARRAYS = (
     "item_attribute_weights_",
     "pick_user_factors_",
     "pick_item_factors_",
+    "bias_regularization_",
 )
 _HISTORY_PREFIX = "history."
 

@@ -49,12 +49,12 @@ ITEM_BIAS_SHARE = 0.6
 def spread_constants(model: Any, train: Any, rows: tuple[np.ndarray, np.ndarray] | None = None) -> tuple:
     """The SGD / Adam kernels' constant terms: (1 / count per user row, per item row, the three constants), or ().
 
-    ``model.constant_regularization`` / ``constant_bias_regularization`` in pseudo-ratings (items take
-    :data:`ITEM_BIAS_SHARE` of the bias one), spread over each row's ratings; ``rows`` maps original rows to the
+    ``model.constant_regularization`` and the bias penalties of :func:`bias_constants`, in pseudo-ratings,
+    spread over each row's ratings; ``rows`` maps original rows to the
     kernel's rows when training renumbers them. () when both are 0: the kernels' old path.
     """
-    const, const_bias = float(model.constant_regularization), float(model.constant_bias_regularization)
-    if const == 0.0 and const_bias == 0.0:
+    const, (user_bias, item_bias) = float(model.constant_regularization), bias_constants(model)
+    if const == 0.0 and user_bias == 0.0 and item_bias == 0.0:
         return ()
     inverse = []
     for side, (ids, n) in enumerate(((train.user_idx, train.n_users), (train.item_idx, train.n_items))):
@@ -62,7 +62,20 @@ def spread_constants(model: Any, train: Any, rows: tuple[np.ndarray, np.ndarray]
         out = np.zeros(n, np.float32)
         out[slice(None) if rows is None else rows[side]] = 1.0 / np.maximum(counts, 1)
         inverse.append(out)
-    return (*inverse, np.array([const, const_bias, const_bias * ITEM_BIAS_SHARE], np.float32))
+    return (*inverse, np.array([const, user_bias, item_bias], np.float32))
+
+
+def bias_constants(model: Any) -> tuple[float, float]:
+    """A model's (user, item) bias penalties in pseudo-ratings: those of its fit, else from its constructor.
+
+    ``bias_regularization_`` is set at fit (:func:`mfrec.models.bias_choice.fit_bias_constants`); a model
+    saved before it existed uses ``constant_bias_regularization`` and :data:`ITEM_BIAS_SHARE` of it.
+    """
+    fitted = getattr(model, "bias_regularization_", None)
+    if fitted is not None:
+        return float(fitted[0]), float(fitted[1])
+    constant = float(getattr(model, "constant_bias_regularization", 0.0))
+    return constant, constant * ITEM_BIAS_SHARE
 
 
 def init_factors(

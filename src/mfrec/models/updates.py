@@ -14,6 +14,7 @@ import pandas as pd
 from mfrec._validation import check_float, check_int
 from mfrec.exceptions import ParameterError
 from mfrec.models.pick import extend, refresh_users
+from mfrec.models.solvers import bias_constants
 
 if TYPE_CHECKING:
     from mfrec.models.base import Recommender
@@ -150,9 +151,7 @@ class Updates:
 
     def _fold_in_constants(self) -> tuple[float, float]:
         """The per-row constant regularisation (factors, user bias) of fold-in solves, 0 for models without it."""
-        return float(getattr(self, "constant_regularization", 0.0)), float(
-            getattr(self, "constant_bias_regularization", 0.0)
-        )
+        return float(getattr(self, "constant_regularization", 0.0)), bias_constants(self)[0]
 
     def _fold_in_center(self, item_rows: np.ndarray) -> tuple[np.ndarray, float] | None:
         """Where a new user's (factors, bias) solve is centred given their revealed items (None: the origin).
