@@ -14,13 +14,12 @@ from mfrec.kernels.rows import unpadded
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
-from mfrec.models.bias_choice import fit_bias_constants
+from mfrec.models.bias_choice import CHOOSE_BIAS_REGULARIZATION, fit_bias_constants
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
     CG_STEPS,
-    CHOOSE_BIAS_REGULARIZATION,
     CONSTANT_BIAS_REGULARIZATION,
     CONSTANT_REGULARIZATION,
     EARLY_STOPPING,

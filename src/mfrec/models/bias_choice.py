@@ -16,8 +16,15 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.models.baselines import fit_biases
 from mfrec.models.holdout import held_out_mask
+from mfrec.models.params import Param
 from mfrec.models.solvers import ITEM_BIAS_SHARE
 
+#: The constructor parameter of the models that use it (declared here, as AUTO is in models/auto.py).
+CHOOSE_BIAS_REGULARIZATION = Param(
+    "choose_bias_regularization",
+    bool,
+    "Choose the user and item bias penalties on held-out ratings (models/bias_choice.py) at each fit.",
+)
 #: Pseudo-ratings tried for each side (49 pairs).
 BIAS_GRID = (1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
 #: Share of each user's ratings held out (their latest when the log has timestamps).

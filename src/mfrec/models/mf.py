@@ -10,13 +10,12 @@ from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import bias_start
-from mfrec.models.bias_choice import fit_bias_constants
+from mfrec.models.bias_choice import CHOOSE_BIAS_REGULARIZATION, fit_bias_constants
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
     BIAS_REGULARIZATION,
     BIASED,
-    CHOOSE_BIAS_REGULARIZATION,
     CONSTANT_BIAS_REGULARIZATION,
     CONSTANT_REGULARIZATION,
     EARLY_STOPPING,

@@ -356,11 +356,6 @@ CONSTANT_REGULARIZATION = Param(
 CONSTANT_BIAS_REGULARIZATION = Param(
     "constant_bias_regularization", float, "Added to each row's bias L2 weight, in pseudo-ratings.", low=0.0
 )
-CHOOSE_BIAS_REGULARIZATION = Param(
-    "choose_bias_regularization",
-    bool,
-    "Choose the user and item bias penalties on held-out ratings (models/bias_choice.py) at each fit.",
-)
 INIT_STD = Param("init_std", float, "Initial factors are N(0, init_std^2).", low=0.0)
 BIASED = Param("biased", bool, "False fits plain p_u . q_i (no mean, no biases).")
 N_BLOCKS = Param(
