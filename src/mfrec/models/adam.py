@@ -59,7 +59,7 @@ class EmbeddingAdam(EarlyStopping, Recommender):
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
     choose_bias_regularization : bool, default=True
         Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
-        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        when it beats them by two standard errors (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
         the pair used is ``bias_regularization_``.
     init_std : float, default=0.05
     biased : bool, default=True

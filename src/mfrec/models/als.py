@@ -68,7 +68,7 @@ class ALS(EarlyStopping, Recommender):
         (0.01 n + 5) still lost to the baseline on ml-100k keep 10%; 4 alone beats it on all 14 zoo logs.
     choose_bias_regularization : bool, default=True
         Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
-        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        when it beats them by two standard errors (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
         the pair used is ``bias_regularization_``.
     auto : bool, default=False
         Tune ``auto_space`` on a held-out 10% with Optuna, then refit on everything (:mod:`mfrec.models.auto`).

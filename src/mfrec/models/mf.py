@@ -81,7 +81,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         (benchmarks/RESULTS.md, "Zoo"). Items take ``ITEM_BIAS_SHARE`` (0.6) of the bias constant.
     choose_bias_regularization : bool, default=True
         Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
-        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`;
+        when it beats them by two standard errors (:func:`~mfrec.models.bias_choice.choose_bias_regularization`;
         49 bias-only fits, under a second at 100,000 ratings). The pair used is ``bias_regularization_``. On the
         zoo's sparsest log (0.04%) the fixed constants left sgd worse than the bias baseline (0.8732 vs 0.8721);
         the chosen pair (8, 8) gives 0.8698.

@@ -76,7 +76,7 @@ class NMF(EarlyStopping, Recommender):
         Shrinkage of the user biases in pseudo-ratings; item biases take 0.6 of it (the Biases baseline's 5 and 3).
     choose_bias_regularization : bool, default=True
         Replace the (user, item) bias constants by the pair that predicts each user's latest 10% of ratings best,
-        when it beats them by a standard error (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
+        when it beats them by two standard errors (:func:`~mfrec.models.bias_choice.choose_bias_regularization`);
         the pair used is ``bias_regularization_``.
     shrink_to_mean : bool, default=False
         Pull a row towards the average row, not towards zero (for ``biased=False``: there a thin row shrunk to
