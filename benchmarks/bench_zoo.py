@@ -151,6 +151,9 @@ def load_log(name: str, max_ratings: int) -> tuple[pd.DataFrame, dict, list[str]
         print(f"{name}: not built, skipped (run benchmarks/zoo/fetch_zoo.py)", file=sys.stderr)
         return None
     meta = json.loads(meta_path.read_text())
+    if meta.get("kind", "explicit") != "explicit":  # steam's hours played: bench_playcount.py, not a rating zoo
+        print(f"{name}: {meta['kind']} feedback ({meta.get('value')}), not ratings: skipped", file=sys.stderr)
+        return None
     frame = pd.read_parquet(path)
     frame["user"], frame["item"] = frame["user"].astype(str), frame["item"].astype(str)
     low, high = meta["scale"]

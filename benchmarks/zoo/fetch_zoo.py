@@ -3,7 +3,9 @@
 usage: python benchmarks/zoo/fetch_zoo.py [--only NAME ...] [--force] [--mirror DIR]
 
 Every log ends up as ``benchmarks/.data/zoo/<name>.parquet`` (columns ``user, item, rating[, timestamp]``, ids as
-strings) with ``<name>.json`` beside it (domain, scale, liked level, source). ``benchmarks/.data`` is git-ignored:
+strings) with ``<name>.json`` beside it (domain, kind, scale, liked level, source). One real log is implicit
+feedback (``kind: "implicit"``: steam's ``rating`` column holds hours played, no scale, no liked level); the
+rating-model zoo (bench_zoo.py) skips it and ``bench_playcount.py`` reads it. ``benchmarks/.data`` is git-ignored:
 nothing here is ever committed, only the recipe and the checksums (``benchmarks/zoo/CHECKSUMS``).
 
 Real logs come from the public repository caserec/Datasets-for-Recommender-Systems (A. Fortes' reduced copies of
@@ -98,6 +100,19 @@ REAL = {
         step=1.0,
         licence="Amazon review data (McAuley et al., UCSD): research use; reduced by A. Fortes",
     ),
+    "steam": dict(
+        domain="video games (Steam, hours played: implicit feedback)",
+        kind="implicit",
+        value="hours played (0.1 and up; no scale)",
+        commit=HEAD,  # the same blob as at OLD, where it was added
+        path="Processed Datasets/Steam/steam.zip",
+        member="steam/game_play.dat",
+        header=True,
+        scale=None,
+        step=None,
+        licence="Kaggle 'Steam Video Games' (Tamber, from public Steam data); ids renumbered and plays split from "
+        "purchases by A. Fortes; research use",
+    ),
 }
 
 #: Logs made from what the project has: ml-100k, its thinned copies, and the synthetic generator.
@@ -114,9 +129,12 @@ DERIVED = {
 }
 
 
-def liked_level(low: float, high: float, step: float) -> float:
+def liked_level(low: float, high: float, step: float) -> float | None:
     """The "liked" level: 4 on 1-5 and 0.5-5, 3 on 0.5-4 (UNSEEN-DATA.md); on any other scale the point 3/4 of
-    the way up the scale, rounded up to the scale's step (1-10 -> 8, -10..10 -> 5)."""
+    the way up the scale, rounded up to the scale's step (1-10 -> 8, -10..10 -> 5). None for implicit feedback
+    (no scale: every play is an interaction)."""
+    if low is None:
+        return None
     known = {(1.0, 5.0): 4.0, (0.5, 5.0): 4.0, (0.5, 4.0): 3.0}
     if (low, high) in known:
         return known[(low, high)]
@@ -241,7 +259,7 @@ def write(name: str, frame: pd.DataFrame, meta: dict) -> dict:
         unique_pairs=int(len(frame.drop_duplicates(["user", "item"]))),
         density=float(len(frame) / (users * items)),
         timestamps="timestamp" in frame.columns,
-        liked=liked_level(*meta["scale"], meta["step"]),
+        liked=liked_level(*(meta["scale"] or (None, None)), meta["step"]),
     )
     (ZOO / f"{name}.json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -286,6 +304,8 @@ def main() -> None:
             frame = real_frame(spec, blob)
             meta = dict(
                 domain=spec["domain"],
+                kind=spec.get("kind", "explicit"),
+                **({"value": spec["value"]} if "value" in spec else {}),
                 scale=spec["scale"],
                 step=spec["step"],
                 source=source,
@@ -298,14 +318,17 @@ def main() -> None:
             if frame is None:
                 print(f"{name}: SKIPPED, {source} not found", file=sys.stderr)
                 continue
-            meta = dict(domain=DERIVED[name], scale=scale, step=step, source=source, sha256="", real=False)
+            meta = dict(
+                domain=DERIVED[name], kind="explicit", scale=scale, step=step, source=source, sha256="", real=False
+            )
         meta = write(name, frame, meta)
         built.append(meta)
         if meta["sha256"]:
             lines.append(f"{meta['sha256']}  {name}  {meta['source']}")
+        values = f"scale {meta['scale']}, liked >= {meta['liked']}" if meta["scale"] else f"implicit: {meta['value']}"
         print(
             f"{name}: {meta['users']:,} users x {meta['items']:,} items, {meta['ratings']:,} ratings "
-            f"(density {meta['density']:.3%}), scale {meta['scale']}, liked >= {meta['liked']}"
+            f"(density {meta['density']:.3%}), {values}"
         )
     if lines and not args.only:
         header = "# sha256 of each real log's raw file (as stored in its source repository)  name  source\n"
