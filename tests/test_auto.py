@@ -374,3 +374,22 @@ def test_auto_keeps_the_own_values_unless_a_trial_beats_them_clearly():
         ALS(n_factors=16, n_epochs=10, rank_by="rating"), synthetic(2_000, 1_500, 12_000, seed=0), max_trials=10
     )
     assert result["params"] == {} and result["trials"] >= 2
+
+
+def test_a_model_that_lists_its_trials_gets_exactly_those_unpruned(small, monkeypatch):
+    """BayesianMF's auto_trials: its own chain, then half and 1.5 times as many sweeps, each run to its end (the
+    median pruner would judge a running posterior mean by its burn-in)."""
+    model = BayesianMF(n_factors=4, n_epochs=12, burn_in=4, rank_by="rating")
+    assert model.auto_trials() == [{"n_epochs": 6}, {"n_epochs": 18}]
+    assert BayesianMF(n_epochs=3, burn_in=2).auto_trials() == [{"n_epochs": 4}]
+    sweeps = []
+    fit = BayesianMF._fit
+
+    def counted(self, train, validation, callback):
+        fit(self, train, validation, callback)
+        sweeps.append(len(self.history_))
+
+    monkeypatch.setattr(BayesianMF, "_fit", counted)
+    result = tune(model, small, budget_seconds=120)
+    assert sweeps == [12, 6, 18] and result["trials"] == 3 and result["pruned"] == 0
+    assert result["params"] in ({}, {"n_epochs": 6}, {"n_epochs": 18})
