@@ -126,14 +126,8 @@ class BayesianMF(Recommender):
         RANK_BY,
         AUTO,
     )
-    #: What auto=True tries (models/auto.py): nothing needs a learning rate or a penalty here, but the chain's length
-    #: does, one way on some logs and the other way on others (module docstring of models/gibbs.py). The two trials
-    #: of :meth:`auto_trials` after the defaults' fit, and no more: a search over n_epochs and implicit found nothing
-    #: else. implicit "user" and "none" (the whole search before) never beat the defaults on the held-out ratings
-    #: of any zoo log, so they are no longer tried.
+    #: auto=True tries the chain's length (auto_trials), unpruned: the posterior mean's early RMSE shows the burn-in.
     auto_space = {"n_epochs": [100, 200, 300]}
-    #: No median pruner: a running posterior mean's RMSE just after burn-in measures the burn-in, not the chain's
-    #: length (pruned there, the 400-sweep trial that won synth-1pct's held-out ratings never finished).
     auto_prune = False
 
     def __init__(
@@ -164,13 +158,9 @@ class BayesianMF(Recommender):
         self.auto = auto
 
     def auto_trials(self) -> list[dict[str, Any]]:
-        """auto=True's trials after the model's own fit: half and 1.5 times its sweeps (burn-in unchanged).
-
-        Shorter chains win where the stationary posterior overfits, longer ones where 200 sweeps have not
-        converged (module docstring of :mod:`mfrec.models.gibbs`). Zoo RMSE of the defaults -> auto, and the held-out
-        RMSE auto chose on: amazon-music 0.8376 -> 0.8291 (100 sweeps; held out 0.8676 -> 0.8570), synth-1pct
-        0.8157 -> 0.8064 (300; 0.8315 -> 0.8238). The search is 3 default chains' sweeps on 90% of the data.
-        """
+        """auto=True's trials after the own fit: half and 1.5 times the sweeps, for where the stationary posterior
+        overfits and where 200 sweeps are short (:mod:`mfrec.models.gibbs`). Zoo RMSE (held-out RMSE it chose on):
+        amazon-music 0.8376 -> 0.8291 (100; 0.8676 -> 0.8570), synth-1pct 0.8157 -> 0.8064 (300; 0.8315 -> 0.8238)."""
         shorter = max(self.burn_in + 1, self.n_epochs // 2)
         return [{"n_epochs": n} for n in dict.fromkeys((shorter, self.n_epochs * 3 // 2)) if n != self.n_epochs]
 
