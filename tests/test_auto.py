@@ -390,3 +390,22 @@ def test_the_pick_model_is_kept_when_it_clearly_beats_the_chart():
     ratings = rng.integers(3, 6, users.size).astype(np.float32)
     model = Biases().fit(from_arrays(users, items, ratings, np.arange(users.size)))
     assert model.pick_regularization_ is not None
+
+
+def test_a_model_that_lists_its_trials_gets_exactly_those_unpruned(small, monkeypatch):
+    """BayesianMF's auto_trials: its own chain, then half and 1.5 times as many sweeps, each run to its end (the
+    median pruner would judge a running posterior mean by its burn-in)."""
+    model = BayesianMF(n_factors=4, n_epochs=12, burn_in=4, rank_by="rating")
+    assert model.auto_trials() == [{"n_epochs": 6}, {"n_epochs": 18}]
+    assert BayesianMF(n_epochs=3, burn_in=2).auto_trials() == [{"n_epochs": 4}]
+    sweeps = []
+    fit = BayesianMF._fit
+
+    def counted(self, train, validation, callback):
+        fit(self, train, validation, callback)
+        sweeps.append(len(self.history_))
+
+    monkeypatch.setattr(BayesianMF, "_fit", counted)
+    result = tune(model, small, budget_seconds=120)
+    assert sweeps == [12, 6, 18] and result["trials"] == 3 and result["pruned"] == 0
+    assert result["params"] in ({}, {"n_epochs": 6}, {"n_epochs": 18})

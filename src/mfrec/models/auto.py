@@ -15,6 +15,11 @@ hyper-parameters that matter, regularisation first). :func:`tune` then
 4. returns the best values, with ``n_epochs`` set to the epoch where validation RMSE was best, or none (the
    model's own values stay) unless they beat the first trial by :data:`AUTO_MIN_Z` standard errors.
 
+Two optional hooks change steps 2-3 for a model whose few candidates cost very differently or whose per-epoch
+validation RMSE says nothing early on: a method ``auto_trials()`` (a list of parameter dicts, from the model's own
+values) replaces the TPE search by exactly those trials after the first, in that order, still within the budget; a
+class attribute ``auto_prune = False`` keeps its trials from the median pruner (each runs to its end).
+
 :meth:`Recommender.fit` then sets them on the model (``auto_params_`` lists them) and refits on everything.
 The held-out scores of the model, the bias baseline and popularity are kept in ``held_out_`` and a one-line
 warning says when the model does not beat them (:func:`held_out_report`).
@@ -118,6 +123,8 @@ def tune(
     import optuna
 
     space: dict[str, Any] = dict(getattr(type(model), "auto_space", {}))
+    listed: list[dict[str, Any]] | None = model.auto_trials() if hasattr(model, "auto_trials") else None
+    prune = getattr(type(model), "auto_prune", True)
     seed = 0 if model.get_params().get("random_state") is None else int(model.random_state)  # type: ignore[attr-defined]
     train, valid = hold_out(data, AUTO_FRACTION, np.random.default_rng(seed))
     if valid is None or not space:
@@ -137,9 +144,13 @@ def tune(
     first: dict[str, Any] = {}
 
     def objective(trial: Any) -> float:
-        params = {name: suggest(trial, name, spec) for name, spec in space.items()}
+        if listed is not None:
+            params = dict(listed[trial.number - 1]) if trial.number else {}
+        else:
+            params = {name: suggest(trial, name, spec) for name, spec in space.items()}
         if trial.number == 0:  # the model's own values exactly (the search space may not reach a default of 0)
             params = {}
+        trial.set_user_attr("params", params)
         # The first trial is the model's own fit, all its epochs: stopped early it is not what the defaults give,
         # and every other trial must beat it by AUTO_MIN_Z standard errors. The others stop early, with a patience
         # of a quarter of their epochs: SGD's validation RMSE sits on a plateau while its factors grow from their
@@ -152,7 +163,7 @@ def tune(
         candidate = type(model)(**{**base, **params, **stopping})
 
         def report(row: dict[str, Any]) -> None:
-            if "val_rmse" in row:
+            if prune and "val_rmse" in row:
                 trial.report(row["val_rmse"], row["epoch"])
                 if trial.should_prune():
                     raise optuna.TrialPruned()
@@ -179,13 +190,16 @@ def tune(
             study.stop()
 
     try:
-        study.optimize(objective, n_trials=max_trials or AUTO_TRIALS, callbacks=[after], catch=(MfrecError,))
+        n_trials = max_trials or AUTO_TRIALS
+        if listed is not None:
+            n_trials = min(n_trials, 1 + len(listed))
+        study.optimize(objective, n_trials=n_trials, callbacks=[after], catch=(MfrecError,))
     finally:
         optuna.logging.set_verbosity(previous)
     if not best_model:  # every trial failed (a data-dependent limit: k >= the number of items, ...)
         return {"params": {}, "score": float("nan"), "trials": len(study.trials), "pruned": 0, "seconds": 0.0}
     best = study.best_trial
-    params = dict(best.params) if best.number != 0 else {}
+    params = dict(best.user_attrs["params"]) if best.number != 0 else {}
     if iterative and best.number != 0 and best.user_attrs.get("best_epoch"):
         params["n_epochs"] = int(best.user_attrs["best_epoch"])
     score = float(best.value)
