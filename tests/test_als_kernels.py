@@ -90,9 +90,9 @@ def test_run_ahead_asks_for_a_few_neighbours_at_a_time_and_never_past_its_stop()
 
     indices = np.arange(10, dtype=np.int32)
     Y, y_bias = np.zeros((10, 16), np.float32), np.zeros(10, np.float32)
-    assert _run_ahead(indices, Y, y_bias, 0, 10, True) == RUN_AHEAD_PER_GROUP
-    assert _run_ahead(indices, Y, y_bias, 9, 10, True) == 10
-    assert _run_ahead(indices, Y, y_bias, 10, 10, False) == 10
+    assert _run_ahead(indices, Y, y_bias, 0, 10, True, 16) == RUN_AHEAD_PER_GROUP
+    assert _run_ahead(indices, Y, y_bias, 9, 10, True, 16) == 10
+    assert _run_ahead(indices, Y, y_bias, 10, 10, False, 16) == 10
 
 
 @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
@@ -148,35 +148,51 @@ def test_auto_solver_takes_cg_from_32_factors_and_cholesky_below(planted, model_
     assert model_class(n_factors=8, n_epochs=1, solver="cg").fit(planted).solver_ == "cg"
 
 
+# (model, n_factors): 8 factors: numba's loops; 20 (rows padded to 32): the explicit vector code of kernels/simd.py;
+# 64: the same code compiled for a constant width (kernels/cg_tiles.py::CONSTANT_WIDTH).
+_CG_FITS = (("implicit", 8), ("implicit", 20), ("implicit", 64), ("explicit", 64))
+
 _FIT_AND_HASH = textwrap.dedent(
     """
-    import hashlib, sys
+    import sys
     from mfrec.data import synthetic
-    from mfrec.models import ImplicitALS
+    sys.path.insert(0, sys.argv[1])
+    from test_als_kernels import _CG_FITS, _fit_hash
     data = synthetic(2_000, 400, 40_000, seed=3)
     for threads in (1, 2):
-        # 8 factors: numba's loops; 20 (rows padded to 32): the explicit vector code of kernels/simd.py
-        for k in (8, 20):
-            m = ImplicitALS(n_factors=k, n_epochs=3, solver="cg", n_threads=threads).fit(data)
-            print(k, hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest())
+        for model, k in _CG_FITS:
+            print(model, k, _fit_hash(model, k, threads, data))
     """
 )
 
 
-def test_implicit_als_is_bit_identical_across_fresh_processes_and_cold_caches(tmp_path, planted):
-    """Issue 12 #8: a fresh process compiling the kernels from scratch, one loading them from that cache,
-    and this process all give the same bits, for 1 and 2 threads, with and without kernels/simd.py's vectors."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(SRC)}
-    hashes = []
-    for _ in range(2):  # the first run compiles into the empty cache, the second loads from it
-        done = subprocess.run(
-            [sys.executable, "-c", _FIT_AND_HASH], env=env, capture_output=True, text=True, check=True
-        )
-        hashes += done.stdout.split()
+def _fit_hash(model, k, threads, data):
+    """SHA-256 of the factors of a 3-epoch CG fit."""
     import hashlib
 
-    for k in (8, 20):
-        m = ImplicitALS(n_factors=k, n_epochs=3, solver="cg", n_threads=1).fit(planted)
-        hashes += [str(k), hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest()]
-    by_width = {k: {h for w, h in zip(hashes[::2], hashes[1::2]) if w == k} for k in ("8", "20")}
-    assert len(hashes) == 20 and all(len(h) == 1 for h in by_width.values()), hashes
+    model_class = ImplicitALS if model == "implicit" else ALS
+    m = model_class(n_factors=k, n_epochs=3, solver="cg", n_threads=threads).fit(data)
+    return hashlib.sha256(m.user_factors_.tobytes() + m.item_factors_.tobytes()).hexdigest()
+
+
+def test_cg_fits_are_bit_identical_across_fresh_processes_and_cold_caches(tmp_path, planted):
+    """Issue 12 #8: a fresh process compiling the kernels from scratch, one loading them from that cache,
+    and this process all give the same bits, for 1 and 2 threads, with and without kernels/simd.py's vectors,
+    and at the constant width the CG tiles are compiled for."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(SRC)}
+    lines = []
+    for _ in range(2):  # the first run compiles into the empty cache, the second loads from it
+        done = subprocess.run(
+            [sys.executable, "-c", _FIT_AND_HASH, str(Path(__file__).parent)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines += done.stdout.splitlines()
+    lines += [f"{model} {k} {_fit_hash(model, k, 1, planted)}" for model, k in _CG_FITS]
+    by_fit = {}
+    for line in lines:
+        model, k, digest = line.split()
+        by_fit.setdefault((model, k), set()).add(digest)
+    assert len(lines) == 5 * len(_CG_FITS) and all(len(h) == 1 for h in by_fit.values()), lines

@@ -16,6 +16,12 @@ FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
 # tests/test_als_kernels.py in fresh processes with a cold cache).
 EXACT_SUM = {"nsz", "arcp", "contract", "afn"}
 
+# The flags of the CG tiles (kernels/cg_tiles.py): neither "reassoc" nor "contract", so every scalar operation
+# runs as written. Their vector arithmetic is kernels/simd.py's, whose order is fixed whatever the flags. Measured
+# (tests/test_als_kernels.py, fresh processes): with the tiles compiled for a constant width, FAST, and even
+# EXACT_SUM, let a process that compiled the CG kernel and one that loaded it from the cache give different bits.
+IN_ORDER = {"nsz", "arcp", "afn"}
+
 # Floats of padding after each small per-row vector a kernel allocates together. A loop that both writes
 # vectors and sums a reduction is vectorised behind a runtime check that the vectors lie at least
 # (vector width x unroll) bytes apart, and otherwise runs a scalar twin that sums in another order. Separate

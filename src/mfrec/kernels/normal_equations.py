@@ -41,7 +41,7 @@ def add_normal_equations(indices, values, Y, y_bias, mu, lo, hi, implicit, biase
     k = Y.shape[1]
     for j in range(lo, hi):
         if j + PREFETCH_AHEAD < hi:
-            prefetch_neighbour(indices, Y, y_bias, j + PREFETCH_AHEAD, biased)
+            prefetch_neighbour(indices, Y, y_bias, j + PREFETCH_AHEAD, biased, k)
         i = indices[j]
         y = Y[i]
         w, c = neighbour_terms(values[j], y_bias[i] if biased else np.float32(0.0), mu, implicit, biased)

@@ -90,10 +90,11 @@ def prefetch_row(matrix, row):
 
 
 @njit(inline="always")
-def prefetch_neighbour(indices, Y, y_bias, position, biased):
-    """Hint the CPU to load the factor row (and, ``biased``, the bias) of the neighbour at ``indices[position]``."""
+def prefetch_neighbour(indices, Y, y_bias, position, biased, width):
+    """Hint the CPU to load the factor row's first ``width`` columns (and, ``biased``, the bias) of the neighbour
+    at ``indices[position]``; ``width``: as in :func:`prefetch_lines`."""
     ahead = np.intp(indices[position])
-    prefetch_row(Y, ahead)
+    prefetch_lines(Y, ahead, width)
     if biased:
         prefetch_value(y_bias, ahead)
 
@@ -106,7 +107,7 @@ def prefetch_lines(matrix, row, width):
 
 
 @njit(inline="always")
-def prefetch_row_l2(matrix, row):
-    """Like :func:`prefetch_row`, into L2 but not L1."""
-    for col in range(0, matrix.shape[1], _LINE):
+def prefetch_lines_l2(matrix, row, width):
+    """Like :func:`prefetch_lines`, into L2 but not L1."""
+    for col in range(0, width, _LINE):
         prefetch_element_l2(matrix, row, np.intp(col))

@@ -17,11 +17,12 @@ four partial-sum vectors across lanes. Here there is one loop of whole vectors a
 four sums (three levels of shuffles and adds instead of four separate reductions): measured 4.3-4.5 ns a
 neighbour for the A p tile at k = 64 against 5.1-6.1 for the auto-vectorised loops, in the same process.
 
-Every operation is an explicit IR instruction without fast-math flags (fused multiply-adds are the llvm.fma
-intrinsic), so the summation order is fixed by this code: the same in a process that compiles the kernel and
-one that loads it from numba's cache, whatever the vector width the CPU prefers (tested by
-tests/test_als_kernels.py in fresh processes; a variant with "contract"-flagged multiply-adds, which would
-spare a CPU without FMA a call to fmaf, was dropped: it gave different bits in a fresh and a cached process).
+Every operation is an explicit IR instruction whose only fast-math flag is "arcp", which changes no sum (fused
+multiply-adds are the llvm.fma intrinsic), so the summation order is fixed by this code, not by the caller's
+flags (see _IN_ORDER): the same in a process that compiles the kernel and one that loads it from numba's cache,
+whatever the vector width the CPU prefers (tested by tests/test_als_kernels.py in fresh processes; a variant
+with "contract"-flagged multiply-adds, which would spare a CPU without FMA a call to fmaf, was dropped: it gave
+different bits in a fresh and a cached process).
 numba's cache keys a kernel on its own file only: after editing this module, clear the callers' caches.
 """
 
@@ -74,6 +75,22 @@ def prefer_wide_vectors(typingctx):
         return context.get_dummy_value()
 
     return types.void(), codegen
+
+
+# numba's fastmath pass gives every float operation that has no flags of its own the calling kernel's flags
+# (FAST: "reassoc" and "contract" among them), which let LLVM reorder these sums as it sees fit, differently
+# for each caller, loop shape and constant width. The operations here carry "arcp" (reciprocals may be
+# approximated: it changes no addition or multiplication), so the pass leaves them alone and they are summed
+# in the order written, whoever calls them.
+_IN_ORDER = ("arcp",)
+
+
+def _add(builder, a, b):
+    return builder.fadd(a, b, flags=_IN_ORDER)
+
+
+def _mul(builder, a, b):
+    return builder.fmul(a, b, flags=_IN_ORDER)
 
 
 def _mask(lanes):
@@ -129,23 +146,28 @@ def _reduce4(builder, sums):
     """The four horizontal sums of four vectors: halves added pairwise, three levels (lanes 16 -> 8 -> 4 -> 1)."""
     low = list(range(0, 8)) + list(range(16, 24))
     high = list(range(8, 16)) + list(range(24, 32))
-    a = builder.fadd(
-        builder.shuffle_vector(sums[0], sums[1], _mask(low)), builder.shuffle_vector(sums[0], sums[1], _mask(high))
+    a = _add(
+        builder,
+        builder.shuffle_vector(sums[0], sums[1], _mask(low)),
+        builder.shuffle_vector(sums[0], sums[1], _mask(high)),
     )
-    b = builder.fadd(
-        builder.shuffle_vector(sums[2], sums[3], _mask(low)), builder.shuffle_vector(sums[2], sums[3], _mask(high))
+    b = _add(
+        builder,
+        builder.shuffle_vector(sums[2], sums[3], _mask(low)),
+        builder.shuffle_vector(sums[2], sums[3], _mask(high)),
     )
     # a = [row 0: 8 lanes, row 1: 8 lanes], b = [row 2, row 3]
     low = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]
     high = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31]
-    c = builder.fadd(builder.shuffle_vector(a, b, _mask(low)), builder.shuffle_vector(a, b, _mask(high)))
+    c = _add(builder, builder.shuffle_vector(a, b, _mask(low)), builder.shuffle_vector(a, b, _mask(high)))
     # c = [row 0: 4 lanes, row 1: 4, row 2: 4, row 3: 4]
-    c = builder.fadd(
+    c = _add(
+        builder,
         builder.shuffle_vector(c, c, _mask([0, 1, 4, 5, 8, 9, 12, 13])),
         builder.shuffle_vector(c, c, _mask([2, 3, 6, 7, 10, 11, 14, 15])),
     )
-    c = builder.fadd(
-        builder.shuffle_vector(c, c, _mask([0, 2, 4, 6])), builder.shuffle_vector(c, c, _mask([1, 3, 5, 7]))
+    c = _add(
+        builder, builder.shuffle_vector(c, c, _mask([0, 2, 4, 6])), builder.shuffle_vector(c, c, _mask([1, 3, 5, 7]))
     )
     return [builder.extract_element(c, ir.Constant(_I32, j)) for j in range(4)]
 
@@ -190,9 +212,9 @@ def axpy4_rows(typingctx, out, A, r0, r1, r2, r3, c0, c1, c2, c3, width):
         c = [_broadcast(context, builder, args[6 + j], signature.args[6 + j]) for j in range(4)]
         with cgutils.for_range(builder, _chunks(context, builder, args[10], signature.args[10])) as loop:
             g = [rows.load(index[j], loop.index) for j in range(4)]
-            first = _fma(builder, c[1], g[1], builder.fmul(c[0], g[0]))
-            second = _fma(builder, c[3], g[3], builder.fmul(c[2], g[2]))
-            total = builder.fadd(target.load(None, loop.index), builder.fadd(first, second))
+            first = _fma(builder, c[1], g[1], _mul(builder, c[0], g[0]))
+            second = _fma(builder, c[3], g[3], _mul(builder, c[2], g[2]))
+            total = _add(builder, target.load(None, loop.index), _add(builder, first, second))
             target.store(total, None, loop.index)
         return context.get_dummy_value()
 
