@@ -80,7 +80,11 @@ class Engine:
 
 
 def mfrec(model: str, *params: str) -> object:
-    extra = [] if model in ("implicit-als", "bpr") else ["-p", "rank_by=rating"]
+    # The epoch is timed (slope of fit(E) - fit(1)): per-fit work of the rating models (the pick ranker, the bias
+    # choice's 49 bias-only fits, about 2 s here) is off, since its noise, not its cost, would land in the slope.
+    extra = (
+        [] if model in ("implicit-als", "bpr") else ["-p", "rank_by=rating", "-p", "choose_bias_regularization=false"]
+    )
     for param in params:
         extra += ["-p", param]
     out = tempfile.mkdtemp()
