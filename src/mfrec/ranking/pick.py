@@ -34,8 +34,10 @@ Examples
 >>> from mfrec.data import synthetic
 >>> from mfrec.models import Biases
 >>> model = Biases().fit(synthetic(60, 40, 1_000, seed=0))
->>> model.rank_by, model.pick_item_factors_.shape
-('pick-like', (40, 32))
+>>> model.rank_by, model.pick_regularization_  # the generator's picks follow popularity: the chart is chosen
+('pick-like', None)
+>>> model.pick_item_factors_.shape  # one column: each item's squared share of the most-picked count
+(40, 1)
 """
 
 from __future__ import annotations
