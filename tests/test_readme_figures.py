@@ -132,7 +132,7 @@ _IMPLICIT_BPR_TUNED = "implicit BPR (learning_rate 0.01, regularization 0.01, fa
 _SPEED = "speed-5m"
 INLINE = [
     (
-        r"SGD (\d\.\d+)× LibMF's\s+`mf-train` \(bar 1\.8×, met on CPU; (\d\.\d+)× on wall at this load; [^)]*\), BPR "
+        r"SGD (\d\.\d+)× LibMF's\s+`mf-train` \(bar 1\.8×, [^;]*; (\d\.\d+)× on wall at this load; [^)]*\), BPR "
         r"(\d\.\d+)× `implicit`'s BPR \(bar 3×,\s+met\), implicit ALS (\d\.\d+)× `implicit` "
         r"\(bar 2×, met\), explicit ALS (\d\.\d+)× cmfrec",
         [
