@@ -73,3 +73,21 @@ def test_models_fit_with_the_chosen_pair_and_keep_it(model_class, tmp_path):
     again = load_model(chosen.save(tmp_path / "model"))
     np.testing.assert_array_equal(again.bias_regularization_, chosen.bias_regularization_)
     assert again.fold_in({0: 5.0, 1: 4.0}).bias == pytest.approx(chosen.fold_in({0: 5.0, 1: 4.0}).bias)
+
+
+def test_the_grid_is_scored_once_per_training_set(monkeypatch):
+    """auto's trials fit one training set again and again, with other references: the 49 grid fits run once for
+    it, each reference once more, and data that differ (a copy without timestamps) get their own."""
+    import dataclasses
+
+    fits = []
+    fit = bias_choice.fit_biases
+    monkeypatch.setattr(bias_choice, "fit_biases", lambda *args: fits.append(1) or fit(*args))
+    data = _log(bias_scale=0.0)
+    first = MatrixFactorization(n_epochs=1, n_factors=4).fit(data).bias_regularization_
+    assert len(fits) == 50  # the grid and the reference
+    again = MatrixFactorization(n_epochs=2, n_factors=8, constant_bias_regularization=2.0).fit(data)
+    assert len(fits) == 51
+    np.testing.assert_array_equal(first, again.bias_regularization_)  # the same grid pair wins
+    MatrixFactorization(n_epochs=1, n_factors=4).fit(dataclasses.replace(data, timestamps=None))
+    assert len(fits) == 101

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -56,6 +57,7 @@ class Interactions:
     duplicates: str = "last"
     #: The last id of the service's ratings log these interactions include (``with_log``), else None.
     ratings_log_id: int | None = None
+    #: Values derived from these interactions, the user CSR first (:meth:`derived`).
     _csr_cache: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
@@ -90,9 +92,18 @@ class Interactions:
 
     def user_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(indptr, item indices, ratings)`` grouped by user; cached."""
-        if "user" not in self._csr_cache:
-            self._csr_cache["user"] = csr_by_user(self.user_idx, self.item_idx, self.ratings, self.n_users)
-        return self._csr_cache["user"]
+        return self.derived("user", lambda: csr_by_user(self.user_idx, self.item_idx, self.ratings, self.n_users))
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per ``key`` for these interactions (frozen: what is derived from them stays true).
+
+        Fits that share one training set (``auto``'s trials) share what each would otherwise derive again. The
+        store is shared with copies made by ``dataclasses.replace`` (the user CSR holds for them too), so a key
+        must name whatever else besides the rows the value depends on (the timestamps, the scale).
+        """
+        if key not in self._csr_cache:
+            self._csr_cache[key] = compute()
+        return self._csr_cache[key]
 
     def rows_are_csr(self) -> bool:
         """Whether the rows are grouped by user, so that :meth:`user_csr` is the rows themselves (no copy)."""

@@ -58,29 +58,47 @@ def choose_bias_regularization(
     >>> choose_bias_regularization(data, (4.0, 2.4))  # four ratings: nothing to choose on
     (4.0, 2.4)
     """
-    rng = np.random.default_rng(random_state)
-    if len(data) > MAX_RATINGS:
-        data = data.subset(_user_sample(data.user_idx, data.n_users, MAX_RATINGS, rng))
-    held = held_out_mask(data, HELD_OUT_FRACTION, rng)
-    if held.sum() < MIN_HELD_OUT:
+    # The grid's scores depend on the data alone: auto's trials, which try other references on one training set,
+    # share them (Interactions.derived), and only the reference is fitted again.
+    key = ("bias_choice", random_state, data.timestamps is None, data.rating_scale)
+    held_out = data.derived(key, lambda: _HeldOutBiases(data, random_state))
+    if held_out.target.size < MIN_HELD_OUT:
         return reference
-    kept = ~held
-    users, items, ratings = data.user_idx[kept], data.item_idx[kept], data.ratings[kept]
-    mu = float(ratings.mean(dtype=np.float64))
-    held_users, held_items = data.user_idx[held], data.item_idx[held]
-    target = data.ratings[held].astype(np.float64)
-    low, high = data.rating_scale
-    errors = {}
-    for pair in [reference, *itertools.product(BIAS_GRID, BIAS_GRID)]:
-        # Ten half-steps from zero, as the models' own bias start: warm starts from the previous pair converged
-        # further than the reference's fit and favoured the grid (anime: 2.2 standard errors where 1.6 is right).
-        b_u, b_i = fit_biases(users, items, ratings, mu, (data.n_users, data.n_items), pair)
-        # Clipped to the scale, as the models predict: on a log of mostly 5s that decides between pairs.
-        errors[pair] = np.square(target - np.clip(mu + b_u[held_users] + b_i[held_items], low, high))
+    errors = {reference: held_out.errors(reference), **held_out.grid}  # the reference first: it wins ties
     best = min(errors, key=lambda pair: float(errors[pair].mean()))
     gain = errors[reference] - errors[best]
     standard_error = float(gain.std(ddof=1)) / np.sqrt(gain.size)
     return best if float(gain.mean()) > MARGIN_SE * standard_error else reference
+
+
+class _HeldOutBiases:
+    """The held-out slice of one data set and the squared errors of every grid pair's bias model on it."""
+
+    def __init__(self, data: Interactions, random_state: int | None) -> None:
+        rng = np.random.default_rng(random_state)
+        if len(data) > MAX_RATINGS:
+            data = data.subset(_user_sample(data.user_idx, data.n_users, MAX_RATINGS, rng))
+        held = held_out_mask(data, HELD_OUT_FRACTION, rng)
+        kept = ~held
+        self.rows = (data.user_idx[kept], data.item_idx[kept], data.ratings[kept])
+        self.shape = (data.n_users, data.n_items)
+        self.mu = float(self.rows[2].mean(dtype=np.float64)) if kept.any() else 0.0
+        self.held = (data.user_idx[held], data.item_idx[held])
+        self.target = data.ratings[held].astype(np.float64)
+        self.scale = data.rating_scale
+        enough = self.target.size >= MIN_HELD_OUT
+        self.grid = {pair: self.errors(pair) for pair in itertools.product(BIAS_GRID, BIAS_GRID)} if enough else {}
+
+    def errors(self, pair: tuple[float, float]) -> np.ndarray:
+        """Squared errors on the held-out ratings of the bias model fitted with ``pair`` on the rest.
+
+        Ten half-steps from zero, as the models' own bias start: warm starts from the previous pair converged
+        further than the reference's fit and favoured the grid (anime: 2.2 standard errors where 1.6 is right).
+        Clipped to the scale, as the models predict: on a log of mostly 5s that decides between pairs.
+        """
+        b_u, b_i = fit_biases(*self.rows, self.mu, self.shape, pair)
+        users, items = self.held
+        return np.square(self.target - np.clip(self.mu + b_u[users] + b_i[items], *self.scale))
 
 
 def _user_sample(users: np.ndarray, n_users: int, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -100,8 +118,8 @@ def fit_bias_constants(model: object, train: Interactions) -> tuple[float, float
     for items, unless ``choose_bias_regularization`` finds a better pair on held-out ratings.
     """
     constant = float(model.constant_bias_regularization)
-    pair = (constant, constant * ITEM_BIAS_SHARE)
+    reference = pair = (constant, constant * ITEM_BIAS_SHARE)
     if getattr(model, "choose_bias_regularization", False) and getattr(model, "biased", True):
-        pair = choose_bias_regularization(train, pair, model.random_state)
+        pair = choose_bias_regularization(train, reference, model.random_state)
     model.bias_regularization_ = np.array(pair, np.float32)
     return pair
