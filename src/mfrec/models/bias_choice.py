@@ -111,14 +111,19 @@ def _user_sample(users: np.ndarray, n_users: int, limit: int, rng: np.random.Gen
     return chosen[users]
 
 
+def own_bias_constants(model: object) -> tuple[float, float]:
+    """The model's own (user, item) bias constants: ``constant_bias_regularization`` and the items' share of it."""
+    constant = float(model.constant_bias_regularization)
+    return constant, constant * ITEM_BIAS_SHARE
+
+
 def fit_bias_constants(model: object, train: Interactions) -> tuple[float, float]:
     """Set and return ``model.bias_regularization_``, the (user, item) bias penalties of this fit.
 
     The model's ``constant_bias_regularization`` for users and :data:`~mfrec.models.solvers.ITEM_BIAS_SHARE` of it
     for items, unless ``choose_bias_regularization`` finds a better pair on held-out ratings.
     """
-    constant = float(model.constant_bias_regularization)
-    reference = pair = (constant, constant * ITEM_BIAS_SHARE)
+    reference = pair = own_bias_constants(model)
     if getattr(model, "choose_bias_regularization", False) and getattr(model, "biased", True):
         pair = choose_bias_regularization(train, reference, model.random_state)
     model.bias_regularization_ = np.array(pair, np.float32)

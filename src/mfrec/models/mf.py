@@ -10,7 +10,7 @@ from mfrec.kernels.sgd import sgd_epoch
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import bias_start
-from mfrec.models.bias_choice import CHOOSE_BIAS_REGULARIZATION, fit_bias_constants
+from mfrec.models.bias_choice import CHOOSE_BIAS_REGULARIZATION, fit_bias_constants, own_bias_constants
 from mfrec.models.blocking import block_layout, grid_size
 from mfrec.models.iterative import EarlyStopping
 from mfrec.models.params import (
@@ -31,7 +31,7 @@ from mfrec.models.params import (
     Param,
 )
 from mfrec.models.registry import registered
-from mfrec.models.solvers import ITEM_BIAS_SHARE, init_factors, spread_constants
+from mfrec.models.solvers import init_factors, spread_constants
 
 # Users whose ratings a block takes in turn (kernels/sgd.py::interleave_user_runs). One epoch, k = 64,
 # 2 threads, interleaved rounds in one process: 4 users took 0.215 s at 20M against 0.234 one at a time,
@@ -271,7 +271,7 @@ class MatrixFactorization(EarlyStopping, Recommender):
         Q = init_factors(rng, self.init_std, n_items, k, aligned=True)
         b_u = np.zeros(n_users, np.float32)
         b_i = np.zeros(n_items, np.float32)
-        reference = (self.constant_bias_regularization, self.constant_bias_regularization * ITEM_BIAS_SHARE)
+        reference = own_bias_constants(self)
         chosen = fit_bias_constants(self, train)
         if self.biased:  # from the bias baseline's optimum with the same penalties: SGD refines it
             # Unless a pair was chosen, both sides start at the users' constant (not the items' share of it, which
