@@ -213,7 +213,7 @@ def test_pick_factors_equal_an_implicit_als_fit_on_the_seen_items(monkeypatch):
     from mfrec.ranking.pick import PICK_ALPHA, PICK_EPOCHS, PICK_FACTORS, PICK_REGULARIZATION
 
     # The fit path, whatever the held-out choice on this log (the chart: its picks follow popularity).
-    monkeypatch.setattr(pick, "choose_regularization", lambda *args: PICK_REGULARIZATION)
+    monkeypatch.setattr(pick, "choose_regularization", lambda *args: (PICK_REGULARIZATION, True))
     model = make_model("sgd", n_factors=8, n_epochs=2).fit(synthetic(300, 120, 6_000, seed=3))
     reference = make_model(
         "implicit-als", n_factors=PICK_FACTORS, n_epochs=PICK_EPOCHS, regularization=PICK_REGULARIZATION,
@@ -234,7 +234,7 @@ def test_pick_ranker_allocates_no_copy_of_the_ratings_beyond_one_int32_index(mon
 
     # The selection runs and is measured; its answer (the chart, on this log) is overridden so the fit is too.
     select = pick.choose_regularization
-    monkeypatch.setattr(pick, "choose_regularization", lambda *args: (select(*args), PICK_REGULARIZATION)[1])
+    monkeypatch.setattr(pick, "choose_regularization", lambda *args: (select(*args), (PICK_REGULARIZATION, True))[1])
 
     model = make_model("sgd", n_factors=4, n_epochs=1, rank_by="rating").fit(synthetic(2_000, 500, 200_000, seed=0))
     model.rank_by = "pick-like"

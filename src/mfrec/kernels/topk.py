@@ -134,11 +134,12 @@ def _finish_scores(dots, picks, item_bias, offset, use_ranker, low, span, epsilo
             pick = picks[c]
             pick = zero if pick < zero else pick
             out[c] = (pick + epsilon) * like
-    else:
+    else:  # like = 1 (a one-value scale, or the plain chart), but a non-finite rating still spoils the score
         for c in range(n):
+            s = np.float32(np.float32(dots[c] + item_bias[c]) + offset)
             pick = picks[c]
             pick = zero if pick < zero else pick
-            out[c] = (pick + epsilon) * one  # a one-value scale: every like is 1, whatever the rating
+            out[c] = (pick + epsilon) * (one + zero * s)
 
 
 @njit(cache=True, nogil=True)

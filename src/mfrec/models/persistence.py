@@ -98,6 +98,7 @@ def save_model(model: Recommender, path: str | os.PathLike) -> Path:
         "ratings_log_id": getattr(model, "ratings_log_id_", None),
         # The "will pick" regularisation chosen at fit (None: the popularity chart): fold-in solves with it.
         "pick_regularization": getattr(model, "pick_regularization_", None),
+        "pick_like": getattr(model, "pick_like_", True),  # False: the plain chart, "will like" ignored
         "auto": jsonable(
             {"params": getattr(model, "auto_params_", None), "held_out": getattr(model, "held_out_", None)}
         ),
@@ -235,6 +236,7 @@ def load_model(path: str | os.PathLike) -> Recommender:
     if "pick_regularization" in meta and hasattr(model, "pick_item_factors_"):
         pick = meta["pick_regularization"]
         model.pick_regularization_ = float(pick) if isinstance(pick, (int, float)) else None
+        model.pick_like_ = meta.get("pick_like") is not False  # files from before it always multiplied by like
     for side, columns in meta.get("attribute_encoders", {}).items():
         model._attribute_encoders[side] = AttributeEncoder.from_json(columns)
     return model

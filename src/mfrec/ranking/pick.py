@@ -115,10 +115,18 @@ def solve_pick(model: Scorer, item_rows: np.ndarray) -> np.ndarray:
     return np.linalg.solve(A, (1.0 + PICK_ALPHA) * picked.sum(axis=0)).astype(np.float32)
 
 
+def like_span(model: Scorer) -> float:
+    """The width of the scale "will like" divides by; 0 when lists ignore it (like = 1): a scale of one value, or
+    the plain most-picked chart the held-out picks chose (``pick_like_`` False: popularity's own list)."""
+    low, high = model.rating_scale_
+    return float(high - low) if high > low and getattr(model, "pick_like_", True) else 0.0
+
+
 def combine(model: Scorer, pick: np.ndarray, ratings: np.ndarray) -> np.ndarray:
     """(max(0, pick) + epsilon) x like, like = the predicted rating scaled to [0, 1] on the rating scale."""
-    low, high = model.rating_scale_
-    like = (ratings - np.float32(low)) / np.float32(high - low) if high > low else np.ones_like(ratings)
+    low, span = model.rating_scale_[0], like_span(model)
+    # like = 1 when the span is 0, yet NaN where the rating is not finite: a diverged model is caught either way.
+    like = (ratings - np.float32(low)) / np.float32(span) if span > 0 else 1.0 + 0.0 * ratings
     np.clip(like, 0.0, 1.0, out=like)
     np.maximum(pick, 0.0, out=pick)
     pick += np.float32(EPSILON)

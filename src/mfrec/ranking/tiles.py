@@ -22,7 +22,7 @@ import numpy as np
 
 from mfrec.exceptions import TrainingError
 from mfrec.kernels.topk import drain_heaps, merge_pick_tile, merge_tile
-from mfrec.ranking.pick import EPSILON, uses_ranker
+from mfrec.ranking.pick import EPSILON, like_span, uses_ranker
 from mfrec.ranking.scorer import Scorer
 
 # Factor models are scored in tiles of TILE_USERS x TILE_ITEMS (32 MB of float32 per score tile): wide
@@ -70,8 +70,8 @@ def top_n_tiled(
     ranker = uses_ranker(model)
     n_items, n_factors = Q.shape
     item_bias = np.ascontiguousarray(model.item_bias_)
-    low, high = model.rating_scale_
-    span = np.float32(high - low) if high > low else np.float32(0.0)
+    low = model.rating_scale_[0]
+    span = np.float32(like_span(model)) if ranker else np.float32(0.0)
     width = min(TILE_ITEMS, n_items)
     no_picks = np.zeros((0, 0), np.float32)
     prune_call = ranker and len(user_rows) >= PRUNE_MIN_USERS
