@@ -249,8 +249,8 @@ def test_where_will_like_does_not_help_the_chart_the_lists_are_popularitys_own(t
     """The chart x like lists must beat the plain chart by one standard error on the held-out picks, or the plain
     chart is kept: the lists are then Popularity's, item for item (tiled path, a folded-in user, after a reload),
     so they cannot fall below it (on ml-100k keeping 10% "chart x like" scored 0.02141 against 0.02142)."""
-    from mfrec.models.persistence import load_model, save_model
     from mfrec.models import Popularity
+    from mfrec.models.persistence import load_model, save_model
 
     data = synthetic(5_000, 2_000, 30_000, seed=0)  # picks drawn from popularity
     model, chart = Biases().fit(data), Popularity().fit(data)

@@ -13,7 +13,7 @@ from mfrec.cli import pages as pages_cli
 from mfrec.cli import predict as predict_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
-from mfrec.cli.auto import AutoBudget, AutoFlag, fit_with_progress
+from mfrec.cli.auto import AutoBudget, AutoFlag, TrainModelName, choose_with_progress, fit_with_progress
 from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     FLAG,
@@ -79,7 +79,7 @@ def _training_metric(row: dict[str, Any]) -> str:
 def train(
     data: DataArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to save the model in.")],
-    model: ModelName = "sgd",
+    model: TrainModelName = "sgd",
     factors: Factors = None,
     epochs: Epochs = None,
     lr: LearningRate = None,
@@ -116,24 +116,35 @@ def train(
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
     engine_cli.check_engine(engine)
+    choosing = model == "auto"
     if engine == "spark":
+        if choosing:
+            raise ParameterError("--model auto runs in this process: drop --engine spark, or name als or implicit-als")
         options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
         return engine_cli.train_on_spark(
             data, output, model, engine_cli.spark_params(flags, params, param), options, master, json_output, quiet
         )
-    estimator = build_model(model, model_params(model, flags, params, param))
+    estimator = None if choosing else build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
-    interactions = load(data, with_timestamps=auto, order="user", **options)  # dates: --auto holds out the latest
+    tuning = auto or choosing  # dates: a held-out choice holds out each user's latest
+    interactions = load(data, with_timestamps=tuning, order="user", **options)
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 
         interactions = with_log(interactions, ratings_log, duplicates=duplicates)
     if not quiet:
         stderr.print(read_note(interactions), markup=False)
-    warm_kernels([estimator], quiet)
-    fit_with_progress(estimator, interactions, model, quiet, auto, budget)
+    if estimator is None:
+        from mfrec.models.choose import CANDIDATES
+
+        warm_kernels([build_model(name, {}) for name in CANDIDATES], quiet)
+        estimator = choose_with_progress(interactions, quiet, flags, budget, params, param)
+        model = estimator.held_out_["chosen"]
+    else:
+        warm_kernels([estimator], quiet)
+        fit_with_progress(estimator, interactions, model, quiet, auto, budget)
     estimator.save(output)
     last = estimator.history_[-1] if estimator.history_ else {}
     metric = _training_metric(last)

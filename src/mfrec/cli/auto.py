@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mfrec.cli.common import FLAG, progress_bar, stderr
+from mfrec.cli.common import FLAG, MODELS, progress_bar, stderr
 from mfrec.exceptions import ParameterError
 
 AutoFlag = Annotated[
@@ -16,6 +16,15 @@ AutoFlag = Annotated[
         help="Tune regularization, factors and epochs on a held-out 10% of DATA (each user's latest with timestamps; "
         "Optuna), then refit on all of it.",
         metavar=FLAG,
+    ),
+]
+TrainModelName = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help=f"One of: {', '.join(MODELS)}; or auto: the rating model (sgd, als or bayesian) with the lowest "
+        "held-out RMSE on DATA, then tuned as --auto does.",
     ),
 ]
 AutoBudget = Annotated[
@@ -69,3 +78,42 @@ def held_out_lines(report: dict[str, Any] | None) -> list[str]:
     if report.get("warning"):
         lines.append(f"warning: {report['warning']}")
     return lines
+
+
+def choose_with_progress(
+    data: Any, quiet: bool, flags: dict[str, Any], budget: float | None, params: Any, pairs: Any
+) -> Any:
+    """``--model auto``: :func:`mfrec.models.choose.choose_model` with a progress bar; only --threads and --seed
+    (and --budget) apply, since the hyper-parameters are what it chooses."""
+    from mfrec.models.choose import CANDIDATES, choice_line, choose_model
+
+    fixed = [flag for flag, value in flags.items() if value is not None and flag not in ("--threads", "--seed")]
+    if fixed or params or pairs:
+        given = ", ".join(fixed + (["--params"] if params else []) + (["--param"] if pairs else []))
+        raise ParameterError(f"--model auto chooses the model and its hyper-parameters: drop {given}, or name a model")
+    seed = flags.get("--seed")
+    with progress_bar(quiet, "choosing and tuning a model", None) as advance:
+
+        def scored(name: str, rmse: float) -> None:
+            advance(1, note=f"{name}: held-out RMSE {rmse:.4f}")
+
+        def trial(number: int, best: float, chosen: dict[str, Any]) -> None:
+            advance(1, note=f"trial {number}: best held-out RMSE {best:.4f}")
+
+        model = choose_model(
+            data,
+            CANDIDATES,
+            n_threads=flags.get("--threads"),
+            random_state=0 if seed is None else seed,
+            budget_seconds=None if budget is None else budget * 60,
+            on_candidate=scored,
+            auto_progress=trial,
+        )
+    if not quiet:
+        stderr.print(choice_line(model.held_out_), markup=False)
+        tuned = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                          for key, value in getattr(model, "auto_params_", {}).items())  # fmt: skip
+        stderr.print(f"auto chose: {tuned or 'the defaults'}", markup=False)
+        for line in held_out_lines(model.held_out_):
+            stderr.print(line)
+    return model

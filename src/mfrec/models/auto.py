@@ -114,19 +114,23 @@ def tune(
     budget_seconds: float | None = None,
     max_trials: int | None = None,
     progress: Progress | None = None,
+    first_fit: Recommender | None = None,
 ) -> dict[str, Any]:
     """The values of ``type(model).auto_space`` that fit a held-out fraction of ``data`` best (see the module).
 
     Returns ``{"params": ..., "score": validation RMSE, "trials": n, "pruned": n, "seconds": s}``.
-    ``progress(trial_number, best_rmse, params)`` is called after every trial.
+    ``progress(trial_number, best_rmse, params)`` is called after every trial. ``first_fit``: the first trial,
+    already fitted (the model's own values, ``rank_by="rating"``, on :func:`held_out_split`'s training part, as
+    :func:`mfrec.models.choose.choose_model` fits each candidate); the default budget is then counted from its
+    ``fit_seconds_``.
     """
     import optuna
 
     space: dict[str, Any] = dict(getattr(type(model), "auto_space", {}))
     listed: list[dict[str, Any]] | None = model.auto_trials() if hasattr(model, "auto_trials") else None
     prune = getattr(type(model), "auto_prune", True)
-    seed = 0 if model.get_params().get("random_state") is None else int(model.random_state)  # type: ignore[attr-defined]
-    train, valid = hold_out(data, AUTO_FRACTION, np.random.default_rng(seed))
+    seed = _seed(model)
+    train, valid = held_out_split(data, seed)
     if valid is None or not space:
         return {"params": {}, "score": float("nan"), "trials": 0, "pruned": 0, "seconds": 0.0}
     # Candidates rank by rating: the "will pick" part does not move RMSE, and the best one gets it at the end.
@@ -139,6 +143,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
     study.enqueue_trial({name: _inside(base[name], space[name]) for name in space if base.get(name) is not None})
+    if budget_seconds is None and first_fit is not None:
+        budget_seconds = AUTO_COST * float(first_fit.fit_seconds_)  # type: ignore[attr-defined]
     deadline = [budget_seconds]
     best_model: dict[str, Any] = {}
     first: dict[str, Any] = {}
@@ -160,6 +166,11 @@ def tune(
         stopping = {}
         if iterative and trial.number != 0:
             stopping = {"early_stopping": True, "patience": max(base["patience"], base["n_epochs"] // 4)}
+        if trial.number == 0 and first_fit is not None:
+            errors = _squared_errors(first_fit, valid)
+            first.update(errors=errors, model=first_fit)
+            best_model.update(score=float(np.sqrt(errors.mean())), model=first_fit, errors=errors)
+            return best_model["score"]
         candidate = type(model)(**{**base, **params, **stopping})
 
         def report(row: dict[str, Any]) -> None:
@@ -214,6 +225,17 @@ def tune(
         "seconds": time.perf_counter() - started,
         "held_out": held_out_report(_with_ranker(best_model["model"], model), train, valid),
     }
+
+
+def _seed(model: Recommender) -> int:
+    """The seed of ``model``'s held-out split: its ``random_state``, 0 without one."""
+    state = model.get_params().get("random_state")
+    return 0 if state is None else int(state)
+
+
+def held_out_split(data: Interactions, seed: int) -> tuple[Interactions, Interactions | None]:
+    """(train, held out): the split auto chooses on, :data:`AUTO_FRACTION` of ``data`` (:func:`hold_out`)."""
+    return hold_out(data, AUTO_FRACTION, np.random.default_rng(seed))
 
 
 def _with_ranker(candidate: Recommender, model: Recommender) -> Recommender:
