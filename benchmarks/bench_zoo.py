@@ -106,6 +106,8 @@ REAL_FIRST = [
     "yahoo-music",
     "yahoo-movies",
     "amazon-music",
+    "x-wines",  # round four's check logs (never used to choose a default): wine, 1-5 in halves, dated
+    "boardgames",  # board games, continuous 1-10, 74% dense
     "ml-100k",
     "ml-100k-keep30",
     "ml-100k-keep10",
@@ -290,7 +292,7 @@ def main() -> None:
         users, items = frame["user"].nunique(), frame["item"].nunique()
         results[name] = {
             "meta": {
-                **{k: meta[k] for k in ("domain", "source", "scale", "real") if k in meta},
+                **{k: meta[k] for k in ("domain", "source", "scale", "real", "use") if k in meta},
                 "liked": liked,
                 "users": int(users),
                 "items": int(items),

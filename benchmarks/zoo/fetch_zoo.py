@@ -1,6 +1,6 @@
 """Build the data zoo: real rating logs from other domains plus logs derived from ml-100k and the generator.
 
-usage: python benchmarks/zoo/fetch_zoo.py [--only NAME ...] [--force] [--mirror DIR]
+usage: python benchmarks/zoo/fetch_zoo.py [--only NAME ...] [--force] [--mirror DIR] [--mirrors ROOT]
 
 Every log ends up as ``benchmarks/.data/zoo/<name>.parquet`` (columns ``user, item, rating[, timestamp]``, ids as
 strings) with ``<name>.json`` beside it (domain, kind, scale, liked level, source). One real log is implicit
@@ -8,12 +8,15 @@ feedback (``kind: "implicit"``: steam's ``rating`` column holds hours played, no
 rating-model zoo (bench_zoo.py) skips it and ``bench_playcount.py`` reads it. ``benchmarks/.data`` is git-ignored:
 nothing here is ever committed, only the recipe and the checksums (``benchmarks/zoo/CHECKSUMS``).
 
-Real logs come from the public repository caserec/Datasets-for-Recommender-Systems (A. Fortes' reduced copies of
-public research logs), read at a pinned commit from a local git copy of it: ``--mirror DIR`` or ``$ZOO_MIRROR``
+Most real logs come from the public repository caserec/Datasets-for-Recommender-Systems (A. Fortes' reduced copies
+of public research logs), read at a pinned commit from a local git copy of it: ``--mirror DIR`` or ``$ZOO_MIRROR``
 (default: the snapshot folder ``/work/.mirror/caserec+Datasets-for-Recommender-Systems/repo``). To make one:
-``git clone https://github.com/caserec/Datasets-for-Recommender-Systems DIR``. The raw bytes are copied to
-``benchmarks/.data/zoo/raw/`` on first use and checked against CHECKSUMS; a log whose source is missing is
-skipped with a message, never replaced by something else.
+``git clone https://github.com/caserec/Datasets-for-Recommender-Systems DIR``. The check logs of round four
+(``x-wines``, ``boardgames``: ``"use": "check"`` in their json, never used to choose a default) come from other
+repositories (``repo`` in their entry), read from ``--mirrors ROOT`` / ``$ZOO_MIRRORS`` (default ``/work/.mirror``)
+as ``ROOT/<owner>+<name>/repo`` or ``ROOT/<owner>+<name>``: ``git clone https://github.com/<owner>/<name>
+ROOT/<owner>+<name>``. The raw bytes are copied to ``benchmarks/.data/zoo/raw/`` on first use and checked against
+CHECKSUMS; a log whose source is missing is skipped with a message, never replaced by something else.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ CHECKSUMS = HERE / "CHECKSUMS"
 ML100K = HERE.parent.parent.parent / "shared" / "data" / "ml-100k"
 CASEREC = "caserec/Datasets-for-Recommender-Systems"
 DEFAULT_MIRROR = Path("/work/.mirror/caserec+Datasets-for-Recommender-Systems/repo")
+DEFAULT_MIRRORS = Path("/work/.mirror")  # the other repositories: ROOT/<owner>+<name>[/repo]
+CHECK_ONLY = "check only: not used to choose defaults (check log, added round four)"
 HEAD = "4180b4dc4103452c591a1718560d29bdf1f48540"  # 2023-08-28
 OLD = "82b08c787a6b50d78129b9df842285b89bc05b85"  # the last commit that still has the reduced .dat files
 
@@ -113,6 +118,34 @@ REAL = {
         licence="Kaggle 'Steam Video Games' (Tamber, from public Steam data); ids renumbered and plays split from "
         "purchases by A. Fortes; research use",
     ),
+    # Round four: check logs only (never used to choose a default), from other repositories and other scales.
+    "x-wines": dict(
+        domain="wine (X-Wines Slim: Vivino-style 5-star wine ratings, 1-5 in halves, dated)",
+        repo="rogerioxavier/X-Wines",
+        commit="6082668ce552912497a8ec0836655497502e383f",  # 2023-01-25; Dataset/last/ was deleted at 63b4c09f
+        path="Dataset/last/XWines_Slim_1K_wines_150K_ratings.zip",
+        member="XWines_Slim_150K_ratings.csv",
+        sep=",",
+        columns=["UserID", "WineID", "Rating", "Date"],  # user, item, rating, timestamp (Date: "YYYY-MM-DD hh:mm:ss")
+        scale=(1.0, 5.0),
+        step=0.5,
+        use=CHECK_ONLY,
+        licence="X-Wines (R. X. de Azambuja, A. J. Morais, V. Filipe, Big Data Cogn. Comput. 7(1):20, 2023): CC0 1.0 "
+        "Universal (the repository's LICENSE); the paper is to be cited by users of the data",
+    ),
+    "boardgames": dict(
+        domain="board games (BoardGameGeek, 199 heavy raters x 402 games; ratings on a continuous 1-10 scale)",
+        repo="maxmccord/pdx-data-science",
+        commit="411baf561eb8a98abbe5dc877a8f3a5b81ae7af9",  # 2017-11-19; the same blob since 2934268c added it
+        path="recommendation_engine/data/boardgame-elite-users.csv",
+        sep=",",
+        columns=["user_id", "game_id", "rating"],
+        scale=(1.0, 10.0),
+        step=None,  # continuous: 19% of the ratings are not whole points (7.5, 6.8, 4.284, 1.00001 ...)
+        use=CHECK_ONLY,
+        licence="public BoardGameGeek user ratings compiled by Matt Borthwick (PDX Data Science group); the "
+        "repository states no licence: research/benchmark use only, never redistributed",
+    ),
 }
 
 #: Logs made from what the project has: ml-100k, its thinned copies, and the synthetic generator.
@@ -129,15 +162,17 @@ DERIVED = {
 }
 
 
-def liked_level(low: float, high: float, step: float) -> float | None:
+def liked_level(low: float, high: float, step: float | None) -> float | None:
     """The "liked" level: 4 on 1-5 and 0.5-5, 3 on 0.5-4 (UNSEEN-DATA.md); on any other scale the point 3/4 of
-    the way up the scale, rounded up to the scale's step (1-10 -> 8, -10..10 -> 5). None for implicit feedback
+    the way up the scale, rounded up to the scale's step (1-10 -> 8, -10..10 -> 5), to a whole point on a
+    continuous scale (step None: boardgames' 1-10 -> 8, as on the integer 1-10 logs). None for implicit feedback
     (no scale: every play is an interaction)."""
     if low is None:
         return None
     known = {(1.0, 5.0): 4.0, (0.5, 5.0): 4.0, (0.5, 4.0): 3.0}
     if (low, high) in known:
         return known[(low, high)]
+    step = step or 1.0
     return float(low + np.ceil((0.75 * (high - low)) / step - 1e-9) * step)
 
 
@@ -150,6 +185,15 @@ def read_checksums() -> dict[str, str]:
             digest, name = line.split()[:2]
             out[name] = digest
     return out
+
+
+def mirror_of(spec: dict, mirror: Path, mirrors: Path) -> Path:
+    """The local git copy holding the log's source: ``mirror`` for caserec, else ``mirrors/<owner>+<name>[/repo]``."""
+    repo = spec.get("repo", CASEREC)
+    if repo == CASEREC:
+        return mirror
+    folder = mirrors / repo.replace("/", "+")
+    return folder / "repo" if (folder / "repo").exists() else folder
 
 
 def raw_bytes(name: str, spec: dict, mirror: Path) -> bytes | None:
@@ -168,13 +212,23 @@ def raw_bytes(name: str, spec: dict, mirror: Path) -> bytes | None:
 
 
 def real_frame(spec: dict, blob: bytes) -> pd.DataFrame:
+    """user, item, rating[, timestamp] in file order (duplicates kept: bench_zoo keeps the last of each pair).
+    caserec's files: tab-separated, the first three columns. Others name their ``columns`` (user, item, rating and
+    optionally a date, read as Unix seconds) and ``sep``."""
     if "member" in spec:
         blob = zipfile.ZipFile(io.BytesIO(blob)).read(spec["member"])
-    frame = pd.read_csv(
-        io.BytesIO(blob), sep="\t", header=0 if spec["header"] else None, usecols=[0, 1, 2], dtype=str, engine="c"
-    )
-    frame.columns = ["user", "item", "rating"]
+    columns = spec.get("columns")
+    if columns is None:
+        frame = pd.read_csv(
+            io.BytesIO(blob), sep="\t", header=0 if spec["header"] else None, usecols=[0, 1, 2], dtype=str, engine="c"
+        )
+    else:
+        frame = pd.read_csv(io.BytesIO(blob), sep=spec["sep"], usecols=columns, dtype=str, engine="c")[columns]
+    frame.columns = ["user", "item", "rating", "timestamp"][: frame.shape[1]]
     frame["rating"] = frame["rating"].astype(float)
+    if "timestamp" in frame.columns:
+        when = pd.to_datetime(frame["timestamp"], format="%Y-%m-%d %H:%M:%S")
+        frame["timestamp"] = ((when - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)).astype(np.int64)
     return frame
 
 
@@ -270,8 +324,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="names of the logs to build (default: all)")
     parser.add_argument("--force", action="store_true", help="rebuild logs that already exist")
     parser.add_argument("--mirror", default=os.environ.get("ZOO_MIRROR", str(DEFAULT_MIRROR)))
+    parser.add_argument(
+        "--mirrors",
+        default=os.environ.get("ZOO_MIRRORS", str(DEFAULT_MIRRORS)),
+        help="folder of the other repositories' git copies, as <owner>+<name>[/repo]",
+    )
     args = parser.parse_args()
-    mirror = Path(args.mirror)
+    mirrors = Path(args.mirrors)
     expected = read_checksums()
     wanted = args.only or [*REAL, *DERIVED]
     lines, built = [], []
@@ -287,14 +346,16 @@ def main() -> None:
             continue
         if name in REAL:
             spec = REAL[name]
+            repo, mirror = spec.get("repo", CASEREC), mirror_of(spec, Path(args.mirror), mirrors)
             blob = raw_bytes(name, spec, mirror)
-            source = f"github:{CASEREC}@{spec['commit']}:{spec['path']}" + (
+            source = f"github:{repo}@{spec['commit']}:{spec['path']}" + (
                 f"!{spec['member']}" if "member" in spec else ""
             )
             if blob is None:
                 print(
                     f"{name}: SKIPPED, source not found: {source}\n"
-                    f"  (no raw copy in {RAW} and no git copy at {mirror}; clone {CASEREC} there or pass --mirror)",
+                    f"  (no raw copy in {RAW} and no git copy at {mirror}; clone {repo} there or pass "
+                    f"{'--mirror' if repo == CASEREC else '--mirrors'})",
                     file=sys.stderr,
                 )
                 continue
@@ -312,6 +373,7 @@ def main() -> None:
                 sha256=digest,
                 licence=spec["licence"],
                 real=True,
+                **({"use": spec["use"]} if "use" in spec else {}),
             )
         else:
             frame, scale, step, source = derived_frame(name)
