@@ -291,3 +291,78 @@ def _rmse_on(model, train, test) -> float:
     from mfrec.evaluation import score
 
     return score(model, train, test)["rmse"]
+
+
+# ------------------------------------------------------------------ the blend with the bias baseline and the chains
+
+
+def test_the_blend_predicts_exactly_the_weighted_mix_of_the_chain_and_the_bias_baseline(monkeypatch, tmp_path):
+    """The blend rewrites the arrays (biases mixed, factors x sqrt(w), implicit weights x w): the model still
+    scores as a factor model, and predicts w * chain + (1 - w) * baseline, for seen pairs and for new pairs (whose
+    implicit pair terms scale by w too)."""
+    import mfrec.models.bayesian as bayesian
+    from mfrec.data import synthetic
+    from mfrec.models.baselines import fit_biases
+
+    data = synthetic(250, 120, 5_000, seed=4)
+    params = {"n_factors": 3, "n_epochs": 30, "burn_in": 10, "n_chains": 1, "rank_by": "rating"}
+    fitted = {}
+    monkeypatch.setattr(bayesian, "BLEND_MIN_Z", -np.inf)  # whatever the held-out gain
+    for weight in (1.0, 0.4):
+        monkeypatch.setattr(bayesian, "blend_weight", lambda truth, model, baseline, weight=weight: weight)
+        fitted[weight] = BayesianMF(**params).fit(data)
+    chain, blended = fitted[1.0], fitted[0.4]
+    assert chain.blend_weight_ == 1.0 and blended.blend_weight_ == 0.4
+    b_u, b_i = fit_biases(data.user_idx, data.item_idx, data.ratings, chain.global_mean_, (250, 120), (5.0, 3.0))
+    users, items = np.repeat(np.arange(1, 251), 120), np.tile(np.arange(1, 121), 250)  # every pair, seen or not
+    rows_u, rows_i = chain.user_map_.lookup(users), chain.item_map_.lookup(items)
+    chain.rating_scale_ = blended.rating_scale_ = (-100.0, 100.0)  # no clipping: the mix is exact
+    want = 0.4 * chain.predict(users, items) + 0.6 * (chain.global_mean_ + b_u[rows_u] + b_i[rows_i])
+    np.testing.assert_allclose(blended.predict(users, items), want, atol=2e-5)
+    blended.save(tmp_path / "m")
+    np.testing.assert_allclose(load_model(tmp_path / "m").predict(users, items), want, atol=2e-5)
+
+
+def test_the_blend_weight_is_the_least_squares_mix_within_zero_and_one():
+    from mfrec.models.blend import blend_weight
+
+    truth = np.array([1.0, 2.0, 3.0, 4.0])
+    assert blend_weight(truth, truth, truth + 1.0) == 1.0
+    assert blend_weight(truth, truth + 1.0, truth) == 0.0
+    assert blend_weight(truth, truth + 2.0, truth - 2.0) == 0.5
+    assert blend_weight(truth, truth - 3.0, truth + 1.0) == pytest.approx(0.25)
+    assert blend_weight(truth, truth + 5.0, truth + 1.0) == 0.0  # the least-squares w is negative: clipped
+    assert blend_weight(truth, truth - 1.0, truth - 1.0) == 1.0  # nothing to choose between
+
+
+def test_the_blend_runs_its_held_out_phase_only_when_asked_and_possible():
+    from mfrec.data import synthetic
+
+    data = synthetic(250, 120, 5_000, seed=4)
+    blended = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1).fit(data)
+    phase = [row for row in blended.history_ if row.get("blend_phase")]
+    assert len(phase) == 10 + 25 and len(blended.history_) == 35 + 30  # the blend's chain, then the model's
+    assert blended.n_samples_ == 20 and 0.0 <= blended.blend_weight_ <= 1.0
+    plain = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, blend=False).fit(data)
+    assert plain.blend_weight_ == 1.0 and len(plain.history_) == 30 and plain.n_samples_ == 20
+    # The blend's chain has a generator of its own: the model's chain is blend=False's, sample for sample.
+    assert [row["train_rmse"] for row in blended.history_[35:]] == [row["train_rmse"] for row in plain.history_]
+    # Time effects on dated data: their bins would differ between the two runs, so no blend.
+    dated = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, time_effects=True).fit(data)
+    assert data.timestamps is not None and dated.blend_weight_ == 1.0 and len(dated.history_) == 30
+    tiny = synthetic(40, 30, 600, seed=1)  # 60 held-out ratings: too few to choose on
+    assert BayesianMF(n_factors=2, n_epochs=6, burn_in=2).fit(tiny).blend_weight_ == 1.0
+
+
+def test_chains_follow_the_data_size_and_keep_as_many_samples_as_one():
+    from mfrec.data import synthetic
+
+    model = BayesianMF()
+    assert [model.chains_for(n) for n in (5_000, 34_000, 50_000, 51_000, 80_000, 10**7)] == [3, 2, 2, 1, 1, 1]
+    assert BayesianMF(n_chains=2).chains_for(10**7) == 2
+    data = synthetic(250, 120, 5_000, seed=4)
+    two = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=2, blend=False).fit(data)
+    one = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, blend=False).fit(data)
+    assert two.n_samples_ == one.n_samples_ == 20 and two.user_factors_.shape == one.user_factors_.shape
+    assert [row["chain"] for row in two.history_] == [1] * 30 + [2] * 30
+    assert not np.allclose(two.user_factors_, one.user_factors_)  # the second chain's samples are in it

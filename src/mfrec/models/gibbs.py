@@ -50,6 +50,7 @@ from mfrec.kernels.bpmf import (
     sample_implicit,
     sample_rows,
 )
+from mfrec.kernels.sparse import csr_by_user
 
 _NO_GRAM = np.zeros((0, 0, 0), dtype=np.float64)
 _NO_SUMS = np.zeros((0, 0), dtype=np.float64)
@@ -133,6 +134,48 @@ class Side:
 
     def effective_bias(self) -> np.ndarray:
         return self.bias + self.implicit_bias
+
+
+@dataclass
+class Layout:
+    """The ratings in the sampler's canonical order: the users' CSR (stable in input order), the items' CSR
+    pointing into it, and each rating's position in the input (``order``)."""
+
+    indptr_u: np.ndarray
+    items_c: np.ndarray
+    ratings_c: np.ndarray
+    users_c: np.ndarray
+    indptr_i: np.ndarray
+    by_item: np.ndarray
+    order: np.ndarray
+    mu: float
+
+    @classmethod
+    def of(cls, user_idx: np.ndarray, item_idx: np.ndarray, ratings: np.ndarray, shape: tuple[int, int]) -> Layout:
+        n_users, n_items = shape
+        order = np.argsort(user_idx, kind="stable")
+        indptr_u, items_c, ratings_c = csr_by_user(user_idx, item_idx, ratings, n_users)
+        by_item = np.argsort(items_c, kind="stable")
+        indptr_i = np.zeros(n_items + 1, np.int64)
+        np.cumsum(np.bincount(items_c, minlength=n_items), out=indptr_i[1:])
+        mu = float(ratings_c.mean())
+        return cls(indptr_u, items_c, ratings_c, user_idx[order], indptr_i, by_item, order, mu)
+
+    def sides(
+        self, factors: tuple[np.ndarray, np.ndarray], biases: tuple[np.ndarray, np.ndarray], implicit: tuple
+    ) -> tuple[Side, Side]:
+        """(users, items) over these ratings, starting from the given state; implicit (Y or None, Z or None), whose
+        sums are formed here when given (a state carried over from another layout)."""
+        users = Side(self.indptr_u, self.items_c, None, factors[0], biases[0], implicit[0])
+        items = Side(
+            self.indptr_i, self.users_c[self.by_item].astype(np.int32), self.by_item, factors[1], biases[1], implicit[1]
+        )
+        for side in (users, items):
+            if side.implicit is not None and side.implicit.any():
+                implicit_sums(
+                    side.indptr, side.indices, side.coef, side.implicit, side.implicit_sum, side.implicit_bias
+                )
+        return users, items
 
 
 @dataclass
