@@ -366,3 +366,12 @@ def test_chains_follow_the_data_size_and_keep_as_many_samples_as_one():
     assert two.n_samples_ == one.n_samples_ == 20 and two.user_factors_.shape == one.user_factors_.shape
     assert [row["chain"] for row in two.history_] == [1] * 30 + [2] * 30
     assert not np.allclose(two.user_factors_, one.user_factors_)  # the second chain's samples are in it
+
+
+def test_the_planned_sweeps_are_the_history_rows_a_fit_writes():
+    """What the command line's progress bar counts to: the blend's chain, then every chain's sweeps."""
+    from mfrec.data import synthetic
+
+    for data in (synthetic(250, 120, 5_000, seed=4), synthetic(40, 30, 600, seed=1)):
+        model = BayesianMF(n_factors=2, n_epochs=12, burn_in=4)
+        assert len(model.fit(data).history_) == model.planned_epochs(len(data))

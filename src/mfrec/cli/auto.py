@@ -41,7 +41,8 @@ def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: b
     elif budget is not None:
         raise ParameterError("--budget is the time --auto may search; add --auto")
     seconds = None if budget is None else budget * 60
-    total = None if auto else getattr(estimator, "n_epochs", None)
+    planned = getattr(estimator, "planned_epochs", None)  # a model whose fit runs more than n_epochs (bayesian)
+    total = None if auto else planned(len(data)) if planned else getattr(estimator, "n_epochs", None)
     label = f"tuning and training {name}" if auto else f"training {name}"
     with progress_bar(quiet, label, total) as advance:
 

@@ -79,14 +79,17 @@ class BayesianMF(Recommender):
     n_chains : int, optional
         Independent chains (seeds ``random_state`` and ``(random_state, c)``) whose samples are averaged together;
         each keeps every ``thin * n_chains``-th sample, so the model is as large as one chain's. Default:
-        ``150,000 // training ratings``, 1 to 4 (one chain from 75,000 ratings up): see :data:`CHAIN_RATINGS`.
+        ``100,000 // training ratings``, 1 to 3 (one chain from 50,000 ratings up): see :data:`CHAIN_RATINGS`.
     blend : bool, default=True
         Predict ``w * posterior mean + (1 - w) * bias baseline`` (mfrec's ``Biases()``), with ``w`` in [0, 1] the
         least-squares weight on a held-out 10% of the ratings (each user's latest with timestamps), held out from
-        a first run of the chain that then goes on with them (about 15% more sweeps). The posterior's
-        regularisation is learned from the ratings it has; on a log whose later ratings drift from the earlier
-        ones it can be too weak, and the model lost to the baseline (X-Wines split by time: 0.4517 against
-        0.4451; blended, w = 0.3: XXX). Elsewhere w is 0.8-1 and the blend gains a little (zoo, RMSE: XXX).
+        a chain of its own (``burn_in`` + 25 sweeps on 90% of the ratings: a fit costs about a third more), and
+        kept only when the mix beats the chain there by two standard errors. The posterior's regularisation is
+        learned from the ratings it has; on a log whose later ratings drift from the earlier ones it was too weak,
+        and the model lost to the baseline (X-Wines split by time: 0.4517 against 0.4451; blended, w = 0.42:
+        0.4444). Elsewhere w was 0.5-1 (1 on amazon-music and jester) and the blend gained: yahoo-movies 0.9419
+        -> 0.9315 at w = 0.69 (one chain); with two chains as well, book-crossing 1.4672 -> 1.4638 at 0.49,
+        boardgames 1.2386 -> 1.2322 at 0.66 (benchmarks/RESULTS.md, Zoo).
         Skipped with ``time_effects`` on dated data.
     implicit : {"flipped", "user", "none"}, default="flipped"
     time_effects : bool, default=False
@@ -149,8 +152,8 @@ class BayesianMF(Recommender):
         Param(
             "n_chains",
             int,
-            "Independent chains averaged (each keeps every (thin x n_chains)-th sample); None: 150,000 // the "
-            "training ratings, 1 to 4.",
+            "Independent chains averaged (each keeps every (thin x n_chains)-th sample); None: 100,000 // the "
+            "training ratings, 1 to 3.",
             low=1,
             optional=True,
         ),
@@ -225,6 +228,12 @@ class BayesianMF(Recommender):
         if self.n_chains is not None:
             return int(self.n_chains)
         return int(min(MAX_CHAINS, max(1, CHAIN_RATINGS // max(1, n_ratings))))
+
+    def planned_epochs(self, n_ratings: int) -> int:
+        """The sweeps (``history_`` rows) a fit on ``n_ratings`` runs: the blend's chain when there is one (at
+        least :data:`BLEND_MIN_HELD_OUT` held-out ratings), then every chain's (a progress bar's total)."""
+        blends = self.blend and n_ratings * BLEND_FRACTION >= BLEND_MIN_HELD_OUT
+        return self.chains_for(n_ratings) * self.n_epochs + (self.burn_in + BLEND_SWEEPS if blends else 0)
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         shape = (train.n_users, train.n_items)
