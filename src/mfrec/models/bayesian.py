@@ -37,6 +37,8 @@ BLEND_SWEEPS = 25
 BLEND_MIN_HELD_OUT = 200
 BLEND_MIN_Z = 2.0
 BLEND_BIAS_REGULARIZATION = (5.0, 3.0)
+#: The blend chain's generator: the seed's child under this key (no chain's seed, (seed, c), can be it).
+BLEND_KEY = 1 << 30
 
 
 @registered
@@ -261,7 +263,7 @@ class BayesianMF(Recommender):
                 if chain == 0 and held is not None:
                     # A chain of its own, without the held-out ratings (its own generator: the chains below are
                     # those of blend=False, whatever the weight).
-                    blend_rng = np.random.default_rng(None if self.random_state is None else [self.random_state, 99])
+                    blend_rng = np.random.default_rng(np.random.SeedSequence(self.random_state, spawn_key=(BLEND_KEY,)))
                     self.blend_weight_ = self._held_out_phase(train, held, blend_rng, callback)
                 users, items = full.sides(*self._start(rng, shape))
                 groups, day_keys = self._time_groups(train, full.order, full.users_c, full.items_c)
