@@ -375,3 +375,12 @@ def test_the_planned_sweeps_are_the_history_rows_a_fit_writes():
     for data in (synthetic(250, 120, 5_000, seed=4), synthetic(40, 30, 600, seed=1)):
         model = BayesianMF(n_factors=2, n_epochs=12, burn_in=4)
         assert len(model.fit(data).history_) == model.planned_epochs(len(data))
+
+
+def test_every_chain_keeps_its_last_sweep_however_short():
+    """Thinned by the number of chains, a short chain (the command line's compile warm-up: 2 sweeps, burn-in 1,
+    three chains on a tiny log) kept no sample and the fit failed; the samples are counted back from the last."""
+    from mfrec.data import synthetic
+
+    model = BayesianMF(n_factors=2, n_epochs=2, burn_in=1).fit(synthetic(30, 20, 300, seed=0))
+    assert model.n_chains_ == 3 and model.n_samples_ == 3

@@ -123,8 +123,8 @@ class BayesianMF(Recommender):
     --------
     >>> from mfrec.data import synthetic
     >>> model = BayesianMF(n_factors=4, n_epochs=6, burn_in=2).fit(synthetic(300, 200, 6_000, seed=0))
-    >>> model.n_chains_, model.n_samples_, model.user_factors_.shape[1]  # 6,000 ratings: 3 chains, every 3rd sample
-    (3, 3, 12)
+    >>> model.n_chains_, model.n_samples_, model.user_factors_.shape[1]  # 6,000 ratings: 3 chains, sweeps 3 and 6
+    (3, 6, 24)
     """
 
     _saved_arrays = ("user_factors_", "item_factors_")
@@ -277,7 +277,8 @@ class BayesianMF(Recommender):
                     }
                     if chains > 1:
                         row["chain"] = chain + 1
-                    if sweep > self.burn_in and (sweep - self.burn_in) % thin == 0:
+                    # Counted back from the last sweep, so every chain keeps at least that one.
+                    if sweep > self.burn_in and (self.n_epochs - sweep) % thin == 0:
                         self._keep(sampler, kept)
                         alphas.append(sampler.alpha)
                         if validation is not None:
