@@ -300,16 +300,16 @@ def test_the_blend_predicts_exactly_the_weighted_mix_of_the_chain_and_the_bias_b
     """The blend rewrites the arrays (biases mixed, factors x sqrt(w), implicit weights x w): the model still
     scores as a factor model, and predicts w * chain + (1 - w) * baseline, for seen pairs and for new pairs (whose
     implicit pair terms scale by w too)."""
-    import mfrec.models.bayesian as bayesian
+    import mfrec.models.posterior as posterior
     from mfrec.data import synthetic
     from mfrec.models.baselines import fit_biases
 
     data = synthetic(250, 120, 5_000, seed=4)
     params = {"n_factors": 3, "n_epochs": 30, "burn_in": 10, "n_chains": 1, "rank_by": "rating"}
     fitted = {}
-    monkeypatch.setattr(bayesian, "BLEND_MIN_Z", -np.inf)  # whatever the held-out gain
+    monkeypatch.setattr(posterior, "BLEND_MIN_Z", -np.inf)  # whatever the held-out gain
     for weight in (1.0, 0.4):
-        monkeypatch.setattr(bayesian, "blend_weight", lambda truth, model, baseline, weight=weight: weight)
+        monkeypatch.setattr(posterior, "blend_weight", lambda truth, model, baseline, weight=weight: weight)
         fitted[weight] = BayesianMF(**params).fit(data)
     chain, blended = fitted[1.0], fitted[0.4]
     assert chain.blend_weight_ == 1.0 and blended.blend_weight_ == 0.4

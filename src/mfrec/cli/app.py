@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from mfrec.cli import auto as auto_cli
 from mfrec.cli import datasets as datasets_cli
 from mfrec.cli import engine as engine_cli
 from mfrec.cli import pages as pages_cli
 from mfrec.cli import predict as predict_cli
 from mfrec.cli import serve as serve_cli
 from mfrec.cli import tune as tune_cli
-from mfrec.cli.auto import AutoBudget, AutoFlag, TrainModelName, choose_with_progress, fit_with_progress
 from mfrec.cli.coldstart import cold_start_command as _cold_start
 from mfrec.cli.common import (
     FLAG,
@@ -69,17 +69,12 @@ DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or 
 ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
 
 
-def _training_metric(row: dict[str, Any]) -> str:
-    """The history key of the model's training objective: train_rmse, or train_loss / train_auc."""
-    return next((key for key in row if key.startswith("train_")), "train_rmse")
-
-
 @app.command()
 @handle_errors
 def train(
     data: DataArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to save the model in.")],
-    model: TrainModelName = "sgd",
+    model: auto_cli.TrainModelName = "sgd",
     factors: Factors = None,
     epochs: Epochs = None,
     lr: LearningRate = None,
@@ -105,8 +100,8 @@ def train(
     ] = None,
     engine: engine_cli.Engine = "local",
     master: engine_cli.Master = None,
-    auto: AutoFlag = False,
-    budget: AutoBudget = None,
+    auto: auto_cli.AutoFlag = False,
+    budget: auto_cli.AutoBudget = None,
 ) -> None:
     """Fit a model on DATA and save it to --output (--engine spark: als or implicit-als on Spark MLlib).
 
@@ -115,21 +110,18 @@ def train(
     from mfrec.data import load
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
-    engine_cli.check_engine(engine)
-    choosing = model == "auto"
+    engine_cli.check_engine(engine, model)
     if engine == "spark":
-        if choosing:
-            raise ParameterError("--model auto runs in this process: drop --engine spark, or name als or implicit-als")
         options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
         return engine_cli.train_on_spark(
             data, output, model, engine_cli.spark_params(flags, params, param), options, master, json_output, quiet
         )
-    estimator = None if choosing else build_model(model, model_params(model, flags, params, param))
+    estimator = None if model == "auto" else build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
     options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
-    tuning = auto or choosing  # dates: a held-out choice holds out each user's latest
-    interactions = load(data, with_timestamps=tuning, order="user", **options)
+    # With dates, a held-out choice (--auto, --model auto) holds out each user's latest ratings.
+    interactions = load(data, with_timestamps=auto or estimator is None, order="user", **options)
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 
@@ -137,17 +129,13 @@ def train(
     if not quiet:
         stderr.print(read_note(interactions), markup=False)
     if estimator is None:
-        from mfrec.models.choose import CANDIDATES
-
-        warm_kernels([build_model(name, {}) for name in CANDIDATES], quiet)
-        estimator = choose_with_progress(interactions, quiet, flags, budget, params, param)
+        estimator = auto_cli.choose_with_progress(interactions, quiet, flags, budget, params, param)
         model = estimator.held_out_["chosen"]
     else:
-        warm_kernels([estimator], quiet)
-        fit_with_progress(estimator, interactions, model, quiet, auto, budget)
+        auto_cli.fit_with_progress(estimator, interactions, model, quiet, auto, budget)
     estimator.save(output)
     last = estimator.history_[-1] if estimator.history_ else {}
-    metric = _training_metric(last)
+    metric = auto_cli.training_metric(last) or "train_rmse"
     summary: dict[str, Any] = {
         "model": model,
         "params": estimator.get_params(),

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mfrec.cli.common import FLAG, MODELS, progress_bar, stderr
+from mfrec.cli.common import FLAG, MODELS, progress_bar, stderr, warm_kernels
 from mfrec.exceptions import ParameterError
+from mfrec.models import make_model
 
 AutoFlag = Annotated[
     bool,
@@ -34,6 +35,7 @@ AutoBudget = Annotated[
 
 def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: bool, budget: float | None) -> None:
     """Fit ``estimator`` on ``data`` with a progress bar: per epoch, or per trial and then per epoch with --auto."""
+    warm_kernels([estimator], quiet)
     if auto:
         if "auto" not in estimator.param_names():
             raise ParameterError(f"{name} has no auto fit; --auto works for the rating models")
@@ -60,9 +62,14 @@ def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: b
             stderr.print(line)
 
 
+def training_metric(row: dict[str, Any]) -> str | None:
+    """The history key of the model's training objective (train_rmse, train_loss, train_auc) in ``row``, if any."""
+    return next((key for key in row if key.startswith("train_")), None)
+
+
 def _note(row: dict[str, Any]) -> str:
-    """The epoch's training objective (train_rmse, train_loss, train_auc) for the progress bar."""
-    key = next((key for key in row if key.startswith("train_")), None)
+    """The epoch's training objective for the progress bar."""
+    key = training_metric(row)
     return "" if key is None else f"{key.replace('_', ' ')} {row[key]:.4f}"
 
 
@@ -93,6 +100,7 @@ def choose_with_progress(
         given = ", ".join(fixed + (["--params"] if params else []) + (["--param"] if pairs else []))
         raise ParameterError(f"--model auto chooses the model and its hyper-parameters: drop {given}, or name a model")
     seed = flags.get("--seed")
+    warm_kernels([make_model(name) for name in CANDIDATES], quiet)
     with progress_bar(quiet, "choosing and tuning a model", None) as advance:
 
         def scored(name: str, rmse: float) -> None:

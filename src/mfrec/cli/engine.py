@@ -32,9 +32,11 @@ ENGINES = ("local", "spark")
 _DATA_OPTIONS = {"data", "model", "user_col", "item_col", "rating_col", "timestamp_col", "rating_scale"}
 
 
-def check_engine(engine: str) -> None:
+def check_engine(engine: str, model: str | None = None) -> None:
     if engine not in ENGINES:
         raise ParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "spark" and model == "auto":
+        raise ParameterError("--model auto runs in this process: drop --engine spark, or name als or implicit-als")
 
 
 def spark_session(master: str | None) -> Any:

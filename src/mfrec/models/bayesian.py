@@ -13,13 +13,23 @@ from mfrec.kernels.predict import implicit_self_terms
 from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import fit_biases
-from mfrec.models.blend import blend_weight, blend_with_biases
-from mfrec.models.gibbs import BiasGroup, Layout, Sampler
+from mfrec.models.blend import blend_with_biases
+from mfrec.models.gibbs import DAY, Layout, Sampler, time_groups
 from mfrec.models.holdout import held_out_mask
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
+from mfrec.models.posterior import (
+    BLEND_BIAS_REGULARIZATION,
+    BLEND_FRACTION,
+    BLEND_KEY,
+    BLEND_MIN_HELD_OUT,
+    BLEND_SWEEPS,
+    Samples,
+    held_out_weight,
+    sample_predictions,
+    start_state,
+)
 from mfrec.models.registry import registered
 
-DAY = 86_400
 #: With ``n_chains=None`` a fit runs CHAIN_RATINGS // (training ratings) independent chains, 1 to MAX_CHAINS, each
 #: keeping every n_chains-th sample (the model is as large as one chain's). Chains settle in different modes of the
 #: posterior, and averaging two beat one on every zoo log tried (RMSE, the zoo's splits: ml-100k keeping 10%
@@ -27,18 +37,6 @@ DAY = 86_400
 #: spent where fits are cheap: one chain from 50,000 ratings up (ML-100k's folds: one).
 CHAIN_RATINGS = 100_000
 MAX_CHAINS = 3
-#: The blend with the bias baseline (``blend=True``): its weight is chosen on BLEND_FRACTION of the ratings (each
-#: user's latest with timestamps), held out from a chain of its own (burn-in, then BLEND_SWEEPS samples), and kept
-#: only when the mix beats that chain's squared errors there by BLEND_MIN_Z standard errors (else 1: the model is
-#: the chain's, as with blend=False). Below BLEND_MIN_HELD_OUT held-out ratings the weight stays 1. The baseline is
-#: mfrec's own (``Biases()``: 5 and 3 pseudo-ratings).
-BLEND_FRACTION = 0.1
-BLEND_SWEEPS = 25
-BLEND_MIN_HELD_OUT = 200
-BLEND_MIN_Z = 2.0
-BLEND_BIAS_REGULARIZATION = (5.0, 3.0)
-#: The blend chain's generator: the seed's child under this key (no chain's seed, (seed, c), can be it).
-BLEND_KEY = 1 << 30
 
 
 @registered
@@ -247,10 +245,7 @@ class BayesianMF(Recommender):
         self.n_chains_ = chains = self.chains_for(len(train))
         thin = self.thin * chains  # as many samples in all as one chain keeps
         held = self._blend_rows(train)
-        kept: dict[str, list[np.ndarray]] = {
-            key: [] for key in ("P", "Q", "bu", "bi", "Y", "Z", "Su", "Si", "Bu", "Bi", "t_item", "t_day")
-        }
-        alphas: list[float] = []
+        samples = Samples()
         if validation is not None:
             v_users, v_items = self._validation_rows(validation)
             v_sum = np.zeros(len(validation))
@@ -264,9 +259,11 @@ class BayesianMF(Recommender):
                     # A chain of its own, without the held-out ratings (its own generator: the chains below are
                     # those of blend=False, whatever the weight).
                     blend_rng = np.random.default_rng(np.random.SeedSequence(self.random_state, spawn_key=(BLEND_KEY,)))
-                    self.blend_weight_ = self._held_out_phase(train, held, blend_rng, callback)
-                users, items = full.sides(*self._start(rng, shape))
-                groups, day_keys = self._time_groups(train, full.order, full.users_c, full.items_c)
+                    self.blend_weight_ = held_out_weight(self, train, held, blend_rng, callback)
+                users, items = full.sides(*start_state(rng, shape, self.n_factors, self.implicit))
+                groups, day_keys, grid = time_groups(train, full, self.time_bins if self.time_effects else 0)
+                if grid is not None:
+                    self.time_grid_ = grid
                 sampler = Sampler(users, items, full.ratings_c, mu, groups, rng)
                 for sweep in range(1, self.n_epochs + 1):
                     started = time.perf_counter()
@@ -279,34 +276,23 @@ class BayesianMF(Recommender):
                         row["chain"] = chain + 1
                     # Counted back from the last sweep, so every chain keeps at least that one.
                     if sweep > self.burn_in and (self.n_epochs - sweep) % thin == 0:
-                        self._keep(sampler, kept)
-                        alphas.append(sampler.alpha)
+                        samples.keep(sampler)
                         if validation is not None:
                             v_sum += mu + self._sample_predictions(
                                 sampler, day_keys, v_users, v_items, validation.timestamps
                             )
-                            mean_pred = np.clip(v_sum / len(alphas), *self.rating_scale_)
+                            mean_pred = np.clip(v_sum / len(samples.alphas), *self.rating_scale_)
                             row["val_rmse"] = float(np.sqrt(np.mean((mean_pred - validation.ratings) ** 2)))
                     row["seconds"] = time.perf_counter() - started
                     self.history_.append(row)
                     if callback:
                         callback(row)
-        self._publish(kept, alphas, day_keys, (np.diff(full.indptr_u), np.diff(full.indptr_i)))
+        samples.publish(self, day_keys, (np.diff(full.indptr_u), np.diff(full.indptr_i)))
         if self.blend_weight_ < 1.0:
             user_bias, item_bias = fit_biases(
                 train.user_idx, train.item_idx, train.ratings, mu, shape, BLEND_BIAS_REGULARIZATION
             )
             blend_with_biases(self, self.blend_weight_, user_bias, item_bias)
-
-    def _start(self, rng: np.random.Generator, shape: tuple[int, int]) -> tuple[tuple, tuple, tuple]:
-        """A chain's first state ((P, Q), (b_u, b_i), (Y, Z)): factors N(0, 0.1^2), the rest zero."""
-        (n_users, n_items), k = shape, self.n_factors
-        factors = rng.normal(0.0, 0.1, (n_users, k)), rng.normal(0.0, 0.1, (n_items, k))
-        implicit = (
-            np.zeros((n_items, k + 1)) if self.implicit in ("user", "flipped") else None,
-            np.zeros((n_users, k + 1)) if self.implicit == "flipped" else None,
-        )
-        return factors, (np.zeros(n_users), np.zeros(n_items)), implicit
 
     def _blend_rows(self, train: Interactions) -> np.ndarray | None:
         """The ratings the blend weight is chosen on (each user's latest 10% with timestamps, else a seeded random
@@ -318,138 +304,15 @@ class BayesianMF(Recommender):
         held = held_out_mask(train, BLEND_FRACTION, np.random.default_rng(seed))
         return held if held.sum() >= BLEND_MIN_HELD_OUT else None
 
-    def _held_out_phase(
-        self, train: Interactions, held: np.ndarray, rng: np.random.Generator, callback: EpochCallback | None
-    ) -> float:
-        """The blend weight: a chain on the ratings outside ``held`` (burn-in, then :data:`BLEND_SWEEPS` samples)
-        and the bias baseline fitted on them predict the held-out ratings; the least-squares mix of the two
-        (within [0, 1]) is returned when its squared errors beat the chain's by :data:`BLEND_MIN_Z` standard errors
-        of the paired difference, else 1."""
-        shape, keep = (train.n_users, train.n_items), ~held
-        part = Layout.of(train.user_idx[keep], train.item_idx[keep], train.ratings[keep], shape)
-        users, items = part.sides(*self._start(rng, shape))
-        sampler = Sampler(users, items, part.ratings_c, part.mu, [], rng)
-        h_users, h_items, truth = train.user_idx[held], train.item_idx[held], train.ratings[held]
-        total = np.zeros(truth.size)
-        for sweep in range(1, self.burn_in + BLEND_SWEEPS + 1):
-            started = time.perf_counter()
-            sampler.sweep()
-            if sweep > self.burn_in:
-                total += self._sample_predictions(sampler, np.zeros(0, np.int64), h_users, h_items, None)
-            row = {
-                "epoch": len(self.history_) + 1,
-                "blend_phase": 1,  # the blend's chain, without the held-out ratings
-                "train_rmse": float(np.sqrt(sampler.sse / keep.sum())),
-                "seconds": time.perf_counter() - started,
-            }
-            self.history_.append(row)
-            if callback:
-                callback(row)
-        user_bias, item_bias = fit_biases(
-            train.user_idx[keep], train.item_idx[keep], train.ratings[keep], part.mu, shape, BLEND_BIAS_REGULARIZATION
-        )
-        low, high = self.rating_scale_
-        posterior = np.clip(part.mu + total / BLEND_SWEEPS, low, high)
-        baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], low, high)
-        weight = blend_weight(truth, posterior, baseline)
-        gain = (truth - posterior) ** 2 - (truth - (weight * posterior + (1.0 - weight) * baseline)) ** 2
-        spread = float(gain.std(ddof=1)) / np.sqrt(gain.size)
-        return weight if float(gain.mean()) > BLEND_MIN_Z * spread else 1.0
-
-    def _time_groups(
-        self, train: Interactions, order: np.ndarray, users_c: np.ndarray, items_c: np.ndarray
-    ) -> tuple[list[BiasGroup], np.ndarray]:
-        """The (item, time bin) and (user, day) bias groups in canonical order, and the sorted (user, day) keys.
-
-        Sets ``time_grid_`` = [first day, bin width in days, bins, days spanned]; no groups without timestamps.
-        """
-        if not self.time_effects or train.timestamps is None or len(train) == 0:
-            return [], np.zeros(0, np.int64)
-        days = (train.timestamps[order] // DAY).astype(np.int64)
-        first, span = int(days.min()), int(days.max() - days.min()) + 1
-        bins = min(self.time_bins, span)
-        width = span / bins
-        self.time_grid_ = np.array([first, width, bins, span], np.float32)
-        item_bin = items_c.astype(np.int64) * bins + np.minimum(((days - first) / width).astype(np.int64), bins - 1)
-        day_keys, day_index = np.unique(users_c.astype(np.int64) * span + (days - first), return_inverse=True)
-        groups = [
-            BiasGroup("item-bin", item_bin, np.zeros(train.n_items * bins)),
-            BiasGroup("user-day", day_index.astype(np.int64), np.zeros(day_keys.size)),
-        ]
-        return groups, day_keys
-
-    def _keep(self, sampler: Sampler, kept: dict[str, list[np.ndarray]]) -> None:
-        users, items = sampler.users, sampler.items
-        kept["P"].append(users.effective().astype(np.float32))
-        kept["Q"].append(items.effective().astype(np.float32))
-        kept["bu"].append(users.effective_bias())
-        kept["bi"].append(items.effective_bias())
-        for side, embeddings, sums, bias in ((users, "Y", "Su", "Bu"), (items, "Z", "Si", "Bi")):
-            if side.implicit is not None:  # kept apart too: a pair asked about later joins the sums (_pair_terms)
-                kept[embeddings].append(side.implicit.astype(np.float32))
-                kept[sums].append(side.implicit_sum.astype(np.float32))
-                kept[bias].append(side.implicit_bias)
-        if sampler.groups:
-            kept["t_item"].append(sampler.groups[0].values)
-            kept["t_day"].append(sampler.groups[1].values)
-
     def _sample_predictions(
-        self,
-        sampler: Sampler,
-        day_keys: np.ndarray,
-        user_rows: np.ndarray,
-        item_rows: np.ndarray,
-        timestamps: np.ndarray | None,
+        self, sampler: Sampler, day_keys: np.ndarray, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any
     ) -> np.ndarray:
         """The current sample's predictions for validation pairs, less the global mean."""
-        users, items = sampler.users, sampler.items
-        known_u, known_i = user_rows >= 0, item_rows >= 0
-        u, i = np.maximum(user_rows, 0), np.maximum(item_rows, 0)
-        P, Q = users.effective()[u], items.effective()[i]
-        out = np.where(known_u, users.effective_bias()[u], 0.0)
-        out += np.where(known_i, items.effective_bias()[i], 0.0)
-        out += np.where(known_u & known_i, np.einsum("ij,ij->i", P, Q), 0.0)
+        out = sample_predictions(sampler, user_rows, item_rows)
         if sampler.groups:
-            item_bin = sampler.groups[0].values.reshape(len(items.bias), -1)
+            item_bin = sampler.groups[0].values.reshape(len(sampler.items.bias), -1)
             out += self._time_lookup(item_bin, day_keys, sampler.groups[1].values, user_rows, item_rows, timestamps)
         return out
-
-    def _publish(
-        self, kept: dict[str, list[np.ndarray]], alphas: list[float], day_keys: np.ndarray, counts: tuple
-    ) -> None:
-        n = len(alphas)
-        root = np.float32(1.0 / np.sqrt(n))
-        self.n_samples_ = n
-        self.noise_precision_ = float(np.mean(alphas))
-        self.user_factors_ = np.ascontiguousarray(np.concatenate(kept["P"], axis=1) * root)
-        self.item_factors_ = np.ascontiguousarray(np.concatenate(kept["Q"], axis=1) * root)
-        self.user_bias_ = np.mean(kept["bu"], axis=0).astype(np.float32)
-        item_bias = np.mean(kept["bi"], axis=0)
-        k = self.n_factors
-
-        def stacked(samples: list[np.ndarray]) -> np.ndarray:  # the factors' concatenated layout
-            return np.ascontiguousarray(np.concatenate([x[:, :k] for x in samples], axis=1) * root)
-
-        def mean(samples: list[np.ndarray], column: int | None = None) -> np.ndarray:
-            return np.mean([x if column is None else x[:, column] for x in samples], axis=0).astype(np.float32)
-
-        if kept["Y"]:  # Y also gives a new user's implicit sum at fold-in
-            self.implicit_item_factors_, self.implicit_item_weights_ = stacked(kept["Y"]), mean(kept["Y"], k)
-            self.user_implicit_sums_, self.user_implicit_bias_ = stacked(kept["Su"]), mean(kept["Bu"])
-            self.user_implicit_counts_, self.item_implicit_counts_ = (c.astype(np.float32) for c in counts)
-        if kept["Z"]:
-            self.implicit_user_factors_, self.implicit_user_weights_ = stacked(kept["Z"]), mean(kept["Z"], k)
-            self.item_implicit_sums_, self.item_implicit_bias_ = stacked(kept["Si"]), mean(kept["Bi"])
-        if kept["t_item"]:
-            span = int(self.time_grid_[3])
-            item_bin = np.mean(kept["t_item"], axis=0).reshape(len(item_bias), -1)
-            item_bias = item_bias + item_bin[:, -1]  # "now": the latest bin
-            self.item_time_bias_ = item_bin.astype(np.float32)
-            self.user_day_bias_ = np.mean(kept["t_day"], axis=0).astype(np.float32)
-            # Users and days as float32 (exact below 2^24), the dtype of every array a saved model holds.
-            self.user_day_users_ = (day_keys // span).astype(np.float32)
-            self.user_day_days_ = (day_keys % span).astype(np.float32)
-        self.item_bias_ = item_bias.astype(np.float32)
 
     # ------------------------------------------------------------------ the pair in its implicit sums
 

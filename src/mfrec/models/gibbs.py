@@ -39,6 +39,7 @@ gives the same chain for any number of threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from mfrec.kernels.bpmf import (
 )
 from mfrec.kernels.sparse import csr_by_user
 
+DAY = 86_400
 _NO_GRAM = np.zeros((0, 0, 0), dtype=np.float64)
 _NO_SUMS = np.zeros((0, 0), dtype=np.float64)
 
@@ -185,6 +187,25 @@ class BiasGroup:
     name: str
     index: np.ndarray
     values: np.ndarray
+
+
+def time_groups(train: Any, layout: Layout, bins: int) -> tuple[list[BiasGroup], np.ndarray, np.ndarray | None]:
+    """The (item, time bin) and (user, day) bias groups of ``train`` in ``layout``'s order, the sorted (user, day)
+    keys, and the time grid [first day, bin width in days, bins, days spanned]; none with ``bins`` 0 or without
+    timestamps."""
+    if not bins or train.timestamps is None or len(train) == 0:
+        return [], np.zeros(0, np.int64), None
+    days = (train.timestamps[layout.order] // DAY).astype(np.int64)
+    first, span = int(days.min()), int(days.max() - days.min()) + 1
+    bins = min(bins, span)
+    width = span / bins
+    item_bin = layout.items_c.astype(np.int64) * bins + np.minimum(((days - first) / width).astype(np.int64), bins - 1)
+    day_keys, day_index = np.unique(layout.users_c.astype(np.int64) * span + (days - first), return_inverse=True)
+    groups = [
+        BiasGroup("item-bin", item_bin, np.zeros(train.n_items * bins)),
+        BiasGroup("user-day", day_index.astype(np.int64), np.zeros(day_keys.size)),
+    ]
+    return groups, day_keys, np.array([first, width, bins, span], np.float32)
 
 
 class Sampler:

@@ -1,0 +1,163 @@
+"""What a :class:`~mfrec.models.bayesian.BayesianMF` fit keeps of its chains, and the chain that weighs it.
+
+:class:`Samples` collects the kept samples of every chain and publishes their average as the model's arrays: an
+average of dot products is the dot product of the concatenated samples scaled by 1/sqrt(S), so the factors are
+stacked, while biases, implicit weights and time biases are plain means. :func:`held_out_weight` runs the chain
+of ``blend=True``: without a held-out tenth of the ratings, scored against the bias baseline fitted on the same
+ratings, it gives the weight :func:`mfrec.models.blend.blend_with_biases` mixes the two with.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from mfrec.data.interactions import Interactions
+from mfrec.models.baselines import fit_biases
+from mfrec.models.blend import blend_weight
+from mfrec.models.gibbs import Layout, Sampler
+
+#: The blend with the bias baseline (``blend=True``): its weight is chosen on BLEND_FRACTION of the ratings (each
+#: user's latest with timestamps), held out from a chain of its own (burn-in, then BLEND_SWEEPS samples), and kept
+#: only when the mix beats that chain's squared errors there by BLEND_MIN_Z standard errors (else 1: the model is
+#: the chain's, as with blend=False). Below BLEND_MIN_HELD_OUT held-out ratings the weight stays 1. The baseline is
+#: mfrec's own (``Biases()``: 5 and 3 pseudo-ratings).
+BLEND_FRACTION = 0.1
+BLEND_SWEEPS = 25
+BLEND_MIN_HELD_OUT = 200
+BLEND_MIN_Z = 2.0
+BLEND_BIAS_REGULARIZATION = (5.0, 3.0)
+#: The blend chain's generator: the seed's child under this key (no chain's seed, (seed, c), can be it).
+BLEND_KEY = 1 << 30
+
+State = tuple[tuple[Any, Any], tuple[Any, Any], tuple[Any, Any]]
+
+
+def start_state(rng: np.random.Generator, shape: tuple[int, int], k: int, implicit: str) -> State:
+    """A chain's first state ((P, Q), (b_u, b_i), (Y, Z)): factors N(0, 0.1^2), the rest zero; Y / Z None when
+    ``implicit`` ("flipped", "user", "none") has no such terms."""
+    n_users, n_items = shape
+    factors = rng.normal(0.0, 0.1, (n_users, k)), rng.normal(0.0, 0.1, (n_items, k))
+    embeddings = (
+        np.zeros((n_items, k + 1)) if implicit in ("user", "flipped") else None,
+        np.zeros((n_users, k + 1)) if implicit == "flipped" else None,
+    )
+    return factors, (np.zeros(n_users), np.zeros(n_items)), embeddings
+
+
+def sample_predictions(sampler: Sampler, user_rows: np.ndarray, item_rows: np.ndarray) -> np.ndarray:
+    """The current sample's predictions less the global mean and any time terms; rows < 0 are unknown."""
+    users, items = sampler.users, sampler.items
+    known_u, known_i = user_rows >= 0, item_rows >= 0
+    u, i = np.maximum(user_rows, 0), np.maximum(item_rows, 0)
+    P, Q = users.effective()[u], items.effective()[i]
+    out = np.where(known_u, users.effective_bias()[u], 0.0)
+    out += np.where(known_i, items.effective_bias()[i], 0.0)
+    out += np.where(known_u & known_i, np.einsum("ij,ij->i", P, Q), 0.0)
+    return out
+
+
+class Samples:
+    """The samples kept from every chain: factors, biases, implicit terms, time biases, noise precisions."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, list[np.ndarray]] = {
+            key: [] for key in ("P", "Q", "bu", "bi", "Y", "Z", "Su", "Si", "Bu", "Bi", "t_item", "t_day")
+        }
+        self.alphas: list[float] = []
+
+    def keep(self, sampler: Sampler) -> None:
+        kept, users, items = self.kept, sampler.users, sampler.items
+        kept["P"].append(users.effective().astype(np.float32))
+        kept["Q"].append(items.effective().astype(np.float32))
+        kept["bu"].append(users.effective_bias())
+        kept["bi"].append(items.effective_bias())
+        for side, embeddings, sums, bias in ((users, "Y", "Su", "Bu"), (items, "Z", "Si", "Bi")):
+            if side.implicit is not None:  # kept apart too: a pair asked about later joins the sums (_pair_terms)
+                kept[embeddings].append(side.implicit.astype(np.float32))
+                kept[sums].append(side.implicit_sum.astype(np.float32))
+                kept[bias].append(side.implicit_bias)
+        if sampler.groups:
+            kept["t_item"].append(sampler.groups[0].values)
+            kept["t_day"].append(sampler.groups[1].values)
+        self.alphas.append(sampler.alpha)
+
+    def publish(self, model: Any, day_keys: np.ndarray, counts: tuple[np.ndarray, np.ndarray]) -> None:
+        """Set ``model``'s fitted arrays to the samples' average (``counts``: each user's and item's ratings)."""
+        kept, n = self.kept, len(self.alphas)
+        root = np.float32(1.0 / np.sqrt(n))
+        model.n_samples_ = n
+        model.noise_precision_ = float(np.mean(self.alphas))
+        model.user_factors_ = np.ascontiguousarray(np.concatenate(kept["P"], axis=1) * root)
+        model.item_factors_ = np.ascontiguousarray(np.concatenate(kept["Q"], axis=1) * root)
+        model.user_bias_ = np.mean(kept["bu"], axis=0).astype(np.float32)
+        item_bias = np.mean(kept["bi"], axis=0)
+        k = model.n_factors
+
+        def stacked(samples: list[np.ndarray]) -> np.ndarray:  # the factors' concatenated layout
+            return np.ascontiguousarray(np.concatenate([x[:, :k] for x in samples], axis=1) * root)
+
+        def mean(samples: list[np.ndarray], column: int | None = None) -> np.ndarray:
+            return np.mean([x if column is None else x[:, column] for x in samples], axis=0).astype(np.float32)
+
+        if kept["Y"]:  # Y also gives a new user's implicit sum at fold-in
+            model.implicit_item_factors_, model.implicit_item_weights_ = stacked(kept["Y"]), mean(kept["Y"], k)
+            model.user_implicit_sums_, model.user_implicit_bias_ = stacked(kept["Su"]), mean(kept["Bu"])
+            model.user_implicit_counts_, model.item_implicit_counts_ = (c.astype(np.float32) for c in counts)
+        if kept["Z"]:
+            model.implicit_user_factors_, model.implicit_user_weights_ = stacked(kept["Z"]), mean(kept["Z"], k)
+            model.item_implicit_sums_, model.item_implicit_bias_ = stacked(kept["Si"]), mean(kept["Bi"])
+        if kept["t_item"]:
+            span = int(model.time_grid_[3])
+            item_bin = np.mean(kept["t_item"], axis=0).reshape(len(item_bias), -1)
+            item_bias = item_bias + item_bin[:, -1]  # "now": the latest bin
+            model.item_time_bias_ = item_bin.astype(np.float32)
+            model.user_day_bias_ = np.mean(kept["t_day"], axis=0).astype(np.float32)
+            # Users and days as float32 (exact below 2^24), the dtype of every array a saved model holds.
+            model.user_day_users_ = (day_keys // span).astype(np.float32)
+            model.user_day_days_ = (day_keys % span).astype(np.float32)
+        model.item_bias_ = item_bias.astype(np.float32)
+
+
+def held_out_weight(
+    model: Any, train: Interactions, held: np.ndarray, rng: np.random.Generator, callback: Any = None
+) -> float:
+    """The blend weight of ``model`` (a BayesianMF being fitted on ``train``).
+
+    A chain on the ratings outside ``held`` (``model.burn_in`` sweeps, then :data:`BLEND_SWEEPS` samples) and the
+    bias baseline fitted on them predict the held-out ratings; the least-squares mix of the two (within [0, 1]) is
+    returned when its squared errors beat the chain's by :data:`BLEND_MIN_Z` standard errors of the paired
+    difference, else 1. Each sweep is a ``model.history_`` row marked ``blend_phase``.
+    """
+    shape, keep = (train.n_users, train.n_items), ~held
+    part = Layout.of(train.user_idx[keep], train.item_idx[keep], train.ratings[keep], shape)
+    users, items = part.sides(*start_state(rng, shape, model.n_factors, model.implicit))
+    sampler = Sampler(users, items, part.ratings_c, part.mu, [], rng)
+    h_users, h_items, truth = train.user_idx[held], train.item_idx[held], train.ratings[held]
+    total = np.zeros(truth.size)
+    for sweep in range(1, model.burn_in + BLEND_SWEEPS + 1):
+        started = time.perf_counter()
+        sampler.sweep()
+        if sweep > model.burn_in:
+            total += sample_predictions(sampler, h_users, h_items)
+        row = {
+            "epoch": len(model.history_) + 1,
+            "blend_phase": 1,  # the blend's chain, without the held-out ratings
+            "train_rmse": float(np.sqrt(sampler.sse / keep.sum())),
+            "seconds": time.perf_counter() - started,
+        }
+        model.history_.append(row)
+        if callback:
+            callback(row)
+    user_bias, item_bias = fit_biases(
+        train.user_idx[keep], train.item_idx[keep], train.ratings[keep], part.mu, shape, BLEND_BIAS_REGULARIZATION
+    )
+    low, high = model.rating_scale_
+    posterior = np.clip(part.mu + total / BLEND_SWEEPS, low, high)
+    baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], low, high)
+    weight = blend_weight(truth, posterior, baseline)
+    gain = (truth - posterior) ** 2 - (truth - (weight * posterior + (1.0 - weight) * baseline)) ** 2
+    spread = float(gain.std(ddof=1)) / np.sqrt(gain.size)
+    return weight if float(gain.mean()) > BLEND_MIN_Z * spread else 1.0
