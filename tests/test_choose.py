@@ -10,7 +10,7 @@ from mfrec.cli import app
 from mfrec.data import from_arrays, synthetic
 from mfrec.exceptions import ParameterError
 from mfrec.models import ALS, MatrixFactorization
-from mfrec.models.auto import _squared_errors, held_out_split
+from mfrec.models.auto import held_out_split, squared_errors
 from mfrec.models.choose import choice_line, choose_model
 from mfrec.models.persistence import load_model
 
@@ -38,7 +38,7 @@ def test_the_candidate_with_the_lowest_held_out_rmse_is_chosen_tuned_and_refitte
     # The scores are each default's RMSE on auto's held-out split, fitted on the rest.
     train, valid = held_out_split(data, 0)
     again = {"sgd": MatrixFactorization, "als": ALS}[chosen](n_threads=1, rank_by="rating").fit(train)
-    assert scores[chosen] == pytest.approx(np.sqrt(_squared_errors(again, valid).mean()), abs=1e-6)
+    assert scores[chosen] == pytest.approx(np.sqrt(squared_errors(again, valid).mean()), abs=1e-6)
     # The winner's search starts from its candidate fit (trial 0 is not fitted again), then one refit on all.
     other = "als" if chosen == "sgd" else "sgd"
     assert fitted[other] == 1

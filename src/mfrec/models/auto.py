@@ -90,10 +90,11 @@ def _inside(value: Any, spec: Any) -> Any:
 
 
 def _rmse(model: Recommender, data: Interactions) -> float:
-    return float(np.sqrt(_squared_errors(model, data).mean()))
+    return float(np.sqrt(squared_errors(model, data).mean()))
 
 
-def _squared_errors(model: Recommender, data: Interactions) -> np.ndarray:
+def squared_errors(model: Recommender, data: Interactions) -> np.ndarray:
+    """(prediction - rating)^2 of each rating in ``data`` (its ids mapped back), as float64."""
     users = data.user_ids.to_ids(data.user_idx)
     items = data.item_ids.to_ids(data.item_idx)
     return (np.asarray(model.predict(users, items), dtype=np.float64) - data.ratings) ** 2
@@ -167,7 +168,7 @@ def tune(
         if iterative and trial.number != 0:
             stopping = {"early_stopping": True, "patience": max(base["patience"], base["n_epochs"] // 4)}
         if trial.number == 0 and first_fit is not None:
-            errors = _squared_errors(first_fit, valid)
+            errors = squared_errors(first_fit, valid)
             first.update(errors=errors, model=first_fit)
             best_model.update(score=float(np.sqrt(errors.mean())), model=first_fit, errors=errors)
             return best_model["score"]
@@ -183,7 +184,7 @@ def tune(
             warnings.simplefilter("ignore")
             candidate.fit(train, validation=valid, callback=report)
         trial.set_user_attr("best_epoch", int(getattr(candidate, "best_epoch_", 0)))
-        errors = _squared_errors(candidate, valid)
+        errors = squared_errors(candidate, valid)
         score = float(np.sqrt(errors.mean()))
         if trial.number == 0:
             first.update(errors=errors, model=candidate)

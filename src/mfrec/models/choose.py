@@ -35,14 +35,14 @@ import numpy as np
 from mfrec.data import load
 from mfrec.exceptions import MfrecError, ParameterError
 from mfrec.models import MODELS, make_model
-from mfrec.models.auto import _squared_errors, held_out_split, tune
+from mfrec.models.auto import held_out_split, squared_errors, tune
 from mfrec.models.base import Recommender
 
 #: The rating models ``--model auto`` chooses among, cheapest first (the first wins a tie): SGD and ALS are the
 #: fastest, the Bayesian model the most accurate on most of the zoo.
 CANDIDATES = ("sgd", "als", "bayesian")
 
-#: Called with (candidate name, its held-out RMSE) after each candidate's fit, then as auto's progress.
+#: Called with (candidate name, its held-out RMSE) after each candidate's fit.
 ChoiceProgress = Callable[[str, float], None]
 
 
@@ -89,7 +89,7 @@ def choose_model(
             except MfrecError as error:  # a data-dependent limit (more factors than items ...): not a candidate
                 warnings.warn(f"--model auto left out {name}: {error}", stacklevel=2)
                 continue
-            scores[name] = float(np.sqrt(_squared_errors(candidate, valid).mean()))
+            scores[name] = float(np.sqrt(squared_errors(candidate, valid).mean()))
             fits[name] = candidate
             if on_candidate is not None:
                 on_candidate(name, scores[name])
