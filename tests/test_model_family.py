@@ -217,7 +217,7 @@ def test_adam_is_deterministic(planted):
 
 
 def test_bayesian_prediction_is_the_average_over_samples(planted):
-    model = BayesianMF(n_factors=3, n_epochs=9, burn_in=3, thin=2).fit(planted)
+    model = BayesianMF(n_factors=3, n_epochs=9, burn_in=3, thin=2, n_chains=1).fit(planted)
     assert model.n_samples_ == 3 and model.user_factors_.shape == (planted.n_users, 9)
     # Averaging dot products equals the dot product of concatenated samples / sqrt(S).
     P = model.user_factors_ * np.sqrt(3)
