@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(monkeypatch, path: Path, name: str):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.setattr(sys, "argv", [path.name])
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmark_scripts import load_script
 
 
 @pytest.fixture
 def playcount(monkeypatch):
-    return _load(monkeypatch, BENCHMARKS / "bench_playcount.py", "bench_playcount_under_test")
+    return load_script(monkeypatch, "bench_playcount.py", "bench_playcount_under_test")
 
 
 def _plays(sizes: list[int]) -> pd.DataFrame:
@@ -54,10 +41,10 @@ def test_score_is_ndcg_and_recall_over_every_test_user(playcount):
 
 
 def test_the_implicit_log_has_no_liked_level_and_the_rating_zoo_skips_it(monkeypatch, tmp_path):
-    fetch = _load(monkeypatch, BENCHMARKS / "zoo" / "fetch_zoo.py", "fetch_zoo_under_test")
+    fetch = load_script(monkeypatch, "zoo/fetch_zoo.py", "fetch_zoo_under_test")
     assert fetch.REAL["steam"]["kind"] == "implicit" and fetch.liked_level(None, None, None) is None
     assert fetch.liked_level(1.0, 10.0, 1.0) == 8.0
-    zoo = _load(monkeypatch, BENCHMARKS / "bench_zoo.py", "bench_zoo_under_test")
+    zoo = load_script(monkeypatch, "bench_zoo.py", "bench_zoo_under_test")
     assert "steam" not in zoo.REAL_FIRST
     monkeypatch.setattr(zoo, "ZOO", tmp_path)
     _plays([2, 3]).rename(columns={"hours": "rating"}).to_parquet(tmp_path / "steam.parquet")

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import io
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(monkeypatch, path: Path, name: str):
-    import importlib.util
-
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.setattr(sys, "argv", [path.name])
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmark_scripts import load_script
 
 
 @pytest.fixture
 def fetch(monkeypatch):
-    return _load(monkeypatch, BENCHMARKS / "zoo" / "fetch_zoo.py", "fetch_zoo_round_four")
+    return load_script(monkeypatch, "zoo/fetch_zoo.py", "fetch_zoo_round_four")
 
 
 def test_zoo_check_logs_are_pinned_outside_caserec_and_marked_check_only(fetch, monkeypatch):
@@ -37,7 +23,7 @@ def test_zoo_check_logs_are_pinned_outside_caserec_and_marked_check_only(fetch, 
         assert name in fetch.read_checksums()
     assert fetch.liked_level(1.0, 5.0, 0.5) == 4.0  # x-wines: 1-5 in halves
     assert fetch.liked_level(1.0, 10.0, None) == 8.0  # boardgames: continuous 1-10, whole point as on 1-10 logs
-    zoo = _load(monkeypatch, BENCHMARKS / "bench_zoo.py", "bench_zoo_round_four")
+    zoo = load_script(monkeypatch, "bench_zoo.py", "bench_zoo_round_four")
     assert {"x-wines", "boardgames"} <= set(zoo.REAL_FIRST)
 
 
