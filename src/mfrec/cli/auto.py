@@ -54,12 +54,17 @@ def fit_with_progress(estimator: Any, data: Any, name: str, quiet: bool, auto: b
         extra = {"auto_budget": seconds, "auto_progress": trial} if auto else {}
         estimator.fit(data, callback=lambda row: advance(1, note=_note(row)), **extra)
     if not quiet:
-        if auto:
-            chosen = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-                               for key, value in getattr(estimator, "auto_params_", {}).items())  # fmt: skip
-            stderr.print(f"auto chose: {chosen or 'the defaults'}", markup=False)
-        for line in held_out_lines(getattr(estimator, "held_out_", None)):
-            stderr.print(line)
+        print_tuning(estimator, auto)
+
+
+def print_tuning(model: Any, auto: bool) -> None:
+    """What auto chose (with ``auto``) and the held-out comparison, on stderr."""
+    if auto:
+        chosen = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                           for key, value in getattr(model, "auto_params_", {}).items())  # fmt: skip
+        stderr.print(f"auto chose: {chosen or 'the defaults'}", markup=False)
+    for line in held_out_lines(getattr(model, "held_out_", None)):
+        stderr.print(line)
 
 
 def training_metric(row: dict[str, Any]) -> str | None:
@@ -120,9 +125,5 @@ def choose_with_progress(
         )
     if not quiet:
         stderr.print(choice_line(model.held_out_), markup=False)
-        tuned = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-                          for key, value in getattr(model, "auto_params_", {}).items())  # fmt: skip
-        stderr.print(f"auto chose: {tuned or 'the defaults'}", markup=False)
-        for line in held_out_lines(model.held_out_):
-            stderr.print(line)
+        print_tuning(model, auto=True)
     return model

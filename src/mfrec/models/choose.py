@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -120,6 +119,6 @@ def choice_line(report: dict[str, Any] | None) -> str | None:
         return None
     scores = report.get("candidates") or {}
     listed = ", ".join(f"{name} {score:.4f}" for name, score in sorted(scores.items(), key=lambda kv: kv[1]))
-    if not listed or any(math.isnan(score) for score in scores.values()):
+    if not listed:
         return f"model chosen: {report['chosen']} (too few ratings to hold out: the first candidate)"
     return f"model chosen: {report['chosen']} (held-out RMSE, selection scores: {listed})"

@@ -166,17 +166,11 @@ class Layout:
     def sides(
         self, factors: tuple[np.ndarray, np.ndarray], biases: tuple[np.ndarray, np.ndarray], implicit: tuple
     ) -> tuple[Side, Side]:
-        """(users, items) over these ratings, starting from the given state; implicit (Y or None, Z or None), whose
-        sums are formed here when given (a state carried over from another layout)."""
+        """(users, items) over these ratings from a chain's first state; implicit: (Y or None, Z or None), zero."""
         users = Side(self.indptr_u, self.items_c, None, factors[0], biases[0], implicit[0])
         items = Side(
             self.indptr_i, self.users_c[self.by_item].astype(np.int32), self.by_item, factors[1], biases[1], implicit[1]
         )
-        for side in (users, items):
-            if side.implicit is not None and side.implicit.any():
-                implicit_sums(
-                    side.indptr, side.indices, side.coef, side.implicit, side.implicit_sum, side.implicit_bias
-                )
         return users, items
 
 
