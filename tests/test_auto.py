@@ -425,7 +425,7 @@ def test_the_pick_model_is_kept_when_it_clearly_beats_the_chart():
 def test_a_model_that_lists_its_trials_gets_exactly_those_unpruned(small, monkeypatch):
     """BayesianMF's auto_trials: its own chain, then half and 1.5 times as many sweeps, each run to its end (the
     median pruner would judge a running posterior mean by its burn-in)."""
-    model = BayesianMF(n_factors=4, n_epochs=12, burn_in=4, n_chains=1, blend=False, rank_by="rating")
+    model = BayesianMF(n_factors=4, n_epochs=12, burn_in=4, n_chains=1, blend=False, init_std=0.1, rank_by="rating")
     assert model.auto_trials() == [{"n_epochs": 6}, {"n_epochs": 18}]
     assert BayesianMF(n_epochs=3, burn_in=2).auto_trials() == [{"n_epochs": 4}]
     sweeps = []

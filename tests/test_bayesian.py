@@ -335,23 +335,63 @@ def test_the_blend_weight_is_the_least_squares_mix_within_zero_and_one():
     assert blend_weight(truth, truth - 1.0, truth - 1.0) == 1.0  # nothing to choose between
 
 
-def test_the_blend_runs_its_held_out_phase_only_when_asked_and_possible():
+def test_the_held_out_chains_run_only_when_asked_and_possible():
     from mfrec.data import synthetic
 
     data = synthetic(250, 120, 5_000, seed=4)
-    blended = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1).fit(data)
-    phase = [row for row in blended.history_ if row.get("blend_phase")]
-    assert len(phase) == 10 + 25 and len(blended.history_) == 35 + 30  # the blend's chain, then the model's
-    assert blended.n_samples_ == 20 and 0.0 <= blended.blend_weight_ <= 1.0
-    plain = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, blend=False).fit(data)
+    params = {"n_factors": 3, "n_epochs": 30, "burn_in": 10, "n_chains": 1}
+    chosen = BayesianMF(**params).fit(data)  # a held-out chain per start (0.1, 0.3), then the model's
+    phase = [row for row in chosen.history_ if row.get("blend_phase")]
+    assert [row["start_std"] for row in phase] == [0.1] * 35 + [0.3] * 35 and len(chosen.history_) == 70 + 30
+    assert chosen.n_samples_ == 20 and 0.0 <= chosen.blend_weight_ <= 1.0 and chosen.init_std_ in (0.1, 0.3)
+    given = BayesianMF(**params, init_std=chosen.init_std_).fit(data)  # the blend's chain alone
+    assert len(given.history_) == 35 + 30 and given.blend_weight_ == chosen.blend_weight_
+    plain = BayesianMF(**params, init_std=chosen.init_std_, blend=False).fit(data)  # nothing held out
     assert plain.blend_weight_ == 1.0 and len(plain.history_) == 30 and plain.n_samples_ == 20
-    # The blend's chain has a generator of its own: the model's chain is blend=False's, sample for sample.
-    assert [row["train_rmse"] for row in blended.history_[35:]] == [row["train_rmse"] for row in plain.history_]
-    # Time effects on dated data: their bins would differ between the two runs, so no blend.
-    dated = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, time_effects=True).fit(data)
+    # The held-out chains have generators of their own: the model's chain is the plain one, sample for sample.
+    main = [row["train_rmse"] for row in plain.history_]
+    assert [row["train_rmse"] for row in chosen.history_[70:]] == [row["train_rmse"] for row in given.history_[35:]]
+    assert [row["train_rmse"] for row in given.history_[35:]] == main
+    # blend=False still chooses the start, on the chains' own errors, with weight 1.
+    unblended = BayesianMF(**params, blend=False).fit(data)
+    assert unblended.blend_weight_ == 1.0 and len(unblended.history_) == 100
+    # Time effects on dated data: their bins would differ between the two runs, so nothing is held out.
+    dated = BayesianMF(**params, time_effects=True).fit(data)
     assert data.timestamps is not None and dated.blend_weight_ == 1.0 and len(dated.history_) == 30
+    assert dated.init_std_ == 0.1
     tiny = synthetic(40, 30, 600, seed=1)  # 60 held-out ratings: too few to choose on
-    assert BayesianMF(n_factors=2, n_epochs=6, burn_in=2).fit(tiny).blend_weight_ == 1.0
+    small = BayesianMF(n_factors=2, n_epochs=6, burn_in=2).fit(tiny)
+    assert small.blend_weight_ == 1.0 and small.init_std_ == 0.1
+
+
+def test_a_start_replaces_the_reference_only_when_it_predicts_the_held_out_ratings_better_by_two_se(monkeypatch):
+    """The choice among held-out chains, given their squared errors: the reference (the first start) stays unless
+    another beats it by two standard errors; blend=False compares the chains' own errors and keeps weight 1."""
+    import mfrec.models.posterior as posterior
+
+    rng = np.random.default_rng(0)
+    base = rng.exponential(1.0, 2_000)
+    noise = rng.normal(0.0, 0.05, 2_000)
+    runs = {  # start -> (weight, chain errors, blend errors)
+        0.1: (0.8, base, base * 0.99),
+        0.3: (0.5, base * 0.90 + noise, base * 0.95 + noise),  # far better, blended or not
+        0.2: (1.0, base * 0.999 + noise, base * 0.999 + noise),  # better by less than two SE
+    }
+    monkeypatch.setattr(
+        posterior,
+        "held_out_chain",
+        lambda model, train, held, rng, std, callback=None: posterior.HeldOut(std, *runs[std]),
+    )
+
+    class Model:
+        random_state, blend = 0, True
+
+    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.3)) == (0.3, 0.5)
+    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.2)) == (0.1, 0.8)
+    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.2, 0.3)) == (0.3, 0.5)
+    assert posterior.held_out_choice(Model(), None, None, (0.3, 0.1)) == (0.3, 0.5)  # the reference is better
+    Model.blend = False
+    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.3)) == (0.3, 1.0)
 
 
 def test_chains_follow_the_data_size_and_keep_as_many_samples_as_one():
@@ -361,8 +401,8 @@ def test_chains_follow_the_data_size_and_keep_as_many_samples_as_one():
     assert [model.chains_for(n) for n in (5_000, 34_000, 50_000, 51_000, 80_000, 10**7)] == [3, 2, 2, 1, 1, 1]
     assert BayesianMF(n_chains=2).chains_for(10**7) == 2
     data = synthetic(250, 120, 5_000, seed=4)
-    two = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=2, blend=False).fit(data)
-    one = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, blend=False).fit(data)
+    two = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=2, blend=False, init_std=0.1).fit(data)
+    one = BayesianMF(n_factors=3, n_epochs=30, burn_in=10, n_chains=1, blend=False, init_std=0.1).fit(data)
     assert two.n_samples_ == one.n_samples_ == 20 and two.user_factors_.shape == one.user_factors_.shape
     assert [row["chain"] for row in two.history_] == [1] * 30 + [2] * 30
     assert not np.allclose(two.user_factors_, one.user_factors_)  # the second chain's samples are in it
