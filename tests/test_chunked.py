@@ -98,7 +98,7 @@ def test_bad_input_names_column_and_file_row(tmp_path):
     with pytest.raises(DataError, match=r"column 'user' has 1 missing ids .*row 3"):
         read_chunked(path, chunk_rows=2)
     pd.DataFrame({"user": [1, 2, 3, 4], "item": [1, 2, 3, 4], "rating": [1.0, 2, 3, np.nan]}).to_parquet(path)
-    with pytest.raises(DataError, match=r"column 'rating' has non-finite values \(first at row 3"):
+    with pytest.raises(DataError, match=r"column 'rating' has missing \(empty\) values \(first at row 3"):
         read_chunked(path, chunk_rows=2)
     with pytest.raises(DataError, match=r"outside the rating scale \[1, 3\] \(first at row 3: 4\)"):
         pd.DataFrame({"user": [1, 2, 3, 4], "item": [1, 2, 3, 4], "rating": [1.0, 2, 3, 4]}).to_parquet(path)

@@ -216,7 +216,7 @@ def test_evaluate_splits_rating_metrics_into_warm_and_cold(tmp_path):
 
 def test_cli_errors_name_flags_not_python_arguments(tmp_path):
     path = tmp_path / "odd.csv"
-    path.write_text("uid,iid,stars\n1,2,3\n2,1,4\n")
+    path.write_text("person,thing,stars\n1,2,3\n2,1,4\n")
     result = runner.invoke(app, ["train", str(path), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "--user-col NAME" in result.stderr and "user_col=" not in result.stderr
 

@@ -408,3 +408,39 @@ def test_a_user_who_rated_everything_is_told_why_the_list_is_empty(tmp_path):
     assert result.exit_code == 0, result.output
     assert "user 999999 has nothing left to recommend: they rated every item" in result.stderr
     assert f"user {frame['user'].iloc[0]} has nothing" not in result.stderr
+
+
+# ------------------------------------------------------------------ a date column under the user's own name
+
+
+def _dated_export(tmp_path, date_name):
+    """A book log as an export names it: reader ids, ISBN strings, stars 1-10 and ISO dates in ``date_name``."""
+    rng = pd.Series(range(600))
+    frame = pd.DataFrame(
+        {
+            "reader_id": [f"u-{i % 60:04d}" for i in rng],
+            "isbn": [f"978{(i * 7) % 50:010d}" for i in rng],
+            "stars": [1 + (i * 3) % 10 for i in rng],
+            date_name: pd.date_range("2024-01-01", periods=600, freq="h").strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    ).drop_duplicates(["reader_id", "isbn"])
+    path = tmp_path / "books.csv"
+    frame.to_csv(path, index=False)
+    return path, len(frame)
+
+
+def test_a_date_column_is_found_by_its_usual_names_and_named_with_timestamp_col(tmp_path):
+    path, rows = _dated_export(tmp_path, "rated_at")
+    info = json.loads(run("datasets", "info", path, "--json").stdout)
+    assert info["ratings"] == rows and info["has_timestamps"]  # reader_id, isbn, stars and rated_at: found
+    path, _ = _dated_export(tmp_path, "when")
+    assert not json.loads(run("datasets", "info", path, "--json").stdout)["has_timestamps"]
+    named = json.loads(run("datasets", "info", path, "--timestamp-col", "when", "--json").stdout)
+    assert named["has_timestamps"] and named["columns"]["timestamp"] == "when"
+    # A temporal split needs the dates: found through --timestamp-col, refused in one line without it.
+    assert "temporal split needs" in _one_line_error(run("evaluate", path, "--protocol", "temporal", "-q"))
+    result = run("evaluate", path, "--protocol", "temporal", "--timestamp-col", "when", "-q", "--json", "-k", "3")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["protocol"] == "temporal"
+    line = _one_line_error(run("datasets", "info", path, "--timestamp-col", "rated"))
+    assert "rated" in line

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mfrec.data import from_arrays, from_frame
+from mfrec.data import from_arrays, from_frame, load
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError
 
 
@@ -24,14 +24,27 @@ def test_renamed_columns_are_accepted():
     assert data.n_items == 2
 
 
-def test_nan_rating_names_row_and_value():
-    with pytest.raises(DataError, match=r"column 'rating' has 1 non-finite values \(first at row 1: nan\)"):
+def test_missing_rating_names_its_row():
+    with pytest.raises(DataError, match=r"column 'rating' has 1 missing \(empty\) values \(first at row 1\)"):
         from_frame(frame(rating=[4.0, np.nan, 5.0]))
 
 
 def test_inf_rating_is_refused():
-    with pytest.raises(DataError, match=r"non-finite.*row 2: inf"):
+    with pytest.raises(DataError, match=r"infinite values \(first at row 2: inf\)"):
         from_frame(frame(rating=[4.0, 3.0, np.inf]))
+
+
+def test_a_file_with_blank_lines_names_the_line_of_a_bad_row(tmp_path):
+    """pandas skips blank lines; a missing rating after one was reported a line too early."""
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\n1,1,4\n\n2,1,5\n\n\n3,2,\n4,2,3\n")
+    with pytest.raises(DataError, match=r"column 'rating' has 1 missing \(empty\) values \(first at line 7\)"):
+        load(path)
+    path.write_text("user,item,rating\n1,1,4\n\n2,1,5\n\n3,2,9\n4,2,3\n")
+    with pytest.raises(DataError, match=r"outside the rating scale \[1, 5\] \(first at line 6: 9\)"):
+        load(path, rating_scale=(1, 5))
+    path.write_text("user,item,rating\n1,1,4\n\n2,1,5\n\n3,2,2\n")
+    assert len(load(path)) == 3  # the blank lines are no rows
 
 
 def test_non_numeric_rating_names_value():

@@ -34,7 +34,7 @@ def test_csv_with_custom_column_names(tmp_path):
 
 def test_csv_missing_column_error(tmp_path):
     path = tmp_path / "r.csv"
-    pd.DataFrame({"uid": [1], "item": [2], "rating": [3]}).to_csv(path, index=False)
+    pd.DataFrame({"person": [1], "item": [2], "rating": [3]}).to_csv(path, index=False)
     with pytest.raises(DataError, match="missing column 'user'.*user_col"):
         read_csv(path)
 

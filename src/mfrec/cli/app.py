@@ -35,11 +35,13 @@ from mfrec.cli.common import (
     Sep,
     Threads,
     Threshold,
+    TimestampCol,
     UserCol,
     build_model,
     frame_table,
     global_options,
     handle_errors,
+    item_rating,
     metrics_table,
     model_flags,
     model_params,
@@ -87,6 +89,7 @@ def train(
     user_col: UserCol = "user",
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
+    timestamp_col: TimestampCol = None,
     rating_scale: RatingScale = None,
     duplicates: Duplicates = None,
     encoding: Encoding = None,
@@ -111,17 +114,17 @@ def train(
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
     engine_cli.check_engine(engine, model)
+    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding, timestamp_col)
     if engine == "spark":
-        options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates)
         return engine_cli.train_on_spark(
             data, output, model, engine_cli.spark_params(flags, params, param), options, master, json_output, quiet
         )
     estimator = None if model == "auto" else build_model(model, model_params(model, flags, params, param))
     if not quiet:
         stderr.print(f"reading {data} ...")
-    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding)
-    # With dates, a held-out choice (--auto, --model auto) holds out each user's latest ratings.
-    interactions = load(data, with_timestamps=auto or estimator is None, order="user", **options)
+    # With dates, a held-out choice (--auto, --model auto) holds out each user's latest ratings; time effects use them.
+    dated = auto or estimator is None or timestamp_col is not None or getattr(estimator, "time_effects", False)
+    interactions = load(data, with_timestamps=dated, order="user", **options)
     if ratings_log is not None:
         from mfrec.service.retrain import with_log
 
@@ -199,6 +202,7 @@ def evaluate(
     user_col: UserCol = "user",
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
+    timestamp_col: TimestampCol = None,
     rating_scale: RatingScale = None,
     duplicates: Duplicates = None,
     encoding: Encoding = None,
@@ -216,6 +220,7 @@ def evaluate(
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
     chosen = model_params(model, flags, params, param)
     build_model(model, chosen)  # validate before spending time on data
+    reading = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding, timestamp_col)
     if protocol == "cold-start":
         _cold_start(
             data,
@@ -229,7 +234,7 @@ def evaluate(
             run_dir,
             json_output,
             quiet,
-            read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
+            reading,
         )
         return
     full, splits = make_splits(
@@ -240,7 +245,7 @@ def evaluate(
         folds=folds,
         seed=split_seed,
         keep_timestamps=run_dir is not None,  # only the run report reads them: 0.8 GB at 100M ratings
-        **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding),
+        **reading,
     )
     full = full if run_dir is not None else None  # 2 GB at 100M ratings, and the splits are what counts
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
@@ -266,7 +271,7 @@ def evaluate(
 
         data_path = resolve_source(data)
         if full is None:  # the ml100k protocols read their fold files, not the whole set
-            full = load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
+            full = load(data, **reading)
         write_run(
             run_dir,
             full,
@@ -336,7 +341,7 @@ def recommend(
         return engine_cli.recommend_all(model_dir, output, n, user, include_seen, engine, master, json_output)
     model = load_model(model_dir)
     if rated:
-        pairs = dict(_item_rating(text) for text in rated)
+        pairs = dict(item_rating(text) for text in rated)
         frame = model.recommend(
             user[0] if user else None, n, exclude_seen=not include_seen, new_user_ratings=pairs, explain=explain
         )
@@ -361,16 +366,6 @@ def recommend(
             stderr.print(
                 f"user {nobody} has nothing left to recommend: they rated every item (--include-seen ranks those)"
             )
-
-
-def _item_rating(text: str) -> tuple[str, float]:
-    item, sep, value = text.rpartition("=")
-    try:
-        if not sep or not item:
-            raise ValueError
-        return item, float(value)
-    except ValueError:
-        raise ParameterError(f"--rated takes ITEM=RATING, e.g. 50=4.5; got {text!r}") from None
 
 
 @app.command()

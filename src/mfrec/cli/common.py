@@ -36,6 +36,13 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 Sep = Annotated[str | None, typer.Option(help="Column separator of a text file (detected if omitted).")]
 UserCol = Annotated[str, typer.Option(help="Name of the user column.")]
 ItemCol = Annotated[str, typer.Option(help="Name of the item column.")]
+TimestampCol = Annotated[
+    str | None,
+    typer.Option(
+        help="Name of the timestamp column (default: found by name: timestamp, time, date, datetime, *_at, ...); "
+        "unix seconds or dates."
+    ),
+]
 RatingCol = Annotated[
     str,
     typer.Option(
@@ -99,6 +106,17 @@ def read_note(data: Any) -> str:
     return f"{data}; rating scale {data.scale_source}\n{columns_line(names, merged)}"
 
 
+def item_rating(text: str) -> tuple[str, float]:
+    """``--rated ITEM=RATING`` as (item, rating)."""
+    item, sep, value = text.rpartition("=")
+    try:
+        if not sep or not item:
+            raise ValueError
+        return item, float(value)
+    except ValueError:
+        raise ParameterError(f"--rated takes ITEM=RATING, e.g. 50=4.5; got {text!r}") from None
+
+
 def read_options(
     sep: str | None,
     user_col: str,
@@ -107,6 +125,7 @@ def read_options(
     rating_scale: str | None,
     duplicates: str | None,
     encoding: str | None = None,
+    timestamp_col: str | None = None,
 ) -> dict[str, Any]:
     no_rating = rating_col.strip().lower() in ("none", "")
     options: dict[str, Any] = {
@@ -115,6 +134,8 @@ def read_options(
         "rating_col": None if no_rating else rating_col,
         "duplicates": duplicates,
     }
+    if timestamp_col:
+        options["timestamp_col"] = timestamp_col
     if encoding:
         options["encoding"] = encoding
     if sep:

@@ -1,7 +1,9 @@
 """Kernel compilation, made visible and kept out of the CLI's timings.
 
 numba compiles each kernel on its first call and caches the machine code on disk
-(``cache=True``), so only the first run after an install or upgrade waits for it (10-20 s).
+(``cache=True``), so a kernel is compiled once per install or upgrade (10-20 s the first time a command needs
+kernels it has not compiled yet: training another model, evaluating with the baselines, an editable install
+beside a regular one).
 :func:`compile_notice` says so when it happens (the CLI prints it); :func:`warm_up` triggers it
 on a tiny data set before the real fit, so a reported fit time measures training, not compiling.
 In library use every compilation of an mfrec kernel is logged at INFO on the ``mfrec`` logger
@@ -15,7 +17,7 @@ INFO:mfrec:compiling numba kernel mfrec.kernels.cg.cg_rows (first use after an i
 
 >>> with compile_notice(print):  # doctest: +SKIP
 ...     warm_up([MatrixFactorization()])
-compiling kernels (first run only)…
+compiling kernels (once: cached on disk for the next runs)…
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from numba.core import event
 
 from mfrec.exceptions import MfrecError
 
-NOTICE = "compiling kernels (first run only)…"
+NOTICE = "compiling kernels (once: cached on disk for the next runs)…"
 
 
 class _FirstCompile(event.Listener):

@@ -16,6 +16,7 @@ from mfrec.cli.common import (
     RatingCol,
     RatingScale,
     Sep,
+    TimestampCol,
     UserCol,
     columns_line,
     handle_errors,
@@ -59,6 +60,7 @@ def info(
     user_col: UserCol = "user",
     item_col: ItemCol = "item",
     rating_col: RatingCol = "rating",
+    timestamp_col: TimestampCol = None,
     rating_scale: RatingScale = None,
     duplicates: Duplicates = None,
     encoding: Encoding = None,
@@ -67,9 +69,8 @@ def info(
     """Users, items, ratings, sparsity, rating scale and the popularity long tail."""
     from mfrec.data import load, summarize
 
-    summary = summarize(
-        load(data, **read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding))
-    )
+    options = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding, timestamp_col)
+    summary = summarize(load(data, **options))
     if json_output:
         print_json(summary)
         return

@@ -221,7 +221,8 @@ def _ratings_chunk(values: Any, column: str, offset: int) -> np.ndarray:
         bad = ~np.isfinite(array)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"column {column!r} has non-finite values (first at row {offset + row}: {array[row]})")
+            what = "missing (empty) values" if np.isnan(array[row]) else f"infinite values ({array[row]})"
+            raise DataError(f"column {column!r} has {what} (first at row {offset + row})")
         return array.astype(np.float32)
     as_objects = pd.Series(values.to_numpy(zero_copy_only=False), dtype=object)
     numeric = pd.to_numeric(as_objects, errors="coerce").to_numpy(dtype=np.float64)

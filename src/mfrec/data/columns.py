@@ -17,11 +17,21 @@ from mfrec.exceptions import DataError, IdSpellingWarning
 
 #: The usual spellings of each column (compared without case, "-", "_" or spaces), in order of preference.
 COLUMN_ALIASES = {
-    "user": ("user", "userid", "customer", "customerid", "reviewerid"),
-    "item": ("item", "itemid", "movieid", "isbn", "asin", "artistid", "productid", "track", "trackid", "songid"),
+    "user": (
+        "user", "userid", "uid", "customer", "customerid", "reviewerid", "reader", "readerid", "member", "memberid",
+    ),
+    "item": (
+        "item", "itemid", "iid", "movieid", "isbn", "asin", "artistid", "productid", "track", "trackid", "songid",
+        "bookid", "gameid",
+    ),
     "rating": ("rating", "score", "stars", "bookrating", "weight", "plays", "playcount", "count"),
-    "timestamp": ("timestamp", "time", "date", "unixreviewtime", "datetime"),
-}
+    "timestamp": (
+        "timestamp", "time", "date", "unixreviewtime", "datetime", "ratedat", "createdat", "reviewedat", "reviewtime",
+        "ratingtime", "ratingdate", "reviewdate", "ts",
+    ),
+}  # fmt: skip
+#: Besides those, a timestamp is found under a name ending in one of these (``rated_at``, ``created-at``).
+TIMESTAMP_SUFFIXES = ("_at", "-at", " at")
 
 
 def _folded(name: Any) -> str:
@@ -43,6 +53,8 @@ def find_column(available: Any, role: str, given: str | None) -> str | None:
     for alias in COLUMN_ALIASES[role]:
         if alias in by_folded:
             return by_folded[alias]
+    if role == "timestamp":
+        return next((name for name in names if name.lower().endswith(TIMESTAMP_SUFFIXES)), None)
     return None
 
 
@@ -72,16 +84,22 @@ def first_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def where(first_line: int | None, *rows: int) -> str:
-    """Where rows are, for messages: "row 49" (a 0-based position), or "line 51" when row 0 is line ``first_line``."""
+#: Where a file's rows are: the line of row 0 (the rest follow), each row's line (a file with blank lines, which
+#: the reader drops), or None (not a file: messages name 0-based rows).
+FirstLine = int | np.ndarray | None
+
+
+def where(first_line: FirstLine, *rows: int) -> str:
+    """Where rows are, for messages: "row 49" (a 0-based position), or "line 51" when row 0 is line ``first_line``
+    (or ``first_line[49]`` is 51)."""
     if first_line is None:
         return f"row{'s' * (len(rows) > 1)} " + " and ".join(str(r) for r in rows)
+    if isinstance(first_line, np.ndarray):
+        return f"line{'s' * (len(rows) > 1)} " + " and ".join(str(int(first_line[r])) for r in rows)
     return f"line{'s' * (len(rows) > 1)} " + " and ".join(str(r + first_line) for r in rows)
 
 
-def refuse(
-    bad: np.ndarray, column: str, what: str, first_line: int | None, values: Any = None, show: Any = str
-) -> None:
+def refuse(bad: np.ndarray, column: str, what: str, first_line: FirstLine, values: Any = None, show: Any = str) -> None:
     """Raise a DataError if any of ``bad``: how many values are ``what``, where the first is and what it is."""
     if bad.any():
         row = first_row(bad)
@@ -89,7 +107,7 @@ def refuse(
         raise DataError(f"column {column!r} has {int(bad.sum())} {what} (first at {where(first_line, row)}{value})")
 
 
-def encode_ids(values: Any, column: str, first_line: int | None = None) -> tuple[np.ndarray, IdMap]:
+def encode_ids(values: Any, column: str, first_line: FirstLine = None) -> tuple[np.ndarray, IdMap]:
     """int32 rows for the ids ``values`` and the :class:`IdMap` back (sorted ids); missing ids are refused.
 
     >>> rows, ids = encode_ids(["b", "a", "b"], "user")
@@ -174,7 +192,7 @@ def warn_spellings(uniques: np.ndarray, column: str) -> None:
         )
 
 
-def ratings_column(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
+def ratings_column(values: Any, column: str, first_line: FirstLine = None) -> np.ndarray:
     """float32 ratings from ``values``; non-numeric and non-finite values are refused."""
     array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if array.ndim != 1:
@@ -186,11 +204,12 @@ def ratings_column(values: Any, column: str, first_line: int | None = None) -> n
         refuse(bad, column, "non-numeric values", first_line, array, show=lambda value: repr(plain(value)))
         array = numeric
     if array.dtype.kind == "f":
-        refuse(~np.isfinite(array), column, "non-finite values", first_line, array)
+        refuse(np.isnan(array), column, "missing (empty) values", first_line)
+        refuse(~np.isfinite(array), column, "infinite values", first_line, array)
     return array.astype(np.float32, copy=False)
 
 
-def timestamps_column(values: Any, column: str, first_line: int | None = None) -> np.ndarray:
+def timestamps_column(values: Any, column: str, first_line: FirstLine = None) -> np.ndarray:
     """int64 seconds from numbers or dates in ``values``; anything else is refused."""
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if series.dtype.kind == "M":

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mfrec.data.columns import encode_ids, ratings_column, refuse, timestamps_column, where
+from mfrec.data.columns import FirstLine, encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
 from mfrec.data.scales import infer_rating_scale, scale_name
 from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError, StrayRatingsWarning
@@ -198,7 +198,7 @@ def from_arrays(
     item_info: pd.DataFrame | None = None,
     user_info: pd.DataFrame | None = None,
     name: str = "",
-    first_line: int | None = None,
+    first_line: FirstLine = None,
 ) -> Interactions:
     """Validate aligned arrays and build :class:`Interactions`.
 
@@ -218,8 +218,9 @@ def from_arrays(
         raise. The default is "last" with ratings and "sum" without (each row is one interaction: the
         counts are kept). The number merged is kept in ``n_duplicates`` and warned about.
     columns : names used in error messages for users, items, ratings, timestamps.
-    first_line : the file line of the first row, when the arrays are a file's rows: messages then
-        name lines (``read_csv`` passes 2 below a header, else 1) instead of 0-based row positions.
+    first_line : the file line of the first row, or every row's line, when the arrays are a file's rows: messages
+        then name lines (``read_csv`` passes 2 below a header, else 1, or the lines when it dropped blank ones)
+        instead of 0-based row positions.
 
     Examples
     --------
@@ -286,7 +287,7 @@ def from_arrays(
 
 
 def rating_scale_of(
-    rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating", first_line: int | None = None
+    rating_values: np.ndarray, rating_scale: Any, rating_col: str = "rating", first_line: FirstLine = None
 ) -> tuple[float, float]:
     """The declared scale checked against float32 ``rating_values``, or the scale inferred from them."""
     if rating_scale is None:
@@ -308,7 +309,7 @@ def assemble(
     columns: tuple[str, str, str, str] = ("user", "item", "rating", "timestamp"),
     group_by_user: bool = False,
     keep_csr: bool = True,
-    first_line: int | None = None,
+    first_line: FirstLine = None,
     **info: Any,
 ) -> Interactions:
     """Interactions from encoded, validated arrays: merge duplicate pairs, build the user CSR.

@@ -160,22 +160,33 @@ def _read_delimited(
     # A field spelled like a number but not as one ("007", "+7", "-07") makes the ids text: encode_ids then keeps
     # them apart unless every one is an integer's one spelling. Without one, pandas' integer parsing is exact.
     ids_as_text = {user_col: str, item_col: str} if odd_numbers(path, sep, encoding) else None
+    # Blank lines are read as empty rows and dropped here, so that messages can name the file's lines.
     if header:
-        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding, dtype=ids_as_text)
+        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding, dtype=ids_as_text, skip_blank_lines=False)
     else:
         ncols = len(fields)
         names_in_order = [user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"][:ncols]
         names_in_order += [f"extra_{i}" for i in range(ncols - len(names_in_order))]
         frame = pd.read_csv(
-            source, sep=read_sep, header=None, names=names_in_order, encoding=read_encoding, dtype=ids_as_text
+            source,
+            sep=read_sep,
+            header=None,
+            names=names_in_order,
+            encoding=read_encoding,
+            dtype=ids_as_text,
+            skip_blank_lines=False,
         )
         if timestamp_col is None and ncols >= 4:
             timestamp_col = "timestamp"
+    first_line: int | np.ndarray = 2 if header else 1
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any():
+        first_line = np.flatnonzero(~blank) + first_line
+        frame = frame[~blank].reset_index(drop=True)
     if frame.empty:
         raise DataError(f"no interactions: {path} has no rows after its first line")
     kwargs.setdefault("name", path.stem)
-    # Messages then name the file's lines (pandas skips blank lines, which would shift later ones).
-    kwargs.setdefault("first_line", 2 if header else 1)
+    kwargs.setdefault("first_line", first_line)
     return from_frame(
         frame,
         user_col=user_col,
