@@ -126,7 +126,7 @@ def test_evaluate_prints_a_table(ratings_csv):
     [
         (["train", "missing.csv", "-o", "x"], "no such file or folder: missing.csv"),
         (["train", "{csv}", "-k", "0", "-o", "x"], "n_factors must be an int >= 1, got 0"),
-        (["train", "{csv}", "-m", "timesvdpp", "-o", "x"], "unknown model 'timesvdpp'"),
+        (["train", "{csv}", "-m", "timesvdpp", "-o", "x"], "'svdpp'] or 'auto'"),
         (
             ["train", "{csv}", "-m", "popularity", "-k", "5", "-o", "x"],
             "model 'popularity' has no parameter n_factors (given by --factors)",

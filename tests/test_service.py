@@ -78,7 +78,7 @@ def test_known_user_gets_model_recommendations_with_titles_and_never_seen_items(
 
     model = Recommender.load(model_dir)
     body = recs(client, 7, n=5, explain=True)
-    assert body["source"] == "model"
+    assert body["source"] == "model" and body["score_kind"] == "rating"  # the scores are predicted ratings
     expected = model.recommend(7, n=5)
     assert [r["item"] for r in body["items"]] == expected["item"].tolist()
     assert [r["score"] for r in body["items"]] == pytest.approx(expected["score"].tolist(), rel=1e-5)
@@ -104,6 +104,7 @@ def test_the_fast_request_path_answers_exactly_what_recommend_answers(client, mo
 def test_unknown_user_gets_the_popularity_fallback_and_says_so(client):
     body = recs(client, "nobody", n=3)
     assert body["source"] == "popularity" and len(body["items"]) == 3
+    assert body["score_kind"] == "popularity"  # the scores are training counts, not ratings
 
 
 def test_posted_ratings_are_logged_and_folded_in_at_once(client):

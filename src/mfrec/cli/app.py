@@ -119,7 +119,9 @@ def train(
         return engine_cli.train_on_spark(
             data, output, model, engine_cli.spark_params(flags, params, param), options, master, json_output, quiet
         )
-    estimator = None if model == "auto" else build_model(model, model_params(model, flags, params, param))
+    estimator = (
+        None if model == "auto" else build_model(model, model_params(model, flags, params, param, also=("auto",)))
+    )
     if not quiet:
         stderr.print(f"reading {data} ...")
     # With dates, a held-out choice (--auto, --model auto) holds out each user's latest ratings; time effects use them.

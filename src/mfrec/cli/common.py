@@ -160,10 +160,14 @@ def read_param_file(param_file: str | None) -> dict[str, Any]:
     return dict(loaded.get("params", loaded))
 
 
-def model_params(name: str, flags: dict[str, Any], param_file: str | None, pairs: list[str] | None) -> dict[str, Any]:
-    """Hyper-parameters from --params FILE, then NAME=VALUE pairs, then the named flags (last wins)."""
+def model_params(
+    name: str, flags: dict[str, Any], param_file: str | None, pairs: list[str] | None, *, also: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Hyper-parameters from --params FILE, then NAME=VALUE pairs, then the named flags (last wins); ``also``: other
+    names the command takes for ``--model``, for the message."""
     if name not in MODELS:
-        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+        others = "".join(f" or {other!r}" for other in also)
+        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}{others}")
     params = read_param_file(param_file)
     params.update(parse_assignments(MODELS[name], pairs or []))  # typed by the model's param_spec
     accepted = set(MODELS[name].param_names())

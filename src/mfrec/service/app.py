@@ -217,7 +217,10 @@ def create_app(
         source, items = current.recommend(user_id, n, exclude_seen, explain)
         # Built from plain lists and returned as is: validating the response model per request costs more
         # than the ranking (the schema above still documents it, and the tests check the shape).
-        return _json({"user": user_id, "source": source, "model_version": current.version, "items": items})
+        kind = "popularity" if source == "popularity" else current.model.score_kind
+        return _json(
+            {"user": user_id, "source": source, "score_kind": kind, "model_version": current.version, "items": items}
+        )
 
     @app.get("/items/{item_id}/similar", response_model=S.SimilarOut, responses=responses)
     def similar(item_id: ItemId, n: N = 10) -> S.SimilarOut:

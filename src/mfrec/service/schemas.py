@@ -78,6 +78,10 @@ class Recommendation(BaseModel):
 class RecommendationsOut(BaseModel):
     user: str
     source: str = Field(description="Which path answered: model, fold-in or popularity (the cold-start fallback).")
+    score_kind: str = Field(
+        description="What each item's score is: rating (the predicted rating), preference (an implicit-feedback "
+        "model's score) or popularity (the item's training interactions: the cold-start fallback)."
+    )
     model_version: str
     items: list[Recommendation]
 
