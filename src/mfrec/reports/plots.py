@@ -85,13 +85,14 @@ def learning_curves(
         else "Train RMSE per epoch (fitted without a validation set)"
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", frameon=False)
+    # Where the curves leave room: a fixed corner sat on the validation curve and the baseline on some logs.
+    ax.legend(loc="best", framealpha=0.85, edgecolor="none")
     if panels == 2:
         axes[0, 1].set_xlabel("epoch")
         axes[0, 1].set_ylabel(metric.upper())
         axes[0, 1].set_title(f"Validation {metric.upper()}")
         axes[0, 1].grid(alpha=0.3)
-        axes[0, 1].legend(loc="lower right", frameon=False)
+        axes[0, 1].legend(loc="best", framealpha=0.85, edgecolor="none")
     fig.tight_layout()
     return fig
 
