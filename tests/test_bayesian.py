@@ -307,7 +307,7 @@ def test_the_blend_predicts_exactly_the_weighted_mix_of_the_chain_and_the_bias_b
     data = synthetic(250, 120, 5_000, seed=4)
     params = {"n_factors": 3, "n_epochs": 30, "burn_in": 10, "n_chains": 1, "rank_by": "rating"}
     fitted = {}
-    monkeypatch.setattr(posterior, "BLEND_MIN_Z", -np.inf)  # whatever the held-out gain
+    monkeypatch.setattr(posterior, "BLEND_MIN_Z", -1e9)  # whatever the held-out gain
     for weight in (1.0, 0.4):
         monkeypatch.setattr(posterior, "blend_weight", lambda truth, model, baseline, weight=weight: weight)
         fitted[weight] = BayesianMF(**params).fit(data)
@@ -384,14 +384,22 @@ def test_a_start_replaces_the_reference_only_when_it_predicts_the_held_out_ratin
     )
 
     class Model:
-        random_state, blend = 0, True
+        random_state, blend, init_std = 0, True, None
 
-    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.3)) == (0.3, 0.5)
-    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.2)) == (0.1, 0.8)
-    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.2, 0.3)) == (0.3, 0.5)
-    assert posterior.held_out_choice(Model(), None, None, (0.3, 0.1)) == (0.3, 0.5)  # the reference is better
+    def choice(starts):
+        monkeypatch.setattr(posterior, "START_STDS", starts)
+        return posterior.held_out_choice(Model(), None, None)
+
+    assert choice((0.1, 0.3)) == (0.3, 0.5)
+    assert choice((0.1, 0.2)) == (0.1, 0.8)
+    assert choice((0.1, 0.2, 0.3)) == (0.3, 0.5)
+    assert choice((0.3, 0.1)) == (0.3, 0.5)  # the reference is the better one
     Model.blend = False
-    assert posterior.held_out_choice(Model(), None, None, (0.1, 0.3)) == (0.3, 1.0)
+    assert choice((0.1, 0.3)) == (0.3, 1.0)
+    Model.init_std = 0.1  # given: only it, and without the blend nothing is held out at all
+    assert posterior.held_out_starts(Model()) == ()
+    Model.blend = True
+    assert posterior.held_out_starts(Model()) == (0.1,)
 
 
 def test_chains_follow_the_data_size_and_keep_as_many_samples_as_one():

@@ -89,3 +89,34 @@ def test_cli_model_auto_trains_the_chosen_model_and_refuses_hyper_parameters(tmp
     refused = runner.invoke(app, ["train", str(path), "--model", "auto", "-k", "8", "-o", str(tmp_path / "x")])
     assert refused.exit_code == 2 and "--model auto chooses the model" in refused.stderr
     assert "Traceback" not in refused.output
+
+
+def test_evaluate_model_auto_chooses_on_each_split_and_says_what_it_chose(tmp_path, monkeypatch):
+    """Each split's training part chooses its own model (the choice sees none of that split's test ratings); the
+    scores are those of the chosen models, and a choice on the whole file would score the same model as train."""
+    import mfrec.models.choose as choose
+
+    path = tmp_path / "ratings.csv"
+    synthetic(300, 120, 5_000, seed=5).to_frame().to_csv(path, index=False)
+    seen = []
+    real = choose.choose_model
+
+    def recorded(data, *args, **kwargs):
+        seen.append(len(data))
+        kwargs["budget_seconds"] = 0.5  # a short search: the test is about who chooses on what
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(choose, "choose_model", recorded)
+    runner = CliRunner()
+    args = ["evaluate", str(path), "-m", "auto", "--protocol", "kfold", "--folds", "2", "--no-baselines"]
+    result = runner.invoke(app, [*args, "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["chosen"]) == 2 and set(payload["chosen"]) <= {"sgd", "als", "bayesian"}
+    assert seen == [2_500, 2_500] and payload["folds"] == 2 and 0.3 < payload["rmse"] < 1.5
+    shown = runner.invoke(app, [*args, "-q"])
+    assert f"auto chose, split by split: {', '.join(payload['chosen'])}" in shown.stdout
+    refused = runner.invoke(app, ["evaluate", str(path), "-m", "auto", "--epochs", "3"])
+    assert refused.exit_code == 2 and "--model auto chooses the model" in refused.stderr
+    cold = runner.invoke(app, ["evaluate", str(path), "-m", "auto", "--protocol", "cold-start"])
+    assert cold.exit_code == 2 and "not available with --protocol cold-start" in cold.stderr

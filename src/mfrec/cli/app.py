@@ -24,7 +24,6 @@ from mfrec.cli.common import (
     Factors,
     ItemCol,
     LearningRate,
-    ModelName,
     ParamFile,
     ParamPairs,
     Quiet,
@@ -38,24 +37,20 @@ from mfrec.cli.common import (
     TimestampCol,
     UserCol,
     build_model,
-    frame_table,
     global_options,
     handle_errors,
     item_rating,
-    metrics_table,
     model_flags,
     model_params,
     print_json,
     progress_bar,
     read_note,
     read_options,
-    reading_order,
     stderr,
     stdout,
-    verdict,
-    warm_cold_table,
     warm_kernels,
 )
+from mfrec.cli.tables import frame_table, metrics_table, reading_order, verdict, warm_cold_table
 from mfrec.exceptions import ParameterError, UnknownIdError
 
 app = typer.Typer(
@@ -169,7 +164,7 @@ def evaluate(
             help="holdout | temporal | leave-last | kfold | ml100k-folds | ml100k-ua | ml100k-ub | cold-start"
         ),
     ] = "holdout",
-    model: ModelName = "sgd",
+    model: auto_cli.EvaluateModelName = "sgd",
     factors: Factors = None,
     epochs: Epochs = None,
     lr: LearningRate = None,
@@ -220,25 +215,17 @@ def evaluate(
     from mfrec.models import make_model
 
     flags = model_flags(factors, epochs, lr, reg, threads, seed)
-    chosen = model_params(model, flags, params, param)
-    build_model(model, chosen)  # validate before spending time on data
+    if model == "auto":
+        chosen: dict[str, Any] = {}
+        make, warm = auto_cli.evaluation_chooser(protocol, flags, params, param)
+    else:
+        chosen = model_params(model, flags, params, param, also=("auto",))
+        build_model(model, chosen)  # validate before spending time on data
+        make, warm = (lambda: make_model(model, **chosen)), [make_model(model, **chosen)]
     reading = read_options(sep, user_col, item_col, rating_col, rating_scale, duplicates, encoding, timestamp_col)
     if protocol == "cold-start":
-        _cold_start(
-            data,
-            model,
-            chosen,
-            cold_users,
-            split_seed,
-            k,
-            threshold,
-            plot,
-            run_dir,
-            json_output,
-            quiet,
-            reading,
-        )
-        return
+        args = (cold_users, split_seed, k, threshold, plot, run_dir, json_output, quiet, reading)
+        return _cold_start(data, model, chosen, *args)
     full, splits = make_splits(
         data,
         protocol,
@@ -251,11 +238,11 @@ def evaluate(
     )
     full = full if run_dir is not None else None  # 2 GB at 100M ratings, and the splits are what counts
     names = [model] + ([b for b in BASELINES if b != model] if baselines else [])
-    warm_kernels([make_model(model, **chosen)] + [make_model(name) for name in names[1:]], quiet)
+    warm_kernels(warm + [make_model(name) for name in names[1:]], quiet)
     results: dict[str, dict[str, Any]] = {}
     with progress_bar(quiet, "evaluating", len(names) * len(splits)) as advance:
         for name in names:
-            factory = (lambda: make_model(model, **chosen)) if name == model else (lambda name=name: make_model(name))
+            factory = make if name == model else (lambda name=name: make_model(name))
             results[name] = run_evaluation(
                 factory,
                 splits,
@@ -298,6 +285,8 @@ def evaluate(
             stdout.print(warm_cold_table(results))
         if line := verdict(results, model, k):
             stdout.print(line)
+        if chosen_per_split := results[model].get("chosen"):
+            stdout.print(f"auto chose, split by split: {', '.join(chosen_per_split)}")
         first = results[model]
         eligible, evaluated = first["users_eligible"], first["users_evaluated"]
         sample = f" (a seeded sample of {eligible:,})" if eligible > evaluated else ""

@@ -93,6 +93,38 @@ def held_out_lines(report: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+EvaluateModelName = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help=f"One of: {', '.join(MODELS)}; or auto: on each split's training part, the rating model (sgd, als or "
+        "bayesian) with the lowest held-out RMSE, then tuned as --auto does (as mfrec train --model auto).",
+    ),
+]
+
+
+def _refuse_fixed(flags: dict[str, Any], params: Any, pairs: Any) -> None:
+    """--model auto chooses the hyper-parameters: only --threads and --seed may be given."""
+    fixed = [flag for flag, value in flags.items() if value is not None and flag not in ("--threads", "--seed")]
+    if fixed or params or pairs:
+        given = ", ".join(fixed + (["--params"] if params else []) + (["--param"] if pairs else []))
+        raise ParameterError(f"--model auto chooses the model and its hyper-parameters: drop {given}, or name a model")
+
+
+def evaluation_chooser(protocol: str, flags: dict[str, Any], params: Any, pairs: Any) -> tuple[Any, list[Any]]:
+    """``evaluate --model auto``: a factory of :class:`~mfrec.models.choose.ModelChooser` (one per split), and the
+    candidates, whose kernels to compile first."""
+    from mfrec.models.choose import CANDIDATES, ModelChooser
+
+    if protocol == "cold-start":
+        raise ParameterError("--model auto is not available with --protocol cold-start: name a model")
+    _refuse_fixed(flags, params, pairs)
+    seed = flags.get("--seed")
+    options = {"n_threads": flags.get("--threads"), "random_state": 0 if seed is None else seed}
+    return (lambda: ModelChooser(**options)), [make_model(name) for name in CANDIDATES]
+
+
 def choose_with_progress(
     data: Any, quiet: bool, flags: dict[str, Any], budget: float | None, params: Any, pairs: Any
 ) -> Any:
@@ -100,10 +132,7 @@ def choose_with_progress(
     (and --budget) apply, since the hyper-parameters are what it chooses."""
     from mfrec.models.choose import CANDIDATES, choice_line, choose_model
 
-    fixed = [flag for flag, value in flags.items() if value is not None and flag not in ("--threads", "--seed")]
-    if fixed or params or pairs:
-        given = ", ".join(fixed + (["--params"] if params else []) + (["--param"] if pairs else []))
-        raise ParameterError(f"--model auto chooses the model and its hyper-parameters: drop {given}, or name a model")
+    _refuse_fixed(flags, params, pairs)
     seed = flags.get("--seed")
     warm_kernels([make_model(name) for name in CANDIDATES], quiet)
     with progress_bar(quiet, "choosing and tuning a model", None) as advance:

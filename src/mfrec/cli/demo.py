@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from mfrec.cli.common import metrics_table, warm_kernels
+from mfrec.cli.common import warm_kernels
+from mfrec.cli.tables import metrics_table
 from mfrec.data import load, movies, random_split
 from mfrec.data.interactions import Interactions
 from mfrec.data.movielens import locate

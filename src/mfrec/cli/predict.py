@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from mfrec.cli.common import AsJson, frame_table, handle_errors, print_json, stdout
+from mfrec.cli.common import AsJson, handle_errors, print_json, stdout
+from mfrec.cli.tables import frame_table
 
 
 @handle_errors

@@ -148,12 +148,13 @@ def evaluate(
     per_fold = []
     first_model = None
     for fold, (train, test) in enumerate(splits):
-        model = factory()
         started = time.perf_counter()
-        model.fit(train)
+        model = factory().fit(train)  # fit returns the fitted model (ModelChooser: the one it chose)
         fit_seconds = time.perf_counter() - started
         result = score(model, train, test, k=k, threshold=threshold, max_users=max_users, seed=fold)
         result["fit_seconds"] = fit_seconds
+        if chosen := (getattr(model, "held_out_", None) or {}).get("chosen"):
+            result["chosen"] = chosen  # a ModelChooser's choice on this split
         per_fold.append(result)
         if keep_first_model and first_model is None:
             first_model = model
@@ -166,6 +167,8 @@ def evaluate(
             summary[key] = int(sum(r[key] for r in per_fold))
     summary["std"] = {key: float(np.std([r[key] for r in per_fold])) for key in keys}
     summary["folds"] = len(per_fold)
+    if any("chosen" in r for r in per_fold):
+        summary["chosen"] = [r.get("chosen") for r in per_fold]
     summary["threshold"], summary["threshold_rule"] = per_fold[0]["threshold"], per_fold[0]["threshold_rule"]
     summary["per_fold"] = per_fold
     if keep_first_model:

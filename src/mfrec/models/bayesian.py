@@ -15,7 +15,6 @@ from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import fit_biases
 from mfrec.models.blend import blend_with_biases
 from mfrec.models.gibbs import DAY, Layout, Sampler, time_groups
-from mfrec.models.holdout import held_out_mask
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
 from mfrec.models.posterior import (
     BLEND_BIAS_REGULARIZATION,
@@ -25,6 +24,8 @@ from mfrec.models.posterior import (
     START_STDS,
     Samples,
     held_out_choice,
+    held_out_rows,
+    held_out_starts,
     sample_predictions,
     start_state,
 )
@@ -83,21 +84,16 @@ class BayesianMF(Recommender):
     blend : bool, default=True
         Predict ``w * posterior mean + (1 - w) * bias baseline`` (mfrec's ``Biases()``), with ``w`` in [0, 1] the
         least-squares weight on a held-out 10% of the ratings (each user's latest with timestamps), held out from
-        a chain of its own (``burn_in`` + 25 sweeps on 90% of the ratings), and kept only when the mix beats the
-        chain there by two standard errors. The posterior's regularisation is
-        learned from the ratings it has; on a log whose later ratings drift from the earlier ones it was too weak,
-        and the model lost to the baseline (X-Wines split by time: 0.4517 against 0.4451; blended, w = 0.42:
-        0.4444). Elsewhere w was 0.5-1 (1 on amazon-music and jester) and the blend gained: yahoo-movies 0.9419
-        -> 0.9315 at w = 0.69 (one chain); with two chains as well, book-crossing 1.4672 -> 1.4638 at 0.49,
-        boardgames 1.2386 -> 1.2322 at 0.66 (benchmarks/RESULTS.md, Zoo).
-        Skipped with ``time_effects`` on dated data.
+        a chain of its own (``burn_in`` + 25 sweeps on 90% of the ratings), kept only when the mix beats the chain
+        there by two standard errors; skipped with ``time_effects`` on dated data. The posterior's regularisation
+        is learned from past ratings: on X-Wines split by time the model lost to the baseline (0.4517 against
+        0.4451; blended at w = 0.42, 0.4444). Elsewhere w was 0.5-1 (benchmarks/RESULTS.md, Zoo).
     init_std : float, optional
         The chains' factors start as N(0, init_std^2). Default: 0.1 or 0.3, whichever predicts the held-out 10%
-        better, 0.3 only by two standard errors (one held-out chain per start, the blend's among them: with both a
-        fit costs about 1.7 times the model's chains on 100,000 ratings), and 0.1 where nothing is held out
-        (``time_effects`` on dated data, or fewer than 200 held-out ratings). 200 sweeps do not reach the
-        stationary posterior, so the start matters: 0.3 on synth-1pct 0.8157 -> 0.8038, where 0.1 under-fits; 0.1
-        on amazon-music, 0.8412 from 0.3 (:data:`~mfrec.models.posterior.START_STDS`).
+        better (0.3 only by two standard errors; one held-out chain each, the blend's among them: a fit costs
+        about 1.7 times its chains on 100,000 ratings), else 0.1. 200 sweeps do not reach the stationary
+        posterior, so the start matters: synth-1pct 0.8157 from 0.1, 0.8036 from 0.3; amazon-music 0.8370 from
+        0.1, 0.8412 from 0.3 (:data:`~mfrec.models.posterior.START_STDS`).
     implicit : {"flipped", "user", "none"}, default="flipped"
     time_effects : bool, default=False
         Biases per (user, day) and (item, time bin) when the training data have timestamps. They pay
@@ -234,8 +230,7 @@ class BayesianMF(Recommender):
 
     def auto_trials(self) -> list[dict[str, Any]]:
         """auto=True's trials after the own fit: half and 1.5 times the sweeps, for where the stationary posterior
-        overfits and where 200 sweeps are short (:mod:`mfrec.models.gibbs`). Zoo RMSE (held-out RMSE it chose on):
-        amazon-music 0.8376 -> 0.8291 (100; 0.8676 -> 0.8570), synth-1pct 0.8157 -> 0.8064 (300; 0.8315 -> 0.8238)."""
+        overfits and where 200 sweeps are short (:mod:`mfrec.models.gibbs`)."""
         shorter = max(self.burn_in + 1, self.n_epochs // 2)
         return [{"n_epochs": n} for n in dict.fromkeys((shorter, self.n_epochs * 3 // 2)) if n != self.n_epochs]
 
@@ -244,22 +239,14 @@ class BayesianMF(Recommender):
     def chains_for(self, n_ratings: int) -> int:
         """The chains a fit on ``n_ratings`` runs: ``n_chains``, or with None :data:`CHAIN_RATINGS` // n_ratings,
         1 to :data:`MAX_CHAINS`."""
-        if self.n_chains is not None:
-            return int(self.n_chains)
-        return int(min(MAX_CHAINS, max(1, CHAIN_RATINGS // max(1, n_ratings))))
+        default = min(MAX_CHAINS, max(1, CHAIN_RATINGS // max(1, n_ratings)))
+        return int(default if self.n_chains is None else self.n_chains)
 
     def planned_epochs(self, n_ratings: int) -> int:
         """The sweeps (``history_`` rows) a fit on ``n_ratings`` runs: the held-out chains when there are any (at
         least :data:`BLEND_MIN_HELD_OUT` held-out ratings), then every chain's (a progress bar's total)."""
-        held_out = len(self._held_out_starts()) if n_ratings * BLEND_FRACTION >= BLEND_MIN_HELD_OUT else 0
+        held_out = len(held_out_starts(self)) if n_ratings * BLEND_FRACTION >= BLEND_MIN_HELD_OUT else 0
         return self.chains_for(n_ratings) * self.n_epochs + held_out * (self.burn_in + BLEND_SWEEPS)
-
-    def _held_out_starts(self) -> tuple[float, ...]:
-        """The starts the held-out chains try: both of START_STDS without ``init_std``, else that one when blending,
-        else none."""
-        if self.init_std is None:
-            return START_STDS
-        return (float(self.init_std),) if self.blend else ()
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:
         shape = (train.n_users, train.n_items)
@@ -270,13 +257,12 @@ class BayesianMF(Recommender):
         self.global_mean_ = mu = full.mu
         self.n_chains_ = chains = self.chains_for(len(train))
         thin = self.thin * chains  # as many samples in all as one chain keeps
-        held = self._held_out_rows(train)
+        held = held_out_rows(self, train)
         samples = Samples()
         if validation is not None:
             v_users, v_items = self._validation_rows(validation)
             v_sum = np.zeros(len(validation))
-        self.blend_weight_ = 1.0
-        self.init_std_ = START_STDS[0] if self.init_std is None else float(self.init_std)
+        self.blend_weight_, self.init_std_ = 1.0, START_STDS[0] if self.init_std is None else float(self.init_std)
         with num_threads(self.n_threads):
             for chain in range(chains):
                 # Chain 0 is the single chain's seed exactly; the others are seeded from (seed, chain).
@@ -285,9 +271,7 @@ class BayesianMF(Recommender):
                 if chain == 0 and held is not None:
                     # Chains of their own, without the held-out ratings (their own generators: the chains below
                     # are those of blend=False at the start chosen, whatever the weight).
-                    self.init_std_, self.blend_weight_ = held_out_choice(
-                        self, train, held, self._held_out_starts(), callback
-                    )
+                    self.init_std_, self.blend_weight_ = held_out_choice(self, train, held, callback)
                 users, items = full.sides(*start_state(rng, shape, self.n_factors, self.implicit, self.init_std_))
                 groups, day_keys, grid = time_groups(train, full, self.time_bins if self.time_effects else 0)
                 if grid is not None:
@@ -321,16 +305,6 @@ class BayesianMF(Recommender):
                 train.user_idx, train.item_idx, train.ratings, mu, shape, BLEND_BIAS_REGULARIZATION
             )
             blend_with_biases(self, self.blend_weight_, user_bias, item_bias)
-
-    def _held_out_rows(self, train: Interactions) -> np.ndarray | None:
-        """The ratings the start and the blend weight are chosen on (each user's latest 10% with timestamps, else a
-        seeded random 10%), or None: nothing to choose (``init_std`` given and ``blend=False``), time effects (their
-        bins would differ between the two phases), or fewer than :data:`BLEND_MIN_HELD_OUT` of them."""
-        if not self._held_out_starts() or (self.time_effects and train.timestamps is not None):
-            return None
-        seed = 0 if self.random_state is None else self.random_state
-        held = held_out_mask(train, BLEND_FRACTION, np.random.default_rng(seed))
-        return held if held.sum() >= BLEND_MIN_HELD_OUT else None
 
     def _sample_predictions(
         self, sampler: Sampler, day_keys: np.ndarray, user_rows: np.ndarray, item_rows: np.ndarray, timestamps: Any

@@ -113,6 +113,39 @@ def choose_model(
     return model
 
 
+class ModelChooser:
+    """:func:`choose_model` as an estimator for evaluation protocols: ``fit`` returns the model it chooses and
+    tunes on the data given (a model of the chosen class, not this object), so each split chooses on its own
+    training part.
+
+    >>> from mfrec.data import synthetic
+    >>> ModelChooser(candidates=("sgd", "als")).fit(synthetic(300, 200, 6_000, seed=0)).held_out_["chosen"]
+    'als'
+    """
+
+    def __init__(
+        self,
+        candidates: tuple[str, ...] = CANDIDATES,
+        *,
+        n_threads: int | None = None,
+        random_state: int = 0,
+        budget_seconds: float | None = None,
+    ) -> None:
+        self.candidates = candidates
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.budget_seconds = budget_seconds
+
+    def fit(self, data: Any) -> Recommender:
+        return choose_model(
+            data,
+            self.candidates,
+            n_threads=self.n_threads,
+            random_state=self.random_state,
+            budget_seconds=self.budget_seconds,
+        )
+
+
 def choice_line(report: dict[str, Any] | None) -> str | None:
     """One line for the user: which model was chosen, on which held-out RMSEs (selection scores)."""
     if not report or "chosen" not in report:

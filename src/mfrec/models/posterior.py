@@ -19,6 +19,7 @@ from mfrec.data.interactions import Interactions
 from mfrec.models.baselines import fit_biases
 from mfrec.models.blend import blend_weight
 from mfrec.models.gibbs import Layout, Sampler
+from mfrec.models.holdout import held_out_mask
 
 #: The blend with the bias baseline (``blend=True``): its weight is chosen on BLEND_FRACTION of the ratings (each
 #: user's latest with timestamps), held out from a chain of its own (burn-in, then BLEND_SWEEPS samples), and kept
@@ -146,15 +147,32 @@ class HeldOut:
     blend_errors: np.ndarray
 
 
-def held_out_choice(
-    model: Any, train: Interactions, held: np.ndarray, stds: tuple[float, ...], callback: Any = None
-) -> tuple[float, float]:
+def held_out_starts(model: Any) -> tuple[float, ...]:
+    """The starts ``model``'s held-out chains try: all of :data:`START_STDS` without ``init_std``, else that one when
+    blending, else none."""
+    if model.init_std is None:
+        return START_STDS
+    return (float(model.init_std),) if model.blend else ()
+
+
+def held_out_rows(model: Any, train: Interactions) -> np.ndarray | None:
+    """The ratings ``model`` chooses its start and blend weight on (each user's latest 10% with timestamps, else a
+    seeded random 10%), or None: nothing to choose (``init_std`` given and ``blend=False``), time effects (their bins
+    would differ between the two phases), or fewer than :data:`BLEND_MIN_HELD_OUT` of them."""
+    if not held_out_starts(model) or (model.time_effects and train.timestamps is not None):
+        return None
+    seed = 0 if model.random_state is None else model.random_state
+    held = held_out_mask(train, BLEND_FRACTION, np.random.default_rng(seed))
+    return held if held.sum() >= BLEND_MIN_HELD_OUT else None
+
+
+def held_out_choice(model: Any, train: Interactions, held: np.ndarray, callback: Any = None) -> tuple[float, float]:
     """(start std, blend weight) for ``model`` (a BayesianMF being fitted on ``train``): one :func:`held_out_chain`
-    per start in ``stds``, the first the reference. Another start replaces it only when its blended squared errors
-    beat the reference's by :data:`START_MIN_Z` standard errors of the paired difference. With ``model.blend`` off
-    the weight is 1."""
+    per start of :func:`held_out_starts`, the first the reference. Another start replaces it only when its blended
+    squared errors beat the reference's by :data:`START_MIN_Z` standard errors of the paired difference. With
+    ``model.blend`` off the weight is 1."""
     runs = []
-    for index, std in enumerate(stds):
+    for index, std in enumerate(held_out_starts(model)):
         key = np.random.SeedSequence(model.random_state, spawn_key=(BLEND_KEY + index,))
         runs.append(held_out_chain(model, train, held, np.random.default_rng(key), std, callback))
     errors = [run.blend_errors if model.blend else run.chain_errors for run in runs]
