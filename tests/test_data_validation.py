@@ -151,3 +151,18 @@ def test_a_file_s_bad_value_is_named_by_its_line_in_the_file(tmp_path, header):
     path.write_text(("user,item,rating\n" if header else "") + "\n".join(rows) + "\n")
     with pytest.warns(DuplicateRatingsWarning, match=rf"\(0, 0\) at lines {line - 49} and {line}\)"):
         read_csv(path)
+
+
+def test_warnings_point_at_the_users_line_whatever_the_path(tmp_path):
+    """A fixed stacklevel pointed the duplicate warning at mfrec's reader when the data came from a file."""
+    import warnings
+
+    path = tmp_path / "ratings.csv"
+    path.write_text("user,item,rating\n1,1,4\n1,1,5\n2,1,3\n")
+    frame = pd.DataFrame({"user": [1, 1, 2], "item": [1, 1, 1], "rating": [4.0, 5.0, 3.0]})
+    for read in (lambda: load(path), lambda: from_frame(frame), lambda: from_arrays([1, 1, 2], [1, 1, 1], [4, 5, 3])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            read()
+        assert [w.category for w in caught] == [DuplicateRatingsWarning]
+        assert caught[0].filename == __file__, caught[0].filename

@@ -6,12 +6,12 @@ value is (a 0-based row, or a file's line when the reader says where row 0 is) a
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mfrec._warnings import warn_user
 from mfrec.data.idmap import IdMap, plain
 from mfrec.exceptions import DataError, IdSpellingWarning
 
@@ -184,11 +184,10 @@ def warn_spellings(uniques: np.ndarray, column: str) -> None:
     if len(clash):
         first = clash.iloc[0]
         spellings = sorted(text[clash.index[clash == first]].tolist())
-        warnings.warn(
+        warn_user(
             f"column {column!r}: {int(clash.duplicated().sum())} ids are other spellings of another id "
             f"(first: {', '.join(map(repr, spellings))}); they are kept as different ids, as written",
             IdSpellingWarning,
-            stacklevel=4,
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mfrec._warnings import warn_user
 from mfrec.data.columns import FirstLine, encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
 from mfrec.data.scales import infer_rating_scale, scale_name
@@ -245,12 +245,11 @@ def from_arrays(
     stray = (rating_values < scale[0]) | (rating_values > scale[1])  # only an inferred scale leaves any
     if stray.any():
         row = int(np.flatnonzero(stray)[0])
-        warnings.warn(
+        warn_user(
             f"left out {int(stray.sum())} of {n} ratings outside the {scale_name(scale)} scale the others are on "
             f"(first at {where(first_line, row)}: {rating_values[row]:g}); declare the scale "
             "(rating_scale=, --rating-scale) to refuse such data instead",
             StrayRatingsWarning,
-            stacklevel=3,
         )
         keep = ~stray
         users, items, rating_values = np.asarray(users)[keep], np.asarray(items)[keep], rating_values[keep]
@@ -341,11 +340,10 @@ def assemble(
                 f"{where(first_line, first_a, first_b)}; pass duplicates='last', 'mean' or 'sum' to merge them "
                 "(CLI: --duplicates last)"
             )
-        warnings.warn(
+        warn_user(
             f"merged {dropped} duplicate ({user_col}, {item_col}) pairs with policy {duplicates!r} "
             f"(first: {pair!r} at {where(first_line, first_a, first_b)})",
             DuplicateRatingsWarning,
-            stacklevel=3,
         )
         rating_values = (merged if duplicates in ("mean", "sum") else rating_values)[keep]
         user_idx, item_idx = user_idx[keep], item_idx[keep]

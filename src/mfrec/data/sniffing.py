@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from mfrec._warnings import warn_user
 from mfrec.exceptions import DataError
 
 _SEPARATORS = ("::", "\t", ",", ";", "|", " ")
@@ -73,11 +73,10 @@ def _sniff_encoding(path: Path) -> str:
 
 
 def _warn_latin1(path: Path, line: int) -> None:
-    warnings.warn(
+    warn_user(
         f"{path}: line {line} is not UTF-8; reading the file as latin-1 "
         "(pass encoding='<name>' if it is another encoding)",
         UserWarning,
-        stacklevel=4,
     )
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mfrec._validation import check_int
+from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
 from mfrec.evaluation.metrics import ndcg_at_k
 from mfrec.exceptions import DataError, ParameterError
@@ -162,10 +163,9 @@ def cold_start_curve(
         int((base.item_map_.lookup(np.unique(np.concatenate(shown)), missing="negative") < 0).sum()) if shown else 0
     )
     if unknown and ("fold-in" in wanted or "side-info" in wanted):
-        warnings.warn(
+        warn_user(
             f"{unknown} item(s) the held-out users reveal are rated by no training user: fold-in ignores them",
             UnknownItemsWarning,
-            stacklevel=2,
         )
     curve: list[dict[str, Any]] = []
     with warnings.catch_warnings():

@@ -9,11 +9,11 @@ throughout, or interaction counts) every interaction is relevant; on explicit ra
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
+from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import DataError, UnknownIdsWarning
 
@@ -42,12 +42,11 @@ def warn_unknown(model: Any, test: Interactions, user_rows: np.ndarray, item_row
     for what, rows, total in (("users", user_rows, test.n_users), ("items", item_rows, len(item_rows))):
         unknown = int((rows < 0).sum())
         if total and unknown / total > UNKNOWN_SHARE_WARNED:
-            warnings.warn(
+            warn_user(
                 f"{unknown:,} of the {total:,} test {what if what == 'users' else 'ratings'} "
                 f"{'are' if what == 'users' else 'have items'} unknown to the model: was it trained on other data? "
                 "Their scores are the fallback's, not the model's",
                 UnknownIdsWarning,
-                stacklevel=3,
             )
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
 from mfrec.exceptions import MfrecError
 from mfrec.models.holdout import hold_out
@@ -303,5 +304,5 @@ def held_out_report(model: Recommender, train: Interactions, valid: Interactions
         if getattr(model, "auto", False):  # it was tuned already
             advice = "try the bayesian model (it learns its regularization), or the baseline for this data"
         report["warning"] = f"{name} is {' and '.join(problems)} on {len(valid):,} held-out ratings; {advice}"
-        warnings.warn(report["warning"], stacklevel=4)
+        warn_user(report["warning"])
     return report

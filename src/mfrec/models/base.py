@@ -16,7 +16,6 @@ updates and the latent space are mixins (models/topn, updates, latent; docs/ARCH
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mfrec._validation import check_choice, check_int
+from mfrec._warnings import warn_user
 from mfrec.data.columns import timestamps_column
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
@@ -134,18 +134,16 @@ class Recommender(Parametrized, TopN, Updates, Latent):
             return
         low, high = float(train.ratings.min()), float(train.ratings.max())
         if low != high and train.is_implicit:  # counts of repeated interactions, read without a rating column
-            warnings.warn(
+            warn_user(
                 f"the training data are interaction counts (no rating column), not ratings: {type(self).__name__} "
                 "will predict counts; for clicks, plays or purchases use an implicit-feedback model "
-                "(implicit-als or bpr)",
-                stacklevel=3,
+                "(implicit-als or bpr)"
             )
         if low == high:
-            warnings.warn(
+            warn_user(
                 f"every rating in the training data is {low:g} (implicit data, or no rating column?): "
                 f"{type(self).__name__} predicts ratings and has nothing to learn from; for clicks, plays or "
-                "purchases use an implicit-feedback model (implicit-als or bpr)",
-                stacklevel=3,
+                "purchases use an implicit-feedback model (implicit-als or bpr)"
             )
 
     def _fit(self, train: Interactions, validation: Interactions | None, callback: EpochCallback | None) -> None:

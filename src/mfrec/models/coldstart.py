@@ -17,13 +17,13 @@ exposes them as methods.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from mfrec._warnings import warn_user
 from mfrec.data.attributes import AttributeEncoder, ridge_map
 from mfrec.data.idmap import plain
 from mfrec.exceptions import DataError, ParameterError
@@ -101,11 +101,10 @@ def fold_in(
     known = rows >= 0
     unknown_ids = tuple(np.asarray(ids)[~known].tolist())
     if unknown_ids:
-        warnings.warn(
+        warn_user(
             f"{len(unknown_ids)} revealed item(s) unknown to the model were ignored: "
             f"{list(unknown_ids[:10])}{' ...' if len(unknown_ids) > 10 else ''}",
             UnknownItemsWarning,
-            stacklevel=3,
         )
     rows, values = rows[known].astype(np.int32), values[known]
     prior = None if attributes is None else user_prior(model, attributes)

@@ -6,10 +6,9 @@ and the protocol of shared/UNSEEN-DATA.md); without, a seeded random fraction.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
 
 __all__ = ["hold_out", "held_out_mask"]
@@ -32,10 +31,9 @@ def hold_out(data: Interactions, fraction: float, rng: np.random.Generator) -> t
     """
     held = held_out_mask(data, fraction, rng)
     if not held.any():
-        warnings.warn(
+        warn_user(
             f"early stopping cannot hold out any of {len(data)} ratings while keeping every user and item in "
-            f"training; training for all epochs on all of them (pass validation= to stop early)",
-            stacklevel=4,
+            f"training; training for all epochs on all of them (pass validation= to stop early)"
         )
         return data, None
     return data.subset(~held, name=f"{data.name}:train"), data.subset(held, name=f"{data.name}:validation")
