@@ -37,7 +37,7 @@ BLEND_KEY = 1 << 30
 #: The factor scales a chain may start from (N(0, std^2)); the first is the reference. The posterior mean after
 #: 200 sweeps is a transient that depends on the start (:mod:`mfrec.models.gibbs`): from the shrunk start the
 #: factor precisions are still falling at sweep 200, which under-fits a log with many ratings per row and a
-#: strong low-rank signal (synth-1pct: zoo RMSE 0.8157 from 0.1, 0.8038 from 0.3; myFM 0.8081), while where rows
+#: strong low-rank signal (synth-1pct: zoo RMSE 0.8157 from 0.1, 0.8036 from 0.3; myFM 0.8081), while where rows
 #: have a handful of ratings a larger start runs straight to the overfitted stationary posterior (amazon-music
 #: 0.8370 from 0.1, 0.8412 from 0.3). One held-out chain per start tells them apart (held-out RMSE 0.8534 vs
 #: 0.8285 on synth-1pct, 0.8598 vs 0.9768 on amazon-music), so the fit tries both.
