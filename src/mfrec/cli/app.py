@@ -62,8 +62,8 @@ app = typer.Typer(
 app.callback()(global_options)
 app.add_typer(datasets_cli.app, name="datasets")
 
-DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
-ModelDir = Annotated[Path, typer.Argument(help="Folder of a saved model.")]
+DataArg = Annotated[str, typer.Argument(metavar="DATA", help="Ratings file (CSV/TSV/Parquet) or MovieLens folder.")]
+ModelDir = Annotated[Path, typer.Argument(metavar="MODEL_DIR", help="Folder of a saved model.")]
 
 
 @app.command()

@@ -72,7 +72,10 @@ Reg = Annotated[float | None, typer.Option("--reg", help="Regularisation weight.
 Threads = Annotated[int | None, typer.Option("--threads", help="Threads (default: all cores).")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
 ParamFile = Annotated[str | None, typer.Option("--params", help="JSON file of hyper-parameters.")]
-ParamPairs = Annotated[list[str] | None, typer.Option("--param", "-p", help="Any hyper-parameter as NAME=VALUE.")]
+ParamPairs = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", metavar="NAME=VALUE", help="Any hyper-parameter as NAME=VALUE (repeat for several)."),
+]
 
 _FLAG_TO_PARAM = {
     "--factors": "n_factors",

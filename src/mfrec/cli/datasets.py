@@ -55,7 +55,7 @@ def list_datasets(json_output: AsJson = False) -> None:
 @app.command()
 @handle_errors
 def info(
-    data: Annotated[str, typer.Argument(help="Ratings file or MovieLens folder.")],
+    data: Annotated[str, typer.Argument(metavar="DATA", help="Ratings file or MovieLens folder.")],
     sep: Sep = None,
     user_col: UserCol = "user",
     item_col: ItemCol = "item",

@@ -13,7 +13,7 @@ from mfrec.cli.tables import frame_table
 
 @handle_errors
 def predict(
-    model_dir: Annotated[Path, typer.Argument(help="Folder of a saved model.")],
+    model_dir: Annotated[Path, typer.Argument(metavar="MODEL_DIR", help="Folder of a saved model.")],
     user: Annotated[str, typer.Option("--user", "-u", help="User id (an unknown one gets the fallback).")],
     items: Annotated[list[str], typer.Option("--item", "-i", help="Item id; repeat for several.")],
     unknown: Annotated[

@@ -62,7 +62,9 @@ def check_exposure(host: str, token_file: Path | None, insecure: bool) -> None:
 
 @handle_errors
 def serve(
-    model_dir: Annotated[Path, typer.Argument(help="Folder of a saved model (reloaded by POST /admin/reload).")],
+    model_dir: Annotated[
+        Path, typer.Argument(metavar="MODEL_DIR", help="Folder of a saved model (reloaded by POST /admin/reload).")
+    ],
     db: Annotated[Path, typer.Option(help="SQLite ratings log (created if missing).")] = Path("ratings.sqlite"),
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,

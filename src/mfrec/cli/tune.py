@@ -11,7 +11,9 @@ from mfrec.cli.common import AsJson, ModelName, Quiet, Seed, handle_errors, prin
 from mfrec.exceptions import ParameterError
 from mfrec.models import MODELS
 
-DataArg = Annotated[str, typer.Argument(help="Ratings file (CSV/TSV/Parquet), MovieLens folder or dataset name.")]
+DataArg = Annotated[
+    str, typer.Argument(metavar="DATA", help="Ratings file (CSV/TSV/Parquet), MovieLens folder or dataset name.")
+]
 
 
 @handle_errors
