@@ -311,7 +311,7 @@ def test_warm_up_skips_what_the_tiny_set_cannot_take():
         (["trian"], "error: No such command 'trian'. Did you mean 'train'? (see 'mfrec --help')"),
         (["train", "r.csv", "-o", "m", "--factor", "8"], "error: No such option: --factor"),
         (["recommend", "m", "-n", "ten"], "error: Invalid value for '--n' / '-n'"),
-        (["recommend"], "error: Missing argument 'model_dir'. (see 'mfrec recommend --help')"),
+        (["recommend"], "error: Missing argument 'MODEL_DIR'. (see 'mfrec recommend --help')"),
     ],
 )
 def test_usage_mistakes_are_one_error_line_and_exit_2(args, expected):
