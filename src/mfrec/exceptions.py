@@ -1,11 +1,14 @@
-"""The errors mfrec raises at its public boundary.
+"""The errors and warnings mfrec raises at its public boundary.
 
 Every message names the offending column, row, parameter or value so that a
 user can fix the input without reading a traceback. The CLI prints them as one
-line and exits non-zero.
+line and exits non-zero. Warnings go through :func:`warn_user`, which points them at the user's line.
 """
 
 from __future__ import annotations
+
+import sys
+import warnings
 
 
 class MfrecError(Exception):
@@ -58,3 +61,16 @@ class IdSpellingWarning(UserWarning):
 
 class UnknownIdsWarning(UserWarning):
     """Most test users or items are unknown to the model scored on them (was it trained on other data?)."""
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` attributed to the first caller outside mfrec.
+
+    A fixed ``stacklevel`` is right for one call path only: ``load(path)`` reaches the duplicate check through the
+    reader and ``from_frame``, ``from_arrays(...)`` directly, and the warning pointed at mfrec's own lines.
+    (Python 3.12's ``skip_file_prefixes`` does this; 3.11 is supported.)
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "mfrec":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level - 1 if frame is None else level)

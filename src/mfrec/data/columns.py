@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mfrec._warnings import warn_user
 from mfrec.data.idmap import IdMap, plain
-from mfrec.exceptions import DataError, IdSpellingWarning
+from mfrec.exceptions import DataError, IdSpellingWarning, warn_user
 
 #: The usual spellings of each column (compared without case, "-", "_" or spaces), in order of preference.
 COLUMN_ALIASES = {

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mfrec._warnings import warn_user
 from mfrec.data.columns import FirstLine, encode_ids, ratings_column, refuse, timestamps_column, where
 from mfrec.data.idmap import IdMap, plain
 from mfrec.data.scales import infer_rating_scale, scale_name
-from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError, StrayRatingsWarning
+from mfrec.exceptions import DataError, DuplicateRatingsWarning, ParameterError, StrayRatingsWarning, warn_user
 from mfrec.kernels.sparse import count_duplicates, csr_by_user, fill_rows, merge_duplicates, regroup, row_pointers
 
 DuplicatePolicy = Literal["last", "mean", "sum", "error"]

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mfrec._warnings import warn_user
-from mfrec.exceptions import DataError
+from mfrec.exceptions import DataError, warn_user
 
 _SEPARATORS = ("::", "\t", ",", ";", "|", " ")
 

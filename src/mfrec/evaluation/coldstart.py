@@ -30,10 +30,9 @@ import numpy as np
 import pandas as pd
 
 from mfrec._validation import check_int
-from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
 from mfrec.evaluation.metrics import ndcg_at_k
-from mfrec.exceptions import DataError, ParameterError
+from mfrec.exceptions import DataError, ParameterError, warn_user
 from mfrec.models.base import Recommender
 from mfrec.models.baselines import Popularity
 from mfrec.models.coldstart import UnknownItemsWarning

@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import DataError, UnknownIdsWarning
+from mfrec.exceptions import DataError, UnknownIdsWarning, warn_user
 
 #: On explicit ratings a test rating is relevant from this fraction of the way up the scale.
 RELEVANT_FRACTION = 0.75

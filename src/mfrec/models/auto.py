@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
-from mfrec.exceptions import MfrecError
+from mfrec.exceptions import MfrecError, warn_user
 from mfrec.models.holdout import hold_out
 from mfrec.models.params import Param
 from mfrec.models.pick import fit_ranker

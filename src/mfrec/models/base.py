@@ -23,12 +23,11 @@ import numpy as np
 import pandas as pd
 
 from mfrec._validation import check_choice, check_int
-from mfrec._warnings import warn_user
 from mfrec.data.columns import timestamps_column
 from mfrec.data.idmap import IdMap
 from mfrec.data.interactions import Interactions
 from mfrec.data.sources import load
-from mfrec.exceptions import NotFittedError, ParameterError
+from mfrec.exceptions import NotFittedError, ParameterError, warn_user
 from mfrec.kernels.predict import score_pairs
 from mfrec.kernels.sparse import csr_by_user
 from mfrec.models.latent import Latent

@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mfrec._warnings import warn_user
 from mfrec.data.attributes import AttributeEncoder, ridge_map
 from mfrec.data.idmap import plain
-from mfrec.exceptions import DataError, ParameterError
+from mfrec.exceptions import DataError, ParameterError, warn_user
 from mfrec.models.revealed import check_values, parse_ratings
 from mfrec.models.solvers import bias_constants
 

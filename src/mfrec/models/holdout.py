@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mfrec._warnings import warn_user
 from mfrec.data.interactions import Interactions
+from mfrec.exceptions import warn_user
 
 __all__ = ["hold_out", "held_out_mask"]
 
