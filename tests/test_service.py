@@ -184,6 +184,7 @@ def test_bounds_on_n_body_and_malformed_json(client):
 def test_similar_items_and_unknown_item(client):
     body = client.get("/items/1/similar", params={"n": 3}).json()
     assert len(body["similar"]) == 3 and all(s["item"] != 1 for s in body["similar"])
+    assert body["item"] == 1  # spelled as the list spells ids (a number), not echoed as the path's text
     missing = client.get("/items/nope/similar")
     assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
     assert missing.json()["error"]["field"] == "item_id"  # every error names the field it is about

@@ -232,7 +232,7 @@ def create_app(
         frame = model.similar_items(item_id, n=n)
         titles = frame["title"].tolist() if "title" in frame else [None] * len(frame)
         return S.SimilarOut(
-            item=item_id,
+            item=as_json_id(model.item_map_.to_ids(model.item_map_.lookup([item_id]))[0]),  # as the list spells ids
             similar=[
                 S.Similar(item=as_json_id(i), similarity=float(s), title=t)
                 for i, s, t in zip(frame["similar_item"], frame["similarity"], titles, strict=True)

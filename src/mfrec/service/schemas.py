@@ -93,7 +93,7 @@ class Similar(BaseModel):
 
 
 class SimilarOut(BaseModel):
-    item: str
+    item: Any = Field(description="The item asked about, spelled as the model's ids are (a number for integer ids).")
     similar: list[Similar]
 
 
