@@ -403,6 +403,14 @@ def test_auto_keeps_the_own_values_unless_a_trial_beats_them_clearly():
     own = rng.exponential(1.0, 2_000)
     assert _clearly_better(own, own * 0.9)  # 10% lower on every rating: far beyond noise
     assert not _clearly_better(own, own + rng.normal(0, 0.3, own.size) - 0.005)  # a lucky draw, not a gain
+    # A gain of 1.8 standard errors: not enough for the best of a search, enough for one of a model's few listed
+    # trials (one-sided 5%).
+    from mfrec.models.auto import AUTO_MIN_Z_LISTED
+
+    signs = np.tile([1.0, -1.0], 200)
+    gain = 1.8 / np.sqrt(400) + signs  # mean 0.09, standard deviation 1 (ddof=1: 1.0013), 400 ratings: z = 1.798
+    assert not _clearly_better(own[:400], own[:400] - gain)
+    assert _clearly_better(own[:400], own[:400] - gain, AUTO_MIN_Z_LISTED)
     # On a thin log (6 ratings a user) the best of 10 trials does not clear the bar: the model's values stay.
     result = tune(
         ALS(n_factors=16, n_epochs=10, rank_by="rating"), synthetic(2_000, 1_500, 12_000, seed=0), max_trials=10
