@@ -160,24 +160,21 @@ def _read_delimited(
     # A field spelled like a number but not as one ("007", "+7", "-07") makes the ids text: encode_ids then keeps
     # them apart unless every one is an integer's one spelling. Without one, pandas' integer parsing is exact.
     ids_as_text = {user_col: str, item_col: str} if odd_numbers(path, sep, encoding) else None
-    # Blank lines are read as empty rows and dropped here, so that messages can name the file's lines.
-    if header:
-        frame = pd.read_csv(source, sep=read_sep, encoding=read_encoding, dtype=ids_as_text, skip_blank_lines=False)
-    else:
+    # Blank lines are read as empty rows and dropped below, so that messages can name the file's lines.
+    options: dict[str, Any] = {
+        "sep": read_sep,
+        "encoding": read_encoding,
+        "dtype": ids_as_text,
+        "skip_blank_lines": False,
+    }
+    if not header:
         ncols = len(fields)
         names_in_order = [user_col, item_col, rating_col or "rating", timestamp_col or "timestamp"][:ncols]
         names_in_order += [f"extra_{i}" for i in range(ncols - len(names_in_order))]
-        frame = pd.read_csv(
-            source,
-            sep=read_sep,
-            header=None,
-            names=names_in_order,
-            encoding=read_encoding,
-            dtype=ids_as_text,
-            skip_blank_lines=False,
-        )
+        options.update(header=None, names=names_in_order)
         if timestamp_col is None and ncols >= 4:
             timestamp_col = "timestamp"
+    frame = pd.read_csv(source, **options)
     first_line: int | np.ndarray = 2 if header else 1
     blank = frame.isna().all(axis=1).to_numpy()
     if blank.any():
