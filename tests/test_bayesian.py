@@ -377,10 +377,11 @@ def test_a_start_replaces_the_reference_only_when_it_predicts_the_held_out_ratin
         0.3: (0.5, base * 0.90 + noise, base * 0.95 + noise),  # far better, blended or not
         0.2: (1.0, base * 0.999 + noise, base * 0.999 + noise),  # better by less than two SE
     }
+    monkeypatch.setattr(posterior.HeldOutSet, "of", classmethod(lambda cls, model, train, held: None))
     monkeypatch.setattr(
         posterior,
         "held_out_chain",
-        lambda model, train, held, rng, std, callback=None: posterior.HeldOut(std, *runs[std]),
+        lambda model, data, rng, std, callback=None: posterior.HeldOut(std, *runs[std]),
     )
 
     class Model:

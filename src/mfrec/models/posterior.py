@@ -171,10 +171,11 @@ def held_out_choice(model: Any, train: Interactions, held: np.ndarray, callback:
     per start of :func:`held_out_starts`, the first the reference. Another start replaces it only when its blended
     squared errors beat the reference's by :data:`START_MIN_Z` standard errors of the paired difference. With
     ``model.blend`` off the weight is 1."""
+    shared = HeldOutSet.of(model, train, held)  # the chains differ in their start only
     runs = []
     for index, std in enumerate(held_out_starts(model)):
         key = np.random.SeedSequence(model.random_state, spawn_key=(BLEND_KEY + index,))
-        runs.append(held_out_chain(model, train, held, np.random.default_rng(key), std, callback))
+        runs.append(held_out_chain(model, shared, np.random.default_rng(key), std, callback))
     errors = [run.blend_errors if model.blend else run.chain_errors for run in runs]
     best = 0
     for index in range(1, len(runs)):
@@ -185,43 +186,57 @@ def held_out_choice(model: Any, train: Interactions, held: np.ndarray, callback:
     return runs[best].std, runs[best].weight if model.blend else 1.0
 
 
-def held_out_chain(
-    model: Any, train: Interactions, held: np.ndarray, rng: np.random.Generator, std: float, callback: Any = None
-) -> HeldOut:
-    """A chain on the ratings outside ``held``, started at ``std``, and its blend weight.
+@dataclass
+class HeldOutSet:
+    """What every held-out chain of one fit shares: the layout of the ratings outside the held-out ones, and the
+    held-out ratings with the bias baseline's predictions of them (fitted on the same ratings)."""
 
-    The chain (``model.burn_in`` sweeps, then :data:`BLEND_SWEEPS` samples) and the bias baseline fitted on the
-    same ratings predict the held-out ratings; the weight is the least-squares mix of the two (within [0, 1]) when
-    its squared errors beat the chain's by :data:`BLEND_MIN_Z` standard errors of the paired difference, else 1.
-    Each sweep is a ``model.history_`` row marked ``blend_phase``.
+    part: Layout
+    shape: tuple[int, int]
+    users: np.ndarray
+    items: np.ndarray
+    truth: np.ndarray
+    baseline: np.ndarray
+
+    @classmethod
+    def of(cls, model: Any, train: Interactions, held: np.ndarray) -> HeldOutSet:
+        shape, keep = (train.n_users, train.n_items), ~held
+        users, items, ratings = train.user_idx[keep], train.item_idx[keep], train.ratings[keep]
+        part = Layout.of(users, items, ratings, shape)
+        user_bias, item_bias = fit_biases(users, items, ratings, part.mu, shape, BLEND_BIAS_REGULARIZATION)
+        h_users, h_items = train.user_idx[held], train.item_idx[held]
+        baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], *model.rating_scale_)
+        return cls(part, shape, h_users, h_items, train.ratings[held], baseline)
+
+
+def held_out_chain(model: Any, data: HeldOutSet, rng: np.random.Generator, std: float, callback: Any = None) -> HeldOut:
+    """A chain on the ratings outside the held-out ones, started at ``std``, and its blend weight.
+
+    The chain (``model.burn_in`` sweeps, then :data:`BLEND_SWEEPS` samples) and the bias baseline predict the
+    held-out ratings; the weight is the least-squares mix of the two (within [0, 1]) when its squared errors beat
+    the chain's by :data:`BLEND_MIN_Z` standard errors of the paired difference, else 1. Each sweep is a
+    ``model.history_`` row marked ``blend_phase``.
     """
-    shape, keep = (train.n_users, train.n_items), ~held
-    part = Layout.of(train.user_idx[keep], train.item_idx[keep], train.ratings[keep], shape)
-    users, items = part.sides(*start_state(rng, shape, model.n_factors, model.implicit, std))
+    part, truth, baseline = data.part, data.truth, data.baseline
+    users, items = part.sides(*start_state(rng, data.shape, model.n_factors, model.implicit, std))
     sampler = Sampler(users, items, part.ratings_c, part.mu, [], rng)
-    h_users, h_items, truth = train.user_idx[held], train.item_idx[held], train.ratings[held]
     total = np.zeros(truth.size)
     for sweep in range(1, model.burn_in + BLEND_SWEEPS + 1):
         started = time.perf_counter()
         sampler.sweep()
         if sweep > model.burn_in:
-            total += sample_predictions(sampler, h_users, h_items)
+            total += sample_predictions(sampler, data.users, data.items)
         row = {
             "epoch": len(model.history_) + 1,
             "blend_phase": 1,  # a held-out chain, without the held-out ratings
             "start_std": std,
-            "train_rmse": float(np.sqrt(sampler.sse / keep.sum())),
+            "train_rmse": float(np.sqrt(sampler.sse / part.ratings_c.size)),
             "seconds": time.perf_counter() - started,
         }
         model.history_.append(row)
         if callback:
             callback(row)
-    user_bias, item_bias = fit_biases(
-        train.user_idx[keep], train.item_idx[keep], train.ratings[keep], part.mu, shape, BLEND_BIAS_REGULARIZATION
-    )
-    low, high = model.rating_scale_
-    posterior = np.clip(part.mu + total / BLEND_SWEEPS, low, high)
-    baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], low, high)
+    posterior = np.clip(part.mu + total / BLEND_SWEEPS, *model.rating_scale_)
     weight = blend_weight(truth, posterior, baseline)
     chain_errors = (truth - posterior) ** 2
     blended_errors = (truth - (weight * posterior + (1.0 - weight) * baseline)) ** 2
