@@ -80,7 +80,9 @@ def test_sgd_fit_on_a_fixed_seed_is_unchanged_by_the_new_layout(monkeypatch):
     model.fit(_ratings(), rating_scale=(1, 5))
     expected = [3.008049, 3.381772, 2.811165, 2.855579]  # measured on the code before issue 17
     np.testing.assert_allclose(model.predict([0, 5, 17, 59], [0, 3, 22, 39]), expected, atol=2e-6)
-    assert float(np.abs(model.user_factors_).sum()) == pytest.approx(36.567566, rel=1e-6)
+    # Round six writes the same step as keep * p + step * q (kernels/sgd.py): float32 rounding moves this sum
+    # by 2e-6 of itself (36.567642); the arithmetic is otherwise the old one.
+    assert float(np.abs(model.user_factors_).sum()) == pytest.approx(36.567566, rel=5e-6)
 
 
 def test_taking_users_in_turn_moves_predictions_by_the_order_of_updates_only(monkeypatch):
