@@ -31,6 +31,16 @@ book-crossing), hence 0.1 as the reference start; since what suits a log shows o
 also runs a held-out chain from 0.3 and starts there when it predicts them better by two standard errors
 (:data:`mfrec.models.posterior.START_STDS`: synth-1pct 0.8036).
 
+The stationary posterior itself overfits a log whose rows have a handful of ratings: the noise precision alpha
+is drawn from the chain's own training error, which falls as the factors fit those few ratings, so the data weigh
+more, and the factors fit them closer still. On amazon-music (median 4 ratings a user) alpha was 4.9 at sweep
+200, a training error of 0.45 against 0.84 on the test ratings; myFM's chain does the same, slower (its test RMSE
+0.8315 at 200 sweeps, 0.8587 at 400, 0.8765 at 800). So alpha is bounded: at most ``noise_bound`` (1.5) over the
+mean squared error the bias baseline leaves of the training ratings, i.e. the model may take no more than a third
+of what the biases leave for signal. The bound binds where the drift happens (amazon-music 0.8370 -> 0.8338,
+yahoo-movies 0.9313 -> 0.9286) and on few logs besides (synth-dense 0.7460 -> 0.7476, synth-1pct 0.8036 -> 0.8046,
+where a rank-8 truth makes the factors worth more than that); ml-100k, jester and boardgames end below it.
+
 Each sweep draws, per side, the hyper-parameters, every row's (factor, bias) jointly (rows in
 parallel), then that side's implicit embeddings (one coordinate at a time, the features in turn, see
 :func:`~mfrec.kernels.bpmf.sample_implicit`), then each time-bias group, then the noise precision.
@@ -55,11 +65,17 @@ from mfrec.kernels.bpmf import (
     sample_rows,
 )
 from mfrec.kernels.sparse import csr_by_user
+from mfrec.models.baselines import fit_biases
 
 DAY = 86_400
 _NO_GRAM = np.zeros((0, 0, 0), dtype=np.float64)
 _NO_SUMS = np.zeros((0, 0), dtype=np.float64)
 _NO_ROWS = np.zeros((0, 0), dtype=np.float64)
+
+#: BayesianMF's default ``noise_bound``: the noise precision stays at most 1.5 / the bias baseline's training MSE
+#: (module docstring). Of 1, 1.5 and 2 on twelve zoo logs, 1 cost synth-1pct 0.019 and jester 0.003, 2 bound nowhere
+#: that mattered.
+NOISE_BOUND = 1.5
 
 
 def normal_wishart(
@@ -171,6 +187,13 @@ class Layout:
         mu = float(ratings_c.mean())
         return cls(indptr_u, items_c, ratings_c, user_idx[order], indptr_i, by_item, order, mu)
 
+    def bias_mse(self) -> float:
+        """Mean squared error, on these ratings, of mfrec's bias baseline fitted to them (5 and 3 pseudo-ratings)."""
+        shape = (self.indptr_u.size - 1, self.indptr_i.size - 1)
+        user_bias, item_bias = fit_biases(self.users_c, self.items_c, self.ratings_c, self.mu, shape, (5.0, 3.0))
+        residuals = self.ratings_c - self.mu - user_bias[self.users_c] - item_bias[self.items_c]
+        return float(np.mean(residuals**2))
+
     def sides(
         self, factors: tuple[np.ndarray, np.ndarray], biases: tuple[np.ndarray, np.ndarray], implicit: tuple
     ) -> tuple[Side, Side]:
@@ -210,6 +233,14 @@ def time_groups(train: Any, layout: Layout, bins: int) -> tuple[list[BiasGroup],
     return groups, day_keys, np.array([first, width, bins, span], np.float32)
 
 
+def noise_bound_precision(layout: Layout, bound: float | None) -> float:
+    """The highest noise precision a chain on ``layout``'s ratings may draw: ``bound`` over the mean squared error
+    that mfrec's bias baseline leaves of them (None: no bound)."""
+    if bound is None:
+        return float(np.inf)
+    return float(bound / max(layout.bias_mse(), 1e-12))
+
+
 class Sampler:
     """The chain's state and its sweep. Arrays are float64 (the conditionals' sums are long)."""
 
@@ -221,8 +252,10 @@ class Sampler:
         mu: float,
         groups: list[BiasGroup],
         rng: np.random.Generator,
+        max_alpha: float = np.inf,
     ) -> None:
         self.users, self.items, self.groups, self.rng = users, items, groups, rng
+        self.max_alpha = max_alpha
         self.centred = ratings.astype(np.float64) - mu  # canonical (users' CSR) order
         self.time_terms = np.zeros_like(self.centred)
         self.alpha = 2.0
@@ -249,7 +282,10 @@ class Sampler:
         # Not ``residuals @ residuals``: that is a threaded BLAS dot, whose threads cost ~6 ms a sweep on ml-100k
         # next to another busy process (OpenBLAS spins); einsum's own loop does not thread.
         self.sse = float(np.einsum("i,i->", residuals, residuals))
-        self.alpha = float(self.rng.gamma(1.0 + residuals.size / 2.0, 1.0 / (1.0 + self.sse / 2.0)))
+        alpha = float(self.rng.gamma(1.0 + residuals.size / 2.0, 1.0 / (1.0 + self.sse / 2.0)))
+        # The bound (noise_bound_precision) truncates alpha's Gamma; with tens of thousands of ratings that Gamma is
+        # within a fraction of a percent of its mode, so a draw above the bound is replaced by the bound.
+        self.alpha = min(alpha, self.max_alpha)
 
     def _side(self, own: Side, other: Side, values: np.ndarray, name: str) -> None:
         rng, k = self.rng, own.factors.shape[1]

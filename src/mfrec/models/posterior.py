@@ -18,7 +18,7 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.models.baselines import fit_biases
 from mfrec.models.blend import blend_weight
-from mfrec.models.gibbs import Layout, Sampler
+from mfrec.models.gibbs import Layout, Sampler, noise_bound_precision
 from mfrec.models.holdout import held_out_mask
 
 #: The blend with the bias baseline (``blend=True``): its weight is chosen on BLEND_FRACTION of the ratings (each
@@ -189,7 +189,8 @@ def held_out_choice(model: Any, train: Interactions, held: np.ndarray, callback:
 @dataclass
 class HeldOutSet:
     """What every held-out chain of one fit shares: the layout of the ratings outside the held-out ones, and the
-    held-out ratings with the bias baseline's predictions of them (fitted on the same ratings)."""
+    held-out ratings with the bias baseline's predictions of them (fitted on the same ratings), and the noise
+    precision's bound on that part (:func:`~mfrec.models.gibbs.noise_bound_precision`)."""
 
     part: Layout
     shape: tuple[int, int]
@@ -197,6 +198,7 @@ class HeldOutSet:
     items: np.ndarray
     truth: np.ndarray
     baseline: np.ndarray
+    max_alpha: float
 
     @classmethod
     def of(cls, model: Any, train: Interactions, held: np.ndarray) -> HeldOutSet:
@@ -206,7 +208,8 @@ class HeldOutSet:
         user_bias, item_bias = fit_biases(users, items, ratings, part.mu, shape, BLEND_BIAS_REGULARIZATION)
         h_users, h_items = train.user_idx[held], train.item_idx[held]
         baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], *model.rating_scale_)
-        return cls(part, shape, h_users, h_items, train.ratings[held], baseline)
+        max_alpha = noise_bound_precision(part, model.noise_bound)
+        return cls(part, shape, h_users, h_items, train.ratings[held], baseline, max_alpha)
 
 
 def held_out_chain(model: Any, data: HeldOutSet, rng: np.random.Generator, std: float, callback: Any = None) -> HeldOut:
@@ -219,7 +222,7 @@ def held_out_chain(model: Any, data: HeldOutSet, rng: np.random.Generator, std: 
     """
     part, truth, baseline = data.part, data.truth, data.baseline
     users, items = part.sides(*start_state(rng, data.shape, model.n_factors, model.implicit, std))
-    sampler = Sampler(users, items, part.ratings_c, part.mu, [], rng)
+    sampler = Sampler(users, items, part.ratings_c, part.mu, [], rng, data.max_alpha)
     total = np.zeros(truth.size)
     for sweep in range(1, model.burn_in + BLEND_SWEEPS + 1):
         started = time.perf_counter()
