@@ -14,7 +14,7 @@ from mfrec.models.auto import AUTO
 from mfrec.models.base import EpochCallback, Recommender
 from mfrec.models.baselines import fit_biases
 from mfrec.models.blend import blend_with_biases
-from mfrec.models.gibbs import DAY, NOISE_BOUND, Layout, Sampler, noise_bound_precision, time_groups
+from mfrec.models.gibbs import NOISE_BOUND, Layout, Sampler, noise_bound_precision, time_groups, time_lookup
 from mfrec.models.params import N_EPOCHS, N_FACTORS, N_THREADS, RANDOM_STATE, RANK_BY, Param
 from mfrec.models.posterior import (
     BLEND_BIAS_REGULARIZATION,
@@ -330,7 +330,8 @@ class BayesianMF(Recommender):
         out = sample_predictions(sampler, user_rows, item_rows)
         if sampler.groups:
             item_bin = sampler.groups[0].values.reshape(len(sampler.items.bias), -1)
-            out += self._time_lookup(item_bin, day_keys, sampler.groups[1].values, user_rows, item_rows, timestamps)
+            day_bias = sampler.groups[1].values
+            out += time_lookup(self.time_grid_, item_bin, day_keys, day_bias, user_rows, item_rows, timestamps)
         return out
 
     # ------------------------------------------------------------------ the pair in its implicit sums
@@ -373,33 +374,10 @@ class BayesianMF(Recommender):
             return None
         span = int(self.time_grid_[3])
         keys = self.user_day_users_.astype(np.int64) * span + self.user_day_days_.astype(np.int64)
-        terms = self._time_lookup(self.item_time_bias_, keys, self.user_day_bias_, user_rows, item_rows, timestamps)
+        terms = time_lookup(
+            self.time_grid_, self.item_time_bias_, keys, self.user_day_bias_, user_rows, item_rows, timestamps
+        )
         return terms - np.where(item_rows >= 0, self.item_time_bias_[np.maximum(item_rows, 0), -1], 0.0)
-
-    def _time_lookup(
-        self,
-        item_bin: np.ndarray,
-        day_keys: np.ndarray,
-        day_bias: np.ndarray,
-        user_rows: np.ndarray,
-        item_rows: np.ndarray,
-        timestamps: Any,
-    ) -> np.ndarray:
-        """Item-bin plus user-day biases of each (user, item, time); no time means "now" (latest bin, no day)."""
-        first, width, bins, span = self.time_grid_
-        bins, span = int(bins), int(span)
-        safe_i = np.maximum(item_rows, 0)
-        if timestamps is None:
-            return np.where(item_rows >= 0, item_bin[safe_i, -1], 0.0)
-        days = np.asarray(timestamps, dtype=np.int64) // DAY - int(first)
-        which = np.clip((days / width).astype(np.int64), 0, bins - 1)
-        out = np.where(item_rows >= 0, item_bin[safe_i, which], 0.0)
-        if day_keys.size == 0:
-            return out
-        keys = user_rows.astype(np.int64) * span + days
-        at = np.minimum(np.searchsorted(day_keys, keys), day_keys.size - 1)
-        hit = (user_rows >= 0) & (days >= 0) & (days < span) & (day_keys[at] == keys)
-        return out + np.where(hit, day_bias[at], 0.0)
 
     # ------------------------------------------------------------------ fold-in
 

@@ -233,6 +233,33 @@ def time_groups(train: Any, layout: Layout, bins: int) -> tuple[list[BiasGroup],
     return groups, day_keys, np.array([first, width, bins, span], np.float32)
 
 
+def time_lookup(
+    grid: np.ndarray,
+    item_bin: np.ndarray,
+    day_keys: np.ndarray,
+    day_bias: np.ndarray,
+    user_rows: np.ndarray,
+    item_rows: np.ndarray,
+    timestamps: Any,
+) -> np.ndarray:
+    """Item-bin plus user-day biases of each (user, item, time) on ``grid`` (:func:`time_groups`' time grid); no
+    time means "now" (latest bin, no day)."""
+    first, width, bins, span = grid
+    bins, span = int(bins), int(span)
+    safe_i = np.maximum(item_rows, 0)
+    if timestamps is None:
+        return np.where(item_rows >= 0, item_bin[safe_i, -1], 0.0)
+    days = np.asarray(timestamps, dtype=np.int64) // DAY - int(first)
+    which = np.clip((days / width).astype(np.int64), 0, bins - 1)
+    out = np.where(item_rows >= 0, item_bin[safe_i, which], 0.0)
+    if day_keys.size == 0:
+        return out
+    keys = user_rows.astype(np.int64) * span + days
+    at = np.minimum(np.searchsorted(day_keys, keys), day_keys.size - 1)
+    hit = (user_rows >= 0) & (days >= 0) & (days < span) & (day_keys[at] == keys)
+    return out + np.where(hit, day_bias[at], 0.0)
+
+
 def noise_bound_precision(layout: Layout, bound: float | None) -> float:
     """The highest noise precision a chain on ``layout``'s ratings may draw: ``bound`` over the mean squared error
     that mfrec's bias baseline leaves of them (None: no bound)."""
