@@ -97,7 +97,7 @@ class BayesianMF(Recommender):
     noise_bound : float or None, default=1.5
         The noise precision the sampler may draw is at most ``noise_bound`` over the mean squared error the bias
         baseline leaves of the training ratings (None: unbounded). Without it the chain drifts into an overfitted
-        posterior on logs with a handful of ratings a row: amazon-music 0.8370 unbounded, 0.8338 bounded
+        posterior on logs with a handful of ratings a row: amazon-music 0.8370 unbounded, 0.8337 bounded
         (:mod:`mfrec.models.gibbs`).
     implicit : {"flipped", "user", "none"}, default="flipped"
     time_effects : bool, default=False
