@@ -76,6 +76,8 @@ _NO_ROWS = np.zeros((0, 0), dtype=np.float64)
 #: (module docstring). Of 1, 1.5 and 2 on twelve zoo logs (benchmarks/RESULTS.md, "Zoo, round six"), 1 was best on
 #: nine of the ten real logs but cost jester 0.003 and the rank-8 synthetic logs 0.02; 2 moved only amazon-music.
 NOISE_BOUND = 1.5
+#: mfrec's bias baseline (``Biases()``): user and item biases shrunk by 5 and 3 pseudo-ratings.
+BASELINE_BIAS_REGULARIZATION = (5.0, 3.0)
 
 
 def normal_wishart(
@@ -187,10 +189,15 @@ class Layout:
         mu = float(ratings_c.mean())
         return cls(indptr_u, items_c, ratings_c, user_idx[order], indptr_i, by_item, order, mu)
 
-    def bias_mse(self) -> float:
-        """Mean squared error, on these ratings, of mfrec's bias baseline fitted to them (5 and 3 pseudo-ratings)."""
-        shape = (self.indptr_u.size - 1, self.indptr_i.size - 1)
-        user_bias, item_bias = fit_biases(self.users_c, self.items_c, self.ratings_c, self.mu, shape, (5.0, 3.0))
+    def bias_mse(self, biases: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+        """Mean squared error, on these ratings, of mfrec's bias baseline: (user, item) ``biases`` already fitted
+        to them, or fitted here (:data:`BASELINE_BIAS_REGULARIZATION`)."""
+        if biases is None:
+            shape = (self.indptr_u.size - 1, self.indptr_i.size - 1)
+            biases = fit_biases(
+                self.users_c, self.items_c, self.ratings_c, self.mu, shape, BASELINE_BIAS_REGULARIZATION
+            )
+        user_bias, item_bias = biases
         residuals = self.ratings_c - self.mu - user_bias[self.users_c] - item_bias[self.items_c]
         return float(np.mean(residuals**2))
 
@@ -260,12 +267,14 @@ def time_lookup(
     return out + np.where(hit, day_bias[at], 0.0)
 
 
-def noise_bound_precision(layout: Layout, bound: float | None) -> float:
+def noise_bound_precision(
+    layout: Layout, bound: float | None, biases: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
     """The highest noise precision a chain on ``layout``'s ratings may draw: ``bound`` over the mean squared error
-    that mfrec's bias baseline leaves of them (None: no bound)."""
+    that mfrec's bias baseline (``biases`` when already fitted there) leaves of them (None: no bound)."""
     if bound is None:
         return float(np.inf)
-    return float(bound / max(layout.bias_mse(), 1e-12))
+    return float(bound / max(layout.bias_mse(biases), 1e-12))
 
 
 class Sampler:

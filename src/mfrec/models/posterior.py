@@ -18,7 +18,7 @@ import numpy as np
 from mfrec.data.interactions import Interactions
 from mfrec.models.baselines import fit_biases
 from mfrec.models.blend import blend_weight
-from mfrec.models.gibbs import Layout, Sampler, noise_bound_precision
+from mfrec.models.gibbs import BASELINE_BIAS_REGULARIZATION, Layout, Sampler, noise_bound_precision
 from mfrec.models.holdout import held_out_mask
 
 #: The blend with the bias baseline (``blend=True``): its weight is chosen on BLEND_FRACTION of the ratings (each
@@ -30,7 +30,7 @@ BLEND_FRACTION = 0.1
 BLEND_SWEEPS = 25
 BLEND_MIN_HELD_OUT = 200
 BLEND_MIN_Z = 2.0
-BLEND_BIAS_REGULARIZATION = (5.0, 3.0)
+BLEND_BIAS_REGULARIZATION = BASELINE_BIAS_REGULARIZATION
 #: The held-out chains' generators: the seed's children under BLEND_KEY + (the start's index in START_STDS) (no
 #: chain's seed, (seed, c), can be one).
 BLEND_KEY = 1 << 30
@@ -208,7 +208,7 @@ class HeldOutSet:
         user_bias, item_bias = fit_biases(users, items, ratings, part.mu, shape, BLEND_BIAS_REGULARIZATION)
         h_users, h_items = train.user_idx[held], train.item_idx[held]
         baseline = np.clip(part.mu + user_bias[h_users] + item_bias[h_items], *model.rating_scale_)
-        max_alpha = noise_bound_precision(part, model.noise_bound)
+        max_alpha = noise_bound_precision(part, model.noise_bound, (user_bias, item_bias))
         return cls(part, shape, h_users, h_items, train.ratings[held], baseline, max_alpha)
 
 
